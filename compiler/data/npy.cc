@@ -1,0 +1,120 @@
+#include "compiler/data/npy.h"
+
+#include <fstream>
+#include <regex>
+
+#include "compiler/support/files.h"
+
+namespace edgeopt::data {
+namespace {
+using ir::DType;
+
+const char* descrOf(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "<f4";
+    case DType::kFloat64: return "<f8";
+    case DType::kInt8: return "|i1";
+    case DType::kUInt8: return "|u1";
+    case DType::kInt16: return "<i2";
+    case DType::kUInt16: return "<u2";
+    case DType::kInt32: return "<i4";
+    case DType::kUInt32: return "<u4";
+    case DType::kInt64: return "<i8";
+    case DType::kUInt64: return "<u8";
+    case DType::kBool: return "|b1";
+    default: return nullptr;
+  }
+}
+
+DType dtypeOfDescr(const std::string& d) {
+  // '<' little-endian, '|' not applicable, '=' native (little on every supported host).
+  if (d.size() < 3 || (d[0] != '<' && d[0] != '|' && d[0] != '=')) return DType::kUndefined;
+  const std::string k = d.substr(1);
+  if (k == "f4") return DType::kFloat32;
+  if (k == "f8") return DType::kFloat64;
+  if (k == "i1") return DType::kInt8;
+  if (k == "u1") return DType::kUInt8;
+  if (k == "i2") return DType::kInt16;
+  if (k == "u2") return DType::kUInt16;
+  if (k == "i4") return DType::kInt32;
+  if (k == "u4") return DType::kUInt32;
+  if (k == "i8") return DType::kInt64;
+  if (k == "u8") return DType::kUInt64;
+  if (k == "b1") return DType::kBool;
+  return DType::kUndefined;
+}
+}  // namespace
+
+StatusOr<ir::Tensor> readNpy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ioError(path + ": cannot open for reading");
+  char magic[8];
+  if (!in.read(magic, 8) || std::string(magic, 6) != "\x93NUMPY")
+    return invalidInput(path + ": not a .npy file (bad magic)");
+  const int major = static_cast<unsigned char>(magic[6]);
+  uint32_t headerLen = 0;
+  if (major == 1) {
+    unsigned char b[2];
+    if (!in.read(reinterpret_cast<char*>(b), 2)) return invalidInput(path + ": truncated header");
+    headerLen = b[0] | (b[1] << 8);
+  } else if (major == 2 || major == 3) {
+    unsigned char b[4];
+    if (!in.read(reinterpret_cast<char*>(b), 4)) return invalidInput(path + ": truncated header");
+    headerLen = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<uint32_t>(b[3]) << 24);
+  } else {
+    return unsupported(path + ": .npy format version " + std::to_string(major) + " is not supported");
+  }
+  if (headerLen > (1u << 20)) return invalidInput(path + ": header too large");
+  std::string header(headerLen, '\0');
+  if (!in.read(header.data(), headerLen)) return invalidInput(path + ": truncated header");
+
+  std::smatch m;
+  static const std::regex descrRe(R"('descr'\s*:\s*'([^']*)')");
+  static const std::regex fortranRe(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex shapeRe(R"('shape'\s*:\s*\(([^)]*)\))");
+  if (!std::regex_search(header, m, descrRe)) return invalidInput(path + ": header has no descr");
+  const std::string descr = m[1];
+  const DType dtype = dtypeOfDescr(descr);
+  if (dtype == DType::kUndefined)
+    return unsupported(path + ": element type '" + descr + "' is not supported (little-endian "
+                              "float32/64, int8-64, uint8-64 or bool)");
+  if (!std::regex_search(header, m, fortranRe)) return invalidInput(path + ": header has no fortran_order");
+  if (m[1] == "True") return unsupported(path + ": Fortran-order arrays are not supported; save with C order");
+  if (!std::regex_search(header, m, shapeRe)) return invalidInput(path + ": header has no shape");
+  std::vector<int64_t> dims;
+  static const std::regex intRe(R"(\d+)");
+  const std::string shapeText = m[1];
+  for (auto it = std::sregex_iterator(shapeText.begin(), shapeText.end(), intRe);
+       it != std::sregex_iterator(); ++it)
+    dims.push_back(std::stoll(it->str()));
+
+  ir::Tensor t(dtype, dims);
+  if (!in.read(static_cast<char*>(t.rawData()), static_cast<std::streamsize>(t.byteSize())))
+    return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(dims) + " of " +
+                        ir::dtypeName(dtype) + " needs " + std::to_string(t.byteSize()) + " bytes)");
+  return t;
+}
+
+Status writeNpy(const ir::Tensor& t, const std::string& path) {
+  const char* descr = descrOf(t.dtype());
+  if (!descr) return unsupported(std::string("cannot write ") + ir::dtypeName(t.dtype()) + " to .npy");
+  std::string shape = "(";
+  for (size_t i = 0; i < t.dims().size(); ++i) shape += std::to_string(t.dims()[i]) + ", ";
+  if (t.dims().size() > 1) shape.resize(shape.size() - 2);
+  else if (t.dims().size() == 1) shape.resize(shape.size() - 1);
+  shape += ")";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad so that magic + length + header is a multiple of 64, ending in '\n'.
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header.push_back('\n');
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  std::string bytes("\x93NUMPY\x01\x00", 8);
+  bytes.push_back(static_cast<char>(len & 0xFF));
+  bytes.push_back(static_cast<char>(len >> 8));
+  bytes += header;
+  bytes.append(static_cast<const char*>(t.rawData()), t.byteSize());
+  return support::writeFileAtomically(path, bytes);
+}
+
+}  // namespace edgeopt::data

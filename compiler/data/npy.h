@@ -1,0 +1,17 @@
+// NumPy .npy files (format versions 1.0-3.0, little-endian, C order) <-> ir::Tensor.
+// Supported element types: float32, float64, int8, uint8, int16, uint16, int32, uint32, int64,
+// uint64, bool. Fortran-order and big-endian arrays are refused with a clear reason.
+#pragma once
+
+#include <string>
+
+#include "compiler/ir/status.h"
+#include "compiler/ir/tensor.h"
+
+namespace edgeopt::data {
+
+StatusOr<ir::Tensor> readNpy(const std::string& path);
+// Writes atomically (temporary file, then rename): on failure nothing is left at `path`.
+Status writeNpy(const ir::Tensor& tensor, const std::string& path);
+
+}  // namespace edgeopt::data

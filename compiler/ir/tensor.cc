@@ -1,0 +1,94 @@
+#include "compiler/ir/tensor.h"
+
+#include <algorithm>
+#include <cassert>
+#include <sstream>
+
+namespace edgeopt::ir {
+
+size_t dtypeSize(DType t) {
+  switch (t) {
+    case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
+    case DType::kUInt8: case DType::kInt8: case DType::kBool: return 1;
+    case DType::kUInt16: case DType::kInt16: case DType::kFloat16: return 2;
+    case DType::kInt64: case DType::kUInt64: case DType::kFloat64: return 8;
+    case DType::kString: case DType::kUndefined: return 0;
+  }
+  return 0;
+}
+
+const char* dtypeName(DType t) {
+  switch (t) {
+    case DType::kUndefined: return "undefined";
+    case DType::kFloat32: return "float32";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
+    case DType::kUInt16: return "uint16";
+    case DType::kInt16: return "int16";
+    case DType::kInt32: return "int32";
+    case DType::kInt64: return "int64";
+    case DType::kString: return "string";
+    case DType::kBool: return "bool";
+    case DType::kFloat16: return "float16";
+    case DType::kFloat64: return "float64";
+    case DType::kUInt32: return "uint32";
+    case DType::kUInt64: return "uint64";
+  }
+  return "unknown";
+}
+
+bool isDenseDType(DType t) { return dtypeSize(t) != 0; }
+
+int64_t numElements(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+std::string dimsToString(const std::vector<int64_t>& dims) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < dims.size(); ++i) os << (i ? "," : "") << dims[i];
+  os << ']';
+  return os.str();
+}
+
+Tensor::Tensor(DType dtype, std::vector<int64_t> dims)
+    : dtype_(dtype), dims_(std::move(dims)),
+      bytes_(static_cast<size_t>(numElements(dims_)) * dtypeSize(dtype)) {}
+
+void Tensor::reshape(std::vector<int64_t> dims) {
+  assert(numElements(dims) == numel());
+  dims_ = std::move(dims);
+}
+
+namespace {
+template <typename R>
+R elementAs(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::kFloat32: return static_cast<R>(t.data<float>()[i]);
+    case DType::kFloat64: return static_cast<R>(t.data<double>()[i]);
+    case DType::kUInt8: return static_cast<R>(t.data<uint8_t>()[i]);
+    case DType::kInt8: return static_cast<R>(t.data<int8_t>()[i]);
+    case DType::kUInt16: return static_cast<R>(t.data<uint16_t>()[i]);
+    case DType::kInt16: return static_cast<R>(t.data<int16_t>()[i]);
+    case DType::kInt32: return static_cast<R>(t.data<int32_t>()[i]);
+    case DType::kUInt32: return static_cast<R>(t.data<uint32_t>()[i]);
+    case DType::kInt64: return static_cast<R>(t.data<int64_t>()[i]);
+    case DType::kUInt64: return static_cast<R>(t.data<uint64_t>()[i]);
+    case DType::kBool: return static_cast<R>(t.data<bool>()[i]);
+    default: return R{};
+  }
+}
+}  // namespace
+
+double Tensor::getAsDouble(int64_t i) const { return elementAs<double>(*this, i); }
+int64_t Tensor::getAsInt64(int64_t i) const { return elementAs<int64_t>(*this, i); }
+
+std::vector<int64_t> Tensor::toInt64Vector() const {
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
+  for (int64_t i = 0; i < numel(); ++i) out[static_cast<size_t>(i)] = getAsInt64(i);
+  return out;
+}
+
+}  // namespace edgeopt::ir

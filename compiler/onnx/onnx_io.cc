@@ -1,0 +1,436 @@
+#include "compiler/onnx/onnx_io.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/proto_utils.h>
+#include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "compiler/support/files.h"
+
+namespace edgeopt::onnx_io {
+namespace fs = std::filesystem;
+using ir::DType;
+using support::readFile;
+using support::writeFileAtomically;
+
+namespace {
+
+// Resolves an external-data location relative to the model's folder. Absolute paths, paths
+// that climb out of the folder ("..") and symlinks that lead outside it are refused.
+StatusOr<fs::path> resolveExternalLocation(const fs::path& modelDir, const std::string& location) {
+  fs::path loc(location);
+  if (location.empty()) return invalidInput("external data has an empty location");
+  if (loc.is_absolute() || loc.has_root_name() || loc.has_root_directory())
+    return invalidInput("external data location '" + location +
+                        "' is absolute; it must be relative to the model's folder");
+  for (const auto& part : loc.lexically_normal())
+    if (part == "..")
+      return invalidInput("external data location '" + location +
+                          "' escapes the model's folder");
+  std::error_code ec;
+  fs::path base = fs::weakly_canonical(modelDir, ec);
+  fs::path full = fs::weakly_canonical(modelDir / loc, ec);
+  if (ec) return ioError("external data '" + location + "': " + ec.message());
+  auto rel = full.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    return invalidInput("external data location '" + location +
+                        "' resolves outside the model's folder");
+  return full;
+}
+
+Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir) {
+  if (t->data_location() != onnx::TensorProto::EXTERNAL) return Status::Ok();
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto& kv : t->external_data()) {
+    try {
+      if (kv.key() == "location") location = kv.value();
+      else if (kv.key() == "offset") offset = std::stoll(kv.value());
+      else if (kv.key() == "length") length = std::stoll(kv.value());
+    } catch (const std::exception&) {
+      return invalidInput("tensor '" + t->name() + "': bad external data " + kv.key() + " '" +
+                          kv.value() + "'");
+    }
+  }
+  auto where = resolveExternalLocation(modelDir, location);
+  if (!where.ok()) return where.status().withContext("tensor '" + t->name() + "'");
+  std::ifstream in(where.value(), std::ios::binary);
+  if (!in) return ioError("tensor '" + t->name() + "': cannot open external data file '" +
+                          where.value().string() + "'");
+  in.seekg(0, std::ios::end);
+  int64_t fileSize = in.tellg();
+  if (offset < 0 || offset > fileSize || (length >= 0 && offset + length > fileSize))
+    return invalidInput("tensor '" + t->name() + "': external data range [" +
+                        std::to_string(offset) + ", +" + std::to_string(length) +
+                        ") lies outside '" + location + "' (" + std::to_string(fileSize) +
+                        " bytes)");
+  if (length < 0) length = fileSize - offset;
+  std::string bytes(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(bytes.data(), length);
+  if (!in) return ioError("tensor '" + t->name() + "': reading '" + location + "' failed");
+  t->set_raw_data(std::move(bytes));
+  t->clear_external_data();
+  t->set_data_location(onnx::TensorProto::DEFAULT);
+  return Status::Ok();
+}
+
+Status loadAllExternalData(onnx::GraphProto* g, const fs::path& modelDir) {
+  for (auto& t : *g->mutable_initializer()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir));
+  for (auto& n : *g->mutable_node())
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_t()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(a.mutable_t(), modelDir));
+      for (auto& t : *a.mutable_tensors()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir));
+      if (a.has_g()) EDGEOPT_RETURN_IF_ERROR(loadAllExternalData(a.mutable_g(), modelDir));
+    }
+  return Status::Ok();
+}
+
+template <typename Dst, typename Field>
+void copyField(const Field& field, ir::Tensor& t) {
+  Dst* out = t.data<Dst>();
+  int64_t n = std::min<int64_t>(t.numel(), field.size());
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Dst>(field.Get(static_cast<int>(i)));
+}
+
+}  // namespace
+
+StatusOr<ir::Tensor> tensorFromProto(const onnx::TensorProto& p) {
+  DType dtype = static_cast<DType>(p.data_type());
+  std::string what = "tensor '" + p.name() + "'";
+  if (!ir::isDenseDType(dtype))
+    return unsupported(what + ": element type " + std::to_string(p.data_type()) +
+                       " is not supported");
+  if (p.data_location() == onnx::TensorProto::EXTERNAL)
+    return internalError(what + ": external data was not loaded");
+  std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
+  for (int64_t d : dims)
+    if (d < 0) return invalidInput(what + ": negative dimension");
+  ir::Tensor t(dtype, dims);
+  if (p.has_raw_data()) {
+    if (p.raw_data().size() != t.byteSize())
+      return invalidInput(what + ": raw data holds " + std::to_string(p.raw_data().size()) +
+                          " bytes, shape " + ir::dimsToString(dims) + " of " +
+                          ir::dtypeName(dtype) + " needs " + std::to_string(t.byteSize()));
+    std::memcpy(t.rawData(), p.raw_data().data(), t.byteSize());
+    return t;
+  }
+  int64_t count = 0;
+  switch (dtype) {
+    case DType::kFloat32: count = p.float_data_size(); copyField<float>(p.float_data(), t); break;
+    case DType::kFloat64: count = p.double_data_size(); copyField<double>(p.double_data(), t); break;
+    case DType::kInt64: count = p.int64_data_size(); copyField<int64_t>(p.int64_data(), t); break;
+    case DType::kUInt64: count = p.uint64_data_size(); copyField<uint64_t>(p.uint64_data(), t); break;
+    case DType::kUInt32: count = p.uint64_data_size(); copyField<uint32_t>(p.uint64_data(), t); break;
+    case DType::kInt32: count = p.int32_data_size(); copyField<int32_t>(p.int32_data(), t); break;
+    case DType::kInt16: count = p.int32_data_size(); copyField<int16_t>(p.int32_data(), t); break;
+    case DType::kUInt16: case DType::kFloat16:
+      count = p.int32_data_size(); copyField<uint16_t>(p.int32_data(), t); break;
+    case DType::kInt8: count = p.int32_data_size(); copyField<int8_t>(p.int32_data(), t); break;
+    case DType::kUInt8: count = p.int32_data_size(); copyField<uint8_t>(p.int32_data(), t); break;
+    case DType::kBool: count = p.int32_data_size(); copyField<bool>(p.int32_data(), t); break;
+    default: return unsupported(what + ": element type not supported");
+  }
+  if (count != t.numel())
+    return invalidInput(what + ": holds " + std::to_string(count) + " values, shape " +
+                        ir::dimsToString(dims) + " needs " + std::to_string(t.numel()));
+  return t;
+}
+
+void tensorToProto(const ir::Tensor& t, const std::string& name, onnx::TensorProto* p) {
+  p->set_name(name);
+  p->set_data_type(static_cast<int32_t>(t.dtype()));
+  for (int64_t d : t.dims()) p->add_dims(d);
+  p->set_raw_data(t.rawData(), t.byteSize());
+}
+
+namespace {
+
+ir::Shape shapeFromType(const onnx::TypeProto& type) {
+  if (!type.has_tensor_type() || !type.tensor_type().has_shape()) return std::nullopt;
+  std::vector<ir::Dim> dims;
+  for (const auto& d : type.tensor_type().shape().dim()) {
+    if (d.has_dim_value()) dims.emplace_back(d.dim_value());
+    else if (d.has_dim_param() && !d.dim_param().empty()) dims.push_back(ir::Dim::named(d.dim_param()));
+    else dims.emplace_back();
+  }
+  return dims;
+}
+
+Status checkTensorType(const onnx::ValueInfoProto& vi) {
+  if (!vi.has_type()) return Status::Ok();
+  if (!vi.type().has_tensor_type())
+    return unsupported("value '" + vi.name() +
+                       "' is not a tensor (sequence, map and optional values are not supported)");
+  return Status::Ok();
+}
+
+StatusOr<ir::Attribute> attributeFromProto(const onnx::AttributeProto& a, const onnx::NodeProto& n) {
+  using AP = onnx::AttributeProto;
+  switch (a.type()) {
+    case AP::FLOAT: return ir::Attribute(a.f());
+    case AP::INT: return ir::Attribute(static_cast<int64_t>(a.i()));
+    case AP::STRING: return ir::Attribute(a.s());
+    case AP::TENSOR: {
+      auto t = tensorFromProto(a.t());
+      if (!t.ok()) return t.status();
+      return ir::Attribute(std::move(t).value());
+    }
+    case AP::FLOATS: return ir::Attribute(std::vector<float>(a.floats().begin(), a.floats().end()));
+    case AP::INTS: return ir::Attribute(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+    case AP::STRINGS:
+      return ir::Attribute(std::vector<std::string>(a.strings().begin(), a.strings().end()));
+    default:
+      return unsupported("node '" + n.name() + "' (" + n.op_type() + "): attribute '" + a.name() +
+                         "' has a kind edgeopt does not support (subgraphs, sparse tensors, "
+                         "type protos)");
+  }
+}
+
+Status graphFromProto(const onnx::GraphProto& g, ir::Graph& graph) {
+  graph.setName(g.name());
+  std::unordered_map<std::string, ir::Value*> byName;
+  for (const auto& init : g.initializer()) {
+    auto t = tensorFromProto(init);
+    if (!t.ok()) return t.status();
+    byName[init.name()] = graph.addInitializer(init.name(), std::move(t).value());
+  }
+  if (g.sparse_initializer_size() > 0) return unsupported("sparse initializers are not supported");
+  for (const auto& in : g.input()) {
+    if (byName.count(in.name())) continue;  // IR < 4: initializers are also listed as inputs
+    EDGEOPT_RETURN_IF_ERROR(checkTensorType(in));
+    DType dt = static_cast<DType>(in.type().tensor_type().elem_type());
+    byName[in.name()] = graph.addInput(in.name(), dt, shapeFromType(in.type()));
+  }
+  std::unordered_map<std::string, const onnx::ValueInfoProto*> info;
+  for (const auto& vi : g.value_info()) info[vi.name()] = &vi;
+  for (const auto& vi : g.output()) info[vi.name()] = &vi;
+
+  size_t index = 0;
+  for (const auto& np : g.node()) {
+    std::vector<ir::Value*> inputs;
+    for (const auto& name : np.input()) {
+      if (name.empty()) { inputs.push_back(nullptr); continue; }
+      auto it = byName.find(name);
+      if (it == byName.end())
+        return invalidInput("node '" + np.name() + "' (" + np.op_type() + "): input '" + name +
+                            "' is not defined before it");
+      inputs.push_back(it->second);
+    }
+    std::vector<std::string> outNames(np.output().begin(), np.output().end());
+    while (!outNames.empty() && outNames.back().empty()) outNames.pop_back();  // omitted optionals
+    std::string nodeName = np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name();
+    ir::Node* node = graph.addNode(np.op_type(), inputs, outNames, nodeName, nullptr, np.domain());
+    for (const auto& a : np.attribute()) {
+      if (!a.ref_attr_name().empty())
+        return unsupported("node " + node->describe() + ": attribute references are only valid "
+                           "inside functions");
+      auto attr = attributeFromProto(a, np);
+      if (!attr.ok()) return attr.status();
+      node->setAttr(a.name(), std::move(attr).value());
+    }
+    for (size_t i = 0; i < outNames.size(); ++i) {
+      ir::Value* out = node->output(i);
+      if (outNames[i].empty()) continue;  // omitted optional output
+      if (out->name() != outNames[i])
+        return invalidInput("value '" + outNames[i] + "' is produced twice (node " +
+                            node->describe() + ")");
+      byName[outNames[i]] = out;
+      auto it = info.find(outNames[i]);
+      if (it != info.end()) {
+        EDGEOPT_RETURN_IF_ERROR(checkTensorType(*it->second));
+        out->setDType(static_cast<DType>(it->second->type().tensor_type().elem_type()));
+        out->setShape(shapeFromType(it->second->type()));
+      }
+    }
+    ++index;
+  }
+  for (const auto& o : g.output()) {
+    auto it = byName.find(o.name());
+    if (it == byName.end()) return invalidInput("graph output '" + o.name() + "' is not produced");
+    EDGEOPT_RETURN_IF_ERROR(checkTensorType(o));
+    graph.markOutput(it->second);
+  }
+  return Status::Ok();
+}
+
+void typeToProto(const ir::Value& v, onnx::ValueInfoProto* vi) {
+  vi->set_name(v.name());
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(static_cast<int32_t>(v.dtype()));
+  if (!v.shape()) return;
+  auto* shape = tt->mutable_shape();
+  for (const auto& d : *v.shape()) {
+    auto* dim = shape->add_dim();
+    if (d.isKnown()) dim->set_dim_value(d.value);
+    else if (!d.symbol.empty()) dim->set_dim_param(d.symbol);
+  }
+}
+
+void attributeToProto(const std::string& name, const ir::Attribute& a, onnx::AttributeProto* p) {
+  using AP = onnx::AttributeProto;
+  using K = ir::Attribute::Kind;
+  p->set_name(name);
+  switch (a.kind()) {
+    case K::kFloat: p->set_type(AP::FLOAT); p->set_f(a.f()); break;
+    case K::kInt: p->set_type(AP::INT); p->set_i(a.i()); break;
+    case K::kString: p->set_type(AP::STRING); p->set_s(a.s()); break;
+    case K::kTensor: p->set_type(AP::TENSOR); tensorToProto(a.t(), "", p->mutable_t()); break;
+    case K::kFloats: p->set_type(AP::FLOATS); for (float f : a.floats()) p->add_floats(f); break;
+    case K::kInts: p->set_type(AP::INTS); for (int64_t i : a.ints()) p->add_ints(i); break;
+    case K::kStrings:
+      p->set_type(AP::STRINGS);
+      for (const auto& s : a.strings()) p->add_strings(s);
+      break;
+  }
+}
+
+}  // namespace
+
+StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& options) {
+  auto bytes = readFile(path);
+  if (!bytes.ok()) return bytes.status();
+  onnx::ModelProto proto;
+  if (!onnx::ParseProtoFromBytes(&proto, bytes->data(), bytes->size()))
+    return invalidInput(path + ": not an ONNX model (protobuf parse failed; truncated or not "
+                               "a .onnx file)");
+  if (!proto.has_graph() || proto.ir_version() == 0)
+    return invalidInput(path + ": not an ONNX model (no ir_version or graph)");
+  fs::path modelDir = fs::path(path).parent_path();
+  if (modelDir.empty()) modelDir = ".";
+  Status ext = loadAllExternalData(proto.mutable_graph(), modelDir);
+  if (!ext.ok()) return ext.withContext(path);
+
+  try {
+    if (options.runChecker) onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    return invalidInput(path + ": rejected by the ONNX checker: " + msg);
+  }
+
+  int64_t opset = 0;
+  for (const auto& o : proto.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  if (opset > kCanonicalOpset)
+    return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
+                       "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
+  if (options.convertOpset && opset != 0 && opset != kCanonicalOpset) {
+    try {
+      proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
+      // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
+      // graph inputs, which the converter creates (e.g. Pad-2 -> Pad-11 pads).
+      if (proto.ir_version() < 8) proto.set_ir_version(8);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+      return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " +
+                         std::to_string(kCanonicalOpset) + ": " + msg);
+    }
+  }
+  if (options.inferShapes) {
+    try {
+      onnx::shape_inference::InferShapes(proto);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+      return invalidInput(path + ": shape inference failed: " + msg);
+    }
+  }
+
+  ir::Model model;
+  model.irVersion = proto.ir_version();
+  model.producerName = proto.producer_name();
+  model.producerVersion = proto.producer_version();
+  model.docString = proto.doc_string();
+  for (const auto& kv : proto.metadata_props()) model.metadata[kv.key()] = kv.value();
+  for (const auto& o : proto.opset_import()) model.opsets.push_back({o.domain(), o.version()});
+  if (proto.functions_size() > 0)
+    return unsupported(path + ": model-local functions are not supported");
+  Status st = graphFromProto(proto.graph(), *model.graph);
+  if (!st.ok()) return st.withContext(path);
+  Status verified = model.graph->verify();
+  if (!verified.ok()) return invalidInput(path + ": " + verified.message());
+  return model;
+}
+
+StatusOr<std::string> exportModelBytes(const ir::Model& model) {
+  onnx::ModelProto proto;
+  proto.set_ir_version(model.irVersion);
+  proto.set_producer_name(model.producerName.empty() ? "edgeopt" : model.producerName);
+  proto.set_producer_version(model.producerVersion);
+  if (!model.docString.empty()) proto.set_doc_string(model.docString);
+  for (const auto& kv : model.metadata) {
+    auto* p = proto.add_metadata_props();
+    p->set_key(kv.first);
+    p->set_value(kv.second);
+  }
+  for (const auto& o : model.opsets) {
+    auto* p = proto.add_opset_import();
+    p->set_domain(o.domain);
+    p->set_version(o.version);
+  }
+  const ir::Graph& g = *model.graph;
+  auto* gp = proto.mutable_graph();
+  gp->set_name(g.name().empty() ? "edgeopt" : g.name());
+  for (const ir::Value* v : g.inputs()) typeToProto(*v, gp->add_input());
+  for (const ir::Value* v : g.initializers())
+    if (!v->uses().empty() || std::count(g.outputs().begin(), g.outputs().end(), v))
+      tensorToProto(v->initializer(), v->name(), gp->add_initializer());
+  for (const ir::Value* v : g.outputs()) typeToProto(*v, gp->add_output());
+  for (const ir::Node* n : g.nodes()) {
+    auto* np = gp->add_node();
+    np->set_name(n->name());
+    np->set_op_type(n->opType());
+    if (!n->domain().empty()) np->set_domain(n->domain());
+    for (const ir::Value* in : n->inputs()) np->add_input(in ? in->name() : "");
+    for (const ir::Value* out : n->outputs()) np->add_output(out->name());
+    for (const auto& [name, attr] : n->attributes()) attributeToProto(name, attr, np->add_attribute());
+    for (const ir::Value* out : n->outputs())
+      if (out->dtype() != DType::kUndefined &&
+          !std::count(g.outputs().begin(), g.outputs().end(), out))
+        typeToProto(*out, gp->add_value_info());
+  }
+  try {
+    onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    return internalError(std::string("exported model fails the ONNX checker: ") + e.what());
+  }
+  std::string out;
+  if (!proto.SerializeToString(&out)) return internalError("cannot serialize the exported model");
+  return out;
+}
+
+Status exportModel(const ir::Model& model, const std::string& path) {
+  auto bytes = exportModelBytes(model);
+  if (!bytes.ok()) return bytes.status();
+  return writeFileAtomically(path, bytes.value());
+}
+
+StatusOr<ir::Tensor> readTensorProtoFile(const std::string& path, std::string* name) {
+  auto bytes = readFile(path);
+  if (!bytes.ok()) return bytes.status();
+  onnx::TensorProto p;
+  if (!onnx::ParseProtoFromBytes(&p, bytes->data(), bytes->size()))
+    return invalidInput(path + ": not a TensorProto");
+  if (name) *name = p.name();
+  auto t = tensorFromProto(p);
+  if (!t.ok()) return t.status().withContext(path);
+  return t;
+}
+
+Status writeTensorProtoFile(const ir::Tensor& tensor, const std::string& name,
+                            const std::string& path) {
+  onnx::TensorProto p;
+  tensorToProto(tensor, name, &p);
+  std::string bytes;
+  if (!p.SerializeToString(&bytes)) return internalError("cannot serialize tensor '" + name + "'");
+  return writeFileAtomically(path, bytes);
+}
+
+}  // namespace edgeopt::onnx_io

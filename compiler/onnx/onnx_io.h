@@ -1,0 +1,41 @@
+// ONNX front end and back end: ModelProto files <-> edgeopt IR.
+//
+// Import contract: the file is parsed, external tensor data is loaded (only from inside the
+// model's folder), the libonnx checker must accept the model, the default-domain opset is
+// converted to kCanonicalOpset with the libonnx version converter, and libonnx shape inference
+// annotates every value it can. Everything downstream (passes, executor, targets) may therefore
+// assume opset-17 operator semantics for the default domain.
+//
+// Export contract: the ModelProto written for an IR model passes the libonnx checker; tensors are
+// stored inline (raw_data). Files are written atomically: on failure nothing is left behind.
+#pragma once
+
+#include <string>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::onnx_io {
+
+// The opset of the default ONNX domain that every imported model is converted to.
+constexpr int64_t kCanonicalOpset = 17;
+
+struct ImportOptions {
+  bool runChecker = true;
+  bool convertOpset = true;
+  bool inferShapes = true;
+};
+
+// Errors name the file: "model.onnx: not an ONNX model (protobuf parse failed)".
+StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& options = {});
+
+// Serialized ModelProto bytes; checks the result with the libonnx checker.
+StatusOr<std::string> exportModelBytes(const ir::Model& model);
+Status exportModel(const ir::Model& model, const std::string& path);
+
+// One serialized TensorProto (the ONNX test-data format: input_0.pb, output_0.pb).
+StatusOr<ir::Tensor> readTensorProtoFile(const std::string& path, std::string* name = nullptr);
+Status writeTensorProtoFile(const ir::Tensor& tensor, const std::string& name,
+                            const std::string& path);
+
+}  // namespace edgeopt::onnx_io

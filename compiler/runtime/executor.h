@@ -1,0 +1,52 @@
+// The reference executor: runs an IR graph on the CPU with the scalar kernels of kernels/ref.
+// It defines what every optimized target must compute, so it favours clarity over speed.
+//
+// Contract: Executor::create() checks every node before anything runs and reports all
+// unsupported ops (by op type and node name) in one error. run() validates the inputs against the
+// graph's declared dtypes and known dims, computes shapes from the actual tensors (so shapes
+// that depend on data, e.g. Shape -> Slice -> Reshape chains, work), and frees each intermediate
+// after its last use. Default-domain ops follow opset-17 semantics (the importer converts).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::runtime {
+
+struct OpDef;
+
+// Op types of the default ONNX domain that the reference executor runs, sorted.
+std::vector<std::string> supportedOps();
+
+// Ok, or one error listing every node the executor cannot run and why.
+Status checkSupported(const ir::Graph& graph);
+
+class Executor {
+ public:
+  // The graph must outlive the executor.
+  static StatusOr<std::unique_ptr<Executor>> create(const ir::Graph& graph);
+
+  // Inputs in the order of graph.inputs(); outputs in the order of graph.outputs().
+  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) const;
+  // Inputs and outputs by value name.
+  StatusOr<std::map<std::string, ir::Tensor>> run(
+      const std::map<std::string, ir::Tensor>& inputs) const;
+
+  // Checks one input tensor against the graph input it is bound to (dtype, rank, known dims).
+  static Status checkInput(const ir::Value& input, const ir::Tensor& tensor);
+
+ private:
+  explicit Executor(const ir::Graph& graph) : graph_(graph) {}
+  const ir::Graph& graph_;
+  std::vector<const ir::Node*> nodes_;
+  std::vector<const OpDef*> defs_;
+  // For each node, the values whose last use it is (freed after it runs).
+  std::vector<std::vector<const ir::Value*>> releaseAfter_;
+};
+
+}  // namespace edgeopt::runtime

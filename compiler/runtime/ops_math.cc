@@ -1,0 +1,381 @@
+// Element-wise math, activations, Softmax, reductions and Cast.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "compiler/runtime/op_kernel.h"
+#include "kernels/ref/activation.h"
+#include "kernels/ref/cast.h"
+#include "kernels/ref/normalization.h"
+
+namespace edgeopt::runtime {
+namespace {
+using ir::DType;
+using ir::Tensor;
+namespace ref = kernels::ref;
+
+// Applies f elementwise over the numpy broadcast of a and b into y.
+template <typename A, typename B, typename R, typename F>
+void broadcastApply(const std::vector<int64_t>& out, const A* a, const std::vector<int64_t>& sa,
+                    const B* b, const std::vector<int64_t>& sb, R* y, F f) {
+  const size_t rank = out.size();
+  if (rank == 0) { y[0] = f(a[0], b[0]); return; }
+  for (int64_t d : out) if (d == 0) return;
+  std::vector<int64_t> idx(rank, 0);
+  int64_t offA = 0, offB = 0;
+  const int64_t inner = out[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
+  for (;;) {
+    for (int64_t i = 0; i < inner; ++i) *y++ = f(a[offA + i * ia], b[offB + i * ib]);
+    size_t ax = rank - 1;
+    for (;;) {
+      if (ax == 0) return;
+      --ax;
+      offA += sa[ax];
+      offB += sb[ax];
+      if (++idx[ax] < out[ax]) break;
+      offA -= sa[ax] * out[ax];
+      offB -= sb[ax] * out[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
+enum class BinOp { kAdd, kSub, kMul, kDiv };
+
+template <BinOp kOp>
+Status runArith(OpContext& ctx) {
+  const Tensor* a = ctx.input(0);
+  const Tensor* b = ctx.input(1);
+  if (a->dtype() != b->dtype())
+    return ctx.invalid(std::string("operand dtypes differ: ") + ir::dtypeName(a->dtype()) +
+                       " and " + ir::dtypeName(b->dtype()));
+  EDGEOPT_ASSIGN_OR_RETURN(auto out, broadcastShapes(a->dims(), b->dims(), ctx));
+  Tensor y(a->dtype(), out);
+  auto sa = broadcastStrides(a->dims(), out), sb = broadcastStrides(b->dims(), out);
+  Status st;
+  bool ok = dispatchNumeric(a->dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (kOp == BinOp::kAdd)
+      broadcastApply(out, a->data<T>(), sa, b->data<T>(), sb, y.data<T>(), [](T p, T q) { return static_cast<T>(p + q); });
+    else if constexpr (kOp == BinOp::kSub)
+      broadcastApply(out, a->data<T>(), sa, b->data<T>(), sb, y.data<T>(), [](T p, T q) { return static_cast<T>(p - q); });
+    else if constexpr (kOp == BinOp::kMul)
+      broadcastApply(out, a->data<T>(), sa, b->data<T>(), sb, y.data<T>(), [](T p, T q) { return static_cast<T>(p * q); });
+    else {
+      if constexpr (std::is_integral_v<T>) {
+        for (int64_t i = 0; i < b->numel(); ++i)
+          if (b->data<T>()[i] == 0) { st = ctx.invalid("integer division by zero"); return; }
+      }
+      broadcastApply(out, a->data<T>(), sa, b->data<T>(), sb, y.data<T>(), [](T p, T q) { return static_cast<T>(p / q); });
+    }
+  });
+  if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(a->dtype()));
+  if (!st.ok()) return st;
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runPow(OpContext& ctx) {
+  const Tensor* a = ctx.input(0);
+  const Tensor* b = ctx.input(1);
+  EDGEOPT_ASSIGN_OR_RETURN(auto out, broadcastShapes(a->dims(), b->dims(), ctx));
+  Tensor y(a->dtype(), out);
+  auto sa = broadcastStrides(a->dims(), out), sb = broadcastStrides(b->dims(), out);
+  bool ok = dispatchNumeric(a->dtype(), [&](auto ta) {
+    using T = typename decltype(ta)::type;
+    ok = dispatchNumeric(b->dtype(), [&](auto tb) {
+      using U = typename decltype(tb)::type;
+      broadcastApply(out, a->data<T>(), sa, b->data<U>(), sb, y.data<T>(), [](T p, U q) {
+        if constexpr (std::is_same_v<T, float>) return std::pow(p, static_cast<float>(q));
+        else return static_cast<T>(std::pow(static_cast<double>(p), static_cast<double>(q)));
+      });
+    });
+  });
+  if (!ok || !isNumericDType(b->dtype()))
+    return ctx.unsupportedHere(std::string("dtypes ") + ir::dtypeName(a->dtype()) + ", " +
+                               ir::dtypeName(b->dtype()));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+// Unary ops. Float-only ops run for float32/float64; Neg, Abs and Relu for every numeric type.
+template <typename F>
+Status unaryFloat(OpContext& ctx, F f) {
+  const Tensor* x = ctx.input(0);
+  Tensor y(x->dtype(), x->dims());
+  if (x->dtype() == DType::kFloat32) {
+    for (int64_t i = 0; i < x->numel(); ++i) y.data<float>()[i] = static_cast<float>(f(x->data<float>()[i]));
+  } else if (x->dtype() == DType::kFloat64) {
+    for (int64_t i = 0; i < x->numel(); ++i) y.data<double>()[i] = f(x->data<double>()[i]);
+  } else {
+    return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(x->dtype()));
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+template <typename F>
+Status unaryNumeric(OpContext& ctx, F f) {
+  const Tensor* x = ctx.input(0);
+  Tensor y(x->dtype(), x->dims());
+  bool ok = dispatchNumeric(x->dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t i = 0; i < x->numel(); ++i) y.data<T>()[i] = static_cast<T>(f(x->data<T>()[i]));
+  });
+  if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(x->dtype()));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status checkFloatInput(const ir::Node& n) {
+  DType t = knownInputDType(n, 0);
+  if (t != DType::kUndefined && !isFloatDType(t))
+    return unsupported("node " + n.describe() + ": dtype " + ir::dtypeName(t) + " is not supported");
+  return Status::Ok();
+}
+Status checkNumericInput(const ir::Node& n) {
+  DType t = knownInputDType(n, 0);
+  if (t != DType::kUndefined && !isNumericDType(t))
+    return unsupported("node " + n.describe() + ": dtype " + ir::dtypeName(t) + " is not supported");
+  return Status::Ok();
+}
+Status checkFloat32Input(const ir::Node& n) {
+  DType t = knownInputDType(n, 0);
+  if (t != DType::kUndefined && t != DType::kFloat32)
+    return unsupported("node " + n.describe() + ": dtype " + ir::dtypeName(t) +
+                       " is not supported (float32 only)");
+  return Status::Ok();
+}
+
+Status runSqrt(OpContext& c) { return unaryFloat(c, [](auto v) { return std::sqrt(v); }); }
+Status runExp(OpContext& c) { return unaryFloat(c, [](auto v) { return std::exp(v); }); }
+Status runErf(OpContext& c) { return unaryFloat(c, [](auto v) { return std::erf(v); }); }
+Status runTanh(OpContext& c) { return unaryFloat(c, [](auto v) { return std::tanh(v); }); }
+Status runSigmoid(OpContext& c) {
+  return unaryFloat(c, [](auto v) {
+    if constexpr (std::is_same_v<decltype(v), float>) return ref::f32_sigmoid(v);
+    else return v >= 0 ? 1.0 / (1.0 + std::exp(-v)) : std::exp(v) / (1.0 + std::exp(v));
+  });
+}
+Status runHardSwish(OpContext& c) {
+  return unaryFloat(c, [](auto v) { return static_cast<decltype(v)>(ref::f32_hard_swish(static_cast<float>(v))); });
+}
+Status runHardSigmoid(OpContext& c) {
+  const float alpha = c.node.attrFloat("alpha", 0.2f), beta = c.node.attrFloat("beta", 0.5f);
+  return unaryFloat(c, [&](auto v) { return static_cast<decltype(v)>(ref::f32_hard_sigmoid(static_cast<float>(v), alpha, beta)); });
+}
+Status runLeakyRelu(OpContext& c) {
+  const float alpha = c.node.attrFloat("alpha", 0.01f);
+  return unaryFloat(c, [&](auto v) { return v >= 0 ? v : static_cast<decltype(v)>(alpha) * v; });
+}
+Status runNeg(OpContext& c) { return unaryNumeric(c, [](auto v) { return -v; }); }
+Status runAbs(OpContext& c) {
+  return unaryNumeric(c, [](auto v) {
+    if constexpr (std::is_unsigned_v<decltype(v)>) return v;
+    else return v < 0 ? -v : v;
+  });
+}
+Status runRelu(OpContext& c) {
+  return unaryNumeric(c, [](auto v) { return v > 0 ? v : decltype(v){0}; });
+}
+
+Status runClip(OpContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  for (size_t i = 1; i <= 2; ++i)
+    if (const Tensor* t = ctx.input(i)) {
+      if (t->numel() != 1) return ctx.invalid("min/max must be scalars");
+      if (t->dtype() != x->dtype()) return ctx.invalid("min/max dtype differs from the input's");
+    }
+  Tensor y(x->dtype(), x->dims());
+  bool ok = dispatchNumeric(x->dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T lo = ctx.input(1) ? ctx.input(1)->data<T>()[0] : std::numeric_limits<T>::lowest();
+    const T hi = ctx.input(2) ? ctx.input(2)->data<T>()[0] : std::numeric_limits<T>::max();
+    for (int64_t i = 0; i < x->numel(); ++i) {
+      T v = x->data<T>()[i];
+      y.data<T>()[i] = v < lo ? lo : (v > hi ? hi : v);
+    }
+  });
+  if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(x->dtype()));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runSoftmax(OpContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  if (x->dtype() != DType::kFloat32) return ctx.unsupportedHere("only float32 is supported");
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t axis, normalizeAxis(ctx.node.attrInt("axis", -1), x->rank(), ctx));
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= x->dims()[i];
+  for (int64_t i = axis + 1; i < x->rank(); ++i) inner *= x->dims()[i];
+  Tensor y(x->dtype(), x->dims());
+  if (x->rank() > 0)
+    ref::f32_softmax__scalar(outer, x->dims()[axis], inner, x->data<float>(), y.data<float>());
+  else
+    y.data<float>()[0] = 1.0f;
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+// ReduceMean (axes attribute at opset 17) and ReduceSum (axes input since opset 13).
+template <bool kMean>
+Status runReduce(OpContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  std::vector<int64_t> axes;
+  bool axesGiven = false;
+  if (kMean) {
+    if (ctx.node.hasAttr("axes")) { axes = ctx.node.attrInts("axes"); axesGiven = true; }
+  } else if (const Tensor* a = ctx.input(1)) {
+    axes = a->toInt64Vector();
+    axesGiven = true;
+  }
+  const bool keepdims = ctx.node.attrInt("keepdims", 1) != 0;
+  const bool noop = ctx.node.attrInt("noop_with_empty_axes", 0) != 0;
+  const int64_t rank = x->rank();
+  std::vector<bool> reduced(static_cast<size_t>(rank), false);
+  if ((!axesGiven || axes.empty())) {
+    if (noop) { ctx.outputs[0] = *x; return Status::Ok(); }
+    std::fill(reduced.begin(), reduced.end(), true);
+  }
+  for (int64_t a : axes) {
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t ax, normalizeAxis(a, rank, ctx));
+    reduced[static_cast<size_t>(ax)] = true;
+  }
+  std::vector<int64_t> keptDims, outDims;
+  int64_t count = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    keptDims.push_back(reduced[i] ? 1 : x->dims()[i]);
+    if (reduced[i]) count *= x->dims()[i];
+    if (!reduced[i] || keepdims) outDims.push_back(keptDims.back());
+  }
+  Tensor y(x->dtype(), outDims);
+  // Output offset of each input element: strides of the kept shape, 0 on reduced axes.
+  std::vector<int64_t> ostride(static_cast<size_t>(rank), 0);
+  for (int64_t i = rank - 1, s = 1; i >= 0; --i) {
+    ostride[i] = reduced[i] ? 0 : s;
+    s *= keptDims[i];
+  }
+  bool ok = dispatchNumeric(x->dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using Acc = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
+    std::vector<Acc> acc(static_cast<size_t>(y.numel()), Acc{0});
+    std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+    int64_t off = 0;
+    const T* xp = x->data<T>();
+    for (int64_t i = 0; i < x->numel(); ++i) {
+      acc[off] += static_cast<Acc>(xp[i]);
+      for (int64_t a = rank - 1; a >= 0; --a) {
+        off += ostride[a];
+        if (++idx[a] < x->dims()[a]) break;
+        off -= ostride[a] * x->dims()[a];
+        idx[a] = 0;
+      }
+    }
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      if constexpr (kMean) {
+        if constexpr (std::is_floating_point_v<T>)
+          y.data<T>()[i] = count ? acc[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
+        else
+          y.data<T>()[i] = count ? static_cast<T>(acc[i] / count) : T{0};
+      } else {
+        y.data<T>()[i] = static_cast<T>(acc[i]);
+      }
+    }
+  });
+  if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(x->dtype()));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+// ---- Cast ----
+template <typename D, typename S>
+D convertNumber(S v) {
+  if constexpr (std::is_same_v<D, bool>) {
+    return v != S{0};
+  } else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) {
+    // Out-of-range and NaN are undefined in ONNX; saturate so no C++ UB is reached.
+    if (std::isnan(v)) return D{0};
+    if (v <= static_cast<S>(std::numeric_limits<D>::lowest())) return std::numeric_limits<D>::lowest();
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+    return static_cast<D>(v);
+  } else {
+    return static_cast<D>(v);
+  }
+}
+
+template <typename F>
+bool dispatchCastable(DType t, F&& f) {
+  if (t == DType::kBool) { f(TypeTag<bool>{}); return true; }
+  if (t == DType::kFloat16) { f(TypeTag<uint16_t>{}, true); return true; }
+  return dispatchNumeric(t, f);
+}
+
+Status runCast(OpContext& ctx) {
+  const Tensor* x = ctx.input(0);
+  const auto to = static_cast<DType>(ctx.node.attrInt("to", 0));
+  if (!ir::isDenseDType(to)) return ctx.unsupportedHere(std::string("cast to ") + ir::dtypeName(to));
+  Tensor y(to, x->dims());
+  const int64_t n = x->numel();
+  auto castLoop = [&](auto src, auto dst) {
+    using S = typename decltype(src)::type;
+    using D = typename decltype(dst)::type;
+    const bool srcHalf = x->dtype() == DType::kFloat16, dstHalf = to == DType::kFloat16;
+    for (int64_t i = 0; i < n; ++i) {
+      if (srcHalf || dstHalf) {
+        const float f = srcHalf ? ref::f16_to_f32(x->data<uint16_t>()[i])
+                                : convertNumber<float>(x->data<S>()[i]);
+        if (dstHalf) y.data<uint16_t>()[i] = ref::f32_to_f16(f);
+        else y.data<D>()[i] = convertNumber<D>(f);
+      } else {
+        y.data<D>()[i] = convertNumber<D>(x->data<S>()[i]);
+      }
+    }
+  };
+  bool ok = false;
+  auto withSrc = [&](auto src, bool = false) {
+    ok = dispatchCastable(to, [&](auto dst, bool = false) { castLoop(src, dst); });
+  };
+  if (!dispatchCastable(x->dtype(), withSrc) || !ok)
+    return ctx.unsupportedHere(std::string("cast from ") + ir::dtypeName(x->dtype()) + " to " +
+                               ir::dtypeName(to));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status checkCast(const ir::Node& n) {
+  const auto to = static_cast<DType>(n.attrInt("to", 0));
+  if (!ir::isDenseDType(to))
+    return unsupported("node " + n.describe() + ": cast to " + ir::dtypeName(to) + " is not supported");
+  return Status::Ok();
+}
+
+template <BinOp kOp>
+Status checkArith(const ir::Node& n) { return checkNumericInput(n); }
+
+}  // namespace
+
+void addMathOps(std::vector<OpDef>& t) {
+  t.push_back({"Add", checkArith<BinOp::kAdd>, runArith<BinOp::kAdd>});
+  t.push_back({"Sub", checkArith<BinOp::kSub>, runArith<BinOp::kSub>});
+  t.push_back({"Mul", checkArith<BinOp::kMul>, runArith<BinOp::kMul>});
+  t.push_back({"Div", checkArith<BinOp::kDiv>, runArith<BinOp::kDiv>});
+  t.push_back({"Pow", checkNumericInput, runPow});
+  t.push_back({"Sqrt", checkFloatInput, runSqrt});
+  t.push_back({"Exp", checkFloatInput, runExp});
+  t.push_back({"Erf", checkFloatInput, runErf});
+  t.push_back({"Tanh", checkFloatInput, runTanh});
+  t.push_back({"Sigmoid", checkFloatInput, runSigmoid});
+  t.push_back({"HardSigmoid", checkFloatInput, runHardSigmoid});
+  t.push_back({"HardSwish", checkFloatInput, runHardSwish});
+  t.push_back({"LeakyRelu", checkFloatInput, runLeakyRelu});
+  t.push_back({"Neg", checkNumericInput, runNeg});
+  t.push_back({"Abs", checkNumericInput, runAbs});
+  t.push_back({"Relu", checkNumericInput, runRelu});
+  t.push_back({"Clip", checkNumericInput, runClip});
+  t.push_back({"Softmax", checkFloat32Input, runSoftmax});
+  t.push_back({"ReduceMean", checkNumericInput, runReduce<true>});
+  t.push_back({"ReduceSum", checkNumericInput, runReduce<false>});
+  t.push_back({"Cast", checkCast, runCast});
+}
+
+}  // namespace edgeopt::runtime

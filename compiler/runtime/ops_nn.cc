@@ -1,0 +1,545 @@
+// Convolution, matrix multiplication, pooling, normalization and resampling.
+#include <algorithm>
+#include <cmath>
+
+#include "compiler/runtime/op_kernel.h"
+#include "kernels/ref/conv.h"
+#include "kernels/ref/gemm.h"
+#include "kernels/ref/normalization.h"
+#include "kernels/ref/pool.h"
+#include "kernels/ref/resize.h"
+
+namespace edgeopt::runtime {
+namespace {
+using ir::DType;
+using ir::Tensor;
+namespace ref = kernels::ref;
+constexpr int kMax = ref::kMaxSpatial;
+
+Status requireFloat32(const OpContext& ctx, size_t i) {
+  const Tensor* t = ctx.input(i);
+  if (t && t->dtype() != DType::kFloat32)
+    return ctx.unsupportedHere(std::string("input ") + std::to_string(i) + " has dtype " +
+                               ir::dtypeName(t->dtype()) + " (float32 only)");
+  return Status::Ok();
+}
+
+Status checkFloat32(const ir::Node& n) {
+  for (size_t i = 0; i < n.numInputs(); ++i) {
+    DType t = knownInputDType(n, i);
+    if (t != DType::kUndefined && t != DType::kFloat32 && i == 0)
+      return unsupported("node " + n.describe() + ": dtype " + ir::dtypeName(t) +
+                         " is not supported (float32 only)");
+  }
+  return Status::Ok();
+}
+
+// Window geometry of Conv and the pools along each spatial axis.
+struct Window {
+  std::vector<int64_t> in, kernel, stride, dilation, padBegin, padEnd, out;
+};
+
+// Resolves strides, dilations, pads and auto_pad and computes the output size per axis.
+StatusOr<Window> resolveWindow(const OpContext& ctx, const std::vector<int64_t>& in,
+                               const std::vector<int64_t>& kernel, bool ceilMode) {
+  const ir::Node& n = ctx.node;
+  const size_t r = in.size();
+  Window w;
+  w.in = in;
+  w.kernel = kernel;
+  w.stride = n.attrInts("strides", std::vector<int64_t>(r, 1));
+  w.dilation = n.attrInts("dilations", std::vector<int64_t>(r, 1));
+  std::vector<int64_t> pads = n.attrInts("pads", std::vector<int64_t>(2 * r, 0));
+  if (w.stride.size() != r || w.dilation.size() != r || pads.size() != 2 * r || kernel.size() != r)
+    return ctx.invalid("strides/dilations/pads/kernel_shape do not match " + std::to_string(r) +
+                       " spatial axes");
+  for (size_t i = 0; i < r; ++i)
+    if (w.stride[i] < 1 || w.dilation[i] < 1 || kernel[i] < 1 || pads[i] < 0 || pads[r + i] < 0)
+      return ctx.invalid("strides, dilations and kernel sizes must be >= 1 and pads >= 0");
+  const std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  w.padBegin.assign(pads.begin(), pads.begin() + static_cast<long>(r));
+  w.padEnd.assign(pads.begin() + static_cast<long>(r), pads.end());
+  w.out.resize(r);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t extent = (kernel[i] - 1) * w.dilation[i] + 1;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      w.out[i] = (in[i] + w.stride[i] - 1) / w.stride[i];
+      const int64_t total = std::max<int64_t>(0, (w.out[i] - 1) * w.stride[i] + extent - in[i]);
+      w.padBegin[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      w.padEnd[i] = total - w.padBegin[i];
+      continue;
+    }
+    if (autoPad == "VALID") w.padBegin[i] = w.padEnd[i] = 0;
+    else if (autoPad != "NOTSET") return ctx.invalid("unknown auto_pad '" + autoPad + "'");
+    const int64_t span = in[i] + w.padBegin[i] + w.padEnd[i] - extent;
+    if (span < 0)
+      return ctx.invalid("window extent " + std::to_string(extent) + " exceeds padded input " +
+                         std::to_string(in[i] + w.padBegin[i] + w.padEnd[i]) + " on spatial axis " +
+                         std::to_string(i));
+    if (ceilMode) {
+      w.out[i] = (span + w.stride[i] - 1) / w.stride[i] + 1;
+      // The last window must start inside the input or its leading padding.
+      if ((w.out[i] - 1) * w.stride[i] >= in[i] + w.padBegin[i]) --w.out[i];
+    } else {
+      w.out[i] = span / w.stride[i] + 1;
+    }
+  }
+  return w;
+}
+
+// Copies a window's spatial geometry into the kernel's fixed 3-axis form (leading axes of 1).
+template <typename P>
+void fillSpatial(P& p, const Window& w) {
+  const size_t r = w.in.size(), off = kMax - r;
+  for (size_t i = 0; i < r; ++i) {
+    p.in[off + i] = w.in[i];
+    p.out[off + i] = w.out[i];
+    p.kernel[off + i] = w.kernel[i];
+    p.stride[off + i] = w.stride[i];
+    p.dilation[off + i] = w.dilation[i];
+    p.pad_begin[off + i] = w.padBegin[i];
+  }
+}
+
+Status checkSpatialRank(const OpContext& ctx, const Tensor& x) {
+  if (x.rank() < 3 || x.rank() > 2 + kMax)
+    return ctx.unsupportedHere("input rank " + std::to_string(x.rank()) +
+                               " (1-D to 3-D spatial inputs are supported)");
+  return Status::Ok();
+}
+
+std::vector<int64_t> spatialOf(const Tensor& t) {
+  return std::vector<int64_t>(t.dims().begin() + 2, t.dims().end());
+}
+
+Status runConv(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+  const int64_t group = ctx.node.attrInt("group", 1);
+  const int64_t C = x.dims()[1], M = w.dims().empty() ? 0 : w.dims()[0];
+  if (w.rank() != x.rank() || group < 1 || C % group || M % group || w.dims()[1] != C / group)
+    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " +
+                       ir::dimsToString(x.dims()) + " with group " + std::to_string(group));
+  if (b && (b->rank() != 1 || b->dims()[0] != M))
+    return ctx.invalid("bias " + ir::dimsToString(b->dims()) + " must be [" + std::to_string(M) + "]");
+  std::vector<int64_t> kernel = ctx.node.attrInts("kernel_shape", spatialOf(w));
+  if (kernel != spatialOf(w))
+    return ctx.invalid("kernel_shape " + ir::dimsToString(kernel) + " does not match weight " +
+                       ir::dimsToString(w.dims()));
+  EDGEOPT_ASSIGN_OR_RETURN(Window win, resolveWindow(ctx, spatialOf(x), kernel, false));
+  ref::ConvParams p;
+  p.batch = x.dims()[0];
+  p.in_channels = C;
+  p.out_channels = M;
+  p.groups = group;
+  fillSpatial(p, win);
+  std::vector<int64_t> outDims = {p.batch, M};
+  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
+  Tensor y(DType::kFloat32, outDims);
+  ref::f32_conv__scalar(p, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr,
+                        y.data<float>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runConvTranspose(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+  const ir::Node& n = ctx.node;
+  const int64_t group = n.attrInt("group", 1);
+  const int64_t C = x.dims()[1];
+  if (w.rank() != x.rank() || group < 1 || w.dims()[0] != C || C % group)
+    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " +
+                       ir::dimsToString(x.dims()) + " with group " + std::to_string(group));
+  const int64_t M = w.dims()[1] * group;
+  if (b && (b->rank() != 1 || b->dims()[0] != M))
+    return ctx.invalid("bias " + ir::dimsToString(b->dims()) + " must be [" + std::to_string(M) + "]");
+  const auto in = spatialOf(x);
+  const size_t r = in.size();
+  const auto kernel = n.attrInts("kernel_shape", spatialOf(w));
+  const auto stride = n.attrInts("strides", std::vector<int64_t>(r, 1));
+  const auto dilation = n.attrInts("dilations", std::vector<int64_t>(r, 1));
+  const auto outPad = n.attrInts("output_padding", std::vector<int64_t>(r, 0));
+  auto pads = n.attrInts("pads", std::vector<int64_t>(2 * r, 0));
+  auto outShape = n.attrInts("output_shape");
+  const std::string autoPad = n.attrString("auto_pad", "NOTSET");
+  if (kernel.size() != r || stride.size() != r || dilation.size() != r || outPad.size() != r ||
+      pads.size() != 2 * r)
+    return ctx.invalid("attributes do not match " + std::to_string(r) + " spatial axes");
+  if (outShape.size() > r) outShape.erase(outShape.begin(), outShape.end() - static_cast<long>(r));
+  if (outShape.empty() && (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER"))
+    for (size_t i = 0; i < r; ++i) outShape.push_back(in[i] * stride[i]);
+  std::vector<int64_t> out(r);
+  for (size_t i = 0; i < r; ++i) {
+    const int64_t full = stride[i] * (in[i] - 1) + outPad[i] + (kernel[i] - 1) * dilation[i] + 1;
+    if (!outShape.empty()) {
+      const int64_t total = full - outShape[i];
+      if (autoPad == "SAME_UPPER") {
+        pads[i] = total / 2;
+        pads[r + i] = total - total / 2;
+      } else {
+        pads[i] = total - total / 2;
+        pads[r + i] = total / 2;
+      }
+      out[i] = outShape[i];
+    } else {
+      if (autoPad == "VALID") pads[i] = pads[r + i] = 0;
+      out[i] = full - pads[i] - pads[r + i];
+    }
+    if (out[i] < 1) return ctx.invalid("output size on spatial axis " + std::to_string(i) + " is < 1");
+  }
+  ref::ConvParams p;
+  p.batch = x.dims()[0];
+  p.in_channels = C;
+  p.out_channels = M;
+  p.groups = group;
+  const size_t off = kMax - r;
+  for (size_t i = 0; i < r; ++i) {
+    p.in[off + i] = in[i];
+    p.out[off + i] = out[i];
+    p.kernel[off + i] = kernel[i];
+    p.stride[off + i] = stride[i];
+    p.dilation[off + i] = dilation[i];
+    p.pad_begin[off + i] = pads[i];
+  }
+  std::vector<int64_t> outDims = {p.batch, M};
+  outDims.insert(outDims.end(), out.begin(), out.end());
+  Tensor y(DType::kFloat32, outDims);
+  ref::f32_conv_transpose__scalar(p, x.data<float>(), w.data<float>(),
+                                  b ? b->data<float>() : nullptr, y.data<float>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runGemm(OpContext& ctx) {
+  for (size_t i = 0; i < 3; ++i) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, i));
+  const Tensor& a = *ctx.input(0);
+  const Tensor& b = *ctx.input(1);
+  const Tensor* c = ctx.input(2);
+  if (a.rank() != 2 || b.rank() != 2) return ctx.invalid("A and B must be 2-D");
+  const bool ta = ctx.node.attrInt("transA", 0) != 0, tb = ctx.node.attrInt("transB", 0) != 0;
+  ref::GemmParams p;
+  p.m = ta ? a.dims()[1] : a.dims()[0];
+  p.k = ta ? a.dims()[0] : a.dims()[1];
+  p.n = tb ? b.dims()[0] : b.dims()[1];
+  const int64_t kb = tb ? b.dims()[1] : b.dims()[0];
+  if (kb != p.k)
+    return ctx.invalid("inner dimensions differ: A " + ir::dimsToString(a.dims()) + ", B " +
+                       ir::dimsToString(b.dims()));
+  p.a_row_stride = ta ? 1 : a.dims()[1];
+  p.a_col_stride = ta ? a.dims()[1] : 1;
+  p.b_row_stride = tb ? 1 : b.dims()[1];
+  p.b_col_stride = tb ? b.dims()[1] : 1;
+  p.y_row_stride = p.n;
+  p.alpha = ctx.node.attrFloat("alpha", 1.0f);
+  const float beta = ctx.node.attrFloat("beta", 1.0f);
+  Tensor y(DType::kFloat32, {p.m, p.n});
+  if (c && beta != 0.0f) {
+    std::vector<int64_t> out = {p.m, p.n};
+    if (c->rank() > 2) return ctx.invalid("C must have rank <= 2");
+    for (int64_t k = 0; k < c->rank(); ++k) {
+      int64_t d = c->dims()[c->rank() - 1 - k], od = out[1 - k];
+      if (d != 1 && d != od)
+        return ctx.invalid("C " + ir::dimsToString(c->dims()) + " cannot be broadcast to " +
+                           ir::dimsToString(out));
+    }
+    auto s = broadcastStrides(c->dims(), out);
+    for (int64_t i = 0; i < p.m; ++i)
+      for (int64_t j = 0; j < p.n; ++j)
+        y.data<float>()[i * p.n + j] = beta * c->data<float>()[i * s[0] + j * s[1]];
+    p.accumulate = true;
+  }
+  ref::f32_gemm__scalar(p, a.data<float>(), b.data<float>(), y.data<float>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runMatMul(OpContext& ctx) {
+  for (size_t i = 0; i < 2; ++i) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, i));
+  const Tensor& a = *ctx.input(0);
+  const Tensor& b = *ctx.input(1);
+  if (a.rank() < 1 || b.rank() < 1) return ctx.invalid("operands must have rank >= 1");
+  std::vector<int64_t> ad = a.dims(), bd = b.dims();
+  const bool aVec = ad.size() == 1, bVec = bd.size() == 1;
+  if (aVec) ad.insert(ad.begin(), 1);
+  if (bVec) bd.push_back(1);
+  const int64_t M = ad[ad.size() - 2], K = ad.back(), N = bd.back();
+  if (bd[bd.size() - 2] != K)
+    return ctx.invalid("inner dimensions differ: " + ir::dimsToString(a.dims()) + " x " +
+                       ir::dimsToString(b.dims()));
+  std::vector<int64_t> ab(ad.begin(), ad.end() - 2), bb(bd.begin(), bd.end() - 2);
+  EDGEOPT_ASSIGN_OR_RETURN(auto batch, broadcastShapes(ab, bb, ctx));
+  auto sa = broadcastStrides(ab, batch), sb = broadcastStrides(bb, batch);
+  std::vector<int64_t> outDims = batch;
+  if (!aVec) outDims.push_back(M);
+  if (!bVec) outDims.push_back(N);
+  Tensor y(DType::kFloat32, outDims);
+  ref::GemmParams p;
+  p.m = M; p.n = N; p.k = K;
+  p.a_row_stride = K; p.b_row_stride = N; p.y_row_stride = N;
+  const int64_t nb = ir::numElements(batch);
+  std::vector<int64_t> idx(batch.size(), 0);
+  for (int64_t bi = 0; bi < nb; ++bi) {
+    int64_t oa = 0, ob = 0;
+    for (size_t d = 0; d < batch.size(); ++d) { oa += idx[d] * sa[d]; ob += idx[d] * sb[d]; }
+    ref::f32_gemm__scalar(p, a.data<float>() + oa * M * K, b.data<float>() + ob * K * N,
+                          y.data<float>() + bi * M * N);
+    for (size_t d = batch.size(); d-- > 0;) {
+      if (++idx[d] < batch[d]) break;
+      idx[d] = 0;
+    }
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+template <bool kIsMax>
+Status runPool(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+  const ir::Node& n = ctx.node;
+  if (!n.hasAttr("kernel_shape")) return ctx.invalid("kernel_shape is required");
+  EDGEOPT_ASSIGN_OR_RETURN(
+      Window win, resolveWindow(ctx, spatialOf(x), n.attrInts("kernel_shape"), n.attrInt("ceil_mode", 0) != 0));
+  ref::PoolParams p;
+  p.batch = x.dims()[0];
+  p.channels = x.dims()[1];
+  fillSpatial(p, win);
+  const size_t r = win.in.size(), off = kMax - r;
+  for (size_t i = 0; i < r; ++i) p.padded_end[off + i] = win.in[i] + win.padBegin[i] + win.padEnd[i];
+  std::vector<int64_t> outDims = {p.batch, p.channels};
+  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
+  Tensor y(DType::kFloat32, outDims);
+  if constexpr (kIsMax) {
+    const bool wantIndices = ctx.outputs.size() > 1;
+    Tensor indices(DType::kInt64, wantIndices ? outDims : std::vector<int64_t>{0});
+    ref::f32_maxpool__scalar(p, x.data<float>(), y.data<float>(),
+                             wantIndices ? indices.data<int64_t>() : nullptr);
+    if (wantIndices) {
+      if (n.attrInt("storage_order", 0) == 1) {
+        // Column-major flat index within each (n, c) plane: swap the roles of the last two axes.
+        const int64_t plane = ir::numElements(spatialOf(x));
+        const int64_t H = r >= 2 ? win.in[r - 2] : 1, W = win.in[r - 1];
+        for (int64_t i = 0; i < indices.numel(); ++i) {
+          int64_t v = indices.data<int64_t>()[i];
+          const int64_t base = v - v % plane, inPlane = v % plane;
+          const int64_t hw = inPlane % (H * W), outer = inPlane - hw;
+          indices.data<int64_t>()[i] = base + outer + (hw % W) * H + hw / W;
+        }
+      }
+      ctx.outputs[1] = std::move(indices);
+    }
+  } else {
+    ref::f32_avgpool__scalar(p, n.attrInt("count_include_pad", 0) != 0, x.data<float>(), y.data<float>());
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runGlobalAveragePool(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  if (x.rank() < 3) return ctx.invalid("input must have rank >= 3");
+  std::vector<int64_t> outDims(x.dims().begin(), x.dims().begin() + 2);
+  outDims.resize(x.dims().size(), 1);
+  Tensor y(DType::kFloat32, outDims);
+  const int64_t nc = x.dims()[0] * x.dims()[1], plane = x.numel() / std::max<int64_t>(nc, 1);
+  for (int64_t i = 0; i < nc; ++i) {
+    float sum = 0.0f;
+    for (int64_t s = 0; s < plane; ++s) sum += x.data<float>()[i * plane + s];
+    y.data<float>()[i] = sum / static_cast<float>(plane);
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status checkBatchNorm(const ir::Node& n) {
+  EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
+  if (n.attrInt("training_mode", 0) != 0 || n.outputs().size() > 1)
+    return unsupported("node " + n.describe() + ": training mode is not supported (inference only)");
+  return Status::Ok();
+}
+
+Status runBatchNorm(OpContext& ctx) {
+  for (size_t i = 0; i < 5; ++i) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, i));
+  const Tensor& x = *ctx.input(0);
+  if (x.rank() < 2) return ctx.invalid("input must have rank >= 2");
+  const int64_t C = x.dims()[1];
+  for (size_t i = 1; i < 5; ++i)
+    if (ctx.input(i)->numel() != C)
+      return ctx.invalid("parameter " + std::to_string(i) + " has " +
+                         std::to_string(ctx.input(i)->numel()) + " values, expected " + std::to_string(C));
+  Tensor y(DType::kFloat32, x.dims());
+  const int64_t spatial = x.numel() / std::max<int64_t>(x.dims()[0] * C, 1);
+  ref::f32_batchnorm__scalar(x.dims()[0], C, spatial, x.data<float>(), ctx.input(1)->data<float>(),
+                             ctx.input(2)->data<float>(), ctx.input(3)->data<float>(),
+                             ctx.input(4)->data<float>(), ctx.node.attrFloat("epsilon", 1e-5f),
+                             y.data<float>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+// ---- Resize ----
+
+Status checkResize(const ir::Node& n) {
+  EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
+  const std::string mode = n.attrString("mode", "nearest");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return unsupported("node " + n.describe() + ": mode '" + mode + "' is not supported");
+  const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
+  static const char* kModes[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                 "asymmetric", "tf_half_pixel_for_nearest", "tf_crop_and_resize"};
+  if (std::find(std::begin(kModes), std::end(kModes), ct) == std::end(kModes))
+    return unsupported("node " + n.describe() + ": coordinate_transformation_mode '" + ct +
+                       "' is not supported");
+  const std::string nm = n.attrString("nearest_mode", "round_prefer_floor");
+  if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
+    return unsupported("node " + n.describe() + ": nearest_mode '" + nm + "' is not supported");
+  return Status::Ok();
+}
+
+Status runResize(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const ir::Node& n = ctx.node;
+  const Tensor& x = *ctx.input(0);
+  const int64_t r = x.rank();
+  const Tensor* roiT = ctx.input(1);
+  const Tensor* scalesT = ctx.input(2);
+  const Tensor* sizesT = ctx.input(3);
+  std::vector<double> scales(static_cast<size_t>(r), 1.0);
+  std::vector<int64_t> outDims = x.dims();
+  if (scalesT && scalesT->numel() > 0) {
+    if (scalesT->numel() != r) return ctx.invalid("scales must have one value per axis");
+    for (int64_t i = 0; i < r; ++i) {
+      scales[i] = scalesT->getAsDouble(i);
+      if (!(scales[i] > 0)) return ctx.invalid("scales must be positive");
+      outDims[i] = static_cast<int64_t>(std::floor(static_cast<double>(x.dims()[i]) * static_cast<float>(scales[i])));
+    }
+  } else if (sizesT && sizesT->numel() > 0) {
+    if (sizesT->numel() != r) return ctx.invalid("sizes must have one value per axis");
+    for (int64_t i = 0; i < r; ++i) {
+      outDims[i] = sizesT->getAsInt64(i);
+      if (outDims[i] < 0) return ctx.invalid("sizes must be non-negative");
+      scales[i] = x.dims()[i] ? static_cast<float>(outDims[i]) / static_cast<float>(x.dims()[i]) : 1.0;
+    }
+  } else {
+    return ctx.invalid("one of scales and sizes must be given");
+  }
+  const std::string mode = n.attrString("mode", "nearest");
+  const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
+  const std::string nm = n.attrString("nearest_mode", "round_prefer_floor");
+  const float cubicA = n.attrFloat("cubic_coeff_a", -0.75f);
+  const bool excludeOutside = n.attrInt("exclude_outside", 0) != 0;
+  const float fill = n.attrFloat("extrapolation_value", 0.0f);
+  std::vector<double> roi;
+  if (ct == "tf_crop_and_resize") {
+    if (!roiT || roiT->numel() != 2 * r) return ctx.invalid("tf_crop_and_resize needs roi of 2*rank values");
+    for (int64_t i = 0; i < 2 * r; ++i) roi.push_back(roiT->getAsDouble(i));
+  }
+
+  Tensor cur = x;
+  for (int64_t axis = 0; axis < r; ++axis) {
+    const int64_t inLen = cur.dims()[axis], outLen = outDims[axis];
+    if (inLen == outLen && scales[axis] == 1.0 && ct != "tf_crop_and_resize") continue;
+    const double scale = scales[axis];
+    const int64_t taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
+    std::vector<int64_t> index(static_cast<size_t>(outLen * taps));
+    std::vector<float> weight(index.size());
+    for (int64_t j = 0; j < outLen; ++j) {
+      double xo;
+      const double xr = static_cast<double>(j);
+      if (ct == "half_pixel") xo = (xr + 0.5) / scale - 0.5;
+      else if (ct == "pytorch_half_pixel") xo = outLen > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
+      else if (ct == "align_corners") xo = outLen == 1 ? 0.0 : xr * (inLen - 1) / static_cast<double>(outLen - 1);
+      else if (ct == "asymmetric") xo = xr / scale;
+      else if (ct == "tf_half_pixel_for_nearest") xo = (xr + 0.5) / scale;
+      else {
+        const double s = roi[axis], e = roi[r + axis];
+        xo = outLen > 1 ? s * (inLen - 1) + xr * (e - s) * (inLen - 1) / static_cast<double>(outLen - 1)
+                        : 0.5 * (s + e) * (inLen - 1);
+      }
+      int64_t* idx = &index[j * taps];
+      float* wt = &weight[j * taps];
+      if (ct == "tf_crop_and_resize" && (xo < 0 || xo > inLen - 1)) {
+        for (int64_t t = 0; t < taps; ++t) { idx[t] = -1; wt[t] = 0; }
+        continue;
+      }
+      auto clampIdx = [&](int64_t i) { return std::min<int64_t>(std::max<int64_t>(i, 0), inLen - 1); };
+      if (mode == "nearest") {
+        int64_t i;
+        if (nm == "floor") i = static_cast<int64_t>(std::floor(xo));
+        else if (nm == "ceil") i = static_cast<int64_t>(std::ceil(xo));
+        else {
+          const double fl = std::floor(xo), frac = xo - fl;
+          if (frac == 0.5) i = static_cast<int64_t>(nm == "round_prefer_floor" ? fl : fl + 1);
+          else i = static_cast<int64_t>(std::round(xo));
+        }
+        idx[0] = clampIdx(i);
+        wt[0] = 1.0f;
+      } else if (mode == "linear") {
+        const double c = std::min(std::max(xo, 0.0), static_cast<double>(inLen - 1));
+        const int64_t i0 = static_cast<int64_t>(std::floor(c));
+        const double f = c - i0;
+        idx[0] = clampIdx(i0);
+        idx[1] = clampIdx(i0 + 1);
+        wt[0] = static_cast<float>(1.0 - f);
+        wt[1] = static_cast<float>(f);
+      } else {
+        const int64_t i0 = static_cast<int64_t>(std::floor(xo));
+        const double t = xo - i0, A = cubicA;
+        const double d[4] = {t + 1, t, 1 - t, 2 - t};
+        double c[4];
+        for (int k = 0; k < 4; ++k) {
+          const double v = d[k];
+          c[k] = (k == 1 || k == 2) ? ((A + 2) * v - (A + 3)) * v * v + 1
+                                     : ((A * v - 5 * A) * v + 8 * A) * v - 4 * A;
+        }
+        double sum = 0;
+        for (int k = 0; k < 4; ++k) {
+          const int64_t i = i0 - 1 + k;
+          if (excludeOutside && (i < 0 || i >= inLen)) c[k] = 0;
+          sum += c[k];
+        }
+        for (int k = 0; k < 4; ++k) {
+          idx[k] = clampIdx(i0 - 1 + k);
+          wt[k] = static_cast<float>(excludeOutside && sum != 0 ? c[k] / sum : c[k]);
+        }
+      }
+    }
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 0; i < axis; ++i) outer *= cur.dims()[i];
+    for (int64_t i = axis + 1; i < r; ++i) inner *= cur.dims()[i];
+    std::vector<int64_t> nd = cur.dims();
+    nd[axis] = outLen;
+    Tensor next(DType::kFloat32, nd);
+    if (inLen == 0 && outLen > 0) return ctx.invalid("cannot resize an empty axis");
+    ref::f32_resize_axis__scalar(outer, inLen, outLen, inner, taps, index.data(), weight.data(),
+                                 fill, cur.data<float>(), next.data<float>());
+    cur = std::move(next);
+  }
+  ctx.outputs[0] = std::move(cur);
+  return Status::Ok();
+}
+
+}  // namespace
+
+void addNnOps(std::vector<OpDef>& t) {
+  t.push_back({"Conv", checkFloat32, runConv});
+  t.push_back({"ConvTranspose", checkFloat32, runConvTranspose});
+  t.push_back({"Gemm", checkFloat32, runGemm});
+  t.push_back({"MatMul", checkFloat32, runMatMul});
+  t.push_back({"MaxPool", checkFloat32, runPool<true>});
+  t.push_back({"AveragePool", checkFloat32, runPool<false>});
+  t.push_back({"GlobalAveragePool", checkFloat32, runGlobalAveragePool});
+  t.push_back({"BatchNormalization", checkBatchNorm, runBatchNorm});
+  t.push_back({"Resize", checkResize, runResize});
+}
+
+}  // namespace edgeopt::runtime

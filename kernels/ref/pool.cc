@@ -1,0 +1,75 @@
+#include "kernels/ref/pool.h"
+
+#include <limits>
+
+namespace edgeopt::kernels::ref {
+
+namespace {
+template <typename Visit>
+void forEachWindow(const PoolParams& p, Visit visit) {
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+  for (int64_t nc = 0; nc < p.batch * p.channels; ++nc) {
+    for (int64_t od = 0; od < p.out[0]; ++od)
+      for (int64_t oh = 0; oh < p.out[1]; ++oh)
+        for (int64_t ow = 0; ow < p.out[2]; ++ow) {
+          const int64_t o = nc * out_plane + (od * p.out[1] + oh) * p.out[2] + ow;
+          visit(nc * in_plane, o, od, oh, ow);
+        }
+  }
+}
+}  // namespace
+
+void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t* indices) {
+  forEachWindow(p, [&](int64_t base, int64_t o, int64_t od, int64_t oh, int64_t ow) {
+    float best = -std::numeric_limits<float>::infinity();
+    int64_t best_index = -1;
+    for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+      const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
+      if (id < 0 || id >= p.in[0]) continue;
+      for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+        const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
+        if (ih < 0 || ih >= p.in[1]) continue;
+        for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+          const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
+          if (iw < 0 || iw >= p.in[2]) continue;
+          const int64_t i = base + (id * p.in[1] + ih) * p.in[2] + iw;
+          if (best_index < 0 || x[i] > best) {
+            best = x[i];
+            best_index = i;
+          }
+        }
+      }
+    }
+    y[o] = best;
+    if (indices) indices[o] = best_index;
+  });
+}
+
+void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y) {
+  forEachWindow(p, [&](int64_t base, int64_t o, int64_t od, int64_t oh, int64_t ow) {
+    float sum = 0.0f;
+    int64_t inside = 0, padded = 0;
+    for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+      const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
+      const bool pd = id >= -p.pad_begin[0] && id < p.padded_end[0] - p.pad_begin[0];
+      for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+        const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
+        const bool ph = ih >= -p.pad_begin[1] && ih < p.padded_end[1] - p.pad_begin[1];
+        for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+          const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
+          const bool pw = iw >= -p.pad_begin[2] && iw < p.padded_end[2] - p.pad_begin[2];
+          if (pd && ph && pw) ++padded;
+          if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2])
+            continue;
+          sum += x[base + (id * p.in[1] + ih) * p.in[2] + iw];
+          ++inside;
+        }
+      }
+    }
+    const int64_t count = count_include_pad ? padded : inside;
+    y[o] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+  });
+}
+
+}  // namespace edgeopt::kernels::ref

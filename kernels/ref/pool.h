@@ -1,0 +1,32 @@
+// Reference fp32 pooling over up to three spatial axes (N, C, D, H, W layout; lower-rank pools
+// use leading spatial sizes of 1). Window positions outside the input are skipped.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/ref/conv.h"
+
+namespace edgeopt::kernels::ref {
+
+struct PoolParams {
+  int64_t batch = 1, channels = 0;
+  int64_t in[kMaxSpatial] = {1, 1, 1};
+  int64_t out[kMaxSpatial] = {1, 1, 1};
+  int64_t kernel[kMaxSpatial] = {1, 1, 1};
+  int64_t stride[kMaxSpatial] = {1, 1, 1};
+  int64_t dilation[kMaxSpatial] = {1, 1, 1};
+  int64_t pad_begin[kMaxSpatial] = {0, 0, 0};
+  // Padded extent (input + pads before and after) per axis: average pooling with
+  // count_include_pad counts window positions inside it, and never those beyond it (ceil_mode).
+  int64_t padded_end[kMaxSpatial] = {1, 1, 1};
+};
+
+// Max over the window; `indices` (may be null) receives the flat index of the max within the
+// whole input tensor, row-major (the first maximum in window order wins).
+void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t* indices);
+
+// Mean over the window. count_include_pad: divide by the number of window positions inside the
+// padded extent; otherwise by the number inside the input.
+void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y);
+
+}  // namespace edgeopt::kernels::ref

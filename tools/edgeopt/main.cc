@@ -1,0 +1,177 @@
+// edgeopt command-line interface. Exit codes: 0 success, 1 internal error, 2 bad input or usage.
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "compiler/api/edgeopt.h"
+
+namespace {
+namespace fs = std::filesystem;
+using edgeopt::Status;
+using edgeopt::StatusCode;
+
+constexpr int kExitOk = 0;
+constexpr int kExitInternal = 1;
+constexpr int kExitBadInput = 2;
+
+const char* kExitCodesHelp =
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  internal error (a bug in edgeopt; please report it)\n"
+    "  2  bad input or usage: unreadable or invalid model/data file, unsupported op or dtype,\n"
+    "     input of the wrong dtype or shape, bad arguments\n"
+    "Errors are printed as one line on stderr: 'edgeopt: error: <what>: <why>'.\n"
+    "No output file is left behind when a command fails.";
+
+int report(const Status& st) {
+  if (st.ok()) return kExitOk;
+  std::cerr << "edgeopt: error: " << st.message() << "\n";
+  return st.code() == StatusCode::kInternal ? kExitInternal : kExitBadInput;
+}
+
+int cmdInspect(const std::string& modelPath, bool json) {
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  auto summary = edgeopt::api::summarize(model.value());
+  std::cout << (json ? edgeopt::api::summaryToJson(summary) + "\n"
+                     : edgeopt::api::summaryToText(summary));
+  return kExitOk;
+}
+
+// A file name for an output value: keeps [A-Za-z0-9._-], replaces the rest.
+std::string fileNameFor(const std::string& valueName) {
+  std::string s = valueName;
+  for (char& c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) c = '_';
+  if (s.empty() || s == "." || s == "..") s = "output";
+  return s;
+}
+
+Status writeOutputs(const edgeopt::ir::Graph& graph,
+                    const std::map<std::string, edgeopt::ir::Tensor>& outs, const std::string& out) {
+  if (graph.outputs().size() == 1)
+    return edgeopt::data::writeNpy(outs.at(graph.outputs()[0]->name()), out);
+  // Several outputs: fill a temporary folder, then move it into place as a whole.
+  std::error_code ec;
+  if (fs::exists(out, ec) && !fs::is_directory(out, ec))
+    return edgeopt::invalidInput(out + ": exists and is not a folder (the model has " +
+                                 std::to_string(graph.outputs().size()) + " outputs)");
+  const std::string tmp = out + ".tmp-edgeopt";
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return edgeopt::ioError(tmp + ": cannot create folder: " + ec.message());
+  std::set<std::string> used;
+  for (const auto* v : graph.outputs()) {
+    std::string name = fileNameFor(v->name());
+    while (!used.insert(name).second) name += "_";
+    Status st = edgeopt::data::writeNpy(outs.at(v->name()), tmp + "/" + name + ".npy");
+    if (!st.ok()) {
+      fs::remove_all(tmp, ec);
+      return st;
+    }
+  }
+  fs::create_directories(out, ec);
+  for (const auto& entry : fs::directory_iterator(tmp))
+    fs::rename(entry.path(), fs::path(out) / entry.path().filename(), ec);
+  fs::remove_all(tmp, ec);
+  if (ec) return edgeopt::ioError(out + ": cannot move outputs into place: " + ec.message());
+  return Status::Ok();
+}
+
+int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
+           const std::string& out, const std::string& target) {
+  if (target != "ref")
+    return report(edgeopt::invalidInput("unknown target '" + target + "' (available: ref)"));
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  const auto& graph = *model->graph;
+  Status supported = edgeopt::runtime::checkSupported(graph);
+  if (!supported.ok()) return report(supported.withContext(modelPath));
+
+  // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
+  std::map<std::string, edgeopt::ir::Tensor> inputs;
+  std::vector<std::string> positional;
+  for (const auto& arg : inputArgs) {
+    auto eq = arg.find('=');
+    if (eq != std::string::npos && graph.findValue(arg.substr(0, eq))) {
+      const std::string name = arg.substr(0, eq), file = arg.substr(eq + 1);
+      const auto* v = graph.findValue(name);
+      if (!v->isGraphInput()) return report(edgeopt::invalidInput("'" + name + "' is not a model input"));
+      if (inputs.count(name)) return report(edgeopt::invalidInput("input '" + name + "' is given twice"));
+      auto t = edgeopt::data::readNpy(file);
+      if (!t.ok()) return report(t.status());
+      inputs[name] = std::move(t).value();
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  size_t next = 0;
+  for (const auto* v : graph.inputs()) {
+    if (inputs.count(v->name())) continue;
+    if (next == positional.size())
+      return report(edgeopt::invalidInput("no data for model input '" + v->name() + "' " +
+                                          edgeopt::ir::shapeToString(v->shape()) +
+                                          " (use --input FILE.npy or --input " + v->name() + "=FILE.npy)"));
+    auto t = edgeopt::data::readNpy(positional[next]);
+    if (!t.ok()) return report(t.status());
+    inputs[v->name()] = std::move(t).value();
+    ++next;
+  }
+  if (next < positional.size())
+    return report(edgeopt::invalidInput("more --input files than model inputs (" +
+                                        std::to_string(graph.inputs().size()) + ")"));
+  for (const auto* v : graph.inputs()) {
+    Status st = edgeopt::runtime::Executor::checkInput(*v, inputs[v->name()]);
+    if (!st.ok()) return report(st.withContext(modelPath));
+  }
+  auto outs = edgeopt::api::runReference(model.value(), inputs);
+  if (!outs.ok()) return report(outs.status().withContext(modelPath));
+  return report(writeOutputs(graph, outs.value(), out));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgeopt " + std::string(edgeopt::api::version()) +
+               ": compress and optimize ONNX models for edge targets"};
+  app.footer(kExitCodesHelp);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", edgeopt::api::version());
+
+  std::string modelPath, out, target = "ref";
+  bool json = false;
+  std::vector<std::string> inputArgs;
+
+  auto* inspect = app.add_subcommand("inspect", "Show a model's inputs, outputs, ops, parameters and MACs");
+  inspect->add_option("MODEL", modelPath, "ONNX model file")->required();
+  inspect->add_flag("--json", json, "Print JSON, with MACs per node");
+
+  auto* run = app.add_subcommand("run", "Run a model on .npy inputs and write its outputs as .npy");
+  run->add_option("MODEL", modelPath, "ONNX model file")->required();
+  run->add_option("--input,-i", inputArgs,
+                  "Input data: FILE.npy (bound to model inputs in order) or NAME=FILE.npy; repeatable")
+      ->required();
+  run->add_option("--output,-o", out,
+                  "Where to write: OUT.npy for a single-output model, else a folder OUT/ with NAME.npy per output")
+      ->required();
+  run->add_option("--target", target, "Execution target (ref: the scalar reference executor)")
+      ->default_val("ref");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "edgeopt: error: " << e.what() << " (see edgeopt --help)\n";
+    return kExitBadInput;
+  }
+  try {
+    if (*inspect) return cmdInspect(modelPath, json);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target);
+  } catch (const std::exception& e) {
+    std::cerr << "edgeopt: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  return kExitBadInput;
+}

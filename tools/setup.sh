@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything edgeopt needs to build and test on Debian 12, then configures and
+# builds it in ./build. Idempotent: packages already present are skipped by apt.
+#   tools/setup.sh            install + configure + build
+#   tools/setup.sh --deps     install only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  libeigen3-dev libopencv-dev libdnnl-dev
+  libcli11-dev libgtest-dev nlohmann-json3-dev libfmt-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node.js runs the ONNX Runtime peer; a machine may already have it from elsewhere.
+command -v npm >/dev/null || missing+=(nodejs npm)
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ONNX Runtime (the peer the tests compare against), CPU library only: its install script
+# tries to fetch GPU binaries from an unreachable host, hence --ignore-scripts.
+if command -v npm >/dev/null && [ ! -d tools/peer/node_modules/onnxruntime-node ]; then
+  (cd tools/peer && npm install --ignore-scripts --no-audit --no-fund --silent) || \
+    echo "setup: onnxruntime-node not installed; peer comparison tests will be skipped" >&2
+fi
+
+[ "${1:-}" = "--deps" ] && exit 0
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
