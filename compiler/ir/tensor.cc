@@ -10,7 +10,7 @@ size_t dtypeSize(DType t) {
   switch (t) {
     case DType::kFloat32: case DType::kInt32: case DType::kUInt32: return 4;
     case DType::kUInt8: case DType::kInt8: case DType::kBool: return 1;
-    case DType::kUInt16: case DType::kInt16: case DType::kFloat16: return 2;
+    case DType::kUInt16: case DType::kInt16: case DType::kFloat16: case DType::kBFloat16: return 2;
     case DType::kInt64: case DType::kUInt64: case DType::kFloat64: return 8;
     case DType::kString: case DType::kUndefined: return 0;
   }
@@ -33,6 +33,7 @@ const char* dtypeName(DType t) {
     case DType::kFloat64: return "float64";
     case DType::kUInt32: return "uint32";
     case DType::kUInt64: return "uint64";
+    case DType::kBFloat16: return "bfloat16";
   }
   return "unknown";
 }

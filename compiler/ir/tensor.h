@@ -25,13 +25,15 @@ enum class DType : int32_t {
   kFloat64 = 11,
   kUInt32 = 12,
   kUInt64 = 13,
+  kBFloat16 = 16,
 };
 
 // Bytes per element; 0 for kUndefined and kString (strings have no dense storage in the IR).
 size_t dtypeSize(DType t);
 // Short lower-case name: "float32", "int8", ...
 const char* dtypeName(DType t);
-// True for types a Tensor can hold (every fixed-size numeric type and bool).
+// True for types a Tensor can hold (every fixed-size numeric type and bool). float16 and
+// bfloat16 are held as raw 16-bit patterns.
 bool isDenseDType(DType t);
 
 template <typename T> struct DTypeOf;

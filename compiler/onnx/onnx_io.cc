@@ -129,7 +129,7 @@ StatusOr<ir::Tensor> tensorFromProto(const onnx::TensorProto& p) {
     case DType::kUInt32: count = p.uint64_data_size(); copyField<uint32_t>(p.uint64_data(), t); break;
     case DType::kInt32: count = p.int32_data_size(); copyField<int32_t>(p.int32_data(), t); break;
     case DType::kInt16: count = p.int32_data_size(); copyField<int16_t>(p.int32_data(), t); break;
-    case DType::kUInt16: case DType::kFloat16:
+    case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16:
       count = p.int32_data_size(); copyField<uint16_t>(p.int32_data(), t); break;
     case DType::kInt8: count = p.int32_data_size(); copyField<int8_t>(p.int32_data(), t); break;
     case DType::kUInt8: count = p.int32_data_size(); copyField<uint8_t>(p.int32_data(), t); break;
@@ -320,7 +320,19 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
   if (opset > kCanonicalOpset)
     return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
                        "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
+  auto inferShapes = [&]() -> Status {
+    try {
+      onnx::shape_inference::InferShapes(proto);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+      return invalidInput(path + ": shape inference failed: " + msg);
+    }
+    return Status::Ok();
+  };
   if (options.convertOpset && opset != 0 && opset != kCanonicalOpset) {
+    // Several version-converter adapters need input shapes, so infer them first.
+    EDGEOPT_RETURN_IF_ERROR(inferShapes());
     try {
       proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
       // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
@@ -333,15 +345,7 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
                          std::to_string(kCanonicalOpset) + ": " + msg);
     }
   }
-  if (options.inferShapes) {
-    try {
-      onnx::shape_inference::InferShapes(proto);
-    } catch (const std::exception& e) {
-      std::string msg = e.what();
-      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-      return invalidInput(path + ": shape inference failed: " + msg);
-    }
-  }
+  if (options.inferShapes) EDGEOPT_RETURN_IF_ERROR(inferShapes());
 
   ir::Model model;
   model.irVersion = proto.ir_version();

@@ -313,7 +313,8 @@ bool dispatchCastable(DType t, F&& f) {
 Status runCast(OpContext& ctx) {
   const Tensor* x = ctx.input(0);
   const auto to = static_cast<DType>(ctx.node.attrInt("to", 0));
-  if (!ir::isDenseDType(to)) return ctx.unsupportedHere(std::string("cast to ") + ir::dtypeName(to));
+  if (!ir::isDenseDType(to) || to == DType::kBFloat16)
+    return ctx.unsupportedHere(std::string("cast to ") + ir::dtypeName(to));
   Tensor y(to, x->dims());
   const int64_t n = x->numel();
   auto castLoop = [&](auto src, auto dst) {
@@ -344,8 +345,11 @@ Status runCast(OpContext& ctx) {
 
 Status checkCast(const ir::Node& n) {
   const auto to = static_cast<DType>(n.attrInt("to", 0));
-  if (!ir::isDenseDType(to))
-    return unsupported("node " + n.describe() + ": cast to " + ir::dtypeName(to) + " is not supported");
+  const DType from = knownInputDType(n, 0);
+  for (DType t : {to, from})
+    if (t != DType::kUndefined && (!ir::isDenseDType(t) || t == DType::kBFloat16))
+      return unsupported("node " + n.describe() + ": cast " + (t == to ? "to " : "from ") +
+                         ir::dtypeName(t) + " is not supported");
   return Status::Ok();
 }
 

@@ -179,13 +179,15 @@ Status runConvTranspose(OpContext& ctx) {
   for (size_t i = 0; i < r; ++i) {
     const int64_t full = stride[i] * (in[i] - 1) + outPad[i] + (kernel[i] - 1) * dilation[i] + 1;
     if (!outShape.empty()) {
+      // ONNX 1.12 (spec text and backend tests): the tail takes the odd pad except for
+      // SAME_LOWER; a negative total (output_shape beyond the natural size) extends the tail.
       const int64_t total = full - outShape[i];
-      if (autoPad == "SAME_UPPER") {
-        pads[i] = total / 2;
-        pads[r + i] = total - total / 2;
-      } else {
+      if (autoPad == "SAME_LOWER") {
         pads[i] = total - total / 2;
         pads[r + i] = total / 2;
+      } else {
+        pads[i] = total / 2;
+        pads[r + i] = total - total / 2;
       }
       out[i] = outShape[i];
     } else {
@@ -301,8 +303,10 @@ Status runMatMul(OpContext& ctx) {
 
 template <bool kIsMax>
 Status runPool(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
   const Tensor& x = *ctx.input(0);
+  const DType dt = x.dtype();
+  if (!(dt == DType::kFloat32 || (kIsMax && (dt == DType::kInt8 || dt == DType::kUInt8))))
+    return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(dt));
   EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
   const ir::Node& n = ctx.node;
   if (!n.hasAttr("kernel_shape")) return ctx.invalid("kernel_shape is required");
@@ -316,12 +320,14 @@ Status runPool(OpContext& ctx) {
   for (size_t i = 0; i < r; ++i) p.padded_end[off + i] = win.in[i] + win.padBegin[i] + win.padEnd[i];
   std::vector<int64_t> outDims = {p.batch, p.channels};
   outDims.insert(outDims.end(), win.out.begin(), win.out.end());
-  Tensor y(DType::kFloat32, outDims);
+  Tensor y(dt, outDims);
   if constexpr (kIsMax) {
     const bool wantIndices = ctx.outputs.size() > 1;
     Tensor indices(DType::kInt64, wantIndices ? outDims : std::vector<int64_t>{0});
-    ref::f32_maxpool__scalar(p, x.data<float>(), y.data<float>(),
-                             wantIndices ? indices.data<int64_t>() : nullptr);
+    int64_t* idx = wantIndices ? indices.data<int64_t>() : nullptr;
+    if (dt == DType::kFloat32) ref::f32_maxpool__scalar(p, x.data<float>(), y.data<float>(), idx);
+    else if (dt == DType::kInt8) ref::s8_maxpool__scalar(p, x.data<int8_t>(), y.data<int8_t>(), idx);
+    else ref::u8_maxpool__scalar(p, x.data<uint8_t>(), y.data<uint8_t>(), idx);
     if (wantIndices) {
       if (n.attrInt("storage_order", 0) == 1) {
         // Column-major flat index within each (n, c) plane: swap the roles of the last two axes.
@@ -360,6 +366,14 @@ Status runGlobalAveragePool(OpContext& ctx) {
   return Status::Ok();
 }
 
+Status checkMaxPool(const ir::Node& n) {
+  const DType t = knownInputDType(n, 0);
+  if (t != DType::kUndefined && t != DType::kFloat32 && t != DType::kInt8 && t != DType::kUInt8)
+    return unsupported("node " + n.describe() + ": dtype " + ir::dtypeName(t) +
+                       " is not supported (float32, int8, uint8)");
+  return Status::Ok();
+}
+
 Status checkBatchNorm(const ir::Node& n) {
   EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
   if (n.attrInt("training_mode", 0) != 0 || n.outputs().size() > 1)
@@ -395,7 +409,8 @@ Status checkResize(const ir::Node& n) {
     return unsupported("node " + n.describe() + ": mode '" + mode + "' is not supported");
   const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
   static const char* kModes[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                 "asymmetric", "tf_half_pixel_for_nearest", "tf_crop_and_resize"};
+                                 "asymmetric", "tf_half_pixel_for_nearest", "tf_half_pixel_for_nn",
+                                 "tf_crop_and_resize"};
   if (std::find(std::begin(kModes), std::end(kModes), ct) == std::end(kModes))
     return unsupported("node " + n.describe() + ": coordinate_transformation_mode '" + ct +
                        "' is not supported");
@@ -453,16 +468,20 @@ Status runResize(OpContext& ctx) {
     std::vector<int64_t> index(static_cast<size_t>(outLen * taps));
     std::vector<float> weight(index.size());
     for (int64_t j = 0; j < outLen; ++j) {
+      // As in the ONNX definition, the resized length in these formulas is in * scale, which
+      // is fractional when scales (not sizes) are given and in * scale is not an integer.
       double xo;
       const double xr = static_cast<double>(j);
+      const double resizedLen = static_cast<double>(inLen) * scale;
       if (ct == "half_pixel") xo = (xr + 0.5) / scale - 0.5;
-      else if (ct == "pytorch_half_pixel") xo = outLen > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
-      else if (ct == "align_corners") xo = outLen == 1 ? 0.0 : xr * (inLen - 1) / static_cast<double>(outLen - 1);
+      else if (ct == "pytorch_half_pixel") xo = resizedLen > 1 ? (xr + 0.5) / scale - 0.5 : 0.0;
+      else if (ct == "align_corners") xo = resizedLen == 1 ? 0.0 : xr * (inLen - 1) / (resizedLen - 1);
       else if (ct == "asymmetric") xo = xr / scale;
-      else if (ct == "tf_half_pixel_for_nearest") xo = (xr + 0.5) / scale;
+      else if (ct == "tf_half_pixel_for_nearest" || ct == "tf_half_pixel_for_nn")  // older name
+        xo = (xr + 0.5) / scale;
       else {
         const double s = roi[axis], e = roi[r + axis];
-        xo = outLen > 1 ? s * (inLen - 1) + xr * (e - s) * (inLen - 1) / static_cast<double>(outLen - 1)
+        xo = resizedLen > 1 ? s * (inLen - 1) + xr * (e - s) * (inLen - 1) / (resizedLen - 1)
                         : 0.5 * (s + e) * (inLen - 1);
       }
       int64_t* idx = &index[j * taps];
@@ -535,7 +554,7 @@ void addNnOps(std::vector<OpDef>& t) {
   t.push_back({"ConvTranspose", checkFloat32, runConvTranspose});
   t.push_back({"Gemm", checkFloat32, runGemm});
   t.push_back({"MatMul", checkFloat32, runMatMul});
-  t.push_back({"MaxPool", checkFloat32, runPool<true>});
+  t.push_back({"MaxPool", checkMaxPool, runPool<true>});
   t.push_back({"AveragePool", checkFloat32, runPool<false>});
   t.push_back({"GlobalAveragePool", checkFloat32, runGlobalAveragePool});
   t.push_back({"BatchNormalization", checkBatchNorm, runBatchNorm});

@@ -51,9 +51,12 @@ Status runIdentity(OpContext& ctx) {
 }
 
 Status runDropout(OpContext& ctx) {
+  // Training mode drops elements at random; only its deterministic case (ratio 0) is run.
+  const Tensor* ratio = ctx.input(1);
   if (const Tensor* training = ctx.input(2))
-    if (training->numel() > 0 && training->getAsInt64(0) != 0)
-      return ctx.unsupportedHere("training_mode=true is not supported (inference only)");
+    if (training->numel() > 0 && training->getAsInt64(0) != 0 &&
+        !(ratio && ratio->numel() == 1 && ratio->getAsDouble(0) == 0.0))
+      return ctx.unsupportedHere("training_mode=true with a non-zero ratio is not supported (inference only)");
   ctx.outputs[0] = *ctx.input(0);
   if (ctx.outputs.size() > 1) {
     Tensor mask(DType::kBool, ctx.input(0)->dims());

@@ -18,11 +18,11 @@ void forEachWindow(const PoolParams& p, Visit visit) {
         }
   }
 }
-}  // namespace
 
-void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t* indices) {
+template <typename T>
+void maxpool(const PoolParams& p, const T* x, T* y, int64_t* indices) {
   forEachWindow(p, [&](int64_t base, int64_t o, int64_t od, int64_t oh, int64_t ow) {
-    float best = -std::numeric_limits<float>::infinity();
+    T best = std::numeric_limits<T>::lowest();
     int64_t best_index = -1;
     for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
       const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
@@ -44,6 +44,17 @@ void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t*
     y[o] = best;
     if (indices) indices[o] = best_index;
   });
+}
+}  // namespace
+
+void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t* indices) {
+  maxpool(p, x, y, indices);
+}
+void s8_maxpool__scalar(const PoolParams& p, const int8_t* x, int8_t* y, int64_t* indices) {
+  maxpool(p, x, y, indices);
+}
+void u8_maxpool__scalar(const PoolParams& p, const uint8_t* x, uint8_t* y, int64_t* indices) {
+  maxpool(p, x, y, indices);
 }
 
 void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y) {

@@ -24,6 +24,8 @@ struct PoolParams {
 // Max over the window; `indices` (may be null) receives the flat index of the max within the
 // whole input tensor, row-major (the first maximum in window order wins).
 void f32_maxpool__scalar(const PoolParams& p, const float* x, float* y, int64_t* indices);
+void s8_maxpool__scalar(const PoolParams& p, const int8_t* x, int8_t* y, int64_t* indices);
+void u8_maxpool__scalar(const PoolParams& p, const uint8_t* x, uint8_t* y, int64_t* indices);
 
 // Mean over the window. count_include_pad: divide by the number of window positions inside the
 // padded extent; otherwise by the number inside the input.

@@ -6,8 +6,10 @@
 // export) when the import itself succeeds.
 //
 // A claimed case either passes, or is "declined" when edgeopt refuses it up front with an
-// unsupported-feature error (e.g. a string tensor), or fails. Any failure makes the exit code 1.
-// Usage: edgeopt_onnx_conformance [DATA_ROOT] [--verbose] [--filter SUBSTRING]
+// unsupported-feature error (e.g. a string tensor), or fails. Any failure, any declined case not
+// listed in the expected-declines file, and any listed case that is no longer declined make the
+// exit code 1.
+// Usage: edgeopt_onnx_conformance [--data DATA_ROOT] [--declines FILE] [--verbose] [--filter S]
 #include <onnx/onnx_pb.h>
 #include <onnx/proto_utils.h>
 
@@ -138,11 +140,31 @@ int main(int argc, char** argv) {
   fs::path root = "/usr/share/libonnx-testdata/data";
   bool verbose = false;
   std::string filter;
+  fs::path declinesFile;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--verbose") verbose = true;
     else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
-    else root = a;
+    else if (a == "--data" && i + 1 < argc) root = argv[++i];
+    else if (a == "--declines" && i + 1 < argc) declinesFile = argv[++i];
+    else {
+      std::cerr << "conformance: unknown argument '" << a << "'\n";
+      return 2;
+    }
+  }
+  std::set<std::string> expectedDeclines, seenDeclines;
+  if (!declinesFile.empty()) {
+    std::ifstream in(declinesFile);
+    if (!in) {
+      std::cerr << "conformance: cannot read " << declinesFile << "\n";
+      return 2;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream ls(line);
+      std::string name;
+      if (ls >> name && name[0] != '#') expectedDeclines.insert(name);
+    }
   }
   if (!fs::is_directory(root)) {
     std::cerr << "conformance: " << root << " not found (install libonnx-testdata)\n";
@@ -209,7 +231,16 @@ int main(int argc, char** argv) {
       }
       const std::string line = c.filename().string() + ": " + r.detail;
       if (r.outcome == Outcome::kPass) ++pass;
-      else if (r.outcome == Outcome::kDeclined) { ++declined; declines.push_back(line); }
+      else if (r.outcome == Outcome::kDeclined) {
+        ++declined;
+        seenDeclines.insert(c.filename().string());
+        if (!declinesFile.empty() && !expectedDeclines.count(c.filename().string())) {
+          failures.push_back(line + " [declined, but not listed as an expected decline]");
+          anyFailure = true;
+        } else {
+          declines.push_back(line);
+        }
+      }
       else { ++fail; failures.push_back(line); anyFailure = true; }
       if (verbose) std::cout << "  " << (r.outcome == Outcome::kPass ? "PASS " : r.outcome == Outcome::kDeclined ? "DECL " : "FAIL ") << c.filename().string() << "\n";
     }
@@ -221,6 +252,12 @@ int main(int argc, char** argv) {
   std::cout << "per claimed op (cases passed/total, all suites):\n";
   for (const auto& [op, pt] : perOp)
     if (claimed.count(op)) std::printf("  %-20s %d/%d\n", op.c_str(), pt.first, pt.second);
+  if (filter.empty())
+    for (const auto& name : expectedDeclines)
+      if (!seenDeclines.count(name)) {
+        std::cout << "  STALE: " << name << " is listed as an expected decline but was not declined\n";
+        anyFailure = true;
+      }
   std::error_code ec;
   fs::remove_all(tmpDir, ec);
   std::cout << (anyFailure ? "RESULT: FAIL\n" : "RESULT: PASS\n");
