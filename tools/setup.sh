@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libeigen3-dev libopencv-dev libdnnl-dev
-  libcli11-dev libgtest-dev nlohmann-json3-dev libfmt-dev
+  libcli11-dev libgtest-dev nlohmann-json3-dev
 )
 missing=()
 for p in "${packages[@]}"; do

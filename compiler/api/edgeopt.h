@@ -28,7 +28,7 @@ inline StatusOr<std::map<std::string, ir::Tensor>> runReference(
     const ir::Model& model, const std::map<std::string, ir::Tensor>& inputs) {
   auto exec = runtime::Executor::create(*model.graph);
   if (!exec.ok()) return exec.status();
-  return exec.value()->run(inputs);
+  return exec.value()->runNamed(inputs);
 }
 
 }  // namespace edgeopt::api

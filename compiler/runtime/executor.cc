@@ -151,7 +151,7 @@ StatusOr<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& i
   return result;
 }
 
-StatusOr<std::map<std::string, ir::Tensor>> Executor::run(
+StatusOr<std::map<std::string, ir::Tensor>> Executor::runNamed(
     const std::map<std::string, ir::Tensor>& inputs) const {
   std::vector<ir::Tensor> ordered;
   for (const ir::Value* in : graph_.inputs()) {

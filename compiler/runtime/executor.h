@@ -34,7 +34,7 @@ class Executor {
   // Inputs in the order of graph.inputs(); outputs in the order of graph.outputs().
   StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) const;
   // Inputs and outputs by value name.
-  StatusOr<std::map<std::string, ir::Tensor>> run(
+  StatusOr<std::map<std::string, ir::Tensor>> runNamed(
       const std::map<std::string, ir::Tensor>& inputs) const;
 
   // Checks one input tensor against the graph input it is bound to (dtype, rank, known dims).

@@ -1,0 +1,192 @@
+// End-to-end tests of the edgeopt binary: exit codes, one-line errors, no partial outputs.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "compiler/data/npy.h"
+#include "tests/unit/onnx_model_builder.h"
+
+namespace {
+namespace fs = std::filesystem;
+using edgeopt::testing::OnnxModelBuilder;
+
+struct CliResult {
+  int exitCode;
+  std::string out, err;
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("edgeopt-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "model");
+    // y = Relu(x + w), x: [batch, 4]
+    OnnxModelBuilder b;
+    b.input("x", {-1, 4}).output("y", {-1, 4}).initializer("w", {4}, {1, -2, 3, -4});
+    b.node("Add", {"x", "w"}, {"t"});
+    b.node("Relu", {"t"}, {"y"});
+    b.save(path("model/good.onnx"));
+    writeNpy(edgeopt::ir::Tensor::fromVector<float>({1, 4}, {1, 1, 1, 1}), "x.npy");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& rel) const { return (dir_ / rel).string(); }
+  void writeNpy(const edgeopt::ir::Tensor& t, const std::string& rel) {
+    ASSERT_TRUE(edgeopt::data::writeNpy(t, path(rel)).ok());
+  }
+  static std::string slurp(const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  CliResult cli(const std::string& args) {
+    const std::string cmd = std::string(EDGEOPT_CLI) + " " + args + " >" + path("stdout.txt") + " 2>" + path("stderr.txt");
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout.txt")), slurp(path("stderr.txt"))};
+  }
+  // Bad input: exit 2, exactly one line on stderr naming `mention`, and no output written.
+  void expectBadInput(const CliResult& r, const std::string& mention, const std::string& output = "") {
+    EXPECT_EQ(r.exitCode, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("edgeopt: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(mention), std::string::npos) << "expected '" << mention << "' in: " << r.err;
+    if (!output.empty()) {
+      EXPECT_FALSE(fs::exists(output)) << output;
+      EXPECT_FALSE(fs::exists(output + ".tmp-edgeopt")) << output;
+    }
+  }
+  fs::path dir_;
+};
+
+TEST_F(CliTest, InspectPrintsSummaryAndJson) {
+  auto r = cli("inspect " + path("model/good.onnx"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("x  float32 [batch,4]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("parameters: 4"), std::string::npos) << r.out;
+  r = cli("inspect --json " + path("model/good.onnx"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["parameters"], 4);
+  EXPECT_EQ(j["op_histogram"]["Relu"], 1);
+  EXPECT_EQ(j["inputs"][0]["shape"][0], "batch");
+}
+
+TEST_F(CliTest, InspectCountsMacsPerNode) {
+  OnnxModelBuilder b;
+  b.input("x", {1, 8}).output("y", {1, 3}).initializer("w", {8, 3}, std::vector<float>(24, 0.5f));
+  b.node("MatMul", {"x", "w"}, {"y"}, "fc");
+  b.save(path("model/fc.onnx"));
+  auto r = cli("inspect --json " + path("model/fc.onnx"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["macs"], 24);
+  EXPECT_EQ(j["nodes"][0]["name"], "fc");
+  EXPECT_EQ(j["nodes"][0]["macs"], 24);
+}
+
+TEST_F(CliTest, RunWritesTheOutput) {
+  auto r = cli("run " + path("model/good.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  auto y = edgeopt::data::readNpy(path("y.npy"));
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(y->dims(), (std::vector<int64_t>{1, 4}));
+  const float expected[4] = {2, 0, 4, 0};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(y->data<float>()[i], expected[i]);
+  // Named binding works the same.
+  r = cli("run " + path("model/good.onnx") + " --input x=" + path("x.npy") + " -o " + path("y2.npy"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+}
+
+TEST_F(CliTest, RunWithSeveralOutputsWritesAFolder) {
+  OnnxModelBuilder b;
+  b.input("x", {1, 4}).output("lo", {1, 2}).output("hi", {1, 2}).int64Initializer("split", {2, 2});
+  auto* n = b.node("Split", {"x", "split"}, {"lo", "hi"});
+  auto* a = n->add_attribute();
+  a->set_name("axis");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(1);
+  b.save(path("model/split.onnx"));
+  auto r = cli("run " + path("model/split.onnx") + " --input " + path("x.npy") + " --output " + path("outs"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("outs/lo.npy")));
+  EXPECT_TRUE(fs::exists(path("outs/hi.npy")));
+  EXPECT_FALSE(fs::exists(path("outs.tmp-edgeopt")));
+}
+
+TEST_F(CliTest, TruncatedModel) {
+  const std::string bytes = slurp(path("model/good.onnx"));
+  std::ofstream(path("model/trunc.onnx"), std::ios::binary) << bytes.substr(0, bytes.size() - 7);
+  expectBadInput(cli("run " + path("model/trunc.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy")),
+                 path("model/trunc.onnx"), path("y.npy"));
+}
+
+TEST_F(CliTest, NotAnOnnxFile) {
+  std::ofstream(path("model/notes.onnx")) << "{\"hello\": \"world\"}\n";
+  expectBadInput(cli("inspect " + path("model/notes.onnx")), "not an ONNX model");
+}
+
+TEST_F(CliTest, CheckerFailure) {
+  OnnxModelBuilder b;
+  b.input("x", {4}).output("y", {4});
+  b.node("Relu", {"x", "ghost"}, {"y"}, "relu_bad");
+  b.save(path("model/bad.onnx"));
+  expectBadInput(cli("run " + path("model/bad.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy")),
+                 "ONNX checker", path("y.npy"));
+}
+
+TEST_F(CliTest, UnknownOpIsNamed) {
+  OnnxModelBuilder b;
+  b.opset("com.example", 1);
+  b.input("x", {1, 4}).output("y", {1, 4});
+  b.node("Frobnicate", {"x"}, {"y"}, "frob", "com.example");
+  b.save(path("model/custom.onnx"));
+  expectBadInput(cli("run " + path("model/custom.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy")),
+                 "unsupported ops: com.example.Frobnicate (node 'frob')", path("y.npy"));
+}
+
+TEST_F(CliTest, InputOfTheWrongDTypeOrShape) {
+  writeNpy(edgeopt::ir::Tensor::fromVector<int32_t>({1, 4}, {1, 2, 3, 4}), "int.npy");
+  expectBadInput(cli("run " + path("model/good.onnx") + " --input " + path("int.npy") + " --output " + path("y.npy")),
+                 "input 'x': dtype int32, model expects float32", path("y.npy"));
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {1, 5}), "wide.npy");
+  expectBadInput(cli("run " + path("model/good.onnx") + " --input " + path("wide.npy") + " --output " + path("y.npy")),
+                 "input 'x': shape [1,5], model expects [batch,4]", path("y.npy"));
+}
+
+TEST_F(CliTest, ExternalDataOutsideTheModelFolder) {
+  std::vector<float> w = {1, 2, 3, 4};
+  std::ofstream(path("outside.bin"), std::ios::binary).write(reinterpret_cast<const char*>(w.data()), 16);
+  OnnxModelBuilder b;
+  b.input("x", {1, 4}).output("y", {1, 4}).externalInitializer("w", {4}, "../outside.bin", 16);
+  b.node("Add", {"x", "w"}, {"y"});
+  b.save(path("model/escape.onnx"));
+  expectBadInput(cli("run " + path("model/escape.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy")),
+                 "escapes the model's folder", path("y.npy"));
+}
+
+TEST_F(CliTest, MissingFilesAndUsageErrors) {
+  expectBadInput(cli("inspect " + path("model/none.onnx")), "no such file");
+  expectBadInput(cli("run " + path("model/good.onnx") + " --input " + path("none.npy") + " --output " + path("y.npy")),
+                 "none.npy", path("y.npy"));
+  expectBadInput(cli("run " + path("model/good.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy") +
+                     " --target fpga"),
+                 "unknown target 'fpga'", path("y.npy"));
+  expectBadInput(cli("frobnicate"), "see edgeopt --help");
+  expectBadInput(cli("run " + path("model/good.onnx")), "--input");
+}
+
+TEST_F(CliTest, HelpDocumentsExitCodes) {
+  auto r = cli("--help");
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_NE(r.out.find("Exit codes:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2  bad input or usage"), std::string::npos) << r.out;
+}
+
+}  // namespace
