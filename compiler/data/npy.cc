@@ -13,6 +13,7 @@ const char* descrOf(DType t) {
   switch (t) {
     case DType::kFloat32: return "<f4";
     case DType::kFloat64: return "<f8";
+    case DType::kFloat16: return "<f2";
     case DType::kInt8: return "|i1";
     case DType::kUInt8: return "|u1";
     case DType::kInt16: return "<i2";
@@ -32,6 +33,7 @@ DType dtypeOfDescr(const std::string& d) {
   const std::string k = d.substr(1);
   if (k == "f4") return DType::kFloat32;
   if (k == "f8") return DType::kFloat64;
+  if (k == "f2") return DType::kFloat16;
   if (k == "i1") return DType::kInt8;
   if (k == "u1") return DType::kUInt8;
   if (k == "i2") return DType::kInt16;
@@ -77,7 +79,7 @@ StatusOr<ir::Tensor> readNpy(const std::string& path) {
   const DType dtype = dtypeOfDescr(descr);
   if (dtype == DType::kUndefined)
     return unsupported(path + ": element type '" + descr + "' is not supported (little-endian "
-                              "float32/64, int8-64, uint8-64 or bool)");
+                              "float16/32/64, int8-64, uint8-64 or bool)");
   if (!std::regex_search(header, m, fortranRe)) return invalidInput(path + ": header has no fortran_order");
   if (m[1] == "True") return unsupported(path + ": Fortran-order arrays are not supported; save with C order");
   if (!std::regex_search(header, m, shapeRe)) return invalidInput(path + ": header has no shape");

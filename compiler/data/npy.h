@@ -1,5 +1,5 @@
 // NumPy .npy files (format versions 1.0-3.0, little-endian, C order) <-> ir::Tensor.
-// Supported element types: float32, float64, int8, uint8, int16, uint16, int32, uint32, int64,
+// Supported element types: float16 (as raw bits), float32, float64, int8, uint8, int16, uint16, int32, uint32, int64,
 // uint64, bool. Fortran-order and big-endian arrays are refused with a clear reason.
 #pragma once
 

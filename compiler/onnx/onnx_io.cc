@@ -170,7 +170,7 @@ Status checkTensorType(const onnx::ValueInfoProto& vi) {
   return Status::Ok();
 }
 
-StatusOr<ir::Attribute> attributeFromProto(const onnx::AttributeProto& a, const onnx::NodeProto& n) {
+StatusOr<ir::Attribute> attributeFromProto(const onnx::AttributeProto& a, const std::string& nodeDescr) {
   using AP = onnx::AttributeProto;
   switch (a.type()) {
     case AP::FLOAT: return ir::Attribute(a.f());
@@ -186,7 +186,7 @@ StatusOr<ir::Attribute> attributeFromProto(const onnx::AttributeProto& a, const 
     case AP::STRINGS:
       return ir::Attribute(std::vector<std::string>(a.strings().begin(), a.strings().end()));
     default:
-      return unsupported("node '" + n.name() + "' (" + n.op_type() + "): attribute '" + a.name() +
+      return unsupported("node " + nodeDescr + ": attribute '" + a.name() +
                          "' has a kind edgeopt does not support (subgraphs, sparse tensors, "
                          "type protos)");
   }
@@ -218,8 +218,8 @@ Status graphFromProto(const onnx::GraphProto& g, ir::Graph& graph) {
       if (name.empty()) { inputs.push_back(nullptr); continue; }
       auto it = byName.find(name);
       if (it == byName.end())
-        return invalidInput("node '" + np.name() + "' (" + np.op_type() + "): input '" + name +
-                            "' is not defined before it");
+        return invalidInput("node '" + (np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name()) +
+                            "' (" + np.op_type() + "): input '" + name + "' is not defined before it");
       inputs.push_back(it->second);
     }
     std::vector<std::string> outNames(np.output().begin(), np.output().end());
@@ -230,7 +230,7 @@ Status graphFromProto(const onnx::GraphProto& g, ir::Graph& graph) {
       if (!a.ref_attr_name().empty())
         return unsupported("node " + node->describe() + ": attribute references are only valid "
                            "inside functions");
-      auto attr = attributeFromProto(a, np);
+      auto attr = attributeFromProto(a, node->describe());
       if (!attr.ok()) return attr.status();
       node->setAttr(a.name(), std::move(attr).value());
     }

@@ -9,7 +9,14 @@
 // unsupported-feature error (e.g. a string tensor), or fails. Any failure, any declined case not
 // listed in the expected-declines file, and any listed case that is no longer declined make the
 // exit code 1.
-// Usage: edgeopt_onnx_conformance [--data DATA_ROOT] [--declines FILE] [--verbose] [--filter S]
+//
+// --export-dir DIR writes, for every importable case, edgeopt's export (DIR/SUITE/CASE/model.onnx),
+// the first data set's inputs and expected outputs as .npy (inputs.txt / outputs.txt list
+// "NAME FILE" per tensor) and the original
+// model's path (source.txt), so tools/peer/roundtrip_with_ort.js can check with ONNX Runtime
+// that the export computes what the original computes, including for ops edgeopt does not run.
+// Usage: edgeopt_onnx_conformance [--data DATA_ROOT] [--declines FILE] [--export-dir DIR]
+//                                 [--verbose] [--filter S]
 #include <onnx/onnx_pb.h>
 #include <onnx/proto_utils.h>
 
@@ -26,6 +33,7 @@
 
 #include <unistd.h>
 
+#include "compiler/data/npy.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
 
@@ -134,19 +142,49 @@ Result roundTrip(const ir::Model& model, const fs::path& tmpDir, ir::Model* reim
   return {Outcome::kPass, ""};
 }
 
+// Writes the export, the first data set's inputs and the source path for the ORT round-trip check.
+void exportCase(const ir::Model& model, const fs::path& caseDir, const fs::path& outDir) {
+  fs::create_directories(outDir);
+  if (!onnx_io::exportModel(model, (outDir / "model.onnx").string()).ok()) return;
+  std::ofstream(outDir / "source.txt") << (caseDir / "model.onnx").string() << "\n";
+  std::ofstream list(outDir / "inputs.txt");
+  const auto& inputs = model.graph->inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto t = onnx_io::readTensorProtoFile((caseDir / "test_data_set_0" / ("input_" + std::to_string(i) + ".pb")).string());
+    const std::string file = "input_" + std::to_string(i) + ".npy";
+    if (!t.ok() || !data::writeNpy(t.value(), (outDir / file).string()).ok()) {
+      list << "! " << inputs[i]->name() << "\n";  // not expressible as .npy (e.g. float16)
+      continue;
+    }
+    list << inputs[i]->name() << " " << file << "\n";
+  }
+  std::ofstream outList(outDir / "outputs.txt");
+  const auto& outputs = model.graph->outputs();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    auto t = onnx_io::readTensorProtoFile((caseDir / "test_data_set_0" / ("output_" + std::to_string(i) + ".pb")).string());
+    const std::string file = "expected_" + std::to_string(i) + ".npy";
+    if (!t.ok() || !data::writeNpy(t.value(), (outDir / file).string()).ok()) {
+      outList << "! " << outputs[i]->name() << "\n";
+      continue;
+    }
+    outList << outputs[i]->name() << " " << file << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   fs::path root = "/usr/share/libonnx-testdata/data";
   bool verbose = false;
   std::string filter;
-  fs::path declinesFile;
+  fs::path declinesFile, exportDir;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--verbose") verbose = true;
     else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
     else if (a == "--data" && i + 1 < argc) root = argv[++i];
     else if (a == "--declines" && i + 1 < argc) declinesFile = argv[++i];
+    else if (a == "--export-dir" && i + 1 < argc) exportDir = argv[++i];
     else {
       std::cerr << "conformance: unknown argument '" << a << "'\n";
       return 2;
@@ -198,6 +236,7 @@ int main(int argc, char** argv) {
       const bool isClaimed = parsed && !ops.empty() &&
                              std::all_of(ops.begin(), ops.end(), [&](const std::string& o) { return claimed.count(o); });
       auto model = onnx_io::importModel((c / "model.onnx").string());
+      if (model.ok() && !exportDir.empty()) exportCase(model.value(), c, exportDir / suite / c.filename());
       if (!isClaimed) {
         // Round trip only, for models edgeopt can import.
         if (!model.ok()) continue;

@@ -3,11 +3,11 @@
 const fs = require('fs');
 
 const DESCR = {
-  float32: '<f4', float64: '<f8', int8: '|i1', uint8: '|u1', int16: '<i2', uint16: '<u2',
+  float16: '<f2', float32: '<f4', float64: '<f8', int8: '|i1', uint8: '|u1', int16: '<i2', uint16: '<u2',
   int32: '<i4', uint32: '<u4', int64: '<i8', uint64: '<u8', bool: '|b1',
 };
 const ARRAY = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array,
+  float16: Uint16Array, float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array,
   int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
   int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array,
 };
