@@ -7,8 +7,14 @@
 #include <onnx/version_converter/convert.h>
 
 #include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <unordered_set>
 
 #include "compiler/support/files.h"
 
@@ -259,6 +265,36 @@ Status graphFromProto(const onnx::GraphProto& g, ir::Graph& graph) {
   return Status::Ok();
 }
 
+// Structural checks the libonnx checker (1.12) leaves out but its version converter relies on (a
+// graph output nobody produces crashes it): every node input and graph output is defined before
+// use, no value is produced twice, and no node carries a subgraph (edgeopt does not support them;
+// refusing here keeps malformed subgraphs away from the converter).
+Status checkStructure(const onnx::GraphProto& g) {
+  std::unordered_set<std::string> defined;
+  for (const auto& t : g.initializer()) defined.insert(t.name());
+  for (const auto& in : g.input()) defined.insert(in.name());
+  size_t index = 0;
+  for (const auto& n : g.node()) {
+    const std::string descr = "'" + (n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name()) +
+                              "' (" + n.op_type() + ")";
+    for (const auto& a : n.attribute())
+      if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g() ||
+          a.graphs_size() > 0)
+        return unsupported("node " + descr + ": attribute '" + a.name() +
+                           "' holds a subgraph; control flow (If, Loop, Scan) is not supported");
+    for (const auto& in : n.input())
+      if (!in.empty() && !defined.count(in))
+        return invalidInput("node " + descr + ": input '" + in + "' is not defined before it");
+    for (const auto& out : n.output())
+      if (!out.empty() && !defined.insert(out).second)
+        return invalidInput("node " + descr + ": value '" + out + "' is defined twice");
+    ++index;
+  }
+  for (const auto& o : g.output())
+    if (!defined.count(o.name())) return invalidInput("graph output '" + o.name() + "' is not produced by any node");
+  return Status::Ok();
+}
+
 void typeToProto(const ir::Value& v, onnx::ValueInfoProto* vi) {
   vi->set_name(v.name());
   auto* tt = vi->mutable_type()->mutable_tensor_type();
@@ -290,6 +326,118 @@ void attributeToProto(const std::string& name, const ir::Attribute& a, onnx::Att
   }
 }
 
+std::string firstLine(const std::exception& e) {
+  std::string msg = e.what();
+  if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
+// Checker, structural checks, opset conversion and shape inference, in place.
+Status canonicalize(onnx::ModelProto& proto, const std::string& path, const ImportOptions& options) {
+  try {
+    if (options.runChecker) onnx::checker::check_model(proto);
+  } catch (const std::exception& e) {
+    return invalidInput(path + ": rejected by the ONNX checker: " + firstLine(e));
+  }
+  Status structure = checkStructure(proto.graph());
+  if (!structure.ok()) return structure.withContext(path);
+
+  int64_t opset = 0;
+  for (const auto& o : proto.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  if (opset > kCanonicalOpset)
+    return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
+                       "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
+  auto inferShapes = [&]() -> Status {
+    try {
+      onnx::shape_inference::InferShapes(proto);
+    } catch (const std::exception& e) {
+      return invalidInput(path + ": shape inference failed: " + firstLine(e));
+    }
+    return Status::Ok();
+  };
+  if (options.convertOpset && opset != 0 && opset != kCanonicalOpset) {
+    // Several version-converter adapters need input shapes, so infer them first.
+    EDGEOPT_RETURN_IF_ERROR(inferShapes());
+    try {
+      proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
+      // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
+      // graph inputs, which the converter creates (e.g. Pad-2 -> Pad-11 pads).
+      if (proto.ir_version() < 8) proto.set_ir_version(8);
+    } catch (const std::exception& e) {
+      return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " +
+                         std::to_string(kCanonicalOpset) + ": " + firstLine(e));
+    }
+  }
+  if (options.inferShapes) EDGEOPT_RETURN_IF_ERROR(inferShapes());
+  return Status::Ok();
+}
+
+bool writeAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// canonicalize() in a child process. libonnx 1.12's shape inference and version converter
+// dereference null pointers or divide by zero on some malformed attributes that its checker
+// lets through (found by mutating the backend test models); isolating them turns such a crash
+// into an error naming the model instead of taking the caller's process down.
+// Protocol on the pipe: one status byte (StatusCode), then the message, or for kOk the
+// serialized, canonicalized ModelProto.
+Status canonicalizeIsolated(onnx::ModelProto& proto, const std::string& path, const ImportOptions& options) {
+  int fds[2];
+  if (::pipe(fds) != 0) return canonicalize(proto, path, options);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return canonicalize(proto, path, options);
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    Status st = canonicalize(proto, path, options);
+    std::string payload(1, static_cast<char>(st.code()));
+    if (st.ok()) {
+      std::string bytes;
+      if (!proto.SerializeToString(&bytes)) payload[0] = static_cast<char>(StatusCode::kInternal);
+      payload += bytes;
+    } else {
+      payload += st.message();
+    }
+    _exit(writeAll(fds[1], payload.data(), payload.size()) ? 0 : 3);
+  }
+  ::close(fds[1]);
+  std::string payload;
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    payload.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(wstatus))
+    return invalidInput(path + ": libonnx crashed (" + std::string(strsignal(WTERMSIG(wstatus))) +
+                        ") checking, converting or inferring shapes of this model; the model is "
+                        "malformed (e.g. attribute values out of range)");
+  if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || payload.empty())
+    return internalError(path + ": the import helper process failed");
+  const auto code = static_cast<StatusCode>(payload[0]);
+  if (code != StatusCode::kOk) return Status(code, payload.substr(1));
+  if (!onnx::ParseProtoFromBytes(&proto, payload.data() + 1, payload.size() - 1))
+    return internalError(path + ": cannot read back the canonicalized model");
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& options) {
@@ -306,46 +454,8 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
   Status ext = loadAllExternalData(proto.mutable_graph(), modelDir);
   if (!ext.ok()) return ext.withContext(path);
 
-  try {
-    if (options.runChecker) onnx::checker::check_model(proto);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    return invalidInput(path + ": rejected by the ONNX checker: " + msg);
-  }
-
-  int64_t opset = 0;
-  for (const auto& o : proto.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
-  if (opset > kCanonicalOpset)
-    return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
-                       "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
-  auto inferShapes = [&]() -> Status {
-    try {
-      onnx::shape_inference::InferShapes(proto);
-    } catch (const std::exception& e) {
-      std::string msg = e.what();
-      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-      return invalidInput(path + ": shape inference failed: " + msg);
-    }
-    return Status::Ok();
-  };
-  if (options.convertOpset && opset != 0 && opset != kCanonicalOpset) {
-    // Several version-converter adapters need input shapes, so infer them first.
-    EDGEOPT_RETURN_IF_ERROR(inferShapes());
-    try {
-      proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
-      // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
-      // graph inputs, which the converter creates (e.g. Pad-2 -> Pad-11 pads).
-      if (proto.ir_version() < 8) proto.set_ir_version(8);
-    } catch (const std::exception& e) {
-      std::string msg = e.what();
-      if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-      return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " +
-                         std::to_string(kCanonicalOpset) + ": " + msg);
-    }
-  }
-  if (options.inferShapes) EDGEOPT_RETURN_IF_ERROR(inferShapes());
+  Status canonical = canonicalizeIsolated(proto, path, options);
+  if (!canonical.ok()) return canonical;
 
   ir::Model model;
   model.irVersion = proto.ir_version();

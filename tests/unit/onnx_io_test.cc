@@ -172,3 +172,29 @@ TEST_F(OnnxIoTest, ExportToUnwritablePathLeavesNothing) {
 
 }  // namespace
 }  // namespace edgeopt::onnx_io
+
+namespace edgeopt::onnx_io {
+namespace {
+
+// libonnx 1.12's DepthToSpace shape inference divides by blocksize * blocksize, which overflows
+// to 0 for blocksize 2^32; the importer must turn that crash (SIGFPE) into an error and keep the
+// calling process alive.
+TEST(OnnxIoIsolationTest, LibOnnxCrashBecomesAnError) {
+  const auto file = std::filesystem::temp_directory_path() / "edgeopt-depthtospace-overflow.onnx";
+  testing::OnnxModelBuilder b;
+  b.input("x", {2, 8, 3, 3}).output("y", {-1, -1, -1, -1});
+  auto* n = b.node("DepthToSpace", {"x"}, {"y"}, "d2s");
+  auto* a = n->add_attribute();
+  a->set_name("blocksize");
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(int64_t{1} << 32);
+  b.save(file.string());
+  auto m = importModel(file.string());
+  std::filesystem::remove(file);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(m.status().message().find("libonnx crashed"), std::string::npos) << m.status().message();
+}
+
+}  // namespace
+}  // namespace edgeopt::onnx_io
