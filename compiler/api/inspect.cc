@@ -65,10 +65,8 @@ ModelSummary summarize(const ir::Model& model) {
     ++s.opHistogram[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
     const int64_t macs = nodeMacs(*n, &s.dynamicDims);
     if (macs < 0) s.macsUnknown.push_back(n->name());
-    else if (macs > 0) {
-      s.macs += macs;
-      s.nodes.push_back({n->name(), n->opType(), macs});
-    }
+    else s.macs += macs;
+    s.nodes.push_back({n->name(), n->opType(), macs});
   }
   return s;
 }
@@ -105,7 +103,10 @@ std::string summaryToJson(const ModelSummary& s) {
   j["macs_symbolic_dims_counted_as_1"] = s.dynamicDims;
   j["macs_unknown_nodes"] = s.macsUnknown;
   nlohmann::json nodes = nlohmann::json::array();
-  for (const auto& n : s.nodes) nodes.push_back({{"name", n.name}, {"op", n.opType}, {"macs", n.macs}});
+  for (const auto& n : s.nodes) {
+    nlohmann::json macs = n.macs >= 0 ? nlohmann::json(n.macs) : nlohmann::json(nullptr);
+    nodes.push_back({{"name", n.name}, {"op", n.opType}, {"macs", macs}});
+  }
   j["nodes"] = nodes;
   return j.dump(2);
 }

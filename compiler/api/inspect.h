@@ -31,8 +31,8 @@ struct ModelSummary {
   // model leaves symbolic (e.g. batch) are counted as 1; `dynamicDims` says whether any was.
   int64_t macs = 0;
   bool dynamicDims = false;
-  std::vector<std::string> macsUnknown;  // nodes whose shapes are not known statically
-  std::vector<NodeCost> nodes;           // every MAC-carrying node, in graph order
+  std::vector<std::string> macsUnknown;  // MAC-carrying nodes whose shapes are not known statically
+  std::vector<NodeCost> nodes;           // every node in graph order (macs 0 for other ops, -1 unknown)
 };
 
 ModelSummary summarize(const ir::Model& model);
