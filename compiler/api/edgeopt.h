@@ -10,6 +10,7 @@
 #include <string>
 
 #include "compiler/api/inspect.h"
+#include "compiler/api/optimize.h"
 #include "compiler/data/npy.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"

@@ -119,6 +119,15 @@ Value* Graph::findValue(const std::string& name) const {
   return it == byName_.end() ? nullptr : it->second;
 }
 
+bool Graph::renameValue(Value* v, const std::string& name) {
+  if (v->name_ == name) return true;
+  if (byName_.count(name)) return false;
+  byName_.erase(v->name_);
+  v->name_ = name;
+  byName_[name] = v;
+  return true;
+}
+
 std::vector<Value*> Graph::initializers() const {
   std::vector<Value*> out;
   for (const auto& v : values_)

@@ -163,6 +163,8 @@ class Graph {
   Value* addInput(const std::string& name, DType dtype, Shape shape);
   Value* addInitializer(const std::string& name, Tensor data);
   Value* findValue(const std::string& name) const;
+  // Renames a value; fails (returns false) when `name` is taken by another value.
+  bool renameValue(Value* v, const std::string& name);
   std::string uniqueName(const std::string& base);
   void markOutput(Value* v) { outputs_.push_back(v); }
   void setOutputs(std::vector<Value*> outs) { outputs_ = std::move(outs); }

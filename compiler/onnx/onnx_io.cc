@@ -14,8 +14,10 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <unordered_set>
 
+#include "compiler/ir/edgeopt_ops.h"
 #include "compiler/support/files.h"
 
 namespace edgeopt::onnx_io {
@@ -473,6 +475,80 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
   return model;
 }
 
+namespace {
+// Lowers the IR's own constructs (compiler/ir/edgeopt_ops.h) to standard ONNX nodes while
+// exporting: fused activations become a following activation node, edgeopt.Gelu its Erf form.
+class OnnxLowering {
+ public:
+  OnnxLowering(const ir::Graph& g, onnx::GraphProto* gp) : g_(g), gp_(gp) {}
+
+  std::string freshName(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; g_.findValue(name) || !used_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
+    return name;
+  }
+
+  void activation(const ir::FusedActivation& act, const std::string& in, const std::string& out,
+                  const std::string& nodeName) {
+    onnx::NodeProto* n = node(act.op, {in}, out, nodeName + "_" + act.op);
+    if (act.op == "Clip") {
+      n->add_input(scalar(nodeName + "_clip_min", act.params[0]));
+      n->add_input(scalar(nodeName + "_clip_max", act.params[1]));
+    } else if (act.op == "LeakyRelu") {
+      attributeToProto("alpha", ir::Attribute(act.params[0]), n->add_attribute());
+    } else if (act.op == "HardSigmoid") {
+      attributeToProto("alpha", ir::Attribute(act.params[0]), n->add_attribute());
+      attributeToProto("beta", ir::Attribute(act.params[1]), n->add_attribute());
+    }
+  }
+
+  Status edgeoptOp(const ir::Node& n) {
+    if (n.opType() != "Gelu" || !n.input(0) || n.outputs().size() != 1)
+      return internalError("cannot export node " + n.describe() + " of domain '" + n.domain() + "'");
+    // y = ((x * (erf(x / sqrt(2)) + 1)) * 0.5
+    const std::string x = n.input(0)->name(), base = n.output(0)->name();
+    const std::string scaled = freshName(base + "_div"), erf = freshName(base + "_erf"),
+                      plus1 = freshName(base + "_add"), prod = freshName(base + "_mul");
+    node("Div", {x, scalar("edgeopt_gelu_sqrt2", 1.4142135623730951f)}, scaled, n.name() + "_div");
+    node("Erf", {scaled}, erf, n.name() + "_erf");
+    node("Add", {erf, scalar("edgeopt_gelu_one", 1.0f)}, plus1, n.name() + "_add");
+    node("Mul", {x, plus1}, prod, n.name() + "_mul");
+    node("Mul", {prod, scalar("edgeopt_gelu_half", 0.5f)}, base, n.name() + "_half");
+    return Status::Ok();
+  }
+
+ private:
+  onnx::NodeProto* node(const std::string& op, const std::vector<std::string>& ins, const std::string& out,
+                        const std::string& name) {
+    auto* n = gp_->add_node();
+    n->set_op_type(op);
+    n->set_name(freshNodeName(name));
+    for (const auto& i : ins) n->add_input(i);
+    n->add_output(out);
+    return n;
+  }
+  std::string freshNodeName(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; !nodeNames_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
+    return name;
+  }
+  // A float32 scalar initializer; one per distinct name.
+  std::string scalar(const std::string& base, float v) {
+    auto it = scalars_.find(base);
+    if (it != scalars_.end() && it->second.second == v) return it->second.first;
+    const std::string name = freshName(base);
+    tensorToProto(ir::Tensor::scalar<float>(v), name, gp_->add_initializer());
+    scalars_[base] = {name, v};
+    return name;
+  }
+
+  const ir::Graph& g_;
+  onnx::GraphProto* gp_;
+  std::unordered_set<std::string> used_, nodeNames_;
+  std::map<std::string, std::pair<std::string, float>> scalars_;
+};
+}  // namespace
+
 StatusOr<std::string> exportModelBytes(const ir::Model& model) {
   onnx::ModelProto proto;
   proto.set_ir_version(model.irVersion);
@@ -497,14 +573,28 @@ StatusOr<std::string> exportModelBytes(const ir::Model& model) {
     if (!v->uses().empty() || std::count(g.outputs().begin(), g.outputs().end(), v))
       tensorToProto(v->initializer(), v->name(), gp->add_initializer());
   for (const ir::Value* v : g.outputs()) typeToProto(*v, gp->add_output());
+  OnnxLowering lowering(g, gp);
   for (const ir::Node* n : g.nodes()) {
+    if (n->domain() == ir::kEdgeoptDomain) {
+      Status st = lowering.edgeoptOp(*n);
+      if (!st.ok()) return st;
+      continue;
+    }
     auto* np = gp->add_node();
     np->set_name(n->name());
     np->set_op_type(n->opType());
     if (!n->domain().empty()) np->set_domain(n->domain());
     for (const ir::Value* in : n->inputs()) np->add_input(in ? in->name() : "");
     for (const ir::Value* out : n->outputs()) np->add_output(out->name());
-    for (const auto& [name, attr] : n->attributes()) attributeToProto(name, attr, np->add_attribute());
+    for (const auto& [name, attr] : n->attributes())
+      if (name != ir::kFusedActivationAttr && name != ir::kFusedActivationParamsAttr)
+        attributeToProto(name, attr, np->add_attribute());
+    if (auto act = ir::fusedActivation(*n)) {
+      // The node writes a fresh value; the activation node writes the IR value's name.
+      const std::string pre = lowering.freshName(n->output(0)->name() + "_preact");
+      np->set_output(0, pre);
+      lowering.activation(*act, pre, n->output(0)->name(), n->name());
+    }
     for (const ir::Value* out : n->outputs())
       if (out->dtype() != DType::kUndefined &&
           !std::count(g.outputs().begin(), g.outputs().end(), out))

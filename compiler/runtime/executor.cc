@@ -22,17 +22,33 @@ const std::vector<OpDef>& registry() {
 }
 
 const OpDef* findOp(const ir::Node& n) {
-  if (!n.domain().empty() && n.domain() != "ai.onnx") return nullptr;
+  const std::string domain = n.domain() == "ai.onnx" ? "" : n.domain();
   for (const OpDef& d : registry())
-    if (n.opType() == d.opType) return &d;
+    if (n.opType() == d.opType && domain == d.domain) return &d;
   return nullptr;
 }
 
 }  // namespace
 
+bool isSupportedNode(const ir::Node& node) {
+  const OpDef* def = findOp(node);
+  return def && (!def->check || def->check(node).ok());
+}
+
+StatusOr<std::vector<ir::Tensor>> evaluateNode(const ir::Node& node,
+                                               const std::vector<const ir::Tensor*>& inputs) {
+  const OpDef* def = findOp(node);
+  if (!def) return unsupported("node " + node.describe() + ": op is not supported");
+  OpContext ctx{node, inputs, {}};
+  ctx.outputs.resize(node.outputs().size());
+  EDGEOPT_RETURN_IF_ERROR(def->run(ctx));
+  return std::move(ctx.outputs);
+}
+
 std::vector<std::string> supportedOps() {
   std::vector<std::string> out;
-  for (const OpDef& d : registry()) out.emplace_back(d.opType);
+  for (const OpDef& d : registry())
+    if (!*d.domain) out.emplace_back(d.opType);
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -5,7 +5,8 @@
 // unsupported ops (by op type and node name) in one error. run() validates the inputs against the
 // graph's declared dtypes and known dims, computes shapes from the actual tensors (so shapes
 // that depend on data, e.g. Shape -> Slice -> Reshape chains, work), and frees each intermediate
-// after its last use. Default-domain ops follow opset-17 semantics (the importer converts).
+// after its last use. Default-domain ops follow opset-17 semantics (the importer converts); the
+// IR's own constructs (compiler/ir/edgeopt_ops.h: fused activations, edgeopt.Gelu) run too.
 #pragma once
 
 #include <map>
@@ -20,11 +21,20 @@ namespace edgeopt::runtime {
 
 struct OpDef;
 
-// Op types of the default ONNX domain that the reference executor runs, sorted.
+// Op types of the default ONNX domain that the reference executor runs, sorted (edgeopt-domain
+// ops are not listed).
 std::vector<std::string> supportedOps();
 
 // Ok, or one error listing every node the executor cannot run and why.
 Status checkSupported(const ir::Graph& graph);
+
+// Whether the executor can run this node (op known, static checks pass).
+bool isSupportedNode(const ir::Node& node);
+
+// Runs one node on the given inputs (nullptr for omitted optional inputs); used by constant
+// folding. The node must satisfy isSupportedNode().
+StatusOr<std::vector<ir::Tensor>> evaluateNode(const ir::Node& node,
+                                               const std::vector<const ir::Tensor*>& inputs);
 
 class Executor {
  public:

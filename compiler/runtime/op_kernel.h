@@ -33,7 +33,13 @@ struct OpDef {
   const char* opType;
   CheckFn check;  // may be null: nothing to check statically
   RunFn run;
+  const char* domain = "";  // "" for the default ONNX domain, or ir::kEdgeoptDomain
 };
+
+// Applies the node's fused activation (compiler/ir/edgeopt_ops.h), if any, to y in place.
+Status applyFusedActivation(const OpContext& ctx, ir::Tensor& y);
+// Static check of a fused activation attribute: Ok when absent or runnable.
+Status checkFusedActivation(const ir::Node& node);
 
 // Each op family adds its ops; the executor's registry (executor.cc) calls them in a fixed order.
 void addMathOps(std::vector<OpDef>& table);

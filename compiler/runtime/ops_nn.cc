@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "compiler/ir/edgeopt_ops.h"
 #include "compiler/runtime/op_kernel.h"
+#include "kernels/ref/activation.h"
 #include "kernels/ref/conv.h"
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/normalization.h"
@@ -32,6 +34,11 @@ Status checkFloat32(const ir::Node& n) {
                          " is not supported (float32 only)");
   }
   return Status::Ok();
+}
+
+Status checkConvLike(const ir::Node& n) {
+  EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
+  return checkFusedActivation(n);
 }
 
 // Window geometry of Conv and the pools along each spatial axis.
@@ -141,6 +148,7 @@ Status runConv(OpContext& ctx) {
   Tensor y(DType::kFloat32, outDims);
   ref::f32_conv__scalar(p, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr,
                         y.data<float>());
+  EDGEOPT_RETURN_IF_ERROR(applyFusedActivation(ctx, y));
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
@@ -215,6 +223,7 @@ Status runConvTranspose(OpContext& ctx) {
   Tensor y(DType::kFloat32, outDims);
   ref::f32_conv_transpose__scalar(p, x.data<float>(), w.data<float>(),
                                   b ? b->data<float>() : nullptr, y.data<float>());
+  EDGEOPT_RETURN_IF_ERROR(applyFusedActivation(ctx, y));
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
@@ -258,6 +267,7 @@ Status runGemm(OpContext& ctx) {
     p.accumulate = true;
   }
   ref::f32_gemm__scalar(p, a.data<float>(), b.data<float>(), y.data<float>());
+  EDGEOPT_RETURN_IF_ERROR(applyFusedActivation(ctx, y));
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
@@ -547,18 +557,112 @@ Status runResize(OpContext& ctx) {
   return Status::Ok();
 }
 
+// ---- LayerNormalization (opset 17) ----
+
+Status checkLayerNorm(const ir::Node& n) {
+  EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
+  const int64_t stash = n.attrInt("stash_type", 1);
+  if (stash != 1)
+    return unsupported("node " + n.describe() + ": stash_type " + std::to_string(stash) + " (float32 only)");
+  return Status::Ok();
+}
+
+Status runLayerNorm(OpContext& ctx) {
+  for (size_t i = 0; i < 3; ++i) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, i));
+  const Tensor& x = *ctx.input(0);
+  const Tensor* scale = ctx.input(1);
+  const Tensor* bias = ctx.input(2);
+  if (!scale) return ctx.invalid("Scale is required");
+  EDGEOPT_ASSIGN_OR_RETURN(int64_t axis, normalizeAxis(ctx.node.attrInt("axis", -1), x.rank(), ctx));
+  const std::vector<int64_t> normalized(x.dims().begin() + axis, x.dims().end());
+  const int64_t inner = ir::numElements(normalized), outer = inner ? x.numel() / inner : 0;
+  // Scale and B broadcast (numpy rules) to the normalized shape.
+  auto expand = [&](const Tensor* t, const char* what) -> StatusOr<std::vector<float>> {
+    std::vector<float> out(static_cast<size_t>(inner), 0.0f);
+    if (!t) return out;
+    if (t->rank() > static_cast<int64_t>(normalized.size()))
+      return ctx.invalid(std::string(what) + " " + ir::dimsToString(t->dims()) + " has more dims than the normalized shape");
+    EDGEOPT_ASSIGN_OR_RETURN(auto b, broadcastShapes(t->dims(), normalized, ctx));
+    if (b != normalized)
+      return ctx.invalid(std::string(what) + " " + ir::dimsToString(t->dims()) + " does not broadcast to " +
+                         ir::dimsToString(normalized));
+    auto strides = broadcastStrides(t->dims(), normalized);
+    std::vector<int64_t> idx(normalized.size(), 0);
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t off = 0;
+      for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * strides[d];
+      out[i] = t->data<float>()[off];
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < normalized[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return out;
+  };
+  EDGEOPT_ASSIGN_OR_RETURN(auto scaleFull, expand(scale, "Scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(auto biasFull, expand(bias, "B"));
+  Tensor y(DType::kFloat32, x.dims());
+  std::vector<int64_t> statDims(x.dims().begin(), x.dims().begin() + axis);
+  statDims.resize(x.dims().size(), 1);
+  Tensor mean(DType::kFloat32, statDims), invStd(DType::kFloat32, statDims);
+  ref::f32_layernorm__scalar(outer, inner, x.data<float>(), scaleFull.data(), biasFull.data(),
+                             ctx.node.attrFloat("epsilon", 1e-5f), y.data<float>(), mean.data<float>(),
+                             invStd.data<float>());
+  ctx.outputs[0] = std::move(y);
+  if (ctx.outputs.size() > 1) ctx.outputs[1] = std::move(mean);
+  if (ctx.outputs.size() > 2) ctx.outputs[2] = std::move(invStd);
+  return Status::Ok();
+}
+
+Status runGelu(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  Tensor y(DType::kFloat32, x.dims());
+  for (int64_t i = 0; i < x.numel(); ++i) y.data<float>()[i] = ref::f32_gelu(x.data<float>()[i]);
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
 }  // namespace
 
+Status checkFusedActivation(const ir::Node& n) {
+  auto act = ir::fusedActivation(n);
+  if (!act) return Status::Ok();
+  const size_t want = act->op == "Clip" || act->op == "HardSigmoid" ? 2 : act->op == "LeakyRelu" ? 1 : 0;
+  if (!ir::isFusibleActivation(act->op) || !ir::canCarryFusedActivation(n.opType()) || act->params.size() != want)
+    return unsupported("node " + n.describe() + ": fused activation '" + act->op + "' with " +
+                       std::to_string(act->params.size()) + " parameters is not supported");
+  return Status::Ok();
+}
+
+Status applyFusedActivation(const OpContext& ctx, Tensor& y) {
+  auto act = ir::fusedActivation(ctx.node);
+  if (!act) return Status::Ok();
+  EDGEOPT_RETURN_IF_ERROR(checkFusedActivation(ctx.node));
+  float* p = y.data<float>();
+  const int64_t n = y.numel();
+  const auto& a = act->params;
+  if (act->op == "Relu") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_relu(p[i]);
+  else if (act->op == "Clip") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_clip(p[i], a[0], a[1]);
+  else if (act->op == "LeakyRelu") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_leaky_relu(p[i], a[0]);
+  else if (act->op == "HardSigmoid") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_hard_sigmoid(p[i], a[0], a[1]);
+  else if (act->op == "HardSwish") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_hard_swish(p[i]);
+  else if (act->op == "Sigmoid") for (int64_t i = 0; i < n; ++i) p[i] = ref::f32_sigmoid(p[i]);
+  return Status::Ok();
+}
+
 void addNnOps(std::vector<OpDef>& t) {
-  t.push_back({"Conv", checkFloat32, runConv});
-  t.push_back({"ConvTranspose", checkFloat32, runConvTranspose});
-  t.push_back({"Gemm", checkFloat32, runGemm});
+  t.push_back({"Conv", checkConvLike, runConv});
+  t.push_back({"ConvTranspose", checkConvLike, runConvTranspose});
+  t.push_back({"Gemm", checkConvLike, runGemm});
   t.push_back({"MatMul", checkFloat32, runMatMul});
   t.push_back({"MaxPool", checkMaxPool, runPool<true>});
   t.push_back({"AveragePool", checkFloat32, runPool<false>});
   t.push_back({"GlobalAveragePool", checkFloat32, runGlobalAveragePool});
   t.push_back({"BatchNormalization", checkBatchNorm, runBatchNorm});
   t.push_back({"Resize", checkResize, runResize});
+  t.push_back({"LayerNormalization", checkLayerNorm, runLayerNorm});
+  t.push_back({"Gelu", checkFloat32, runGelu, ir::kEdgeoptDomain});
 }
 
 }  // namespace edgeopt::runtime

@@ -20,5 +20,7 @@ inline float f32_hard_sigmoid(float x, float alpha, float beta) {
 }
 inline float f32_hard_swish(float x) { return x * f32_hard_sigmoid(x, 1.0f / 6.0f, 0.5f); }
 inline float f32_clip(float x, float lo, float hi) { return std::min(std::max(x, lo), hi); }
+// GELU, erf form: 0.5 * x * (1 + erf(x / sqrt(2))).
+inline float f32_gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752f)); }
 
 }  // namespace edgeopt::kernels::ref

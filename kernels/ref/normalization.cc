@@ -33,4 +33,22 @@ void f32_batchnorm__scalar(int64_t batch, int64_t channels, int64_t spatial, con
     }
 }
 
+void f32_layernorm__scalar(int64_t outer, int64_t inner, const float* x, const float* scale,
+                           const float* bias, float epsilon, float* y, float* mean_out,
+                           float* inv_std_out) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* xr = x + o * inner;
+    float* yr = y + o * inner;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < inner; ++i) sum += xr[i];
+    const float mean = sum / static_cast<float>(inner);
+    float sq = 0.0f;
+    for (int64_t i = 0; i < inner; ++i) sq += (xr[i] - mean) * (xr[i] - mean);
+    const float inv = 1.0f / std::sqrt(sq / static_cast<float>(inner) + epsilon);
+    for (int64_t i = 0; i < inner; ++i) yr[i] = (xr[i] - mean) * inv * scale[i] + bias[i];
+    if (mean_out) mean_out[o] = mean;
+    if (inv_std_out) inv_std_out[o] = inv;
+  }
+}
+
 }  // namespace edgeopt::kernels::ref

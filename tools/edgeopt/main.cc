@@ -3,7 +3,9 @@
 
 #include <filesystem>
 #include <iostream>
+#include <cstdio>
 #include <set>
+#include <sstream>
 
 #include "compiler/api/edgeopt.h"
 
@@ -131,6 +133,63 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   return report(writeOutputs(graph, outs.value(), out));
 }
 
+// "input=1x3x224x224" -> {"input", {1, 3, 224, 224}}
+Status parseShapes(const std::vector<std::string>& args, std::map<std::string, std::vector<int64_t>>* shapes) {
+  for (const auto& arg : args) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return edgeopt::invalidInput("--shape '" + arg + "': expected NAME=DxDx...");
+    std::vector<int64_t> dims;
+    std::stringstream ss(arg.substr(eq + 1));
+    std::string part;
+    while (std::getline(ss, part, 'x')) {
+      char* end = nullptr;
+      const long long d = std::strtoll(part.c_str(), &end, 10);
+      if (part.empty() || *end || d < 0) return edgeopt::invalidInput("--shape '" + arg + "': bad dimension '" + part + "'");
+      dims.push_back(d);
+    }
+    (*shapes)[arg.substr(0, eq)] = dims;
+  }
+  return Status::Ok();
+}
+
+int cmdOptimize(const std::string& modelPath, const std::string& out, const std::string& passList, bool verify,
+                const std::string& dumpAfter, const std::vector<std::string>& shapeArgs) {
+  edgeopt::api::OptimizeOptions options;
+  std::stringstream ss(passList);
+  for (std::string name; std::getline(ss, name, ',');)
+    if (!name.empty()) options.passes.push_back(name);
+  if (!passList.empty() && options.passes.empty())
+    return report(edgeopt::invalidInput("--passes is empty"));
+  options.verify = verify;
+  Status shapes = parseShapes(shapeArgs, &options.inputShapes);
+  if (!shapes.ok()) return report(shapes);
+  if (!dumpAfter.empty()) {
+    options.dumpAfter = dumpAfter;
+    std::string stem = out;
+    if (stem.size() > 5 && stem.compare(stem.size() - 5, 5, ".onnx") == 0) stem.resize(stem.size() - 5);
+    options.dumpPath = stem + ".after_" + dumpAfter + ".onnx";
+  }
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  edgeopt::api::OptimizeReport rep;
+  Status st = edgeopt::api::optimize(model.value(), options, &rep);
+  std::cout << edgeopt::api::optimizeReportTable(rep, verify);
+  if (!st.ok()) {
+    // A pass that breaks the IR or the numerics is an edgeopt bug; everything else is the input's.
+    return report(st.withContext(modelPath));
+  }
+  Status written = edgeopt::onnx_io::exportModel(model.value(), out);
+  if (!written.ok()) {
+    if (!options.dumpPath.empty()) std::remove(options.dumpPath.c_str());
+    return report(written);
+  }
+  std::cout << "wrote " << out;
+  if (!options.dumpPath.empty()) std::cout << " (and " << options.dumpPath << ")";
+  std::cout << "\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -159,6 +218,22 @@ int main(int argc, char** argv) {
   run->add_option("--target", target, "Execution target (ref: the scalar reference executor)")
       ->default_val("ref");
 
+  std::string passList, dumpAfter;
+  bool verifyPasses = false, listPasses = false;
+  std::vector<std::string> shapeArgs;
+  auto* optimize = app.add_subcommand("optimize", "Clean up a model's graph with the pass pipeline and write it as ONNX");
+  optimize->add_option("MODEL", modelPath, "ONNX model file");
+  optimize->add_option("--output,-o", out, "Where to write the optimized ONNX model");
+  optimize->add_option("--passes", passList,
+                       "Comma-separated passes to run, in this order (default: the whole cleanup pipeline; "
+                       "see --list-passes)");
+  optimize->add_flag("--verify", verifyPasses,
+                     "After every pass, check the IR and compare outputs with the input model's on seeded "
+                     "random inputs (reference executor); name the first pass that breaks them");
+  optimize->add_option("--dump-after", dumpAfter, "Also write the model as it is after this pass, to OUT.after_NAME.onnx");
+  optimize->add_option("--shape", shapeArgs, "Input shape for --verify, e.g. input=1x3x224x224 (symbolic dims default to 1)");
+  optimize->add_flag("--list-passes", listPasses, "List the passes and exit");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -169,6 +244,15 @@ int main(int argc, char** argv) {
   try {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target);
+    if (*optimize) {
+      if (listPasses) {
+        for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";
+        return kExitOk;
+      }
+      if (modelPath.empty() || out.empty())
+        return report(edgeopt::invalidInput("optimize needs MODEL and --output OUT.onnx (see edgeopt optimize --help)"));
+      return cmdOptimize(modelPath, out, passList, verifyPasses, dumpAfter, shapeArgs);
+    }
   } catch (const std::exception& e) {
     std::cerr << "edgeopt: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -14,7 +14,8 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
-const { readNpy, writeNpy, ARRAY } = require('./npy');
+const { readNpy, writeNpy } = require('./npy');
+const { rng, relativeError } = require('./common');
 
 function usage(msg) {
   console.error(`compare_with_ort: ${msg}`);
@@ -36,18 +37,6 @@ function parseArgs(argv) {
   }
   if (!a.edgeopt || !a.models.length) usage('need --edgeopt BINARY and at least one MODEL');
   return a;
-}
-
-// Deterministic uniform [-1, 1) generator (mulberry32).
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
 }
 
 async function compareModel(ort, args, modelPath) {
@@ -84,13 +73,7 @@ async function compareModel(ort, args, modelPath) {
         result.ok = false;
         continue;
       }
-      let maxAbs = 0, scale = 0;
-      for (let i = 0; i < ref.data.length; ++i) {
-        const r = Number(ref.data[i]), o = Number(ours.data[i]);
-        maxAbs = Math.max(maxAbs, Math.abs(r - o));
-        scale = Math.max(scale, Math.abs(r));
-      }
-      const rel = scale > 0 ? maxAbs / scale : maxAbs;
+      const { maxAbs, rel } = relativeError(ref.data, ours.data);
       result.outputs[name] = { dims: ours.dims, max_abs_err: maxAbs, max_rel_err: rel };
       if (!(rel <= args.tol)) result.ok = false;
     }

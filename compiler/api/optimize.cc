@@ -1,0 +1,90 @@
+#include "compiler/api/optimize.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+#include "compiler/onnx/onnx_io.h"
+#include "passes/registry.h"
+
+namespace edgeopt::api {
+namespace {
+std::map<std::string, int64_t> histogram(const ir::Graph& g) {
+  std::map<std::string, int64_t> h;
+  for (const ir::Node* n : g.nodes()) ++h[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
+  return h;
+}
+}  // namespace
+
+Status optimize(ir::Model& model, const OptimizeOptions& options, OptimizeReport* report) {
+  pass::PassManager pm;
+  if (options.passes.empty()) {
+    pm = passes::defaultPipeline();
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(pm, passes::pipelineFromNames(options.passes));
+  }
+  if (!options.dumpAfter.empty()) {
+    bool inPipeline = false;
+    for (const auto& p : pm.passes()) inPipeline = inPipeline || p->info().name == options.dumpAfter;
+    if (!inPipeline) return invalidInput("--dump-after '" + options.dumpAfter + "': no such pass in the pipeline");
+  }
+  report->nodesBefore = model.graph->numNodes();
+  report->opsBefore = histogram(*model.graph);
+  pass::PipelineOptions po;
+  po.verify = options.verify;
+  po.maxIterations = options.maxIterations;
+  po.inputShapes = options.inputShapes;
+  bool dumped = false;
+  if (!options.dumpAfter.empty()) {
+    po.dumpAfter = options.dumpAfter;
+    po.dump = [&](const ir::Model& m, const std::string&) {
+      dumped = true;
+      return onnx_io::exportModel(m, options.dumpPath);
+    };
+  }
+  Status st = pm.run(model, po, &report->passes);
+  if (st.ok()) st = model.graph->verify();
+  report->nodesAfter = model.graph->numNodes();
+  if (!st.ok()) {
+    if (dumped) std::remove(options.dumpPath.c_str());
+    return st;
+  }
+  report->opsAfter = histogram(*model.graph);
+  return Status::Ok();
+}
+
+std::string optimizeReportTable(const OptimizeReport& report, bool verify) {
+  std::ostringstream os;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-4s %-22s %-8s %7s %7s %10s%s\n", "iter", "pass", "changed", "nodes", "->",
+                "time ms", verify ? "   max rel err" : "");
+  os << line;
+  for (const auto& r : report.passes) {
+    std::snprintf(line, sizeof line, "%-4d %-22s %-8s %7zu %7zu %10.3f", r.iteration, r.name.c_str(),
+                  r.changed ? "yes" : "no", r.nodesBefore, r.nodesAfter, r.milliseconds);
+    os << line;
+    if (verify && r.maxRelativeError >= 0) {
+      std::snprintf(line, sizeof line, "   %.3e", r.maxRelativeError);
+      os << line;
+    }
+    os << "\n";
+  }
+  os << "nodes: " << report.nodesBefore << " -> " << report.nodesAfter << "\n";
+  return os.str();
+}
+
+std::vector<std::string> describePasses() {
+  std::vector<std::string> out;
+  for (const auto& p : passes::allPasses()) {
+    std::string line = p->info().name + ": " + p->info().description;
+    if (!p->info().prerequisites.empty()) {
+      line += " (after:";
+      for (const auto& r : p->info().prerequisites) line += " " + r;
+      line += ")";
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+}  // namespace edgeopt::api
