@@ -5,13 +5,21 @@
 namespace edgeopt::passes {
 namespace {
 
-// v == Clip(Add(x, 3), 0, 6) for some x; returns x.
+// v == Clip(Add(x, 3), 0, 6) or Clip(Relu(Add(x, 3)), 0 or absent, 6) (PyTorch's relu6 export)
+// for some x; returns x.
 ir::Value* relu6OfXPlus3(const ir::Value* v) {
   const ir::Node* clip = producerOf(v, "Clip");
-  if (!clip || !clip->input(1) || !clip->input(2)) return nullptr;
-  auto lo = scalarConstant(clip->input(1)), hi = scalarConstant(clip->input(2));
-  if (!lo || !hi || !nearlyEqual(*lo, 0.0) || !nearlyEqual(*hi, 6.0)) return nullptr;
-  const ir::Node* add = producerOf(clip->input(0), "Add");
+  if (!clip || !clip->input(2)) return nullptr;
+  const ir::Node* relu = producerOf(clip->input(0), "Relu");
+  auto hi = scalarConstant(clip->input(2));
+  if (!hi || !nearlyEqual(*hi, 6.0)) return nullptr;
+  if (clip->input(1)) {
+    auto lo = scalarConstant(clip->input(1));
+    if (!lo || !nearlyEqual(*lo, 0.0)) return nullptr;
+  } else if (!relu) {
+    return nullptr;
+  }
+  const ir::Node* add = producerOf(relu ? relu->input(0) : clip->input(0), "Add");
   if (!add) return nullptr;
   for (size_t i = 0; i < 2; ++i) {
     auto c = scalarConstant(add->input(1 - i));

@@ -7,14 +7,18 @@
 namespace edgeopt::passes {
 namespace {
 
-// The reduced axes of a keepdims ReduceMean, normalized against `rank`, when they are the
-// trailing axes; nullopt otherwise.
+// The first axis of a keepdims ReduceMean's axes when they are the trailing axes of its input;
+// nullopt otherwise. With the rank unknown (0 here), only negative axes qualify and the result
+// is negative (LayerNormalization accepts that); with it known, the result is normalized.
 std::optional<int64_t> trailingAxesStart(const ir::Node& mean, int64_t rank) {
   if (mean.attrInt("keepdims", 1) != 1 || !mean.hasAttr("axes")) return std::nullopt;
   std::vector<int64_t> axes = mean.attrInts("axes");
-  for (auto& a : axes) a = a < 0 ? a + rank : a;
+  for (auto& a : axes) {
+    if (rank == 0 && a >= 0) return std::nullopt;
+    a = a < 0 && rank > 0 ? a + rank : a;
+  }
   std::sort(axes.begin(), axes.end());
-  if (axes.empty() || axes.back() != rank - 1) return std::nullopt;
+  if (axes.empty() || axes.back() != (rank > 0 ? rank - 1 : -1)) return std::nullopt;
   for (size_t i = 1; i < axes.size(); ++i)
     if (axes[i] != axes[i - 1] + 1) return std::nullopt;
   return axes.front();
@@ -43,8 +47,8 @@ std::optional<LayerNormMatch> matchLayerNorm(const ir::Node& div) {
   if (!sub || !sqrt) return std::nullopt;
   const ir::Node* mean = producerOf(sub->input(1), "ReduceMean");
   ir::Value* x = sub->input(0);
-  if (!mean || mean->input(0) != x || !x->shape()) return std::nullopt;
-  const int64_t rank = static_cast<int64_t>(x->shape()->size());
+  if (!mean || mean->input(0) != x) return std::nullopt;
+  const int64_t rank = x->shape() ? static_cast<int64_t>(x->shape()->size()) : 0;
   auto start = trailingAxesStart(*mean, rank);
   if (!start) return std::nullopt;
   const ir::Node* addEps = producerOf(sqrt->input(0), "Add");
@@ -86,7 +90,7 @@ std::optional<LayerNormMatch> matchLayerNorm(const ir::Node& div) {
     }
   }
   // Scale and bias must broadcast to the normalized shape only (not over leading axes).
-  const size_t normalizedRank = static_cast<size_t>(rank - *start);
+  const size_t normalizedRank = static_cast<size_t>(*start < 0 ? -*start : rank - *start);
   for (const ir::Value* p : {m.gamma, m.beta})
     if (p && constantOf(p)->dims().size() > normalizedRank) return std::nullopt;
   return m;
@@ -104,7 +108,7 @@ class FuseLayerNormRule : public pass::RewriteRule {
     ir::Value* gamma = m.gamma;
     if (!gamma) {
       auto dims = ir::staticDims(m.x->shape());
-      if (!dims) return Status::Ok();  // ones of the normalized shape need its size
+      if (!dims || m.axis < 0) return Status::Ok();  // ones of the normalized shape need its size
       std::vector<int64_t> normalized(dims->begin() + m.axis, dims->end());
       gamma = addFloatInitializer(g, m.root->output(0)->name() + "_ln_scale", normalized,
                                   std::vector<float>(static_cast<size_t>(ir::numElements(normalized)), 1.0f));

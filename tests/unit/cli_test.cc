@@ -182,6 +182,60 @@ TEST_F(CliTest, MissingFilesAndUsageErrors) {
   expectBadInput(cli("run " + path("model/good.onnx")), "--input");
 }
 
+// Conv -> BatchNormalization -> Relu, for the optimize command.
+void saveConvBnRelu(const std::string& path) {
+  OnnxModelBuilder b;
+  b.input("x", {1, 2, 5, 5}).output("y", {1, 2, 5, 5});
+  b.initializer("w", {2, 2, 1, 1}, {1, 0.5f, -0.5f, 1});
+  b.initializer("s", {2}, {1.5f, 0.5f}).initializer("t", {2}, {0.1f, -0.1f});
+  b.initializer("m", {2}, {0.2f, -0.3f}).initializer("v", {2}, {1.0f, 2.0f});
+  b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  b.node("BatchNormalization", {"c", "s", "t", "m", "v"}, {"n"}, "bn");
+  b.node("Relu", {"n"}, {"y"}, "relu");
+  b.save(path);
+}
+
+TEST_F(CliTest, OptimizeWritesTheModelAndATablePerPass) {
+  saveConvBnRelu(path("model/cbr.onnx"));
+  auto r = cli("optimize " + path("model/cbr.onnx") + " -o " + path("opt.onnx") + " --verify --dump-after fold_batchnorm");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("fold_batchnorm"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("nodes: 3 -> 1"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(path("opt.onnx")));
+  EXPECT_TRUE(fs::exists(path("opt.after_fold_batchnorm.onnx")));
+  // The optimized model runs and matches the original.
+  writeNpy(edgeopt::ir::Tensor::fromVector<float>({1, 2, 5, 5}, std::vector<float>(50, 0.3f)), "x5.npy");
+  ASSERT_EQ(cli("run " + path("model/cbr.onnx") + " -i " + path("x5.npy") + " -o " + path("a.npy")).exitCode, 0);
+  ASSERT_EQ(cli("run " + path("opt.onnx") + " -i " + path("x5.npy") + " -o " + path("b.npy")).exitCode, 0);
+  auto a = edgeopt::data::readNpy(path("a.npy")), b = edgeopt::data::readNpy(path("b.npy"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (int64_t i = 0; i < a->numel(); ++i) EXPECT_NEAR(a->data<float>()[i], b->data<float>()[i], 1e-5);
+  r = cli("inspect --json " + path("opt.onnx"));
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["op_histogram"].size(), 2u);  // Conv, and the fused Relu re-expanded on export
+  EXPECT_EQ(j["op_histogram"]["Relu"], 1);
+}
+
+TEST_F(CliTest, OptimizeBadInput) {
+  saveConvBnRelu(path("model/cbr.onnx"));
+  expectBadInput(cli("optimize " + path("model/cbr.onnx") + " -o " + path("o.onnx") + " --passes constant_folding,fold_all"),
+                 "unknown pass 'fold_all'", path("o.onnx"));
+  expectBadInput(cli("optimize " + path("model/cbr.onnx") + " -o " + path("o.onnx") + " --passes fuse_activation"),
+                 "pass 'fuse_activation' cannot apply: it needs 'fold_batchnorm'", path("o.onnx"));
+  expectBadInput(cli("optimize " + path("model/cbr.onnx") + " -o " + path("o.onnx") + " --dump-after merge_everything"),
+                 "--dump-after 'merge_everything'", path("o.onnx"));
+  // --verify needs to run the model; an op the reference executor lacks makes that impossible.
+  OnnxModelBuilder b;
+  b.opset("com.example", 1);
+  b.input("x", {1, 4}).output("y", {1, 4});
+  b.node("Identity", {"x"}, {"i"});
+  b.node("Frobnicate", {"i"}, {"y"}, "frob", "com.example");
+  b.save(path("model/custom.onnx"));
+  expectBadInput(cli("optimize " + path("model/custom.onnx") + " -o " + path("o.onnx") + " --verify"),
+                 "--verify cannot run the input model", path("o.onnx"));
+  expectBadInput(cli("optimize " + path("model/cbr.onnx")), "optimize needs MODEL and --output");
+}
+
 TEST_F(CliTest, HelpDocumentsExitCodes) {
   auto r = cli("--help");
   EXPECT_EQ(r.exitCode, 0);
