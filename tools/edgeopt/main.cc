@@ -1,6 +1,9 @@
 // edgeopt command-line interface. Exit codes: 0 success, 1 internal error, 2 bad input or usage.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include <filesystem>
 #include <iostream>
 #include <cstdio>
@@ -83,7 +86,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 }
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
-           const std::string& out, const std::string& target) {
+           const std::string& out, const std::string& target, int iters) {
   if (target != "ref")
     return report(edgeopt::invalidInput("unknown target '" + target + "' (available: ref)"));
   auto model = edgeopt::api::loadModel(modelPath);
@@ -128,9 +131,23 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
     Status st = edgeopt::runtime::Executor::checkInput(*v, inputs[v->name()]);
     if (!st.ok()) return report(st.withContext(modelPath));
   }
-  auto outs = edgeopt::api::runReference(model.value(), inputs);
+  auto exec = edgeopt::runtime::Executor::create(graph);
+  if (!exec.ok()) return report(exec.status().withContext(modelPath));
+  // --iters N: time N runs (after the first) and print the median and minimum latency.
+  std::vector<double> ms;
+  edgeopt::StatusOr<std::map<std::string, edgeopt::ir::Tensor>> outs = exec.value()->runNamed(inputs);
+  for (int i = 0; outs.ok() && i < iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    outs = exec.value()->runNamed(inputs);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
   if (!outs.ok()) return report(outs.status().withContext(modelPath));
-  return report(writeOutputs(graph, outs.value(), out));
+  Status written = writeOutputs(graph, outs.value(), out);
+  if (written.ok() && !ms.empty()) {
+    std::sort(ms.begin(), ms.end());
+    std::printf("latency (reference executor, %d runs): median %.3f ms, min %.3f ms\n", iters, ms[ms.size() / 2], ms[0]);
+  }
+  return report(written);
 }
 
 // "input=1x3x224x224" -> {"input", {1, 3, 224, 224}}
@@ -217,6 +234,9 @@ int main(int argc, char** argv) {
       ->required();
   run->add_option("--target", target, "Execution target (ref: the scalar reference executor)")
       ->default_val("ref");
+  int iters = 0;
+  run->add_option("--iters", iters, "Also time this many further runs and print the median and minimum latency")
+      ->check(CLI::Range(0, 1000000));
 
   std::string passList, dumpAfter;
   bool verifyPasses = false, listPasses = false;
@@ -243,7 +263,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*inspect) return cmdInspect(modelPath, json);
-    if (*run) return cmdRun(modelPath, inputArgs, out, target);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target, iters);
     if (*optimize) {
       if (listPasses) {
         for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";
