@@ -10,7 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libeigen3-dev libopencv-dev libdnnl-dev
-  libcli11-dev libgtest-dev nlohmann-json3-dev
+  libcli11-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
+  dataset-fashion-mnist
 )
 missing=()
 for p in "${packages[@]}"; do

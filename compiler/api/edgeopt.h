@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"
 #include "compiler/data/npy.h"

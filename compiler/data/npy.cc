@@ -47,9 +47,9 @@ DType dtypeOfDescr(const std::string& d) {
 }
 }  // namespace
 
-StatusOr<ir::Tensor> readNpy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return ioError(path + ": cannot open for reading");
+namespace {
+// Parses the header from `in` (positioned at the start); leaves it at the first data byte.
+StatusOr<NpyHeader> parseHeader(std::ifstream& in, const std::string& path) {
   char magic[8];
   if (!in.read(magic, 8) || std::string(magic, 6) != "\x93NUMPY")
     return invalidInput(path + ": not a .npy file (bad magic)");
@@ -76,24 +76,44 @@ StatusOr<ir::Tensor> readNpy(const std::string& path) {
   static const std::regex shapeRe(R"('shape'\s*:\s*\(([^)]*)\))");
   if (!std::regex_search(header, m, descrRe)) return invalidInput(path + ": header has no descr");
   const std::string descr = m[1];
-  const DType dtype = dtypeOfDescr(descr);
-  if (dtype == DType::kUndefined)
+  NpyHeader h;
+  h.dtype = dtypeOfDescr(descr);
+  if (h.dtype == DType::kUndefined)
     return unsupported(path + ": element type '" + descr + "' is not supported (little-endian "
                               "float16/32/64, int8-64, uint8-64 or bool)");
   if (!std::regex_search(header, m, fortranRe)) return invalidInput(path + ": header has no fortran_order");
   if (m[1] == "True") return unsupported(path + ": Fortran-order arrays are not supported; save with C order");
   if (!std::regex_search(header, m, shapeRe)) return invalidInput(path + ": header has no shape");
-  std::vector<int64_t> dims;
   static const std::regex intRe(R"(\d+)");
   const std::string shapeText = m[1];
   for (auto it = std::sregex_iterator(shapeText.begin(), shapeText.end(), intRe);
        it != std::sregex_iterator(); ++it)
-    dims.push_back(std::stoll(it->str()));
+    h.dims.push_back(std::stoll(it->str()));
+  h.dataOffset = static_cast<int64_t>(in.tellg());
+  return h;
+}
+}  // namespace
 
-  ir::Tensor t(dtype, dims);
+StatusOr<NpyHeader> readNpyHeader(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ioError(path + ": cannot open for reading");
+  EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));
+  in.seekg(0, std::ios::end);
+  const int64_t need = h.dataOffset + ir::numElements(h.dims) * static_cast<int64_t>(ir::dtypeSize(h.dtype));
+  if (static_cast<int64_t>(in.tellg()) < need)
+    return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " +
+                        ir::dtypeName(h.dtype) + " needs " + std::to_string(need - h.dataOffset) + " bytes)");
+  return h;
+}
+
+StatusOr<ir::Tensor> readNpy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ioError(path + ": cannot open for reading");
+  EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));
+  ir::Tensor t(h.dtype, h.dims);
   if (!in.read(static_cast<char*>(t.rawData()), static_cast<std::streamsize>(t.byteSize())))
-    return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(dims) + " of " +
-                        ir::dtypeName(dtype) + " needs " + std::to_string(t.byteSize()) + " bytes)");
+    return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " +
+                        ir::dtypeName(h.dtype) + " needs " + std::to_string(t.byteSize()) + " bytes)");
   return t;
 }
 

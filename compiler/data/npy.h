@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "compiler/ir/status.h"
 #include "compiler/ir/tensor.h"
@@ -11,6 +12,15 @@
 namespace edgeopt::data {
 
 StatusOr<ir::Tensor> readNpy(const std::string& path);
+
+// The header of a .npy file: what readNpy would return, without reading the data (for
+// streaming one sample at a time). The data starts at byte dataOffset.
+struct NpyHeader {
+  ir::DType dtype = ir::DType::kUndefined;
+  std::vector<int64_t> dims;
+  int64_t dataOffset = 0;
+};
+StatusOr<NpyHeader> readNpyHeader(const std::string& path);
 // Writes atomically (temporary file, then rename): on failure nothing is left at `path`.
 Status writeNpy(const ir::Tensor& tensor, const std::string& path);
 

@@ -236,6 +236,76 @@ TEST_F(CliTest, OptimizeBadInput) {
   expectBadInput(cli("optimize " + path("model/cbr.onnx")), "optimize needs MODEL and --output");
 }
 
+// eval: the bundled example CNN (1x28x28 -> 10 classes) on a small labelled .npy set.
+class CliEvalTest : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    edgeopt::ir::Tensor x(edgeopt::ir::DType::kFloat32, {20, 1, 28, 28});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>((i * 7919) % 255) / 255.0f;
+    writeNpy(x, "x20.npy");
+    std::vector<int64_t> y(20);
+    for (int i = 0; i < 20; ++i) y[static_cast<size_t>(i)] = i % 10;
+    writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({20}, y), "y20.npy");
+  }
+  std::string model() const { return std::string(EDGEOPT_SOURCE_DIR) + "/examples/tiny_cnn.onnx"; }
+};
+
+TEST_F(CliEvalTest, ReportsAccuracyAndConfusionAsJson) {
+  auto r = cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --json --batch 8 "
+               "--predictions " + path("pred.npy"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << "no progress bar when stderr is not a terminal: " << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["samples"], 20);
+  EXPECT_EQ(j["classes"], 10);
+  ASSERT_TRUE(j.contains("top5"));
+  EXPECT_EQ(j["per_class"].size(), 10u);
+  EXPECT_EQ(j["confusion_matrix"].size(), 10u);
+  int64_t total = 0, diagonal = 0;
+  for (int t = 0; t < 10; ++t)
+    for (int p = 0; p < 10; ++p) {
+      total += j["confusion_matrix"][t][p].get<int64_t>();
+      if (t == p) diagonal += j["confusion_matrix"][t][p].get<int64_t>();
+    }
+  EXPECT_EQ(total, 20);
+  EXPECT_EQ(diagonal, j["top1_correct"].get<int64_t>());
+  auto pred = edgeopt::data::readNpy(path("pred.npy"));
+  ASSERT_TRUE(pred.ok());
+  EXPECT_EQ(pred->numel(), 20);
+  // --limit and batch size do not change per-sample results.
+  r = cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --json --limit 5 --batch 1");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["samples"], 5);
+}
+
+TEST_F(CliEvalTest, BadData) {
+  // Label count differs from sample count.
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({3}, {1, 2, 3}), "y3.npy");
+  expectBadInput(cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y3.npy")),
+                 "3 labels for 20 samples", path("pred.npy"));
+  // A label outside the model's classes names the sample.
+  std::vector<int64_t> y(20, 1);
+  y[13] = 12;
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({20}, y), "ybad.npy");
+  expectBadInput(cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("ybad.npy") +
+                     " --predictions " + path("pred.npy")),
+                 "x20.npy sample 13: label 12 is outside the model's 10 classes", path("pred.npy"));
+  // A sample shape that does not fit the model input.
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {4, 3, 28, 28}), "rgb.npy");
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({4}, {0, 1, 2, 3}), "y4.npy");
+  expectBadInput(cli("eval " + model() + " --data " + path("rgb.npy") + " --labels " + path("y4.npy")),
+                 "sample shape [3,28,28] does not fit model input 'input' [batch,1,28,28]");
+  // Missing files, no labels, an image that cannot be decoded.
+  expectBadInput(cli("eval " + model() + " --data " + path("none.npy") + " --labels " + path("y4.npy")), "none.npy: no such file");
+  expectBadInput(cli("eval " + model() + " --data " + path("x20.npy")), "eval needs labels");
+  fs::create_directories(path("imgs/0"));
+  std::ofstream(path("imgs/0/a.png")) << "garbage";
+  expectBadInput(cli("eval " + model() + " --data " + path("imgs")), "a.png: cannot decode the image");
+  expectBadInput(cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --preprocess blur=3"),
+                 "--preprocess item 'blur=3'");
+}
+
 TEST_F(CliTest, HelpDocumentsExitCodes) {
   auto r = cli("--help");
   EXPECT_EQ(r.exitCode, 0);

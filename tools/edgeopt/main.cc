@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "compiler/api/edgeopt.h"
 
 namespace {
@@ -207,6 +209,46 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
   return kExitOk;
 }
 
+struct EvalArgs {
+  edgeopt::data::DataOptions data;
+  int64_t batch = 32;
+  bool json = false, quiet = false;
+  std::string target = "ref", predictions;
+};
+
+int cmdEval(const std::string& modelPath, const EvalArgs& a) {
+  if (a.target != "ref") return report(edgeopt::invalidInput("unknown target '" + a.target + "' (available: ref)"));
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  edgeopt::api::EvalOptions options;
+  options.data = a.data;
+  options.batchSize = a.batch;
+  options.keepPredictions = !a.predictions.empty();
+  const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
+  const auto start = std::chrono::steady_clock::now();
+  if (bar)
+    options.progress = [&](int64_t done, int64_t total) {
+      const int width = 30, filled = total ? static_cast<int>(width * done / total) : width;
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld  %.1f s", std::string(static_cast<size_t>(filled), '#').c_str(),
+                   std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(done),
+                   static_cast<long long>(total), s);
+      std::fflush(stderr);
+    };
+  auto result = edgeopt::api::evaluate(model.value(), options);
+  if (bar) std::fprintf(stderr, "\r\033[K");
+  if (!result.ok()) return report(result.status());
+  if (!a.predictions.empty()) {
+    const auto& p = result->predictions;
+    Status st = edgeopt::data::writeNpy(
+        edgeopt::ir::Tensor::fromVector<int64_t>({static_cast<int64_t>(p.size())}, p), a.predictions);
+    if (!st.ok()) return report(st);
+  }
+  std::cout << (a.json ? edgeopt::api::evalResultJson(result.value(), modelPath, a.data.path) + "\n"
+                       : edgeopt::api::evalResultText(result.value()));
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -254,6 +296,25 @@ int main(int argc, char** argv) {
   optimize->add_option("--shape", shapeArgs, "Input shape for --verify, e.g. input=1x3x224x224 (symbolic dims default to 1)");
   optimize->add_flag("--list-passes", listPasses, "List the passes and exit");
 
+  EvalArgs evalArgs;
+  auto* eval = app.add_subcommand("eval", "Measure a model's top-1/top-5 accuracy on labelled data");
+  eval->add_option("MODEL", modelPath, "ONNX model file")->required();
+  eval->add_option("--data", evalArgs.data.path,
+                   "Data: a .npy of samples, an IDX image file (.gz or not), or an image folder (one sub-folder "
+                   "per class, or a labels.csv)")->required();
+  eval->add_option("--labels", evalArgs.data.labelsPath, "Labels: .npy of integers, IDX label file, or labels.csv for a folder");
+  eval->add_option("--preprocess", evalArgs.data.preprocess,
+                   "Preprocessing spec, e.g. 'resize=256,crop=224x224,channels=rgb,scale=1/255,mean=0.485:0.456:0.406,"
+                   "std=0.229:0.224:0.225,layout=NCHW'");
+  eval->add_option("--limit", evalArgs.data.limit, "Use at most N samples")->check(CLI::NonNegativeNumber);
+  eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
+  eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0);
+  eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
+  eval->add_option("--target", evalArgs.target, "Execution target (ref: the scalar reference executor)")->default_val("ref");
+  eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
+  eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
+  eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -264,6 +325,7 @@ int main(int argc, char** argv) {
   try {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, iters);
+    if (*eval) return cmdEval(modelPath, evalArgs);
     if (*optimize) {
       if (listPasses) {
         for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";

@@ -1,0 +1,427 @@
+#include "compiler/data/dataset.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "compiler/data/npy.h"
+
+namespace edgeopt::data {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readMagic(const std::string& path, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  std::string m(n, '\0');
+  in.read(m.data(), static_cast<std::streamsize>(n));
+  m.resize(static_cast<size_t>(in.gcount()));
+  return m;
+}
+
+// ---- geometry and layout shared by the image-like sources ----
+
+// Applies channel order, resize, crop and normalization to a decoded 8-bit image and writes the
+// sample (float32, NCHW or NHWC) to out. Returns the sample dims.
+StatusOr<std::vector<int64_t>> preprocessImage(const PreprocessSpec& spec, cv::Mat img, float* out,
+                                               const std::string& what) {
+  if (img.empty()) return invalidInput(what + ": cannot decode the image");
+  if (img.depth() != CV_8U) img.convertTo(img, CV_8U);
+  using C = PreprocessSpec::Channels;
+  if (img.channels() == 4) cv::cvtColor(img, img, cv::COLOR_BGRA2BGR);
+  if (spec.channels == C::kGray && img.channels() == 3) cv::cvtColor(img, img, cv::COLOR_BGR2GRAY);
+  if ((spec.channels == C::kRgb || spec.channels == C::kBgr) && img.channels() == 1)
+    cv::cvtColor(img, img, cv::COLOR_GRAY2BGR);
+  if ((spec.channels == C::kRgb || spec.channels == C::kAuto) && img.channels() == 3)
+    cv::cvtColor(img, img, cv::COLOR_BGR2RGB);
+  if (spec.resizeWidth) {
+    cv::resize(img, img, cv::Size(spec.resizeWidth, spec.resizeHeight), 0, 0, cv::INTER_LINEAR);
+  } else if (spec.resizeShortSide) {
+    const double f = static_cast<double>(spec.resizeShortSide) / std::min(img.cols, img.rows);
+    cv::resize(img, img, cv::Size(std::max(1, static_cast<int>(std::lround(img.cols * f))),
+                                  std::max(1, static_cast<int>(std::lround(img.rows * f)))),
+               0, 0, cv::INTER_LINEAR);
+  }
+  if (spec.cropWidth) {
+    if (spec.cropWidth > img.cols || spec.cropHeight > img.rows)
+      return invalidInput(what + ": crop " + std::to_string(spec.cropWidth) + "x" + std::to_string(spec.cropHeight) +
+                          " is larger than the image (" + std::to_string(img.cols) + "x" + std::to_string(img.rows) + ")");
+    img = img(cv::Rect((img.cols - spec.cropWidth) / 2, (img.rows - spec.cropHeight) / 2, spec.cropWidth,
+                       spec.cropHeight)).clone();
+  }
+  const int h = img.rows, w = img.cols, c = img.channels();
+  cv::Mat f;
+  img.convertTo(f, CV_32F);
+  if (!f.isContinuous()) f = f.clone();
+  std::vector<float> hwc(reinterpret_cast<const float*>(f.data), reinterpret_cast<const float*>(f.data) + h * w * c);
+  Status st = normalizeInterleaved(spec, hwc.data(), static_cast<int64_t>(hwc.size()), c);
+  if (!st.ok()) return st;
+  if (spec.nhwc) {
+    std::copy(hwc.begin(), hwc.end(), out);
+    return std::vector<int64_t>{h, w, c};
+  }
+  for (int ch = 0; ch < c; ++ch)
+    for (int i = 0; i < h * w; ++i) out[ch * h * w + i] = hwc[static_cast<size_t>(i * c + ch)];
+  return std::vector<int64_t>{c, h, w};
+}
+
+// Sample dims an image of (w, h, c) gets under the spec, without decoding pixels.
+std::vector<int64_t> dimsAfterSpec(const PreprocessSpec& spec, int w, int h, int c) {
+  using C = PreprocessSpec::Channels;
+  if (spec.channels == C::kGray) c = 1;
+  else if (spec.channels != C::kAuto) c = 3;
+  else if (c == 4) c = 3;
+  if (spec.resizeWidth) {
+    w = spec.resizeWidth;
+    h = spec.resizeHeight;
+  } else if (spec.resizeShortSide) {
+    const double f = static_cast<double>(spec.resizeShortSide) / std::min(w, h);
+    w = std::max(1, static_cast<int>(std::lround(w * f)));
+    h = std::max(1, static_cast<int>(std::lround(h * f)));
+  }
+  if (spec.cropWidth) {
+    w = spec.cropWidth;
+    h = spec.cropHeight;
+  }
+  return spec.nhwc ? std::vector<int64_t>{h, w, c} : std::vector<int64_t>{c, h, w};
+}
+
+// ---- .npy ----
+
+class NpySource : public DataSource {
+ public:
+  static StatusOr<std::unique_ptr<DataSource>> open(const DataOptions& o, const PreprocessSpec& spec) {
+    if (spec.hasGeometry() || spec.channels != PreprocessSpec::Channels::kAuto || spec.nhwc)
+      return invalidInput("--preprocess for .npy data may only scale and normalize (the array is already laid out)");
+    auto s = std::unique_ptr<NpySource>(new NpySource());
+    s->path_ = o.path;
+    s->spec_ = spec;
+    EDGEOPT_ASSIGN_OR_RETURN(s->header_, readNpyHeader(o.path));
+    if (s->header_.dims.empty()) return invalidInput(o.path + ": needs at least one dimension (samples)");
+    s->dims_.assign(s->header_.dims.begin() + 1, s->header_.dims.end());
+    if (!o.labelsPath.empty()) {
+      EDGEOPT_ASSIGN_OR_RETURN(auto labels, readNpy(o.labelsPath));
+      if (labels.dtype() == ir::DType::kFloat32 || labels.dtype() == ir::DType::kFloat64 || labels.dtype() == ir::DType::kBool)
+        return invalidInput(o.labelsPath + ": labels must be integers, not " + ir::dtypeName(labels.dtype()));
+      if (labels.numel() != s->header_.dims[0])
+        return invalidInput(o.labelsPath + ": " + std::to_string(labels.numel()) + " labels for " +
+                            std::to_string(s->header_.dims[0]) + " samples in " + o.path);
+      s->labels_ = labels.toInt64Vector();
+    }
+    return std::unique_ptr<DataSource>(std::move(s));
+  }
+  int64_t size() const override { return header_.dims[0]; }
+  const std::vector<int64_t>& sampleDims() const override { return dims_; }
+  bool hasLabels() const override { return !labels_.empty(); }
+  Status read(int64_t index, float* out, int64_t* label) override {
+    if (!in_.is_open()) {
+      in_.open(path_, std::ios::binary);
+      if (!in_) return ioError(path_ + ": cannot open for reading");
+    }
+    const int64_t n = ir::numElements(dims_);
+    const size_t esz = ir::dtypeSize(header_.dtype);
+    buffer_.resize(static_cast<size_t>(n) * esz);
+    in_.seekg(static_cast<std::streamoff>(header_.dataOffset + index * n * static_cast<int64_t>(esz)));
+    if (!in_.read(reinterpret_cast<char*>(buffer_.data()), static_cast<std::streamsize>(buffer_.size())))
+      return invalidInput(describe(index) + ": file is truncated");
+    ir::Tensor t(header_.dtype, {n});
+    std::memcpy(t.rawData(), buffer_.data(), buffer_.size());
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.getAsDouble(i));
+    if (spec_.scale != 1.0 || !spec_.mean.empty() || !spec_.std.empty()) {
+      const int channels = dims_.empty() ? 1 : static_cast<int>(dims_[0]);
+      EDGEOPT_RETURN_IF_ERROR(normalizePlanar(spec_, out, channels, channels ? n / channels : 0));
+    }
+    *label = labels_.empty() ? -1 : labels_[static_cast<size_t>(index)];
+    return Status::Ok();
+  }
+  std::string describe(int64_t index) const override { return path_ + " sample " + std::to_string(index); }
+
+ private:
+  std::string path_;
+  PreprocessSpec spec_;
+  NpyHeader header_;
+  std::vector<int64_t> dims_;
+  std::vector<int64_t> labels_;
+  std::ifstream in_;
+  std::vector<uint8_t> buffer_;
+};
+
+// ---- IDX ----
+
+// An IDX file with random access; a gzipped one is inflated once into a temporary file.
+class IdxFile {
+ public:
+  ~IdxFile() {
+    if (!tempPath_.empty()) std::remove(tempPath_.c_str());
+  }
+  Status open(const std::string& path) {
+    path_ = path;
+    std::string raw = path;
+    if (readMagic(path, 2) == "\x1f\x8b") {
+      EDGEOPT_RETURN_IF_ERROR(inflate(path));
+      raw = tempPath_;
+    }
+    in_.open(raw, std::ios::binary);
+    if (!in_) return ioError(path + ": cannot open for reading");
+    unsigned char magic[4];
+    if (!in_.read(reinterpret_cast<char*>(magic), 4) || magic[0] != 0 || magic[1] != 0)
+      return invalidInput(path + ": not an IDX file (bad magic)");
+    if (magic[2] != 0x08) return unsupported(path + ": only unsigned-byte IDX data is supported");
+    const int ndim = magic[3];
+    if (ndim < 1 || ndim > 4) return invalidInput(path + ": IDX rank " + std::to_string(ndim) + " is not supported");
+    for (int i = 0; i < ndim; ++i) {
+      unsigned char b[4];
+      if (!in_.read(reinterpret_cast<char*>(b), 4)) return invalidInput(path + ": truncated IDX header");
+      dims_.push_back((int64_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
+    }
+    dataOffset_ = 4 + 4 * ndim;
+    in_.seekg(0, std::ios::end);
+    const int64_t expected = dataOffset_ + ir::numElements(dims_);
+    if (static_cast<int64_t>(in_.tellg()) < expected)
+      return invalidInput(path + ": truncated (" + std::to_string(static_cast<int64_t>(in_.tellg())) + " bytes, header says " +
+                          std::to_string(expected) + ")");
+    return Status::Ok();
+  }
+  const std::vector<int64_t>& dims() const { return dims_; }
+  int64_t itemSize() const { return ir::numElements(dims_) / std::max<int64_t>(dims_[0], 1); }
+  Status readItem(int64_t index, uint8_t* out) {
+    in_.seekg(dataOffset_ + index * itemSize());
+    if (!in_.read(reinterpret_cast<char*>(out), itemSize())) return ioError(path_ + ": read failed at item " + std::to_string(index));
+    return Status::Ok();
+  }
+
+ private:
+  Status inflate(const std::string& path) {
+    gzFile gz = gzopen(path.c_str(), "rb");
+    if (!gz) return ioError(path + ": cannot open for reading");
+    char name[] = "/tmp/edgeopt-idx-XXXXXX";
+    const int fd = mkstemp(name);
+    if (fd < 0) {
+      gzclose(gz);
+      return ioError("cannot create a temporary file to inflate " + path);
+    }
+    tempPath_ = name;
+    FILE* f = fdopen(fd, "wb");
+    std::vector<char> buf(1 << 16);
+    int n;
+    while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) std::fwrite(buf.data(), 1, static_cast<size_t>(n), f);
+    const bool ok = n == 0 && std::fclose(f) == 0;
+    int err = 0;
+    const char* msg = gzerror(gz, &err);
+    gzclose(gz);
+    if (!ok || err < 0) return invalidInput(path + ": corrupt gzip data (" + std::string(msg ? msg : "") + ")");
+    return Status::Ok();
+  }
+  std::string path_, tempPath_;
+  std::ifstream in_;
+  std::vector<int64_t> dims_;
+  int64_t dataOffset_ = 0;
+};
+
+class IdxSource : public DataSource {
+ public:
+  static StatusOr<std::unique_ptr<DataSource>> open(const DataOptions& o, const PreprocessSpec& spec) {
+    auto s = std::unique_ptr<IdxSource>(new IdxSource());
+    s->path_ = o.path;
+    s->spec_ = spec;
+    EDGEOPT_RETURN_IF_ERROR(s->images_.open(o.path));
+    const auto& d = s->images_.dims();
+    if (d.size() != 3) return invalidInput(o.path + ": expected N x rows x cols images, got rank " + std::to_string(d.size()));
+    if (!o.labelsPath.empty()) {
+      EDGEOPT_RETURN_IF_ERROR(s->labels_.open(o.labelsPath));
+      if (s->labels_.dims().size() != 1)
+        return invalidInput(o.labelsPath + ": a label file holds one byte per sample (rank 1)");
+      if (s->labels_.dims()[0] != d[0])
+        return invalidInput(o.labelsPath + ": " + std::to_string(s->labels_.dims()[0]) + " labels for " +
+                            std::to_string(d[0]) + " images in " + o.path);
+      s->hasLabels_ = true;
+    }
+    s->dims_ = dimsAfterSpec(spec, static_cast<int>(d[2]), static_cast<int>(d[1]), 1);
+    return std::unique_ptr<DataSource>(std::move(s));
+  }
+  int64_t size() const override { return images_.dims()[0]; }
+  const std::vector<int64_t>& sampleDims() const override { return dims_; }
+  bool hasLabels() const override { return hasLabels_; }
+  Status read(int64_t index, float* out, int64_t* label) override {
+    const auto& d = images_.dims();
+    cv::Mat img(static_cast<int>(d[1]), static_cast<int>(d[2]), CV_8UC1);
+    EDGEOPT_RETURN_IF_ERROR(images_.readItem(index, img.data));
+    auto dims = preprocessImage(spec_, img, out, describe(index));
+    if (!dims.ok()) return dims.status();
+    *label = -1;
+    if (hasLabels_) {
+      uint8_t l;
+      EDGEOPT_RETURN_IF_ERROR(labels_.readItem(index, &l));
+      *label = l;
+    }
+    return Status::Ok();
+  }
+  std::string describe(int64_t index) const override { return path_ + " sample " + std::to_string(index); }
+
+ private:
+  std::string path_;
+  PreprocessSpec spec_;
+  IdxFile images_, labels_;
+  bool hasLabels_ = false;
+  std::vector<int64_t> dims_;
+};
+
+// ---- image folder ----
+
+bool isImageFile(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".pgm", ".ppm", ".tif", ".tiff", ".webp"})
+    if (ext == e) return true;
+  return false;
+}
+
+class ImageFolderSource : public DataSource {
+ public:
+  static StatusOr<std::unique_ptr<DataSource>> open(const DataOptions& o, const PreprocessSpec& spec) {
+    auto s = std::unique_ptr<ImageFolderSource>(new ImageFolderSource());
+    s->spec_ = spec;
+    const fs::path root(o.path);
+    fs::path csv = o.labelsPath.empty() ? root / "labels.csv" : fs::path(o.labelsPath);
+    std::error_code ec;
+    if (!o.labelsPath.empty() && !fs::exists(csv, ec)) return ioError(o.labelsPath + ": no such file");
+    if (fs::exists(csv, ec)) {
+      EDGEOPT_RETURN_IF_ERROR(s->readCsv(root, csv));
+    } else {
+      std::vector<fs::path> classes;
+      for (const auto& e : fs::directory_iterator(root, ec))
+        if (e.is_directory()) classes.push_back(e.path());
+      if (ec) return ioError(o.path + ": " + ec.message());
+      std::sort(classes.begin(), classes.end());
+      for (size_t c = 0; c < classes.size(); ++c) {
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(classes[c]))
+          if (e.is_regular_file() && isImageFile(e.path())) files.push_back(e.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+          s->files_.push_back(f.string());
+          s->labels_.push_back(static_cast<int64_t>(c));
+        }
+      }
+      if (classes.empty())
+        return invalidInput(o.path + ": an image folder needs one sub-folder per class or a labels.csv");
+    }
+    if (s->files_.empty()) return invalidInput(o.path + ": no images found");
+    // The first image fixes the sample shape; the others must match it after preprocessing.
+    cv::Mat first = cv::imread(s->files_[0], cv::IMREAD_UNCHANGED);
+    if (first.empty()) return invalidInput(s->files_[0] + ": cannot decode the image");
+    s->dims_ = dimsAfterSpec(spec, first.cols, first.rows, first.channels());
+    return std::unique_ptr<DataSource>(std::move(s));
+  }
+  int64_t size() const override { return static_cast<int64_t>(files_.size()); }
+  const std::vector<int64_t>& sampleDims() const override { return dims_; }
+  bool hasLabels() const override { return true; }
+  Status read(int64_t index, float* out, int64_t* label) override {
+    const std::string& file = files_[static_cast<size_t>(index)];
+    cv::Mat img = cv::imread(file, cv::IMREAD_UNCHANGED);
+    if (img.empty()) return invalidInput(file + ": cannot decode the image");
+    const auto d = dimsAfterSpec(spec_, img.cols, img.rows, img.channels());
+    if (d != dims_)
+      return invalidInput(file + ": preprocessed shape " + ir::dimsToString(d) + " differs from the first image's " +
+                          ir::dimsToString(dims_) + " (add resize/crop to --preprocess)");
+    auto dims = preprocessImage(spec_, img, out, file);
+    if (!dims.ok()) return dims.status();
+    *label = labels_[static_cast<size_t>(index)];
+    return Status::Ok();
+  }
+  std::string describe(int64_t index) const override { return files_[static_cast<size_t>(index)]; }
+
+ private:
+  Status readCsv(const fs::path& root, const fs::path& csv) {
+    std::ifstream in(csv);
+    if (!in) return ioError(csv.string() + ": cannot open for reading");
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+      ++lineNo;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) continue;
+      const auto comma = line.rfind(',');
+      if (comma == std::string::npos) return invalidInput(csv.string() + " line " + std::to_string(lineNo) + ": expected 'file,label'");
+      const std::string file = line.substr(0, comma), label = line.substr(comma + 1);
+      char* end = nullptr;
+      const long long v = std::strtoll(label.c_str(), &end, 10);
+      if (label.empty() || *end) {
+        if (lineNo == 1) continue;  // a header row
+        return invalidInput(csv.string() + " line " + std::to_string(lineNo) + ": label '" + label + "' is not an integer");
+      }
+      const fs::path p = fs::path(file).is_absolute() ? fs::path(file) : csv.parent_path() / file;
+      std::error_code ec;
+      if (!fs::exists(p, ec)) return ioError(csv.string() + " line " + std::to_string(lineNo) + ": " + p.string() + ": no such file");
+      files_.push_back(p.string());
+      labels_.push_back(v);
+    }
+    (void)root;
+    return Status::Ok();
+  }
+  PreprocessSpec spec_;
+  std::vector<std::string> files_;
+  std::vector<int64_t> labels_;
+  std::vector<int64_t> dims_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<DataSource>> openDataSource(const DataOptions& o) {
+  EDGEOPT_ASSIGN_OR_RETURN(PreprocessSpec spec, parsePreprocessSpec(o.preprocess));
+  std::error_code ec;
+  if (o.path.empty()) return invalidInput("no data given (--data PATH)");
+  if (!fs::exists(o.path, ec)) return ioError(o.path + ": no such file or folder");
+  if (fs::is_directory(o.path, ec)) return ImageFolderSource::open(o, spec);
+  if (!o.labelsPath.empty() && !fs::exists(o.labelsPath, ec)) return ioError(o.labelsPath + ": no such file");
+  const std::string magic = readMagic(o.path, 6);
+  if (magic == "\x93NUMPY") return NpySource::open(o, spec);
+  if (magic.size() >= 2 && (magic.substr(0, 2) == "\x1f\x8b" || (magic[0] == 0 && magic[1] == 0)))
+    return IdxSource::open(o, spec);
+  return invalidInput(o.path + ": not a .npy file, an IDX file or an image folder");
+}
+
+BatchReader::BatchReader(DataSource& source, const DataOptions& options, int64_t batchSize)
+    : source_(source), batchSize_(std::max<int64_t>(1, batchSize)) {
+  const int64_t n = source.size();
+  total_ = options.limit >= 0 ? std::min(options.limit, n) : n;
+  if (options.shuffle) {
+    order_.resize(static_cast<size_t>(n));
+    std::iota(order_.begin(), order_.end(), int64_t{0});
+    std::mt19937_64 rng(options.seed);
+    std::shuffle(order_.begin(), order_.end(), rng);
+    order_.resize(static_cast<size_t>(total_));
+  }
+}
+
+StatusOr<bool> BatchReader::next(Batch* batch) {
+  if (next_ >= total_) return false;
+  const int64_t count = std::min(batchSize_, total_ - next_);
+  std::vector<int64_t> dims = {count};
+  dims.insert(dims.end(), source_.sampleDims().begin(), source_.sampleDims().end());
+  batch->inputs = ir::Tensor(ir::DType::kFloat32, dims);
+  batch->labels.clear();
+  batch->indices.clear();
+  const int64_t per = ir::numElements(source_.sampleDims());
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t index = order_.empty() ? next_ + i : order_[static_cast<size_t>(next_ + i)];
+    int64_t label = -1;
+    EDGEOPT_RETURN_IF_ERROR(source_.read(index, batch->inputs.data<float>() + i * per, &label));
+    batch->indices.push_back(index);
+    if (source_.hasLabels()) batch->labels.push_back(label);
+  }
+  next_ += count;
+  return true;
+}
+
+}  // namespace edgeopt::data
