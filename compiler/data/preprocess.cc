@@ -34,6 +34,15 @@ bool parseSize(const std::string& s, int* w, int* h) {
   return true;
 }
 
+// Per-channel mean/std lists must have one value per channel (a single value serves all).
+Status checkChannelCount(const PreprocessSpec& spec, int channels) {
+  for (const auto* v : {&spec.mean, &spec.std})
+    if (v->size() > 1 && static_cast<int>(v->size()) != channels)
+      return invalidInput("--preprocess gives " + std::to_string(v->size()) + " mean/std values for " +
+                          std::to_string(channels) + "-channel data");
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<PreprocessSpec> parsePreprocessSpec(const std::string& text) {
@@ -89,10 +98,7 @@ StatusOr<PreprocessSpec> parsePreprocessSpec(const std::string& text) {
 }
 
 Status normalizeInterleaved(const PreprocessSpec& spec, float* pixels, int64_t count, int channels) {
-  for (const auto* v : {&spec.mean, &spec.std})
-    if (v->size() > 1 && static_cast<int>(v->size()) != channels)
-      return invalidInput("--preprocess gives " + std::to_string(v->size()) + " mean/std values for " +
-                          std::to_string(channels) + "-channel data");
+  EDGEOPT_RETURN_IF_ERROR(checkChannelCount(spec, channels));
   for (int64_t i = 0; i < count; ++i) {
     const int c = static_cast<int>(i % channels);
     double x = pixels[i] * spec.scale;
@@ -104,10 +110,7 @@ Status normalizeInterleaved(const PreprocessSpec& spec, float* pixels, int64_t c
 }
 
 Status normalizePlanar(const PreprocessSpec& spec, float* pixels, int channels, int64_t plane) {
-  for (const auto* v : {&spec.mean, &spec.std})
-    if (v->size() > 1 && static_cast<int>(v->size()) != channels)
-      return invalidInput("--preprocess gives " + std::to_string(v->size()) + " mean/std values for " +
-                          std::to_string(channels) + "-channel data");
+  EDGEOPT_RETURN_IF_ERROR(checkChannelCount(spec, channels));
   for (int c = 0; c < channels; ++c) {
     const double m = spec.mean.empty() ? 0.0 : spec.mean[spec.mean.size() == 1 ? 0 : c];
     const double s = spec.std.empty() ? 1.0 : spec.std[spec.std.size() == 1 ? 0 : c];
