@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The README's first command: install what is missing, build, and run the main job on a bundled
-# example model. Today the main job is `inspect` + `run` with the reference executor; it grows
-# into `edgeopt compile` as the compression pipeline lands, under the same command.
+# example: a trained zoo model is inspected, cleaned up by the pass pipeline, and evaluated on the
+# bundled Fashion-MNIST images. The job grows into `edgeopt compile` as the compression pipeline
+# lands, under the same command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
 mkdir -p out
-echo "== edgeopt inspect examples/tiny_cnn.onnx"
-build/tools/edgeopt inspect examples/tiny_cnn.onnx
-echo "== edgeopt run examples/tiny_cnn.onnx --input examples/tiny_cnn.input.npy --output out/tiny_cnn.output.npy"
-build/tools/edgeopt run examples/tiny_cnn.onnx --input examples/tiny_cnn.input.npy --output out/tiny_cnn.output.npy
-echo "wrote out/tiny_cnn.output.npy"
+model=tools/zoo/models/resnet_fm.onnx
+spec=channels=gray,scale=1/255,mean=0.2860,std=0.3530
+run() { echo "== edgeopt $*"; build/tools/edgeopt "$@"; }
+run inspect "$model"
+run optimize "$model" -o out/resnet_fm.opt.onnx
+run eval out/resnet_fm.opt.onnx --data calib_data/fashion_mnist_500 --preprocess "$spec" --json > out/resnet_fm.eval.json
+build/tools/edgeopt eval out/resnet_fm.opt.onnx --data calib_data/fashion_mnist_500 --preprocess "$spec" --quiet
+echo "wrote out/resnet_fm.opt.onnx and out/resnet_fm.eval.json"
