@@ -9,9 +9,9 @@ tools/setup.sh
 mkdir -p out
 model=tools/zoo/models/resnet_fm.onnx
 spec=channels=gray,scale=1/255,mean=0.2860,std=0.3530
-run() { echo "== edgeopt $*"; build/tools/edgeopt "$@"; }
+run() { echo "== edgeopt $*" >&2; build/tools/edgeopt "$@"; }
 run inspect "$model"
 run optimize "$model" -o out/resnet_fm.opt.onnx
 run eval out/resnet_fm.opt.onnx --data calib_data/fashion_mnist_500 --preprocess "$spec" --json > out/resnet_fm.eval.json
-build/tools/edgeopt eval out/resnet_fm.opt.onnx --data calib_data/fashion_mnist_500 --preprocess "$spec" --quiet
+grep -E '"(samples|top1|top5)"' out/resnet_fm.eval.json
 echo "wrote out/resnet_fm.opt.onnx and out/resnet_fm.eval.json"
