@@ -13,5 +13,5 @@ run() { echo "== edgeopt $*" >&2; build/tools/edgeopt "$@"; }
 run inspect "$model"
 run optimize "$model" -o out/resnet_fm.opt.onnx
 run eval out/resnet_fm.opt.onnx --data calib_data/fashion_mnist_500 --preprocess "$spec" --json > out/resnet_fm.eval.json
-grep -E '"(samples|top1|top5)"' out/resnet_fm.eval.json
+grep -E '^  "(samples|top1|top5)"' out/resnet_fm.eval.json
 echo "wrote out/resnet_fm.opt.onnx and out/resnet_fm.eval.json"
