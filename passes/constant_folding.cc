@@ -26,6 +26,7 @@ class ConstantFolding : public pass::Pass {
     *changed = false;
     for (ir::Node* n : g.nodes()) {
       if (!n->domain().empty() || n->outputs().empty()) continue;
+      if (n->opType() == "QuantizeLinear" || n->opType() == "DequantizeLinear") continue;
       bool outputIsGraphOutput = false;
       for (const ir::Value* o : n->outputs()) outputIsGraphOutput |= isGraphOutput(g, o);
       if (outputIsGraphOutput) continue;

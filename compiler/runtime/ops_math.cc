@@ -7,6 +7,7 @@
 #include "kernels/ref/activation.h"
 #include "kernels/ref/cast.h"
 #include "kernels/ref/normalization.h"
+#include "kernels/ref/quant.h"
 
 namespace edgeopt::runtime {
 namespace {
@@ -356,6 +357,71 @@ Status checkCast(const ir::Node& n) {
 template <BinOp kOp>
 Status checkArith(const ir::Node& n) { return checkNumericInput(n); }
 
+// ---- QuantizeLinear / DequantizeLinear (opset 13: per tensor, or per axis with 1-D scales) ----
+
+// Scale and zero point for every element of x: per tensor, or per index along `axis`.
+struct QuantAxis {
+  int64_t axis = -1;  // -1: per tensor
+  int64_t inner = 1;  // elements per index along the axis
+  int64_t len = 1;
+};
+
+StatusOr<QuantAxis> quantAxis(const OpContext& ctx, const Tensor& x, const Tensor& scale, const Tensor* zp) {
+  QuantAxis qa;
+  if (scale.numel() == 1 && scale.rank() <= 1) return qa;
+  if (scale.rank() != 1) return ctx.invalid("scale must be a scalar or 1-D");
+  EDGEOPT_ASSIGN_OR_RETURN(qa.axis, normalizeAxis(ctx.node.attrInt("axis", 1), x.rank(), ctx));
+  qa.len = x.dims()[qa.axis];
+  if (scale.numel() != qa.len)
+    return ctx.invalid("scale has " + std::to_string(scale.numel()) + " values for axis " + std::to_string(qa.axis) +
+                       " of size " + std::to_string(qa.len));
+  if (zp && zp->numel() != qa.len) return ctx.invalid("zero point and scale differ in length");
+  for (int64_t i = qa.axis + 1; i < x.rank(); ++i) qa.inner *= x.dims()[i];
+  return qa;
+}
+
+int64_t quantIndex(const QuantAxis& qa, int64_t i) { return qa.axis < 0 ? 0 : (i / qa.inner) % qa.len; }
+
+Status runQuantizeLinear(OpContext& ctx) {
+  const Tensor& x = *ctx.input(0);
+  const Tensor& scale = *ctx.input(1);
+  const Tensor* zp = ctx.input(2);
+  if (x.dtype() != DType::kFloat32 || scale.dtype() != DType::kFloat32)
+    return ctx.unsupportedHere("float32 input and scale only");
+  const DType out = zp ? zp->dtype() : DType::kUInt8;
+  if (out != DType::kInt8 && out != DType::kUInt8) return ctx.unsupportedHere(std::string("output type ") + ir::dtypeName(out));
+  EDGEOPT_ASSIGN_OR_RETURN(QuantAxis qa, quantAxis(ctx, x, scale, zp));
+  Tensor y(out, x.dims());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const int64_t c = quantIndex(qa, i);
+    const float s = scale.data<float>()[c];
+    const int32_t z = zp ? static_cast<int32_t>(zp->getAsInt64(c)) : 0;
+    if (out == DType::kInt8) y.data<int8_t>()[i] = ref::quantizeLinear<int8_t>(x.data<float>()[i], s, z);
+    else y.data<uint8_t>()[i] = ref::quantizeLinear<uint8_t>(x.data<float>()[i], s, z);
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runDequantizeLinear(OpContext& ctx) {
+  const Tensor& x = *ctx.input(0);
+  const Tensor& scale = *ctx.input(1);
+  const Tensor* zp = ctx.input(2);
+  if (x.dtype() != DType::kInt8 && x.dtype() != DType::kUInt8 && x.dtype() != DType::kInt32)
+    return ctx.unsupportedHere(std::string("input type ") + ir::dtypeName(x.dtype()));
+  if (scale.dtype() != DType::kFloat32) return ctx.unsupportedHere("float32 scale only");
+  if (zp && zp->dtype() != x.dtype()) return ctx.invalid("zero point dtype differs from the input's");
+  EDGEOPT_ASSIGN_OR_RETURN(QuantAxis qa, quantAxis(ctx, x, scale, zp));
+  Tensor y(DType::kFloat32, x.dims());
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const int64_t c = quantIndex(qa, i);
+    const int64_t z = zp ? zp->getAsInt64(c) : 0;
+    y.data<float>()[i] = static_cast<float>(x.getAsInt64(i) - z) * scale.data<float>()[c];
+  }
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
 }  // namespace
 
 void addMathOps(std::vector<OpDef>& t) {
@@ -380,6 +446,8 @@ void addMathOps(std::vector<OpDef>& t) {
   t.push_back({"ReduceMean", checkNumericInput, runReduce<true>});
   t.push_back({"ReduceSum", checkNumericInput, runReduce<false>});
   t.push_back({"Cast", checkCast, runCast});
+  t.push_back({"QuantizeLinear", nullptr, runQuantizeLinear});
+  t.push_back({"DequantizeLinear", nullptr, runDequantizeLinear});
 }
 
 }  // namespace edgeopt::runtime

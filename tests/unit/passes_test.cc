@@ -175,6 +175,15 @@ TEST(ConstantFoldingTest, FoldsConstantSubgraphsAndStaticShapes) {
   }, {{"Mul", 1}, {"Reshape", 1}}, 0.0);
 }
 
+TEST(ConstantFoldingTest, KeepsQuantizationNodes) {
+  expectPass("constant_folding", [](G& b) {
+    Value* x = b.input("x", {4});
+    Value* wq = b.g.addInitializer("wq", Tensor::fromVector<int8_t>({4}, {1, -2, 3, -4}));
+    Value* w = b.out(b.op("DequantizeLinear", {wq, b.scalar("ws", 0.5f)}, std::vector<int64_t>{4}));
+    b.output(b.out(b.op("Mul", {x, w}, std::vector<int64_t>{4})));
+  }, {{"DequantizeLinear", 1}, {"Mul", 1}}, 0.0, /*expectChange=*/false);
+}
+
 // ---- fold_batchnorm ----
 
 Value* batchNorm(G& b, Value* x, int64_t c, std::optional<std::vector<int64_t>> shape) {

@@ -1,0 +1,107 @@
+#include "kernels/ref/quant.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+namespace edgeopt::kernels::ref {
+
+Requantization quantizeMultiplier(double real) {
+  assert(real >= 0 && real < 1073741824.0);
+  Requantization r;
+  if (real == 0) return r;
+  int exp = 0;
+  const double frac = std::frexp(real, &exp);  // real = frac * 2^exp, frac in [0.5, 1)
+  int64_t m = std::llround(frac * 2147483648.0);  // frac * 2^31, in [2^30, 2^31]
+  if (m == (int64_t{1} << 31)) {
+    m /= 2;
+    ++exp;
+  }
+  if (exp < -31) return Requantization{};  // smaller than 2^-32: every int32 rounds to 0 or +-1
+  r.multiplier = static_cast<int32_t>(m);
+  r.exponent = exp;
+  return r;
+}
+
+int32_t requantize(int32_t acc, Requantization r) {
+  int64_t a = acc;
+  if (r.exponent > 0) {
+    a = std::clamp<int64_t>(a * (int64_t{1} << r.exponent), std::numeric_limits<int32_t>::min(),
+                            std::numeric_limits<int32_t>::max());
+  }
+  const int64_t t = (a * r.multiplier + (int64_t{1} << 30)) >> 31;
+  if (r.exponent >= 0) return static_cast<int32_t>(t);
+  const int s = -r.exponent;
+  return static_cast<int32_t>((t + (int64_t{1} << (s - 1))) >> s);
+}
+
+int8_t qs8_quantize(float x, float scale, int32_t zero_point) { return quantizeLinear<int8_t>(x, scale, zero_point); }
+
+float qs8_dequantize(int8_t q, float scale, int32_t zero_point) {
+  return static_cast<float>(static_cast<int32_t>(q) - zero_point) * scale;
+}
+
+void qs8_quantize__scalar(int64_t n, const float* x, float scale, int32_t zero_point, int8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qs8_quantize(x[i], scale, zero_point);
+}
+
+void qs8_dequantize__scalar(int64_t n, const int8_t* x, float scale, int32_t zero_point, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qs8_dequantize(x[i], scale, zero_point);
+}
+
+namespace {
+int8_t finish(int32_t acc, Requantization r, const QuantParams& q) {
+  const int64_t v = int64_t{requantize(acc, r)} + q.output_zero_point;
+  return static_cast<int8_t>(std::clamp<int64_t>(v, q.output_min, q.output_max));
+}
+}  // namespace
+
+void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x, const int8_t* w,
+                      const int32_t* bias, const Requantization* requant, int8_t* y) {
+  const int64_t cpg = p.in_channels / p.groups, mpg = p.out_channels / p.groups;
+  const int64_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  for (int64_t n = 0; n < p.batch; ++n)
+    for (int64_t m = 0; m < p.out_channels; ++m) {
+      const int64_t g = m / mpg;
+      for (int64_t od = 0; od < p.out[0]; ++od)
+        for (int64_t oh = 0; oh < p.out[1]; ++oh)
+          for (int64_t ow = 0; ow < p.out[2]; ++ow) {
+            int32_t acc = bias ? bias[m] : 0;
+            for (int64_t c = 0; c < cpg; ++c) {
+              const int8_t* xc = x + (n * p.in_channels + g * cpg + c) * p.in[0] * p.in[1] * p.in[2];
+              const int8_t* wc = w + (m * cpg + c) * ksize;
+              for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+                const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
+                for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+                  const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
+                  for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+                    const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
+                    const bool inside = id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2];
+                    // Padding is real zero, i.e. the input zero point: it contributes nothing.
+                    if (!inside) continue;
+                    const int32_t xv = xc[(id * p.in[1] + ih) * p.in[2] + iw] - q.input_zero_point;
+                    acc += xv * wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
+                  }
+                }
+              }
+            }
+            y[((n * p.out_channels + m) * p.out[0] + od) * p.out[1] * p.out[2] + oh * p.out[2] + ow] =
+                finish(acc, requant[m], q);
+          }
+    }
+}
+
+void qs8_gemm__scalar(int64_t m, int64_t n, int64_t k, const QuantParams& q, const int8_t* a,
+                      const int8_t* b, bool b_transposed, const int32_t* bias,
+                      const Requantization* requant, int8_t* y) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t acc = bias ? bias[j] : 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        acc += (a[i * k + kk] - q.input_zero_point) * (b_transposed ? b[j * k + kk] : b[kk * n + j]);
+      y[i * n + j] = finish(acc, requant[j], q);
+    }
+}
+
+}  // namespace edgeopt::kernels::ref

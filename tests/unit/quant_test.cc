@@ -1,0 +1,189 @@
+// The int8 arithmetic of kernels/ref/quant.h: the multiplier representation, requantization,
+// QuantizeLinear rounding, and the int8 conv/gemm kernels against a float-simulated definition
+// (dequantize, compute in double, recover the exact integer accumulator, requantize) — bit-exact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "kernels/ref/quant.h"
+
+namespace edgeopt::kernels::ref {
+namespace {
+
+TEST(QuantTest, MultiplierRepresentation) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<double> logM(std::log(1e-7), std::log(200.0));
+  for (int i = 0; i < 10000; ++i) {
+    const double m = std::exp(logM(rng));
+    const Requantization r = quantizeMultiplier(m);
+    ASSERT_GE(r.multiplier, 1 << 30);
+    ASSERT_GE(r.exponent, -31);
+    ASSERT_LE(r.exponent, 30);
+    const double back = r.multiplier * std::ldexp(1.0, r.exponent - 31);
+    ASSERT_LE(std::fabs(back - m) / m, std::ldexp(1.0, -30)) << m;
+  }
+  EXPECT_EQ(quantizeMultiplier(0).multiplier, 0);
+  EXPECT_EQ(quantizeMultiplier(1e-12).multiplier, 0);
+}
+
+TEST(QuantTest, RequantizeRoundsHalfUp) {
+  const Requantization half = quantizeMultiplier(0.5);
+  EXPECT_EQ(requantize(3, half), 2);    // 1.5 -> 2
+  EXPECT_EQ(requantize(-3, half), -1);  // -1.5 -> -1 (half up, like SQRDMULH/SRSHL)
+  EXPECT_EQ(requantize(4, half), 2);
+  EXPECT_EQ(requantize(0, half), 0);
+  const Requantization four = quantizeMultiplier(4.0);
+  EXPECT_EQ(requantize(1000, four), 4000);
+  // The left shift saturates (as AArch64 SQSHL does); the int8 clamp then gives 127.
+  EXPECT_GE(requantize(std::numeric_limits<int32_t>::max(), four), 1 << 30);
+  // Against exact rational arithmetic: within one step of round(acc * M).
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<int32_t> acc(-(1 << 24), 1 << 24);
+  std::uniform_real_distribution<double> mul(1e-5, 0.9);
+  for (int i = 0; i < 100000; ++i) {
+    const int32_t a = acc(rng);
+    const Requantization r = quantizeMultiplier(mul(rng));
+    const long double exact = static_cast<long double>(a) * r.multiplier * std::ldexp(1.0L, r.exponent - 31);
+    ASSERT_LE(std::fabs(static_cast<long double>(requantize(a, r)) - std::floor(exact + 0.5L)), 1.0L) << a;
+  }
+}
+
+TEST(QuantTest, QuantizeLinearRoundsHalfToEvenAndSaturates) {
+  EXPECT_EQ(qs8_quantize(2.5f, 1.0f, 0), 2);
+  EXPECT_EQ(qs8_quantize(3.5f, 1.0f, 0), 4);
+  EXPECT_EQ(qs8_quantize(-2.5f, 1.0f, 0), -2);
+  EXPECT_EQ(qs8_quantize(1000.0f, 0.5f, 3), 127);
+  EXPECT_EQ(qs8_quantize(-1000.0f, 0.5f, 3), -128);
+  EXPECT_EQ(qs8_quantize(NAN, 0.5f, 3), 3);
+  EXPECT_EQ(quantizeLinear<uint8_t>(-1.0f, 0.1f, 128), 118);
+  EXPECT_FLOAT_EQ(qs8_dequantize(-5, 0.25f, 3), -2.0f);
+}
+
+// Random quantized operands and per-channel requantization for an output of `channels`.
+struct QuantSetup {
+  QuantParams q;
+  std::vector<Requantization> requant;
+  std::vector<int32_t> bias;
+  float inputScale;
+  std::vector<float> weightScale;
+  float outputScale;
+};
+
+QuantSetup randomSetup(std::mt19937& rng, int64_t channels, bool relu) {
+  QuantSetup s;
+  std::uniform_int_distribution<int32_t> zp(-20, 20), b(-5000, 5000);
+  std::uniform_real_distribution<float> scale(0.001f, 0.1f);
+  s.q.input_zero_point = zp(rng);
+  s.q.output_zero_point = zp(rng);
+  if (relu) s.q.output_min = s.q.output_zero_point;
+  s.inputScale = scale(rng);
+  s.outputScale = scale(rng) * 20;
+  for (int64_t c = 0; c < channels; ++c) {
+    s.weightScale.push_back(scale(rng) / 10);
+    s.requant.push_back(quantizeMultiplier(static_cast<double>(s.inputScale) * s.weightScale.back() / s.outputScale));
+    s.bias.push_back(b(rng));
+  }
+  return s;
+}
+
+std::vector<int8_t> randomInt8(std::mt19937& rng, size_t n, int lo) {
+  std::uniform_int_distribution<int> d(lo, 127);
+  std::vector<int8_t> v(n);
+  for (auto& x : v) x = static_cast<int8_t>(d(rng));
+  return v;
+}
+
+// The float-simulated definition of one output: dequantized operands multiplied in double give
+// the real accumulator; dividing by input_scale * weight_scale recovers the integer accumulator
+// exactly, which is then requantized as quant.h defines.
+int8_t simulate(double realAcc, const QuantSetup& s, int64_t c) {
+  const double accD = realAcc / (static_cast<double>(s.inputScale) * s.weightScale[static_cast<size_t>(c)]);
+  const int32_t acc = static_cast<int32_t>(std::llround(accD)) + s.bias[static_cast<size_t>(c)];
+  const int64_t v = int64_t{requantize(acc, s.requant[static_cast<size_t>(c)])} + s.q.output_zero_point;
+  return static_cast<int8_t>(std::clamp<int64_t>(v, s.q.output_min, s.q.output_max));
+}
+
+TEST(QuantTest, ConvMatchesFloatSimulationBitExact) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> small(1, 3), size(1, 8), grp(1, 3);
+  for (int trial = 0; trial < 300; ++trial) {
+    ConvParams p;
+    p.batch = small(rng);
+    p.groups = trial % 5 == 0 ? 0 : grp(rng);
+    const int64_t cpg = small(rng);
+    if (p.groups == 0) {  // depthwise
+      p.groups = small(rng) + 1;
+      p.in_channels = p.out_channels = p.groups;
+    } else {
+      p.in_channels = p.groups * cpg;
+      p.out_channels = p.groups * small(rng);
+    }
+    for (int a = 3 - (1 + trial % 3); a < 3; ++a) {
+      p.kernel[a] = small(rng);
+      p.stride[a] = small(rng);
+      p.dilation[a] = small(rng);
+      p.pad_begin[a] = std::uniform_int_distribution<int>(0, static_cast<int>(p.kernel[a]))(rng);
+      const int64_t extent = (p.kernel[a] - 1) * p.dilation[a] + 1;
+      p.in[a] = std::max<int64_t>(size(rng), std::max<int64_t>(1, extent - p.pad_begin[a]));
+      p.out[a] = (p.in[a] + p.pad_begin[a] - extent) / p.stride[a] + 1;
+    }
+    const QuantSetup s = randomSetup(rng, p.out_channels, trial % 2 == 1);
+    const int64_t inPlane = p.in[0] * p.in[1] * p.in[2], outPlane = p.out[0] * p.out[1] * p.out[2];
+    const int64_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2], cg = p.in_channels / p.groups;
+    auto x = randomInt8(rng, static_cast<size_t>(p.batch * p.in_channels * inPlane), -128);
+    auto w = randomInt8(rng, static_cast<size_t>(p.out_channels * cg * ksize), -127);
+    std::vector<int8_t> y(static_cast<size_t>(p.batch * p.out_channels * outPlane));
+    qs8_conv__scalar(p, s.q, x.data(), w.data(), s.bias.data(), s.requant.data(), y.data());
+    size_t o = 0;
+    for (int64_t n = 0; n < p.batch; ++n)
+      for (int64_t m = 0; m < p.out_channels; ++m)
+        for (int64_t od = 0; od < p.out[0]; ++od)
+          for (int64_t oh = 0; oh < p.out[1]; ++oh)
+            for (int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
+              double real = 0;
+              const int64_t g = m / (p.out_channels / p.groups);
+              for (int64_t c = 0; c < cg; ++c)
+                for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
+                  for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
+                    for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+                      const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
+                      const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
+                      const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
+                      if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+                      const int8_t xq = x[static_cast<size_t>((n * p.in_channels + g * cg + c) * inPlane + (id * p.in[1] + ih) * p.in[2] + iw)];
+                      const int8_t wq = w[static_cast<size_t>((m * cg + c) * ksize + (kd * p.kernel[1] + kh) * p.kernel[2] + kw)];
+                      real += static_cast<double>(qs8_dequantize(xq, s.inputScale, s.q.input_zero_point)) *
+                              (static_cast<double>(wq) * s.weightScale[static_cast<size_t>(m)]);
+                    }
+              ASSERT_EQ(y[o], simulate(real, s, m)) << "trial " << trial << " output " << o << " channels "
+                                                    << p.in_channels << "->" << p.out_channels << " groups " << p.groups;
+            }
+  }
+}
+
+TEST(QuantTest, GemmMatchesFloatSimulationBitExact) {
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> d(1, 40);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int64_t M = d(rng), N = d(rng), K = d(rng);
+    const bool bt = trial % 2;
+    const QuantSetup s = randomSetup(rng, N, trial % 3 == 0);
+    auto a = randomInt8(rng, static_cast<size_t>(M * K), -128);
+    auto b = randomInt8(rng, static_cast<size_t>(K * N), -127);
+    std::vector<int8_t> y(static_cast<size_t>(M * N));
+    qs8_gemm__scalar(M, N, K, s.q, a.data(), b.data(), bt, s.bias.data(), s.requant.data(), y.data());
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        double real = 0;
+        for (int64_t k = 0; k < K; ++k)
+          real += static_cast<double>(qs8_dequantize(a[static_cast<size_t>(i * K + k)], s.inputScale, s.q.input_zero_point)) *
+                  (static_cast<double>(bt ? b[static_cast<size_t>(j * K + k)] : b[static_cast<size_t>(k * N + j)]) *
+                   s.weightScale[static_cast<size_t>(j)]);
+        ASSERT_EQ(y[static_cast<size_t>(i * N + j)], simulate(real, s, j)) << "M " << M << " N " << N << " K " << K;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace edgeopt::kernels::ref
