@@ -9,6 +9,7 @@
 #include "kernels/ref/conv.h"
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/layout.h"
+#include "tests/unit/conv_taps.h"
 
 namespace edgeopt::kernels::ref {
 namespace {
@@ -25,29 +26,12 @@ int64_t planeOf(const int64_t* s) { return s[0] * s[1] * s[2]; }
 // Direct definition: every output element gathers its window with an explicit bounds test.
 std::vector<float> naiveConv(const ConvParams& p, const std::vector<float>& x, const std::vector<float>& w,
                              const std::vector<float>& b) {
-  const int64_t cpg = p.in_channels / p.groups, mpg = p.out_channels / p.groups;
   std::vector<float> y(static_cast<size_t>(p.batch * p.out_channels * planeOf(p.out)));
-  size_t o = 0;
-  for (int64_t n = 0; n < p.batch; ++n)
-    for (int64_t m = 0; m < p.out_channels; ++m)
-      for (int64_t od = 0; od < p.out[0]; ++od)
-        for (int64_t oh = 0; oh < p.out[1]; ++oh)
-          for (int64_t ow = 0; ow < p.out[2]; ++ow) {
-            double acc = b[m];
-            for (int64_t c = 0; c < cpg; ++c)
-              for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
-                for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
-                  for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
-                    const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
-                    const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
-                    const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
-                    if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-                    const int64_t ci = (m / mpg) * cpg + c;
-                    acc += static_cast<double>(x[((n * p.in_channels + ci) * p.in[0] + id) * p.in[1] * p.in[2] + ih * p.in[2] + iw]) *
-                           w[(((m * cpg + c) * p.kernel[0] + kd) * p.kernel[1] + kh) * p.kernel[2] + kw];
-                  }
-            y[o++] = static_cast<float>(acc);
-          }
+  double acc = 0;
+  testing::forEachConvTap(
+      p, [&](int64_t, int64_t m) { acc = b[static_cast<size_t>(m)]; },
+      [&](int64_t xi, int64_t wi) { acc += static_cast<double>(x[static_cast<size_t>(xi)]) * w[static_cast<size_t>(wi)]; },
+      [&](int64_t out, int64_t) { y[static_cast<size_t>(out)] = static_cast<float>(acc); });
   return y;
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "kernels/ref/quant.h"
+#include "tests/unit/conv_taps.h"
 
 namespace edgeopt::kernels::ref {
 namespace {
@@ -135,30 +136,18 @@ TEST(QuantTest, ConvMatchesFloatSimulationBitExact) {
     auto w = randomInt8(rng, static_cast<size_t>(p.out_channels * cg * ksize), -127);
     std::vector<int8_t> y(static_cast<size_t>(p.batch * p.out_channels * outPlane));
     qs8_conv__scalar(p, s.q, x.data(), w.data(), s.bias.data(), s.requant.data(), y.data());
-    size_t o = 0;
-    for (int64_t n = 0; n < p.batch; ++n)
-      for (int64_t m = 0; m < p.out_channels; ++m)
-        for (int64_t od = 0; od < p.out[0]; ++od)
-          for (int64_t oh = 0; oh < p.out[1]; ++oh)
-            for (int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
-              double real = 0;
-              const int64_t g = m / (p.out_channels / p.groups);
-              for (int64_t c = 0; c < cg; ++c)
-                for (int64_t kd = 0; kd < p.kernel[0]; ++kd)
-                  for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
-                    for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
-                      const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
-                      const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
-                      const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
-                      if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-                      const int8_t xq = x[static_cast<size_t>((n * p.in_channels + g * cg + c) * inPlane + (id * p.in[1] + ih) * p.in[2] + iw)];
-                      const int8_t wq = w[static_cast<size_t>((m * cg + c) * ksize + (kd * p.kernel[1] + kh) * p.kernel[2] + kw)];
-                      real += static_cast<double>(qs8_dequantize(xq, s.inputScale, s.q.input_zero_point)) *
-                              (static_cast<double>(wq) * s.weightScale[static_cast<size_t>(m)]);
-                    }
-              ASSERT_EQ(y[o], simulate(real, s, m)) << "trial " << trial << " output " << o << " channels "
-                                                    << p.in_channels << "->" << p.out_channels << " groups " << p.groups;
-            }
+    double real = 0;
+    testing::forEachConvTap(
+        p, [&](int64_t, int64_t) { real = 0; },
+        [&](int64_t xi, int64_t wi) {
+          real += static_cast<double>(qs8_dequantize(x[static_cast<size_t>(xi)], s.inputScale, s.q.input_zero_point)) *
+                  (static_cast<double>(w[static_cast<size_t>(wi)]) * s.weightScale[static_cast<size_t>(wi / (cg * ksize))]);
+        },
+        [&](int64_t out, int64_t m) {
+          ASSERT_EQ(y[static_cast<size_t>(out)], simulate(real, s, m))
+              << "trial " << trial << " output " << out << " channels " << p.in_channels << "->" << p.out_channels
+              << " groups " << p.groups;
+        });
   }
 }
 
