@@ -37,7 +37,7 @@ std::optional<std::vector<int64_t>> staticDims(const Shape& s) {
 std::string Node::describe() const { return "'" + name_ + "' (" + opType_ + ")"; }
 
 void Node::setInput(size_t i, Value* v) {
-  assert(i < inputs_.size());
+  EDGEOPT_CHECK(i < inputs_.size());
   if (Value* old = inputs_[i]) {
     auto& u = old->uses_;
     u.erase(std::find(u.begin(), u.end(), Use{this, i}));
@@ -80,7 +80,7 @@ std::vector<float> Node::attrFloats(const std::string& name, std::vector<float> 
 // ---- Graph ----
 
 Value* Graph::newValue(const std::string& name) {
-  assert(!byName_.count(name));
+  EDGEOPT_CHECK(!byName_.count(name));
   values_.push_back(std::make_unique<Value>());
   Value* v = values_.back().get();
   v->name_ = name;
@@ -164,9 +164,10 @@ Node* Graph::addNode(const std::string& opType, const std::vector<Value*>& input
 }
 
 void Graph::removeNode(Node* n) {
+  EDGEOPT_CHECK(n->graph_ == this);
   for (Value* out : n->outputs_) {
-    assert(out->uses_.empty());
-    assert(std::find(outputs_.begin(), outputs_.end(), out) == outputs_.end());
+    EDGEOPT_CHECK(out->uses_.empty());
+    EDGEOPT_CHECK(std::find(outputs_.begin(), outputs_.end(), out) == outputs_.end());
     out->producer_ = nullptr;
   }
   for (size_t i = 0; i < n->inputs_.size(); ++i) n->setInput(i, nullptr);

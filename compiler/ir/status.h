@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,6 +67,17 @@ class [[nodiscard]] StatusOr {
 };
 
 }  // namespace edgeopt
+
+// Aborts with file and line when an internal invariant is broken (a bug in edgeopt, never a
+// consequence of user input). Active in every build type, unlike assert.
+#define EDGEOPT_CHECK(cond)                                                                  \
+  do {                                                                                       \
+    if (!(cond)) {                                                                           \
+      std::fprintf(stderr, "edgeopt: internal error: check failed at %s:%d: %s\n", __FILE__, \
+                   __LINE__, #cond);                                                         \
+      std::abort();                                                                          \
+    }                                                                                        \
+  } while (0)
 
 #define EDGEOPT_CONCAT_INNER(a, b) a##b
 #define EDGEOPT_CONCAT(a, b) EDGEOPT_CONCAT_INNER(a, b)

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <sstream>
 
+#include "compiler/ir/status.h"
+
 namespace edgeopt::ir {
 
 size_t dtypeSize(DType t) {
@@ -59,7 +61,7 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> dims)
       bytes_(static_cast<size_t>(numElements(dims_)) * dtypeSize(dtype)) {}
 
 void Tensor::reshape(std::vector<int64_t> dims) {
-  assert(numElements(dims) == numel());
+  EDGEOPT_CHECK(numElements(dims) == numel());
   dims_ = std::move(dims);
 }
 
