@@ -12,6 +12,7 @@
 #include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"
+#include "compiler/api/quantize.h"
 #include "compiler/data/npy.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"

@@ -121,7 +121,8 @@ Status Executor::checkInput(const ir::Value& input, const ir::Tensor& tensor) {
   return Status::Ok();
 }
 
-StatusOr<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inputs) const {
+StatusOr<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& inputs,
+                                                const Observer& observer) const {
   const auto& gin = graph_.inputs();
   if (inputs.size() != gin.size())
     return invalidInput("model has " + std::to_string(gin.size()) + " inputs, got " +
@@ -152,6 +153,7 @@ StatusOr<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& i
       auto& slot = owned[out];
       slot = std::move(ctx.outputs[o]);
       env[out] = &slot;
+      if (observer) observer(*out, slot);
     }
     for (const ir::Value* v : releaseAfter_[i]) {
       env.erase(v);

@@ -9,6 +9,7 @@
 // IR's own constructs (compiler/ir/edgeopt_ops.h: fused activations, edgeopt.Gelu) run too.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -41,8 +42,13 @@ class Executor {
   // The graph must outlive the executor.
   static StatusOr<std::unique_ptr<Executor>> create(const ir::Graph& graph);
 
+  // Called with every value a node computes, right after the node ran (calibration, error
+  // attribution). The tensor is only valid during the call.
+  using Observer = std::function<void(const ir::Value&, const ir::Tensor&)>;
+
   // Inputs in the order of graph.inputs(); outputs in the order of graph.outputs().
-  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) const;
+  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs,
+                                        const Observer& observer = nullptr) const;
   // Inputs and outputs by value name.
   StatusOr<std::map<std::string, ir::Tensor>> runNamed(
       const std::map<std::string, ir::Tensor>& inputs) const;

@@ -9,6 +9,7 @@
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/normalization.h"
 #include "kernels/ref/pool.h"
+#include "kernels/ref/quant.h"
 #include "kernels/ref/resize.h"
 
 namespace edgeopt::runtime {
@@ -623,6 +624,102 @@ Status runGelu(OpContext& ctx) {
   return Status::Ok();
 }
 
+// ---- edgeopt int8 ops (passes/lower_qdq.h) ----
+
+// Output bounds and per-channel requantization of an int8 op.
+struct Int8Output {
+  ref::QuantParams q;
+  std::vector<ref::Requantization> requant;
+};
+
+StatusOr<Int8Output> int8Output(const OpContext& ctx, int64_t channels) {
+  const ir::Node& n = ctx.node;
+  Int8Output o;
+  const float xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
+  const auto ws = n.attrFloats("w_scales");
+  if (!(xs > 0) || !(ys > 0) || static_cast<int64_t>(ws.size()) != channels)
+    return ctx.invalid("int8 scales missing or not matching " + std::to_string(channels) + " output channels");
+  o.q.input_zero_point = static_cast<int32_t>(n.attrInt("x_zero_point", 0));
+  o.q.output_zero_point = static_cast<int32_t>(n.attrInt("y_zero_point", 0));
+  for (float w : ws) {
+    const double m = static_cast<double>(xs) * w / ys;
+    if (!(m >= 0) || m >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
+    o.requant.push_back(ref::quantizeMultiplier(m));
+  }
+  if (auto act = ir::fusedActivation(n)) {
+    if (act->op == "Relu") {
+      o.q.output_min = std::max(-128, o.q.output_zero_point);
+    } else if (act->op == "Clip" && act->params.size() == 2) {
+      o.q.output_min = ref::qs8_quantize(std::max(act->params[0], -3.0e38f), ys, o.q.output_zero_point);
+      o.q.output_max = ref::qs8_quantize(std::min(act->params[1], 3.0e38f), ys, o.q.output_zero_point);
+    } else {
+      return ctx.unsupportedHere("int8 fused activation '" + act->op + "'");
+    }
+  }
+  return o;
+}
+
+Status requireDType(const OpContext& ctx, size_t i, DType t) {
+  const Tensor* x = ctx.input(i);
+  if (x && x->dtype() != t)
+    return ctx.invalid("input " + std::to_string(i) + " is " + ir::dtypeName(x->dtype()) + ", expected " + ir::dtypeName(t));
+  return Status::Ok();
+}
+
+Status runQConv(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+  const int64_t group = ctx.node.attrInt("group", 1);
+  const int64_t C = x.dims()[1], M = w.dims().empty() ? 0 : w.dims()[0];
+  if (w.rank() != x.rank() || group < 1 || C % group || M % group || w.dims()[1] != C / group)
+    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " + ir::dimsToString(x.dims()));
+  if (b && b->numel() != M) return ctx.invalid("bias must have one value per output channel");
+  EDGEOPT_ASSIGN_OR_RETURN(Window win, resolveWindow(ctx, spatialOf(x), ctx.node.attrInts("kernel_shape", spatialOf(w)), false));
+  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, M));
+  ref::ConvParams p;
+  p.batch = x.dims()[0];
+  p.in_channels = C;
+  p.out_channels = M;
+  p.groups = group;
+  fillSpatial(p, win);
+  std::vector<int64_t> outDims = {p.batch, M};
+  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
+  Tensor y(DType::kInt8, outDims);
+  ref::qs8_conv__scalar(p, o.q, x.data<int8_t>(), w.data<int8_t>(), b ? b->data<int32_t>() : nullptr,
+                        o.requant.data(), y.data<int8_t>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+Status runQGemm(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
+  const Tensor& a = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  const bool transB = ctx.node.attrInt("transB", 0) != 0;
+  if (a.rank() < 1 || w.rank() != 2) return ctx.invalid("expects A of rank >= 1 and 2-D weights");
+  const int64_t K = a.dims().back();
+  const int64_t N = transB ? w.dims()[0] : w.dims()[1];
+  if ((transB ? w.dims()[1] : w.dims()[0]) != K)
+    return ctx.invalid("inner dimensions differ: " + ir::dimsToString(a.dims()) + " x " + ir::dimsToString(w.dims()));
+  if (b && b->numel() != N) return ctx.invalid("bias must have one value per output column");
+  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, N));
+  std::vector<int64_t> outDims(a.dims().begin(), a.dims().end() - 1);
+  outDims.push_back(N);
+  Tensor y(DType::kInt8, outDims);
+  ref::qs8_gemm__scalar(K ? a.numel() / K : 0, N, K, o.q, a.data<int8_t>(), w.data<int8_t>(), transB,
+                        b ? b->data<int32_t>() : nullptr, o.requant.data(), y.data<int8_t>());
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status checkFusedActivation(const ir::Node& n) {
@@ -663,6 +760,8 @@ void addNnOps(std::vector<OpDef>& t) {
   t.push_back({"Resize", checkResize, runResize});
   t.push_back({"LayerNormalization", checkLayerNorm, runLayerNorm});
   t.push_back({"Gelu", checkFloat32, runGelu, ir::kEdgeoptDomain});
+  t.push_back({"QConv", nullptr, runQConv, ir::kEdgeoptDomain});
+  t.push_back({"QGemm", nullptr, runQGemm, ir::kEdgeoptDomain});
 }
 
 }  // namespace edgeopt::runtime

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace edgeopt::kernels::ref {
 
@@ -57,38 +58,60 @@ int8_t finish(int32_t acc, Requantization r, const QuantParams& q) {
 }
 }  // namespace
 
+namespace {
+// First and one-past-last output index o along an axis for which
+// i = o*stride + k*dilation - pad lies in [0, in_size).
+void validRange(int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t in_size, int64_t out_size,
+                int64_t* begin, int64_t* end) {
+  const int64_t offset = k * dilation - pad;
+  const int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const int64_t e = in_size - offset <= 0 ? 0 : (in_size - offset + stride - 1) / stride;
+  *begin = std::min(b, out_size);
+  *end = std::max(*begin, std::min(e, out_size));
+}
+}  // namespace
+
 void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x, const int8_t* w,
                       const int32_t* bias, const Requantization* requant, int8_t* y) {
+  // Padding stands for real zero, i.e. the input zero point: it contributes nothing, so only
+  // positions inside the input are summed. int32 sums are exact, so the order does not matter.
   const int64_t cpg = p.in_channels / p.groups, mpg = p.out_channels / p.groups;
+  const int64_t inPlane = p.in[0] * p.in[1] * p.in[2], outPlane = p.out[0] * p.out[1] * p.out[2];
   const int64_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  std::vector<int32_t> acc(static_cast<size_t>(outPlane));
   for (int64_t n = 0; n < p.batch; ++n)
     for (int64_t m = 0; m < p.out_channels; ++m) {
       const int64_t g = m / mpg;
-      for (int64_t od = 0; od < p.out[0]; ++od)
-        for (int64_t oh = 0; oh < p.out[1]; ++oh)
-          for (int64_t ow = 0; ow < p.out[2]; ++ow) {
-            int32_t acc = bias ? bias[m] : 0;
-            for (int64_t c = 0; c < cpg; ++c) {
-              const int8_t* xc = x + (n * p.in_channels + g * cpg + c) * p.in[0] * p.in[1] * p.in[2];
-              const int8_t* wc = w + (m * cpg + c) * ksize;
-              for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+      std::fill(acc.begin(), acc.end(), bias ? bias[m] : 0);
+      for (int64_t c = 0; c < cpg; ++c) {
+        const int8_t* xc = x + (n * p.in_channels + g * cpg + c) * inPlane;
+        const int8_t* wc = w + (m * cpg + c) * ksize;
+        for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
+          int64_t d0, d1;
+          validRange(kd, p.stride[0], p.dilation[0], p.pad_begin[0], p.in[0], p.out[0], &d0, &d1);
+          for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+            int64_t h0, h1;
+            validRange(kh, p.stride[1], p.dilation[1], p.pad_begin[1], p.in[1], p.out[1], &h0, &h1);
+            for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+              int64_t w0, w1;
+              validRange(kw, p.stride[2], p.dilation[2], p.pad_begin[2], p.in[2], p.out[2], &w0, &w1);
+              const int32_t wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
+              for (int64_t od = d0; od < d1; ++od) {
                 const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
-                for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+                for (int64_t oh = h0; oh < h1; ++oh) {
                   const int64_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad_begin[1];
-                  for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
-                    const int64_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad_begin[2];
-                    const bool inside = id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2];
-                    // Padding is real zero, i.e. the input zero point: it contributes nothing.
-                    if (!inside) continue;
-                    const int32_t xv = xc[(id * p.in[1] + ih) * p.in[2] + iw] - q.input_zero_point;
-                    acc += xv * wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
-                  }
+                  const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2] + kw * p.dilation[2] - p.pad_begin[2];
+                  int32_t* arow = acc.data() + (od * p.out[1] + oh) * p.out[2];
+                  for (int64_t ow = w0; ow < w1; ++ow)
+                    arow[ow] += (xrow[ow * p.stride[2]] - q.input_zero_point) * wv;
                 }
               }
             }
-            y[((n * p.out_channels + m) * p.out[0] + od) * p.out[1] * p.out[2] + oh * p.out[2] + ow] =
-                finish(acc, requant[m], q);
           }
+        }
+      }
+      int8_t* yp = y + (n * p.out_channels + m) * outPlane;
+      for (int64_t i = 0; i < outPlane; ++i) yp[i] = finish(acc[static_cast<size_t>(i)], requant[m], q);
     }
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "compiler/api/edgeopt.h"
+#include "compiler/support/files.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -93,6 +94,8 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
     return report(edgeopt::invalidInput("unknown target '" + target + "' (available: ref)"));
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
+  Status prepared = edgeopt::api::prepareForExecution(model.value());
+  if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   Status supported = edgeopt::runtime::checkSupported(graph);
   if (!supported.ok()) return report(supported.withContext(modelPath));
@@ -220,6 +223,8 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   if (a.target != "ref") return report(edgeopt::invalidInput("unknown target '" + a.target + "' (available: ref)"));
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
+  Status prepared = edgeopt::api::prepareForExecution(model.value());
+  if (!prepared.ok()) return report(prepared.withContext(modelPath));
   edgeopt::api::EvalOptions options;
   options.data = a.data;
   options.batchSize = a.batch;
@@ -246,6 +251,45 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   }
   std::cout << (a.json ? edgeopt::api::evalResultJson(result.value(), modelPath, a.data.path) + "\n"
                        : edgeopt::api::evalResultText(result.value()));
+  return kExitOk;
+}
+
+struct QuantizeArgs {
+  edgeopt::data::DataOptions calib;
+  std::string out, calibrator = "minmax", exclude, reportPath;
+  double percentile = 99.99;
+  bool perTensor = false;
+};
+
+int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
+  edgeopt::api::QuantizeOptions options;
+  options.calib = a.calib;
+  auto calibrator = edgeopt::quant::parseCalibrator(a.calibrator);
+  if (!calibrator.ok()) return report(calibrator.status());
+  options.calibrator = calibrator.value();
+  options.percentile = a.percentile;
+  options.perTensorWeights = a.perTensor;
+  std::stringstream ss(a.exclude);
+  for (std::string name; std::getline(ss, name, ',');)
+    if (!name.empty()) options.exclude.push_back(name);
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  edgeopt::api::QuantizeReport rep;
+  Status st = edgeopt::api::quantizeModel(model.value(), options, &rep);
+  if (!st.ok()) return report(st.withContext(modelPath));
+  Status written = edgeopt::onnx_io::exportModel(model.value(), a.out);
+  if (!written.ok()) return report(written);
+  if (!a.reportPath.empty()) {
+    Status r = edgeopt::support::writeFileAtomically(a.reportPath, edgeopt::api::quantizeReportJson(rep) + "\n");
+    if (!r.ok()) {
+      std::remove(a.out.c_str());
+      return report(r);
+    }
+  }
+  std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples; "
+            << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
+  for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
+  std::cout << "wrote " << a.out << (a.reportPath.empty() ? "" : " and " + a.reportPath) << "\n";
   return kExitOk;
 }
 
@@ -315,6 +359,22 @@ int main(int argc, char** argv) {
   eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
 
+  QuantizeArgs qa;
+  auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
+  quantize->add_option("MODEL", modelPath, "ONNX model file")->required();
+  quantize->add_option("--calib", qa.calib.path, "Calibration data (the forms of eval's --data; labels not needed)")->required();
+  quantize->add_option("--preprocess", qa.calib.preprocess, "Preprocessing spec for the calibration data (see eval)");
+  quantize->add_option("--limit", qa.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
+  quantize->add_flag("--shuffle", qa.calib.shuffle, "Take a seeded random subset instead of the first samples");
+  quantize->add_option("--seed", qa.calib.seed, "Seed for --shuffle")->default_val(0);
+  quantize->add_option("--output,-o", qa.out, "Where to write the QDQ ONNX model")->required();
+  quantize->add_option("--calibrator", qa.calibrator, "minmax, percentile, entropy or mse")->default_val("minmax");
+  quantize->add_option("--percentile", qa.percentile, "Percentile for --calibrator percentile")->default_val(99.99)
+      ->check(CLI::Range(50.0, 100.0));
+  quantize->add_flag("--per-tensor", qa.perTensor, "One weight scale per tensor instead of per output channel");
+  quantize->add_option("--exclude", qa.exclude, "Comma-separated node names to keep in float");
+  quantize->add_option("--report", qa.reportPath, "Also write a JSON report (ranges, scales, int8 and float nodes)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -326,6 +386,7 @@ int main(int argc, char** argv) {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, iters);
     if (*eval) return cmdEval(modelPath, evalArgs);
+    if (*quantize) return cmdQuantize(modelPath, qa);
     if (*optimize) {
       if (listPasses) {
         for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";

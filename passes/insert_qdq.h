@@ -1,0 +1,44 @@
+// insert_qdq: rewrites a float graph into the QDQ form of the int8 arithmetic in
+// kernels/ref/quant.h, given each activation tensor's int8 parameters (from calibration).
+//
+// For every Conv, Gemm and MatMul with constant float weights that is not excluded and whose
+// activation input and output have parameters:
+//   - the activation input gets QuantizeLinear -> DequantizeLinear (one pair per tensor, shared by
+//     all consumers; an input that already comes out of a DequantizeLinear is left as is);
+//   - weights become an int8 initializer (symmetric, per output channel unless perTensorWeights,
+//     values in [-127, 127]) behind a DequantizeLinear;
+//   - the bias becomes an int32 initializer at scale input_scale * weight_scale behind a
+//     DequantizeLinear;
+//   - the output gets QuantizeLinear -> DequantizeLinear, and its consumers read the latter.
+// Everything else stays float. The result is standard ONNX (opset 13+ per-axis Q/DQ) that ONNX
+// Runtime runs and fuses into its int8 kernels, and that lower_qdq turns into edgeopt's int8 ops.
+// Preserves: graph input and output names.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::passes {
+
+struct ActivationQuant {
+  float scale = 1.0f;
+  int32_t zeroPoint = 0;
+};
+
+struct QdqPlan {
+  std::map<std::string, ActivationQuant> activations;  // by value name
+  std::set<std::string> excludedNodes;                 // node names kept in float
+  bool perTensorWeights = false;
+};
+
+// The nodes insert_qdq would quantize (Conv/Gemm/MatMul with constant float weights), in order.
+std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g);
+
+// Rewrites g; *quantized receives the names of the nodes now in int8.
+Status insertQdq(ir::Graph& g, const QdqPlan& plan, std::vector<std::string>* quantized);
+
+}  // namespace edgeopt::passes

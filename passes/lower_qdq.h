@@ -1,0 +1,24 @@
+// lower_qdq: turns the QDQ form (DequantizeLinear -> Conv/Gemm/MatMul -> QuantizeLinear) into
+// edgeopt's int8 ops, which run with the int8 reference kernels (kernels/ref/quant.h) and later
+// with the targets' int8 kernels:
+//   edgeopt.QConv(x_q int8, w_q int8, b_q int32?) -> y_q int8
+//   edgeopt.QGemm(a_q int8 [..., K], w_q int8 [K, N] or [N, K] (transB), b_q int32?) -> y_q int8
+// with attributes x_scale, x_zero_point, w_scales (per output channel, or one value), y_scale,
+// y_zero_point, the Conv attributes for QConv and transB for QGemm, and the fused activation
+// (Relu or Clip only: they become the int8 output bounds).
+//
+// Fires when: the activation input comes from a per-tensor int8 DequantizeLinear; the weights from
+// an int8 DequantizeLinear of a constant with zero point 0, per output channel or per tensor; the
+// bias (if any) from an int32 DequantizeLinear whose scale is input_scale * weight_scale (to 1e-6);
+// the output feeds only a per-tensor int8 QuantizeLinear. Anything else keeps its float QDQ form,
+// which the reference executor also runs.
+// Not exported: these ops exist only on the way to execution (ONNX export refuses them).
+#pragma once
+
+#include "compiler/pass/pass.h"
+
+namespace edgeopt::passes {
+std::unique_ptr<pass::Pass> makeLowerQdq();
+// True when the graph holds QuantizeLinear or DequantizeLinear nodes.
+bool hasQdq(const ir::Graph& g);
+}
