@@ -95,7 +95,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   EDGEOPT_RETURN_IF_ERROR(passes::insertQdq(g, plan, &report->quantizedNodes));
   for (const ir::Node* n : g.nodes())
     if (n->domain().empty() && (n->opType() == "Conv" || n->opType() == "Gemm" || n->opType() == "MatMul")) {
-      const bool inInt8 = n->input(0) && n->input(0)->producer() && n->input(0)->producer()->opType() == "DequantizeLinear";
+      // Quantized nodes read int8 weights through a DequantizeLinear.
+      const bool inInt8 = n->input(1) && n->input(1)->producer() && n->input(1)->producer()->opType() == "DequantizeLinear";
       if (!inInt8)
         report->floatNodes.push_back(n->name() + (plan.excludedNodes.count(n->name()) ? ": excluded" : ": no int8 form"));
     }

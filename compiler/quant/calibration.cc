@@ -60,14 +60,6 @@ namespace {
 
 double binWidth(const TensorHistogram& h) { return 2.0 * h.limit() / static_cast<double>(h.bins().size()); }
 
-// |x| histogram: half as many bins over [0, L].
-std::vector<double> magnitudes(const TensorHistogram& h) {
-  const size_t b = h.bins().size(), half = b / 2;
-  std::vector<double> m(half, 0);
-  for (size_t i = 0; i < b; ++i) m[i >= half ? i - half : half - 1 - i] += static_cast<double>(h.bins()[i]);
-  return m;
-}
-
 // TensorRT's entropy calibration on a |x| histogram; returns the threshold bin count.
 size_t klThresholdBins(const std::vector<double>& hist, size_t levels) {
   const size_t n = hist.size();
@@ -153,10 +145,23 @@ std::pair<float, float> TensorHistogram::range(Calibrator c, double percentile) 
   }
   float t = 0;
   if (c == Calibrator::kEntropy) {
-    const auto mags = magnitudes(*this);
-    const size_t levels = min_ >= 0 ? 255 : 128;
-    t = static_cast<float>((static_cast<double>(klThresholdBins(mags, levels)) + 0.5) * w);
-  } else {  // kMse: scan thresholds at 1/256 steps of the histogram's span
+    // Each side of zero gets its own threshold (activations are asymmetric: a spike of background
+    // values on one side must not clip the other), with half of the 256 levels each.
+    auto side = [&](bool positive) {
+      const size_t half = bins_.size() / 2;
+      std::vector<double> mags(half, 0);
+      for (size_t i = 0; i < half; ++i) mags[i] = static_cast<double>(bins_[positive ? half + i : half - 1 - i]);
+      // The first bin holds the exact zeros of post-ReLU tensors (often most of them): zero is
+      // represented exactly whatever the threshold, so it must not steer the distribution match.
+      mags[0] = 0;
+      double mass = 0;
+      for (double m : mags) mass += m;
+      if (mass == 0) return 0.0f;
+      return static_cast<float>((static_cast<double>(klThresholdBins(mags, 128)) + 0.5) * w);
+    };
+    return {std::max(min_, -side(false)), std::min(max_, side(true))};
+  }
+  {  // kMse: scan thresholds at 1/256 steps of the histogram's span
     double best = std::numeric_limits<double>::infinity();
     const float top = std::max(std::fabs(min_), std::fabs(max_));
     for (int k = 1; k <= 256; ++k) {

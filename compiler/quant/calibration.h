@@ -6,8 +6,9 @@
 // [lo, hi] that int8 covers:
 //   minmax      the observed min and max
 //   percentile  the (100-p)-th and p-th percentiles (p = 99.99 by default), at bin resolution
-//   entropy     TensorRT's KL-divergence threshold T on |x| (128 levels, 255 for tensors with no
-//               negative values), range [max(min, -T), min(max, T)]
+//   entropy     TensorRT's KL-divergence threshold (128 levels), found separately for the
+//               negative and the positive side of zero with the zero bin left out (exact zeros
+//               need no range), range [max(min, -T_neg), min(max, T_pos)]
 //   mse         the symmetric clipping threshold T minimising the expected squared error of
 //               int8 quantization over the histogram (rounding noise step^2/12 inside the
 //               range, squared clipping distance outside), same range form

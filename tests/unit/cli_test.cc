@@ -306,6 +306,38 @@ TEST_F(CliEvalTest, BadData) {
                  "--preprocess item 'blur=3'");
 }
 
+TEST_F(CliEvalTest, QuantizeWritesAQdqModelAndReport) {
+  auto r = cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q.onnx") + " --calibrator entropy --report " +
+               path("q.json"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("calibrator entropy on 20 samples"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(slurp(path("q.json")));
+  EXPECT_EQ(j["calibration_samples"], 20);
+  EXPECT_GE(j["int8_nodes"].size(), 3u);
+  r = cli("inspect --json " + path("q.onnx"));
+  auto h = nlohmann::json::parse(r.out)["op_histogram"];
+  EXPECT_GE(h["QuantizeLinear"].get<int>(), 1);
+  // eval and run execute it (lowered to edgeopt's int8 ops).
+  r = cli("eval " + path("q.onnx") + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["samples"], 20);
+}
+
+TEST_F(CliEvalTest, QuantizeBadInput) {
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {4, 3, 28, 28}), "rgb.npy");
+  expectBadInput(cli("quantize " + model() + " --calib " + path("rgb.npy") + " -o " + path("q.onnx")),
+                 "does not fit model input", path("q.onnx"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " --limit 0 -o " + path("q.onnx")),
+                 "calibration set is empty", path("q.onnx"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " --exclude nosuchnode -o " + path("q.onnx")),
+                 "--exclude 'nosuchnode' names no node", path("q.onnx"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " --calibrator kl -o " + path("q.onnx")),
+                 "unknown calibrator 'kl'", path("q.onnx"));
+  ASSERT_EQ(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q1.onnx")).exitCode, 0);
+  expectBadInput(cli("quantize " + path("q1.onnx") + " --calib " + path("x20.npy") + " -o " + path("q.onnx")),
+                 "already quantized", path("q.onnx"));
+}
+
 TEST_F(CliTest, HelpDocumentsExitCodes) {
   auto r = cli("--help");
   EXPECT_EQ(r.exitCode, 0);

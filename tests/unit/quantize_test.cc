@@ -1,0 +1,196 @@
+// edgeopt quantize on a small float model built in code: QDQ structure, export/import, lowering
+// to int8 ops, int8 results close to fp32 and within one output step of the float QDQ semantics,
+// and the bad inputs of the issue.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "compiler/api/quantize.h"
+#include "compiler/data/npy.h"
+#include "compiler/onnx/onnx_io.h"
+#include "compiler/pass/pass_manager.h"
+#include "compiler/runtime/executor.h"
+
+namespace edgeopt::api {
+namespace {
+namespace fs = std::filesystem;
+using ir::DType;
+using ir::Dim;
+using ir::Tensor;
+
+// x[N,2,6,6] -> Conv(4,3x3,pad 1)+bias -> Relu -> Conv(4,1x1) -> Flatten -> Gemm(144->5)+bias -> y
+ir::Model buildModel() {
+  ir::Model m;
+  m.opsets = {{"", 17}};
+  ir::Graph& g = *m.graph;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto weights = [&](const std::string& name, std::vector<int64_t> dims) {
+    std::vector<float> v(static_cast<size_t>(ir::numElements(dims)));
+    for (auto& x : v) x = u(rng);
+    return g.addInitializer(name, Tensor::fromVector<float>(dims, v));
+  };
+  ir::Value* x = g.addInput("x", DType::kFloat32, std::vector<Dim>{Dim::named("batch"), Dim(2), Dim(6), Dim(6)});
+  ir::Node* c1 = g.addNode("Conv", {x, weights("w1", {4, 2, 3, 3}), weights("b1", {4})}, {"c1"}, "conv1");
+  c1->setAttr("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ir::Node* r = g.addNode("Relu", {c1->output(0)}, {"r"}, "relu");
+  ir::Node* c2 = g.addNode("Conv", {r->output(0), weights("w2", {4, 4, 1, 1})}, {"c2"}, "conv2");
+  ir::Node* f = g.addNode("Flatten", {c2->output(0)}, {"f"}, "flatten");
+  ir::Node* gemm = g.addNode("Gemm", {f->output(0), weights("w3", {5, 144}), weights("b3", {5})}, {"y"}, "fc");
+  gemm->setAttr("transB", int64_t{1});
+  for (ir::Node* n : {c1, r, c2, f, gemm}) n->output(0)->setDType(DType::kFloat32);
+  c1->output(0)->setShape(std::vector<Dim>{Dim::named("batch"), Dim(4), Dim(6), Dim(6)});
+  r->output(0)->setShape(c1->output(0)->shape());
+  c2->output(0)->setShape(c1->output(0)->shape());
+  f->output(0)->setShape(std::vector<Dim>{Dim::named("batch"), Dim(144)});
+  gemm->output(0)->setShape(std::vector<Dim>{Dim::named("batch"), Dim(5)});
+  g.markOutput(gemm->output(0));
+  return m;
+}
+
+class QuantizeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("edgeopt-quantize-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    Tensor x(DType::kFloat32, {64, 2, 6, 6});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(rng);
+    ASSERT_TRUE(data::writeNpy(x, path("calib.npy")).ok());
+    calib_ = x;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& rel) const { return (dir_ / rel).string(); }
+  QuantizeOptions options() const {
+    QuantizeOptions o;
+    o.calib.path = path("calib.npy");
+    return o;
+  }
+  static std::map<std::string, int> ops(const ir::Graph& g) {
+    std::map<std::string, int> h;
+    for (const ir::Node* n : g.nodes()) ++h[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
+    return h;
+  }
+  fs::path dir_;
+  Tensor calib_;
+};
+
+TEST_F(QuantizeTest, QdqStructureExportAndInt8Execution) {
+  ir::Model fp32 = buildModel();
+  ir::Model model = buildModel();
+  QuantizeReport report;
+  Status st = quantizeModel(model, options(), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(report.calibrationSamples, 64);
+  EXPECT_EQ(report.quantizedNodes.size(), 3u);
+  EXPECT_TRUE(report.floatNodes.empty());
+  auto h = ops(*model.graph);
+  // x, conv1 (Relu fused), conv2 and fc outputs, and the Flatten between conv2 and fc (a float op:
+  // its output is quantized again for fc, with the same range as conv2's output).
+  EXPECT_EQ(h["QuantizeLinear"], 5);
+  EXPECT_EQ(h["Conv"], 2);
+  ASSERT_TRUE(onnx_io::exportModel(model, path("q.onnx")).ok());
+  auto back = onnx_io::importModel(path("q.onnx"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+
+  // The float QDQ semantics (the model as exported) and edgeopt's int8 execution (lowered).
+  auto inputs = std::vector<Tensor>{calib_};
+  auto qdqExec = runtime::Executor::create(*back->graph);
+  ASSERT_TRUE(qdqExec.ok());
+  auto qdq = qdqExec.value()->run(inputs);
+  ASSERT_TRUE(qdq.ok()) << qdq.status().message();
+  ASSERT_TRUE(prepareForExecution(back.value()).ok());
+  auto lowered = ops(*back->graph);
+  EXPECT_EQ(lowered["edgeopt.QConv"], 2);
+  EXPECT_EQ(lowered["edgeopt.QGemm"], 1);
+  EXPECT_EQ(lowered.count("Conv"), 0u);
+  auto int8Exec = runtime::Executor::create(*back->graph);
+  ASSERT_TRUE(int8Exec.ok()) << int8Exec.status().message();
+  auto int8 = int8Exec.value()->run(inputs);
+  ASSERT_TRUE(int8.ok()) << int8.status().message();
+  // Fixed-point requantization rounds where float QDQ rounds once more; differences stay within
+  // one step of each layer's output, which after three layers is a few output steps.
+  float outScale = 0;
+  for (const auto& t : report.tensors)
+    if (t.name == "y") outScale = t.scale;
+  ASSERT_GT(outScale, 0);
+  for (int64_t i = 0; i < int8.value()[0].numel(); ++i)
+    ASSERT_NEAR(int8.value()[0].data<float>()[i], qdq.value()[0].data<float>()[i], 4 * outScale) << i;
+  // And close to fp32.
+  auto fpExec = runtime::Executor::create(*fp32.graph);
+  auto fp = fpExec.value()->run(inputs);
+  auto err = pass::maxRelativeError(fp.value(), int8.value());
+  ASSERT_TRUE(err.ok());
+  EXPECT_LT(err.value(), 0.05);
+}
+
+TEST_F(QuantizeTest, EveryCalibratorAndPerTensorWeights) {
+  for (const char* c : {"minmax", "percentile", "entropy", "mse"}) {
+    ir::Model model = buildModel();
+    QuantizeOptions o = options();
+    o.calibrator = quant::parseCalibrator(c).value();
+    o.perTensorWeights = std::string(c) == "mse";
+    QuantizeReport report;
+    ASSERT_TRUE(quantizeModel(model, o, &report).ok()) << c;
+    EXPECT_EQ(report.quantizedNodes.size(), 3u) << c;
+    ASSERT_TRUE(prepareForExecution(model).ok());
+    EXPECT_EQ(ops(*model.graph)["edgeopt.QConv"], 2) << c;
+  }
+}
+
+TEST_F(QuantizeTest, ExcludedNodesStayFloat) {
+  ir::Model model = buildModel();
+  QuantizeOptions o = options();
+  o.exclude = {"conv2"};
+  QuantizeReport report;
+  ASSERT_TRUE(quantizeModel(model, o, &report).ok());
+  EXPECT_EQ(report.quantizedNodes.size(), 2u);
+  ASSERT_EQ(report.floatNodes.size(), 1u);
+  EXPECT_EQ(report.floatNodes[0], "conv2: excluded");
+}
+
+TEST_F(QuantizeTest, BadInput) {
+  {  // an --exclude naming no node
+    ir::Model model = buildModel();
+    QuantizeOptions o = options();
+    o.exclude = {"conv9"};
+    QuantizeReport r;
+    Status st = quantizeModel(model, o, &r);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("--exclude 'conv9' names no node"), std::string::npos) << st.message();
+  }
+  {  // an empty calibration set
+    ir::Model model = buildModel();
+    QuantizeOptions o = options();
+    o.calib.limit = 0;
+    QuantizeReport r;
+    Status st = quantizeModel(model, o, &r);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("calibration set is empty"), std::string::npos) << st.message();
+  }
+  {  // calibration data that does not fit the input
+    ASSERT_TRUE(data::writeNpy(Tensor(DType::kFloat32, {4, 3, 6, 6}), path("rgb.npy")).ok());
+    ir::Model model = buildModel();
+    QuantizeOptions o = options();
+    o.calib.path = path("rgb.npy");
+    QuantizeReport r;
+    Status st = quantizeModel(model, o, &r);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("sample shape [3,6,6] does not fit model input 'x'"), std::string::npos) << st.message();
+  }
+  {  // a model already quantized
+    ir::Model model = buildModel();
+    QuantizeReport r;
+    ASSERT_TRUE(quantizeModel(model, options(), &r).ok());
+    QuantizeReport again;
+    Status st = quantizeModel(model, options(), &again);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("already quantized"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace edgeopt::api
