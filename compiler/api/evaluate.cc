@@ -12,29 +12,34 @@
 
 namespace edgeopt::api {
 
-StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options) {
+Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& source) {
   const ir::Graph& g = *model.graph;
-  if (g.inputs().empty() || g.outputs().empty()) return invalidInput("the model has no inputs or no outputs");
   if (g.inputs().size() != 1)
-    return unsupported("eval feeds one input; the model has " + std::to_string(g.inputs().size()));
+    return unsupported("the data feeds one input; the model has " + std::to_string(g.inputs().size()));
   const ir::Value* input = g.inputs()[0];
   if (input->dtype() != ir::DType::kFloat32)
-    return unsupported("model input '" + input->name() + "' is " + ir::dtypeName(input->dtype()) + ", eval feeds float32");
+    return unsupported("model input '" + input->name() + "' is " + ir::dtypeName(input->dtype()) + ", data is float32");
+  const auto& sample = source.sampleDims();
+  const ir::Shape& shape = input->shape();
+  if (!shape) return Status::Ok();
+  bool fits = shape->size() == sample.size() + 1;
+  for (size_t i = 0; fits && i < sample.size(); ++i)
+    if ((*shape)[i + 1].isKnown() && (*shape)[i + 1].value != sample[i]) fits = false;
+  if (!fits)
+    return invalidInput(source.describe(0) + ": sample shape " + ir::dimsToString(sample) + " does not fit model input '" +
+                        input->name() + "' " + ir::shapeToString(shape) + " (check --preprocess)");
+  return Status::Ok();
+}
+
+StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options) {
+  const ir::Graph& g = *model.graph;
+  if (g.outputs().empty()) return invalidInput("the model has no outputs");
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
   if (!source->hasLabels()) return invalidInput(options.data.path + ": eval needs labels (--labels)");
-  // The sample shape must match the model input below the batch dimension.
-  const auto& sample = source->sampleDims();
-  const ir::Shape& shape = input->shape();
+  EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
+  const ir::Shape& shape = g.inputs()[0]->shape();
   int64_t batch = options.batchSize;
-  if (shape) {
-    bool fits = shape->size() == sample.size() + 1;
-    for (size_t i = 0; fits && i < sample.size(); ++i)
-      if ((*shape)[i + 1].isKnown() && (*shape)[i + 1].value != sample[i]) fits = false;
-    if (!fits)
-      return invalidInput(source->describe(0) + ": sample shape " + ir::dimsToString(sample) + " does not fit model input '" +
-                          input->name() + "' " + ir::shapeToString(shape) + " (check --preprocess)");
-    if ((*shape)[0].isKnown()) batch = (*shape)[0].value;
-  }
+  if (shape && !shape->empty() && (*shape)[0].isKnown()) batch = (*shape)[0].value;
   auto exec = runtime::Executor::create(g);
   if (!exec.ok()) return exec.status();
 

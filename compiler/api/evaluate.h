@@ -34,6 +34,10 @@ struct EvalResult {
 // whose shape does not match the model input, a label outside [0, classes), data without labels.
 StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options);
 
+// Checks that a data source's samples fit the model's (single, float32) input below the batch
+// dimension; the error names the first sample and the shapes.
+Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& source);
+
 std::string evalResultJson(const EvalResult& result, const std::string& modelPath, const std::string& dataPath);
 std::string evalResultText(const EvalResult& result);
 

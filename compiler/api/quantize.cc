@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "compiler/api/evaluate.h"
 #include "compiler/api/optimize.h"
 #include "compiler/runtime/executor.h"
 #include "passes/insert_qdq.h"
@@ -12,25 +13,6 @@
 #include "passes/registry.h"
 
 namespace edgeopt::api {
-
-Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& source) {
-  const ir::Graph& g = *model.graph;
-  if (g.inputs().size() != 1)
-    return unsupported("the data feeds one input; the model has " + std::to_string(g.inputs().size()));
-  const ir::Value* input = g.inputs()[0];
-  if (input->dtype() != ir::DType::kFloat32)
-    return unsupported("model input '" + input->name() + "' is " + ir::dtypeName(input->dtype()) + ", data is float32");
-  const auto& sample = source.sampleDims();
-  const ir::Shape& shape = input->shape();
-  if (!shape) return Status::Ok();
-  bool fits = shape->size() == sample.size() + 1;
-  for (size_t i = 0; fits && i < sample.size(); ++i)
-    if ((*shape)[i + 1].isKnown() && (*shape)[i + 1].value != sample[i]) fits = false;
-  if (!fits)
-    return invalidInput(source.describe(0) + ": sample shape " + ir::dimsToString(sample) + " does not fit model input '" +
-                        input->name() + "' " + ir::shapeToString(shape) + " (check --preprocess)");
-  return Status::Ok();
-}
 
 Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeReport* report) {
   ir::Graph& g = *model.graph;

@@ -50,7 +50,4 @@ std::string quantizeReportJson(const QuantizeReport& report);
 // edgeopt's int8 ops (after fusing activations); other models are left as they are.
 Status prepareForExecution(ir::Model& model);
 
-// Checks that a data source's samples fit the model's (single, float32) input.
-Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& source);
-
 }  // namespace edgeopt::api
