@@ -120,7 +120,9 @@ class FoldIntoProducerRule : public pass::RewriteRule {
     p->setInput(1, newW);
     if (p->numInputs() > 2) p->setInput(2, newB);
     else p->addInput(newB);
+    const std::string name = bn.output(0)->name();
     *changed = replaceOutput(g, bn.output(0), p->output(0));
+    if (*changed) g.renameValue(p->output(0), name);  // the folded value keeps the normalized name
     return Status::Ok();
   }
 };

@@ -45,8 +45,11 @@ class FuseActivationRule : public pass::RewriteRule {
     ir::Node* p = act.input(0)->producer();
     const ir::FusedActivation fused = *asFused(act);
     ir::Value* out = act.output(0);
-    // The producer's output now carries the activated values; keep the activation's name.
+    const std::string name = out->name();
+    // The producer's output now carries the activated values, under the activation's name: an
+    // export re-expands the activation to produce that name, so a re-import fuses back to it.
     if (!replaceOutput(g, out, p->output(0))) return Status::Ok();
+    g.renameValue(p->output(0), name);
     ir::setFusedActivation(*p, fused);
     *changed = true;
     return Status::Ok();

@@ -2,17 +2,95 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <set>
+#include <sstream>
 
 #include "compiler/api/evaluate.h"
 #include "compiler/api/optimize.h"
+#include "compiler/ir/edgeopt_ops.h"
+#include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
 #include "passes/insert_qdq.h"
 #include "passes/lower_qdq.h"
 #include "passes/registry.h"
 
 namespace edgeopt::api {
+
+namespace {
+
+// A deep copy, by way of the ONNX back end and front end.
+StatusOr<ir::Model> cloneModel(const ir::Model& model) {
+  char name[] = "/tmp/edgeopt-clone-XXXXXX";
+  const int fd = mkstemp(name);
+  if (fd < 0) return ioError("cannot create a temporary file");
+  close(fd);
+  const std::string path = std::string(name) + ".onnx";
+  std::remove(name);
+  Status st = onnx_io::exportModel(model, path);
+  if (!st.ok()) return st;
+  auto copy = onnx_io::importModel(path);
+  std::remove(path.c_str());
+  return copy;
+}
+
+// The fp32 model in QDQ form with `excluded` kept float, lowered for int8 execution.
+StatusOr<ir::Model> int8Variant(const ir::Model& fp32, const passes::QdqPlan& basePlan,
+                                const std::set<std::string>& excluded, std::vector<std::string>* quantized) {
+  EDGEOPT_ASSIGN_OR_RETURN(ir::Model m, cloneModel(fp32));
+  // Export re-expanded fused activations; fuse them again so the value names match the plan.
+  EDGEOPT_ASSIGN_OR_RETURN(auto refuse, passes::pipelineFromNames({"eliminate_noops", "fold_batchnorm", "fuse_activation"}));
+  std::vector<pass::PassRecord> records;
+  EDGEOPT_RETURN_IF_ERROR(refuse.run(m, {}, &records));
+  passes::QdqPlan plan = basePlan;
+  plan.excludedNodes = excluded;
+  std::vector<std::string> q;
+  EDGEOPT_RETURN_IF_ERROR(passes::insertQdq(*m.graph, plan, quantized ? quantized : &q));
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(m));
+  return m;
+}
+
+struct ErrorSums {
+  double signal = 0, noise = 0, dot = 0, actualSq = 0;
+  void add(const float* ref, const float* got, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      signal += static_cast<double>(ref[i]) * ref[i];
+      noise += static_cast<double>(ref[i] - got[i]) * (ref[i] - got[i]);
+      dot += static_cast<double>(ref[i]) * got[i];
+      actualSq += static_cast<double>(got[i]) * got[i];
+    }
+  }
+  // NaN when nothing was compared; +infinity when int8 matched exactly.
+  double sqnrDb() const {
+    if (signal == 0 && noise == 0) return std::nan("");
+    return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+  }
+  double cosine() const { return signal > 0 && actualSq > 0 ? dot / std::sqrt(signal * actualSq) : std::nan(""); }
+};
+
+// Float values of an int8 op's output (dequantized with its y_scale / y_zero_point).
+std::vector<float> dequantizedOutput(const ir::Node& n, const ir::Tensor& t) {
+  const float s = n.attrFloat("y_scale", 1.0f);
+  const int64_t z = n.attrInt("y_zero_point", 0);
+  std::vector<float> out(static_cast<size_t>(t.numel()));
+  for (int64_t i = 0; i < t.numel(); ++i) out[static_cast<size_t>(i)] = static_cast<float>(t.data<int8_t>()[i] - z) * s;
+  return out;
+}
+
+double top1(const ir::Model& m, const data::DataOptions& d) {
+  EvalOptions o;
+  o.data = d;
+  auto r = evaluate(m, o);
+  return r.ok() ? static_cast<double>(r->top1Correct) / static_cast<double>(r->samples) : -1;
+}
+
+}  // namespace
 
 Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeReport* report) {
   ir::Graph& g = *model.graph;
@@ -66,7 +144,6 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
 
   passes::QdqPlan plan;
   plan.perTensorWeights = options.perTensorWeights;
-  plan.excludedNodes.insert(options.exclude.begin(), options.exclude.end());
   for (const auto& [value, hist] : observed) {
     if (hist->count() == 0) continue;
     const auto r = hist->range(options.calibrator, options.percentile);
@@ -74,18 +151,116 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     plan.activations[value->name()] = {q.scale, q.zeroPoint};
     report->tensors.push_back({value->name(), hist->min(), hist->max(), r.first, r.second, q.scale, q.zeroPoint});
   }
+  // Error attribution on the first calibration samples: each int8 layer's output against fp32
+  // (all layers in int8), and the model output with only that layer in int8 (sensitivity).
+  const std::set<std::string> userExcluded(options.exclude.begin(), options.exclude.end());
+  std::vector<std::string> int8Nodes;
+  for (const ir::Node* n : candidates)
+    if (!userExcluded.count(n->name())) int8Nodes.push_back(n->name());
+  {
+    data::DataOptions first = options.calib;
+    first.limit = std::min<int64_t>(options.attributionSamples, reader.total());
+    first.shuffle = false;
+    EDGEOPT_ASSIGN_OR_RETURN(auto src, data::openDataSource(first));
+    data::BatchReader r2(*src, first, first.limit);
+    data::Batch sample;
+    auto got = r2.next(&sample);
+    if (!got.ok()) return got.status();
+    std::map<std::string, std::vector<float>> fp32Outputs;  // node name -> float output
+    std::set<std::string> wanted(int8Nodes.begin(), int8Nodes.end());
+    std::map<const ir::Value*, std::string> producerName;
+    for (const ir::Node* n : candidates) producerName[n->output(0)] = n->name();
+    std::vector<ir::Tensor> fp32Final;
+    {
+      auto out = exec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
+        auto it = producerName.find(&v);
+        if (it != producerName.end() && wanted.count(it->second))
+          fp32Outputs[it->second] = std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
+      });
+      if (!out.ok()) return out.status();
+      fp32Final = std::move(out).value();
+    }
+    std::set<std::string> allButNone = userExcluded;
+    EDGEOPT_ASSIGN_OR_RETURN(ir::Model all, int8Variant(model, plan, allButNone, nullptr));
+    std::map<std::string, ErrorSums> layerSums;
+    auto allExec = runtime::Executor::create(*all.graph);
+    if (!allExec.ok()) return allExec.status();
+    auto allOut = allExec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
+      const ir::Node* p = v.producer();
+      if (!p || p->domain() != ir::kEdgeoptDomain || t.dtype() != ir::DType::kInt8) return;
+      const std::string name = p->name().substr(0, p->name().size() - 5);  // strip "_int8"
+      auto ref = fp32Outputs.find(name);
+      if (ref == fp32Outputs.end() || static_cast<int64_t>(ref->second.size()) != t.numel()) return;
+      const auto deq = dequantizedOutput(*p, t);
+      layerSums[name].add(ref->second.data(), deq.data(), t.numel());
+    });
+    if (!allOut.ok()) return allOut.status();
+    for (const std::string& name : int8Nodes) {
+      std::set<std::string> others = userExcluded;
+      for (const std::string& o : int8Nodes)
+        if (o != name) others.insert(o);
+      EDGEOPT_ASSIGN_OR_RETURN(ir::Model single, int8Variant(model, plan, others, nullptr));
+      auto singleExec = runtime::Executor::create(*single.graph);
+      if (!singleExec.ok()) return singleExec.status();
+      auto out = singleExec.value()->run({sample.inputs});
+      if (!out.ok()) return out.status();
+      ErrorSums o;
+      o.add(fp32Final[0].data<float>(), out.value()[0].data<float>(), fp32Final[0].numel());
+      const ErrorSums& l = layerSums[name];
+      report->layers.push_back({name, l.sqnrDb(), l.cosine(), o.sqnrDb()});
+    }
+  }
+
+  // Mixed precision: return the most sensitive layers to float until the drop fits.
+  std::set<std::string> excluded = userExcluded;
+  if (options.maxDrop >= 0) {
+    if (options.eval.path.empty()) return invalidInput("--max-drop needs labelled evaluation data (--eval)");
+    report->fp32Top1 = top1(model, options.eval);
+    if (report->fp32Top1 < 0) {
+      EvalOptions o;
+      o.data = options.eval;
+      return evaluate(model, o).status().withContext("--eval");
+    }
+    std::vector<LayerError> bySensitivity = report->layers;
+    std::sort(bySensitivity.begin(), bySensitivity.end(),
+              [](const LayerError& a, const LayerError& b) { return a.outputSqnrDb < b.outputSqnrDb; });
+    size_t next = 0;
+    for (;;) {
+      EDGEOPT_ASSIGN_OR_RETURN(ir::Model q, int8Variant(model, plan, excluded, nullptr));
+      report->int8Top1 = top1(q, options.eval);
+      const double drop = (report->fp32Top1 - report->int8Top1) * 100.0;
+      if (drop <= options.maxDrop || next == bySensitivity.size()) break;
+      const LayerError& l = bySensitivity[next++];
+      excluded.insert(l.node);
+      char why[160];
+      std::snprintf(why, sizeof why, ": kept in float (top-1 drop %.2f points > %.2f; output SQNR with only it in int8 %.1f dB, the lowest left)",
+                    drop, options.maxDrop, l.outputSqnrDb);
+      report->keptInFloat.push_back(l.node + why);
+    }
+    EvalOptions o;
+    o.data = options.eval;
+    auto r = evaluate(model, o);
+    if (r.ok()) report->evalSamples = r->samples;
+  }
+  plan.excludedNodes = excluded;
   EDGEOPT_RETURN_IF_ERROR(passes::insertQdq(g, plan, &report->quantizedNodes));
   for (const ir::Node* n : g.nodes())
     if (n->domain().empty() && (n->opType() == "Conv" || n->opType() == "Gemm" || n->opType() == "MatMul")) {
       // Quantized nodes read int8 weights through a DequantizeLinear.
       const bool inInt8 = n->input(1) && n->input(1)->producer() && n->input(1)->producer()->opType() == "DequantizeLinear";
       if (!inInt8)
-        report->floatNodes.push_back(n->name() + (plan.excludedNodes.count(n->name()) ? ": excluded" : ": no int8 form"));
+        report->floatNodes.push_back(n->name() + (userExcluded.count(n->name())   ? ": excluded (--exclude)"
+                                                  : excluded.count(n->name()) ? ": kept in float by --max-drop"
+                                                                              : ": no int8 form"));
     }
   for (auto& o : model.opsets)
     if ((o.domain.empty() || o.domain == "ai.onnx") && o.version < 13) o.version = 13;
   return g.verify();
 }
+
+namespace {
+nlohmann::json finiteOrNull(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+}  // namespace
 
 std::string quantizeReportJson(const QuantizeReport& r) {
   nlohmann::json j;
@@ -98,7 +273,35 @@ std::string quantizeReportJson(const QuantizeReport& r) {
     t.push_back({{"name", x.name}, {"observed_min", x.observedMin}, {"observed_max", x.observedMax}, {"range", {x.lo, x.hi}},
                  {"scale", x.scale}, {"zero_point", x.zeroPoint}});
   j["tensors"] = t;
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : r.layers)
+    layers.push_back({{"node", l.node}, {"sqnr_db", finiteOrNull(l.sqnrDb)}, {"cosine", finiteOrNull(l.cosine)},
+                      {"output_sqnr_db_only_this_int8", finiteOrNull(l.outputSqnrDb)}});
+  j["layers"] = layers;
+  if (r.fp32Top1 >= 0) {
+    j["mixed_precision"] = {{"eval_samples", r.evalSamples}, {"fp32_top1", r.fp32Top1}, {"int8_top1", r.int8Top1},
+                            {"kept_in_float", r.keptInFloat}};
+  }
   return j.dump(2);
+}
+
+std::string quantizeReportTable(const QuantizeReport& r) {
+  std::ostringstream os;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-44s %9s %9s %14s\n", "int8 layer", "SQNR dB", "cosine", "out SQNR dB*");
+  os << line;
+  for (const auto& l : r.layers) {
+    std::snprintf(line, sizeof line, "%-44s %9.2f %9.5f %14.2f\n", l.node.substr(0, 44).c_str(), l.sqnrDb, l.cosine, l.outputSqnrDb);
+    os << line;
+  }
+  os << "* model output SQNR with only that layer in int8 (lower = more sensitive)\n";
+  if (r.fp32Top1 >= 0) {
+    std::snprintf(line, sizeof line, "eval (%lld samples): fp32 top-1 %.4f, int8 top-1 %.4f\n",
+                  static_cast<long long>(r.evalSamples), r.fp32Top1, r.int8Top1);
+    os << line;
+    for (const auto& k : r.keptInFloat) os << "  " << k << "\n";
+  }
+  return os.str();
 }
 
 Status prepareForExecution(ir::Model& model) {

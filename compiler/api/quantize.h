@@ -25,6 +25,21 @@ struct QuantizeOptions {
   bool perTensorWeights = false;
   std::vector<std::string> exclude;  // node names kept in float
   int64_t batchSize = 32;
+  // Error attribution and sensitivity run on the first attributionSamples calibration samples.
+  int64_t attributionSamples = 256;
+  // Mixed precision: with maxDrop >= 0 and labelled eval data, layers go back to float, most
+  // sensitive first, until the top-1 drop on the eval data is at most maxDrop points.
+  double maxDrop = -1;
+  data::DataOptions eval;
+};
+
+// How one quantized layer's int8 output compares with fp32 (on calibration data), and how much
+// the model output suffers with only this layer in int8.
+struct LayerError {
+  std::string node;
+  double sqnrDb = 0;        // 10 log10(sum x^2 / sum (x - x_int8)^2) of the layer's output
+  double cosine = 0;        // of the layer's output, int8 vs fp32
+  double outputSqnrDb = 0;  // of the model output with only this layer in int8 (sensitivity)
 };
 
 struct TensorRange {
@@ -41,10 +56,16 @@ struct QuantizeReport {
   std::vector<std::string> quantizedNodes;  // run in int8
   std::vector<std::string> floatNodes;      // Conv/Gemm/MatMul left in float, with the reason
   std::vector<TensorRange> tensors;
+  std::vector<LayerError> layers;  // per int8 node, in graph order
+  // Mixed precision (--max-drop): accuracies on the eval data and the layers kept in float.
+  double fp32Top1 = -1, int8Top1 = -1;
+  int64_t evalSamples = 0;
+  std::vector<std::string> keptInFloat;  // "node: reason"
 };
 
 Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeReport* report);
 std::string quantizeReportJson(const QuantizeReport& report);
+std::string quantizeReportTable(const QuantizeReport& report);
 
 // For execution with the reference executor: a QDQ model has its Conv/Gemm/MatMul lowered to
 // edgeopt's int8 ops (after fusing activations); other models are left as they are.

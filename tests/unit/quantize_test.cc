@@ -149,7 +149,42 @@ TEST_F(QuantizeTest, ExcludedNodesStayFloat) {
   ASSERT_TRUE(quantizeModel(model, o, &report).ok());
   EXPECT_EQ(report.quantizedNodes.size(), 2u);
   ASSERT_EQ(report.floatNodes.size(), 1u);
-  EXPECT_EQ(report.floatNodes[0], "conv2: excluded");
+  EXPECT_EQ(report.floatNodes[0], "conv2: excluded (--exclude)");
+}
+
+TEST_F(QuantizeTest, MaxDropKeepsTheMostSensitiveLayersInFloat) {
+  // Labels = the fp32 model's own predictions, so fp32 top-1 is 1 and any int8 flip is a drop.
+  ir::Model fp32 = buildModel();
+  auto exec = runtime::Executor::create(*fp32.graph);
+  auto logits = exec.value()->run({calib_});
+  ASSERT_TRUE(logits.ok());
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < 64; ++i) {
+    const float* row = logits.value()[0].data<float>() + i * 5;
+    labels.push_back(std::max_element(row, row + 5) - row);
+  }
+  ASSERT_TRUE(data::writeNpy(Tensor::fromVector<int64_t>({64}, labels), path("labels.npy")).ok());
+  ir::Model model = buildModel();
+  QuantizeOptions o = options();
+  o.maxDrop = 0.0;
+  o.eval.path = path("calib.npy");
+  o.eval.labelsPath = path("labels.npy");
+  QuantizeReport report;
+  Status st = quantizeModel(model, o, &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_DOUBLE_EQ(report.fp32Top1, 1.0);
+  EXPECT_DOUBLE_EQ(report.int8Top1, 1.0);  // no drop allowed: layers went back to float until none
+  EXPECT_EQ(report.layers.size(), 3u);
+  EXPECT_EQ(report.quantizedNodes.size() + report.keptInFloat.size(), 3u);
+  for (const auto& l : report.layers) {
+    EXPECT_GT(l.sqnrDb, 10.0) << l.node;
+    EXPECT_GT(l.cosine, 0.9) << l.node;
+  }
+  QuantizeOptions noEval = options();
+  noEval.maxDrop = 1.0;
+  ir::Model other = buildModel();
+  QuantizeReport r2;
+  EXPECT_NE(quantizeModel(other, noEval, &r2).message().find("--max-drop needs labelled evaluation data"), std::string::npos);
 }
 
 TEST_F(QuantizeTest, BadInput) {

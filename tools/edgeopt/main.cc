@@ -255,7 +255,9 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
 }
 
 struct QuantizeArgs {
-  edgeopt::data::DataOptions calib;
+  edgeopt::data::DataOptions calib, eval;
+  double maxDrop = -1;
+  int64_t attributionSamples = 128;
   std::string out, calibrator = "minmax", exclude, reportPath;
   double percentile = 99.99;
   bool perTensor = false;
@@ -269,6 +271,12 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   options.calibrator = calibrator.value();
   options.percentile = a.percentile;
   options.perTensorWeights = a.perTensor;
+  options.attributionSamples = a.attributionSamples;
+  options.maxDrop = a.maxDrop;
+  options.eval = a.eval;
+  if (options.eval.preprocess.empty()) options.eval.preprocess = a.calib.preprocess;
+  if (options.eval.preprocess == "none") options.eval.preprocess.clear();
+  if (a.maxDrop >= 0 && a.eval.path.empty()) return report(edgeopt::invalidInput("--max-drop needs --eval DATA"));
   std::stringstream ss(a.exclude);
   for (std::string name; std::getline(ss, name, ',');)
     if (!name.empty()) options.exclude.push_back(name);
@@ -286,6 +294,7 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
       return report(r);
     }
   }
+  std::cout << edgeopt::api::quantizeReportTable(rep);
   std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples; "
             << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
   for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
@@ -373,7 +382,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(50.0, 100.0));
   quantize->add_flag("--per-tensor", qa.perTensor, "One weight scale per tensor instead of per output channel");
   quantize->add_option("--exclude", qa.exclude, "Comma-separated node names to keep in float");
-  quantize->add_option("--report", qa.reportPath, "Also write a JSON report (ranges, scales, int8 and float nodes)");
+  quantize->add_option("--report", qa.reportPath,
+                       "Also write a JSON report (ranges, scales, per-layer SQNR/cosine/sensitivity, int8 and float nodes)");
+  quantize->add_option("--attribution-samples", qa.attributionSamples,
+                       "Calibration samples used for per-layer error attribution and sensitivity")->default_val(128)
+      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  quantize->add_option("--max-drop", qa.maxDrop,
+                       "Keep layers in float, most sensitive first, until the top-1 drop on --eval is at most this many points")
+      ->check(CLI::Range(0.0, 100.0));
+  quantize->add_option("--eval", qa.eval.path, "Labelled evaluation data for --max-drop (the forms of eval's --data)");
+  quantize->add_option("--eval-labels", qa.eval.labelsPath, "Labels for --eval");
+  quantize->add_option("--eval-preprocess", qa.eval.preprocess, "Preprocessing for --eval (default: --preprocess; 'none' for none)");
+  quantize->add_option("--eval-limit", qa.eval.limit, "Use at most N evaluation samples")->check(CLI::NonNegativeNumber);
 
   try {
     app.parse(argc, argv);
