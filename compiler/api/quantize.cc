@@ -253,6 +253,11 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
                                                   : excluded.count(n->name()) ? ": kept in float by --max-drop"
                                                                               : ": no int8 form"));
     }
+  for (const ir::Node* n : g.nodes()) {
+    const std::string& op = n->opType();
+    if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "Conv" || op == "Gemm" || op == "MatMul") continue;
+    ++report->fp32Ops[n->domain().empty() ? op : n->domain() + "." + op];
+  }
   for (auto& o : model.opsets)
     if ((o.domain.empty() || o.domain == "ai.onnx") && o.version < 13) o.version = 13;
   return g.verify();
@@ -268,6 +273,7 @@ std::string quantizeReportJson(const QuantizeReport& r) {
   j["calibration_samples"] = r.calibrationSamples;
   j["int8_nodes"] = r.quantizedNodes;
   j["float_nodes"] = r.floatNodes;
+  j["fp32_ops"] = r.fp32Ops;
   nlohmann::json t = nlohmann::json::array();
   for (const auto& x : r.tensors)
     t.push_back({{"name", x.name}, {"observed_min", x.observedMin}, {"observed_max", x.observedMax}, {"range", {x.lo, x.hi}},

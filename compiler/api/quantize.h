@@ -8,6 +8,7 @@
 // and `eval` execute them with the int8 reference kernels (kernels/ref/quant.h).
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,9 @@ struct QuantizeReport {
   int64_t calibrationSamples = 0;
   std::vector<std::string> quantizedNodes;  // run in int8
   std::vector<std::string> floatNodes;      // Conv/Gemm/MatMul left in float, with the reason
+  // Every other op runs in fp32 between DequantizeLinear and QuantizeLinear (no int8 kernel yet):
+  // op type -> count.
+  std::map<std::string, int64_t> fp32Ops;
   std::vector<TensorRange> tensors;
   std::vector<LayerError> layers;  // per int8 node, in graph order
   // Mixed precision (--max-drop): accuracies on the eval data and the layers kept in float.

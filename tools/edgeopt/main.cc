@@ -298,6 +298,11 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples; "
             << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
   for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
+  if (!rep.fp32Ops.empty()) {
+    std::cout << "  fp32 between DequantizeLinear/QuantizeLinear (no int8 kernel yet):";
+    for (const auto& [op, count] : rep.fp32Ops) std::cout << " " << op << " x" << count;
+    std::cout << "\n";
+  }
   std::cout << "wrote " << a.out << (a.reportPath.empty() ? "" : " and " + a.reportPath) << "\n";
   return kExitOk;
 }
