@@ -26,11 +26,15 @@ const ir::Tensor* floatWeights(const ir::Node& n) {
   return w->rank() >= 3 ? w : nullptr;
 }
 
+// Activations are stored as uint8 with zero point + 128: the same values as the int8 encoding
+// of kernels/ref/quant.h (q_u8 = q_s8 + 128), in the form ONNX Runtime's x86 int8 kernels take
+// (U8S8); lower_qdq maps them back to int8.
 ir::Node* addQ(ir::Graph& g, ir::Value* x, const ActivationQuant& q, ir::Node* before, const std::string& base) {
   ir::Value* s = g.addInitializer(g.uniqueName(base + "_scale"), ir::Tensor::scalar<float>(q.scale));
-  ir::Value* z = g.addInitializer(g.uniqueName(base + "_zero_point"), ir::Tensor::scalar<int8_t>(static_cast<int8_t>(q.zeroPoint)));
+  ir::Value* z = g.addInitializer(g.uniqueName(base + "_zero_point"),
+                                  ir::Tensor::scalar<uint8_t>(static_cast<uint8_t>(q.zeroPoint + 128)));
   ir::Node* n = g.addNode("QuantizeLinear", {x, s, z}, {base + "_quantized"}, g.uniqueName(base + "_QuantizeLinear"), before);
-  n->output(0)->setDType(ir::DType::kInt8);
+  n->output(0)->setDType(ir::DType::kUInt8);
   n->output(0)->setShape(x->shape());
   return n;
 }
@@ -141,6 +145,20 @@ Status insertQdq(ir::Graph& g, const QdqPlan& plan, std::vector<std::string>* qu
       ir::Value* bsv = g.addInitializer(g.uniqueName(base + "_bias_scale"), ir::Tensor::fromVector<float>({channels}, bScale));
       ir::Node* bdq = addDQ(g, bqv, bsv, nullptr, 0, std::vector<ir::Dim>{ir::Dim(channels)}, n, base + "_bias");
       n->setInput(2, bdq->output(0));
+    }
+
+    // A fused Relu/Clip whose range contains the output's int8 range is what the
+    // QuantizeLinear's saturation does anyway: drop it, so the export is DQ -> Conv -> Q, the
+    // pattern ONNX Runtime fuses into its int8 kernels (an activation in between blocks that).
+    if (auto act = ir::fusedActivation(*n); act && (act->op == "Relu" || act->op == "Clip")) {
+      const ActivationQuant& oq = yq->second;
+      const double qlo = (-128.0 - oq.zeroPoint) * oq.scale, qhi = (127.0 - oq.zeroPoint) * oq.scale;
+      const double alo = act->op == "Relu" ? 0.0 : act->params[0];
+      const double ahi = act->op == "Relu" ? INFINITY : act->params[1];
+      if (qlo >= alo - 1e-6 * std::fabs(alo) && qhi <= ahi + 1e-6 * std::fabs(ahi)) {
+        n->removeAttr(ir::kFusedActivationAttr);
+        n->removeAttr(ir::kFusedActivationParamsAttr);
+      }
     }
 
     // Output activation: consumers (and graph outputs) read Q -> DQ.

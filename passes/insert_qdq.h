@@ -9,8 +9,12 @@
 //     values in [-127, 127]) behind a DequantizeLinear;
 //   - the bias becomes an int32 initializer at scale input_scale * weight_scale behind a
 //     DequantizeLinear;
-//   - the output gets QuantizeLinear -> DequantizeLinear, and its consumers read the latter.
-// Everything else stays float. The result is standard ONNX (opset 13+ per-axis Q/DQ) that ONNX
+//   - the output gets QuantizeLinear -> DequantizeLinear, and its consumers read the latter; a
+//     fused Relu/Clip whose range contains the output's int8 range is dropped (the saturation of
+//     QuantizeLinear computes it), leaving the DQ -> op -> Q pattern ONNX Runtime fuses.
+// Activation tensors are stored as uint8 with zero point + 128 (the same values as the int8
+// encoding; the form ONNX Runtime's x86 int8 kernels take). Everything else stays float. The
+// result is standard ONNX (opset 13+ per-axis Q/DQ) that ONNX
 // Runtime runs and fuses into its int8 kernels, and that lower_qdq turns into edgeopt's int8 ops.
 // Preserves: graph input and output names.
 #pragma once

@@ -16,10 +16,15 @@ struct Dq {
 };
 
 // The DequantizeLinear producing v, when its scale (and zero point) are constants and its input
-// has dtype `dtype`.
-std::optional<Dq> dequantizeOf(const ir::Value* v, ir::DType dtype) {
+// has dtype `dtype` (kUInt8 also accepts int8 and uint8 activations: `unsigned8` tells which;
+// a uint8 zero point is returned shifted to the int8 encoding, zero point - 128).
+std::optional<Dq> dequantizeOf(const ir::Value* v, ir::DType dtype, bool* unsigned8 = nullptr) {
   const ir::Node* n = producerOf(v, "DequantizeLinear");
-  if (!n || n->input(0)->dtype() != dtype) return std::nullopt;
+  if (!n) return std::nullopt;
+  const ir::DType in = n->input(0)->dtype();
+  const bool activation = dtype == ir::DType::kUInt8;
+  if (activation ? (in != ir::DType::kUInt8 && in != ir::DType::kInt8) : in != dtype) return std::nullopt;
+  if (unsigned8) *unsigned8 = in == ir::DType::kUInt8;
   const ir::Tensor* s = constantOf(n->input(1));
   if (!s || s->dtype() != ir::DType::kFloat32 || s->rank() > 1) return std::nullopt;
   Dq d;
@@ -28,7 +33,7 @@ std::optional<Dq> dequantizeOf(const ir::Value* v, ir::DType dtype) {
   if (n->input(2)) {
     const ir::Tensor* z = constantOf(n->input(2));
     if (!z || z->numel() != 1) return std::nullopt;  // per-axis zero points: not lowered
-    d.zeroPoint = static_cast<int32_t>(z->getAsInt64(0));
+    d.zeroPoint = static_cast<int32_t>(z->getAsInt64(0)) - (z->dtype() == ir::DType::kUInt8 ? 128 : 0);
   }
   if (s->rank() == 1 && s->numel() > 1) d.axis = n->attrInt("axis", 1);
   return d;
@@ -57,7 +62,9 @@ class LowerQdqRule : public pass::RewriteRule {
     q->setAttr("w_scales", p.w.scales);
     q->setAttr("y_scale", p.yScale);
     q->setAttr("y_zero_point", static_cast<int64_t>(p.yZeroPoint));
-    q->output(0)->setDType(ir::DType::kInt8);
+    if (p.xUnsigned) q->setAttr("x_uint8", int64_t{1});
+    if (p.yUnsigned) q->setAttr("y_uint8", int64_t{1});
+    q->output(0)->setDType(p.yUnsigned ? ir::DType::kUInt8 : ir::DType::kInt8);
     q->output(0)->setShape(yq->shape());
     ir::Value* y = n.output(0);
     *changed = replaceOutput(g, yq, q->output(0));
@@ -75,7 +82,8 @@ class LowerQdqRule : public pass::RewriteRule {
     std::optional<Dq> b;
     ir::Node* quantize;
     float yScale;
-    int32_t yZeroPoint;
+    int32_t yZeroPoint;  // in the int8 encoding
+    bool xUnsigned = false, yUnsigned = false;  // activations stored as uint8 (value + 128)
   };
 
   std::optional<Plan> plan(const ir::Node& n) const {
@@ -86,7 +94,7 @@ class LowerQdqRule : public pass::RewriteRule {
                                  n.attrFloat("beta", 1.0f) != 1.0f))
       return std::nullopt;
     Plan p;
-    auto x = dequantizeOf(n.input(0), ir::DType::kInt8);
+    auto x = dequantizeOf(n.input(0), ir::DType::kUInt8, &p.xUnsigned);
     auto w = dequantizeOf(n.input(1), ir::DType::kInt8);
     if (!x || !w || x->scales.size() != 1 || w->zeroPoint != 0 || !constantOf(w->q)) return std::nullopt;
     const ir::Tensor& wt = *constantOf(w->q);
@@ -114,12 +122,15 @@ class LowerQdqRule : public pass::RewriteRule {
     if (quant->opType() != "QuantizeLinear" || !quant->domain().empty() || !quant->input(2)) return std::nullopt;
     const ir::Tensor* ys = constantOf(quant->input(1));
     const ir::Tensor* yz = constantOf(quant->input(2));
-    if (!ys || !yz || ys->numel() != 1 || yz->numel() != 1 || yz->dtype() != ir::DType::kInt8) return std::nullopt;
+    if (!ys || !yz || ys->numel() != 1 || yz->numel() != 1 ||
+        (yz->dtype() != ir::DType::kInt8 && yz->dtype() != ir::DType::kUInt8))
+      return std::nullopt;
+    p.yUnsigned = yz->dtype() == ir::DType::kUInt8;
     p.x = *x;
     p.w = *w;
     p.quantize = quant;
     p.yScale = static_cast<float>(ys->getAsDouble(0));
-    p.yZeroPoint = static_cast<int32_t>(yz->getAsInt64(0));
+    p.yZeroPoint = static_cast<int32_t>(yz->getAsInt64(0)) - (p.yUnsigned ? 128 : 0);
     return p;
   }
 };

@@ -4,13 +4,15 @@
 //   edgeopt.QConv(x_q int8, w_q int8, b_q int32?) -> y_q int8
 //   edgeopt.QGemm(a_q int8 [..., K], w_q int8 [K, N] or [N, K] (transB), b_q int32?) -> y_q int8
 // with attributes x_scale, x_zero_point, w_scales (per output channel, or one value), y_scale,
-// y_zero_point, the Conv attributes for QConv and transB for QGemm, and the fused activation
-// (Relu or Clip only: they become the int8 output bounds).
+// y_zero_point (zero points in the int8 encoding), the Conv attributes for QConv and transB for
+// QGemm, and the fused activation (Relu or Clip only: they become the int8 output bounds).
+// Activations stored as uint8 (value + 128, as insert_qdq exports them) keep that storage:
+// x_uint8 / y_uint8 = 1 say the input is read, and the output written, as uint8.
 //
-// Fires when: the activation input comes from a per-tensor int8 DequantizeLinear; the weights from
+// Fires when: the activation input comes from a per-tensor int8 or uint8 DequantizeLinear; the weights from
 // an int8 DequantizeLinear of a constant with zero point 0, per output channel or per tensor; the
 // bias (if any) from an int32 DequantizeLinear whose scale is input_scale * weight_scale (to 1e-6);
-// the output feeds only a per-tensor int8 QuantizeLinear. Anything else keeps its float QDQ form,
+// the output feeds only a per-tensor int8 or uint8 QuantizeLinear. Anything else keeps its float QDQ form,
 // which the reference executor also runs.
 // Not exported: these ops exist only on the way to execution (ONNX export refuses them).
 #pragma once

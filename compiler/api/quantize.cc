@@ -79,7 +79,9 @@ std::vector<float> dequantizedOutput(const ir::Node& n, const ir::Tensor& t) {
   const float s = n.attrFloat("y_scale", 1.0f);
   const int64_t z = n.attrInt("y_zero_point", 0);
   std::vector<float> out(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) out[static_cast<size_t>(i)] = static_cast<float>(t.data<int8_t>()[i] - z) * s;
+  const bool u8 = t.dtype() == ir::DType::kUInt8;  // stored as value + 128
+  for (int64_t i = 0; i < t.numel(); ++i)
+    out[static_cast<size_t>(i)] = static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - z) * s;
   return out;
 }
 
@@ -187,7 +189,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     if (!allExec.ok()) return allExec.status();
     auto allOut = allExec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
       const ir::Node* p = v.producer();
-      if (!p || p->domain() != ir::kEdgeoptDomain || t.dtype() != ir::DType::kInt8) return;
+      if (!p || p->domain() != ir::kEdgeoptDomain || (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8)) return;
       const std::string name = p->name().substr(0, p->name().size() - 5);  // strip "_int8"
       auto ref = fp32Outputs.find(name);
       if (ref == fp32Outputs.end() || static_cast<int64_t>(ref->second.size()) != t.numel()) return;

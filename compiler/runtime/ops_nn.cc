@@ -659,6 +659,23 @@ StatusOr<Int8Output> int8Output(const OpContext& ctx, int64_t channels) {
   return o;
 }
 
+// The int8 view of an activation stored as uint8 (value + 128), or the tensor itself.
+const Tensor& asInt8(const OpContext& ctx, size_t i, Tensor* storage) {
+  const Tensor& x = *ctx.input(i);
+  if (x.dtype() != DType::kUInt8) return x;
+  *storage = Tensor(DType::kInt8, x.dims());
+  for (int64_t k = 0; k < x.numel(); ++k) storage->data<int8_t>()[k] = static_cast<int8_t>(x.data<uint8_t>()[k] - 128);
+  return *storage;
+}
+
+// Stores an int8 result as uint8 (value + 128) when the op's y_uint8 says so.
+Tensor finishInt8(const OpContext& ctx, Tensor y) {
+  if (!ctx.node.attrInt("y_uint8", 0)) return y;
+  Tensor u(DType::kUInt8, y.dims());
+  for (int64_t k = 0; k < y.numel(); ++k) u.data<uint8_t>()[k] = static_cast<uint8_t>(y.data<int8_t>()[k] + 128);
+  return u;
+}
+
 Status requireDType(const OpContext& ctx, size_t i, DType t) {
   const Tensor* x = ctx.input(i);
   if (x && x->dtype() != t)
@@ -667,10 +684,11 @@ Status requireDType(const OpContext& ctx, size_t i, DType t) {
 }
 
 Status runQConv(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, ctx.node.attrInt("x_uint8", 0) ? DType::kUInt8 : DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
-  const Tensor& x = *ctx.input(0);
+  Tensor xStorage;
+  const Tensor& x = asInt8(ctx, 0, &xStorage);
   const Tensor& w = *ctx.input(1);
   const Tensor* b = ctx.input(2);
   EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
@@ -692,15 +710,16 @@ Status runQConv(OpContext& ctx) {
   Tensor y(DType::kInt8, outDims);
   ref::qs8_conv__scalar(p, o.q, x.data<int8_t>(), w.data<int8_t>(), b ? b->data<int32_t>() : nullptr,
                         o.requant.data(), y.data<int8_t>());
-  ctx.outputs[0] = std::move(y);
+  ctx.outputs[0] = finishInt8(ctx, std::move(y));
   return Status::Ok();
 }
 
 Status runQGemm(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, ctx.node.attrInt("x_uint8", 0) ? DType::kUInt8 : DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
-  const Tensor& a = *ctx.input(0);
+  Tensor aStorage;
+  const Tensor& a = asInt8(ctx, 0, &aStorage);
   const Tensor& w = *ctx.input(1);
   const Tensor* b = ctx.input(2);
   const bool transB = ctx.node.attrInt("transB", 0) != 0;
@@ -716,7 +735,7 @@ Status runQGemm(OpContext& ctx) {
   Tensor y(DType::kInt8, outDims);
   ref::qs8_gemm__scalar(K ? a.numel() / K : 0, N, K, o.q, a.data<int8_t>(), w.data<int8_t>(), transB,
                         b ? b->data<int32_t>() : nullptr, o.requant.data(), y.data<int8_t>());
-  ctx.outputs[0] = std::move(y);
+  ctx.outputs[0] = finishInt8(ctx, std::move(y));
   return Status::Ok();
 }
 
