@@ -683,10 +683,15 @@ Status requireDType(const OpContext& ctx, size_t i, DType t) {
   return Status::Ok();
 }
 
-Status runQConv(OpContext& ctx) {
+// Activation int8 (or uint8-stored when x_uint8), weights int8, bias int32.
+Status checkInt8Operands(const OpContext& ctx) {
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, ctx.node.attrInt("x_uint8", 0) ? DType::kUInt8 : DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
+  return requireDType(ctx, 2, DType::kInt32);
+}
+
+Status runQConv(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(checkInt8Operands(ctx));
   Tensor xStorage;
   const Tensor& x = asInt8(ctx, 0, &xStorage);
   const Tensor& w = *ctx.input(1);
@@ -715,9 +720,7 @@ Status runQConv(OpContext& ctx) {
 }
 
 Status runQGemm(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, ctx.node.attrInt("x_uint8", 0) ? DType::kUInt8 : DType::kInt8));
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 2, DType::kInt32));
+  EDGEOPT_RETURN_IF_ERROR(checkInt8Operands(ctx));
   Tensor aStorage;
   const Tensor& a = asInt8(ctx, 0, &aStorage);
   const Tensor& w = *ctx.input(1);

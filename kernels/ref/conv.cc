@@ -5,19 +5,6 @@
 
 namespace edgeopt::kernels::ref {
 
-namespace {
-// First and one-past-last output index o along an axis for which
-// i = o*stride + k*dilation - pad lies in [0, in_size).
-void validOutputRange(int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t in_size,
-                      int64_t out_size, int64_t* begin, int64_t* end) {
-  int64_t offset = k * dilation - pad;  // i = o*stride + offset
-  int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  int64_t e = in_size - offset <= 0 ? 0 : (in_size - offset + stride - 1) / stride;
-  *begin = std::min(b, out_size);
-  *end = std::max(*begin, std::min(e, out_size));
-}
-}  // namespace
-
 void f32_conv__scalar(const ConvParams& p, const float* x, const float* w, const float* bias,
                       float* y) {
   assert(p.in_channels % p.groups == 0 && p.out_channels % p.groups == 0);

@@ -23,6 +23,19 @@ struct ConvParams {
   int64_t pad_begin[kMaxSpatial] = {0, 0, 0};  // pads before each spatial axis
 };
 
+// First and one-past-last output index o along an axis for which the input position
+// i = o*stride + k*dilation - pad lies in [0, in_size): the loop bounds that let convolution
+// kernels skip padding without a test per element.
+inline void validOutputRange(int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t in_size,
+                             int64_t out_size, int64_t* begin, int64_t* end) {
+  const int64_t offset = k * dilation - pad;  // i = o*stride + offset
+  const int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const int64_t e = in_size - offset <= 0 ? 0 : (in_size - offset + stride - 1) / stride;
+  *begin = b < out_size ? b : out_size;
+  *end = e < out_size ? e : out_size;
+  if (*end < *begin) *end = *begin;
+}
+
 // y[n, m, o] = bias[m] + sum_{c in group(m), k} x[n, c, o*stride + k*dilation - pad_begin] * w[m, c, k]
 // Positions outside the input contribute zero. bias may be null.
 void f32_conv__scalar(const ConvParams& p, const float* x, const float* w, const float* bias,

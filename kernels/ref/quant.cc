@@ -58,19 +58,6 @@ int8_t finish(int32_t acc, Requantization r, const QuantParams& q) {
 }
 }  // namespace
 
-namespace {
-// First and one-past-last output index o along an axis for which
-// i = o*stride + k*dilation - pad lies in [0, in_size).
-void validRange(int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t in_size, int64_t out_size,
-                int64_t* begin, int64_t* end) {
-  const int64_t offset = k * dilation - pad;
-  const int64_t b = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  const int64_t e = in_size - offset <= 0 ? 0 : (in_size - offset + stride - 1) / stride;
-  *begin = std::min(b, out_size);
-  *end = std::max(*begin, std::min(e, out_size));
-}
-}  // namespace
-
 void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x, const int8_t* w,
                       const int32_t* bias, const Requantization* requant, int8_t* y) {
   // Padding stands for real zero, i.e. the input zero point: it contributes nothing, so only
@@ -88,13 +75,13 @@ void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x
         const int8_t* wc = w + (m * cpg + c) * ksize;
         for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
           int64_t d0, d1;
-          validRange(kd, p.stride[0], p.dilation[0], p.pad_begin[0], p.in[0], p.out[0], &d0, &d1);
+          validOutputRange(kd, p.stride[0], p.dilation[0], p.pad_begin[0], p.in[0], p.out[0], &d0, &d1);
           for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
             int64_t h0, h1;
-            validRange(kh, p.stride[1], p.dilation[1], p.pad_begin[1], p.in[1], p.out[1], &h0, &h1);
+            validOutputRange(kh, p.stride[1], p.dilation[1], p.pad_begin[1], p.in[1], p.out[1], &h0, &h1);
             for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
               int64_t w0, w1;
-              validRange(kw, p.stride[2], p.dilation[2], p.pad_begin[2], p.in[2], p.out[2], &w0, &w1);
+              validOutputRange(kw, p.stride[2], p.dilation[2], p.pad_begin[2], p.in[2], p.out[2], &w0, &w1);
               const int32_t wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
               for (int64_t od = d0; od < d1; ++od) {
                 const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
