@@ -79,6 +79,26 @@ TEST(CalibrationTest, EntropyClipsGaussianTails) {
     EXPECT_GE(hr.range(c).first, 0.0f) << calibratorName(c);
 }
 
+// A spike on one side of zero (normalized image background, -0.81 here) must not clip the other
+// side, and the exact zeros of a ReLU output must not pull the threshold down.
+TEST(CalibrationTest, EntropyTreatsEachSideOfZeroSeparately) {
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> pos(0.0f, 2.0f);
+  std::vector<float> v;
+  for (int i = 0; i < 60000; ++i) v.push_back(-0.81f);
+  for (int i = 0; i < 40000; ++i) v.push_back(pos(rng));
+  TensorHistogram h;
+  h.observe(v.data(), static_cast<int64_t>(v.size()));
+  const auto r = h.range(Calibrator::kEntropy);
+  EXPECT_FLOAT_EQ(r.first, -0.81f);
+  EXPECT_GT(r.second, 1.5f);
+  std::vector<float> relu(80000, 0.0f);
+  for (int i = 0; i < 20000; ++i) relu.push_back(pos(rng) * 3);
+  TensorHistogram hr;
+  hr.observe(relu.data(), static_cast<int64_t>(relu.size()));
+  EXPECT_GT(hr.range(Calibrator::kEntropy).second, 4.5f);
+}
+
 // The MSE calibrator minimises (its estimate of) exactly the error measured here, so on the data
 // it saw it must do at least as well as every other calibrator (2% slack for the estimate).
 TEST(CalibrationTest, MseRangeHasTheLowestMeasuredError) {
