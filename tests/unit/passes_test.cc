@@ -9,6 +9,8 @@
 #include <map>
 #include <random>
 
+#include <unistd.h>
+
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/pass/pass_manager.h"
@@ -112,7 +114,11 @@ void expectPass(const std::string& passName, const std::function<void(G&)>& buil
   EXPECT_EQ(opCounts(b.g), expectedOps);
 
   // Export (re-expanding IR-only constructs), import, and compute the same.
-  const auto file = std::filesystem::temp_directory_path() / ("edgeopt-pass-" + passName + ".onnx");
+  // One file per test and process: ctest runs the tests of a pass in parallel processes.
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("edgeopt-pass-" + std::string(info->test_suite_name()) + "." + info->name() + "-" +
+                     std::to_string(::getpid()) + ".onnx");
   Status exported = onnx_io::exportModel(b.model, file.string());
   ASSERT_TRUE(exported.ok()) << exported.message();
   auto back = onnx_io::importModel(file.string());
