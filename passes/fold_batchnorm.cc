@@ -120,9 +120,8 @@ class FoldIntoProducerRule : public pass::RewriteRule {
     p->setInput(1, newW);
     if (p->numInputs() > 2) p->setInput(2, newB);
     else p->addInput(newB);
-    const std::string name = bn.output(0)->name();
-    *changed = replaceOutput(g, bn.output(0), p->output(0));
-    if (*changed) g.renameValue(p->output(0), name);  // the folded value keeps the normalized name
+    // The folded value keeps the normalized name.
+    *changed = replaceOutput(g, bn.output(0), p->output(0), /*takeName=*/true);
     return Status::Ok();
   }
 };
@@ -144,15 +143,10 @@ class LowerToScaleShiftRule : public pass::RewriteRule {
     ir::Value* t = addFloatInitializer(g, base + "_bn_shift", dims, a.shift);
     ir::Node* mul = g.addNode("Mul", {bn.input(0), s}, {base + "_scaled"}, bn.name() + "_scale", &bn);
     ir::Node* add = g.addNode("Add", {mul->output(0), t}, {base + "_shifted"}, bn.name() + "_shift", &bn);
-    for (ir::Node* n : {mul, add}) {
-      n->output(0)->setDType(ir::DType::kFloat32);
-      n->output(0)->setShape(bn.output(0)->shape());
-    }
-    *changed = replaceOutput(g, bn.output(0), add->output(0));
-    if (!*changed) {
-      g.removeNode(add);
-      g.removeNode(mul);
-    }
+    mul->output(0)->setDType(ir::DType::kFloat32);
+    mul->output(0)->setShape(bn.output(0)->shape());
+    *changed = replacePattern(g, bn, add);
+    if (!*changed) g.removeNode(mul);
     return Status::Ok();
   }
 };

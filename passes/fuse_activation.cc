@@ -44,12 +44,9 @@ class FuseActivationRule : public pass::RewriteRule {
   Status apply(ir::Graph& g, ir::Node& act, bool* changed) const override {
     ir::Node* p = act.input(0)->producer();
     const ir::FusedActivation fused = *asFused(act);
-    ir::Value* out = act.output(0);
-    const std::string name = out->name();
     // The producer's output now carries the activated values, under the activation's name: an
     // export re-expands the activation to produce that name, so a re-import fuses back to it.
-    if (!replaceOutput(g, out, p->output(0))) return Status::Ok();
-    g.renameValue(p->output(0), name);
+    if (!replaceOutput(g, act.output(0), p->output(0), /*takeName=*/true)) return Status::Ok();
     ir::setFusedActivation(*p, fused);
     *changed = true;
     return Status::Ok();

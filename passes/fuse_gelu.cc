@@ -67,14 +67,9 @@ class FuseGeluRule : public pass::RewriteRule {
   }
   Status apply(ir::Graph& g, ir::Node& erf, bool* changed) const override {
     const GeluMatch m = *matchGelu(erf);
-    const std::vector<ir::Value*> operands = m.root->inputs();
     ir::Node* gelu = g.addNode("Gelu", {m.x}, {m.root->output(0)->name() + "_gelu"}, m.root->name() + "_gelu", m.root,
                                ir::kEdgeoptDomain);
-    gelu->output(0)->setDType(ir::DType::kFloat32);
-    gelu->output(0)->setShape(m.root->output(0)->shape());
-    *changed = replaceOutput(g, m.root->output(0), gelu->output(0));
-    if (!*changed) g.removeNode(gelu);
-    else removeIfDead(g, operands);
+    *changed = replacePattern(g, *m.root, gelu);
     return Status::Ok();
   }
 };

@@ -28,16 +28,17 @@ ir::Value* relu6OfXPlus3(const ir::Value* v) {
   return nullptr;
 }
 
-// v == a / 6 (Div by 6 or Mul by 1/6); returns a.
-ir::Value* dividedBySix(const ir::Value* v) {
-  if (const ir::Node* div = producerOf(v, "Div")) {
-    auto c = scalarConstant(div->input(1));
-    return c && nearlyEqual(*c, 6.0) ? div->input(0) : nullptr;
+// n computes a / 6 (Div by 6 or Mul by 1/6); returns a.
+ir::Value* sixthOf(const ir::Node* n) {
+  if (!n || !n->domain().empty() || n->numInputs() != 2) return nullptr;
+  if (n->opType() == "Div") {
+    auto c = scalarConstant(n->input(1));
+    return c && nearlyEqual(*c, 6.0) ? n->input(0) : nullptr;
   }
-  if (const ir::Node* mul = producerOf(v, "Mul")) {
+  if (n->opType() == "Mul") {
     for (size_t i = 0; i < 2; ++i) {
-      auto c = scalarConstant(mul->input(1 - i));
-      if (c && nearlyEqual(*c, 1.0 / 6.0)) return mul->input(i);
+      auto c = scalarConstant(n->input(1 - i));
+      if (c && nearlyEqual(*c, 1.0 / 6.0)) return n->input(i);
     }
   }
   return nullptr;
@@ -50,7 +51,7 @@ ir::Value* hardSigmoidOf(const ir::Value* v) {
       return hs->input(0);
     return nullptr;
   }
-  if (ir::Value* a = dividedBySix(v)) return relu6OfXPlus3(a);
+  if (ir::Value* a = sixthOf(v ? v->producer() : nullptr)) return relu6OfXPlus3(a);
   return nullptr;
 }
 
@@ -63,16 +64,7 @@ ir::Value* hardSwishInput(const ir::Node& root) {
     }
   }
   // (x * relu6(x + 3)) / 6
-  const ir::Value* prod = nullptr;
-  if (root.opType() == "Div") {
-    auto c = scalarConstant(root.input(1));
-    if (c && nearlyEqual(*c, 6.0)) prod = root.input(0);
-  } else if (root.opType() == "Mul") {
-    for (size_t i = 0; i < 2 && !prod; ++i) {
-      auto c = scalarConstant(root.input(1 - i));
-      if (c && nearlyEqual(*c, 1.0 / 6.0)) prod = root.input(i);
-    }
-  }
+  const ir::Value* prod = sixthOf(&root);
   if (const ir::Node* mul = producerOf(prod, "Mul")) {
     for (size_t i = 0; i < 2; ++i) {
       ir::Value* x = mul->input(i);
@@ -89,14 +81,9 @@ class FuseHardSwishRule : public pass::RewriteRule {
     return n.numInputs() == 2 && hardSwishInput(n) != nullptr && n.output(0)->dtype() == ir::DType::kFloat32;
   }
   Status apply(ir::Graph& g, ir::Node& root, bool* changed) const override {
-    ir::Value* x = hardSwishInput(root);
-    const std::vector<ir::Value*> operands = root.inputs();
-    ir::Node* hs = g.addNode("HardSwish", {x}, {root.output(0)->name() + "_hardswish"}, root.name() + "_hardswish", &root);
-    hs->output(0)->setDType(root.output(0)->dtype());
-    hs->output(0)->setShape(root.output(0)->shape());
-    *changed = replaceOutput(g, root.output(0), hs->output(0));
-    if (!*changed) g.removeNode(hs);
-    else removeIfDead(g, operands);
+    ir::Node* hs = g.addNode("HardSwish", {hardSwishInput(root)}, {root.output(0)->name() + "_hardswish"},
+                             root.name() + "_hardswish", &root);
+    *changed = replacePattern(g, root, hs);
     return Status::Ok();
   }
 };

@@ -115,16 +115,11 @@ class FuseLayerNormRule : public pass::RewriteRule {
     }
     std::vector<ir::Value*> inputs = {m.x, gamma};
     if (m.beta) inputs.push_back(m.beta);
-    const std::vector<ir::Value*> operands = m.root->inputs();
     ir::Node* ln = g.addNode("LayerNormalization", inputs, {m.root->output(0)->name() + "_layernorm"},
                              m.root->name() + "_layernorm", m.root);
     ln->setAttr("axis", m.axis);
     ln->setAttr("epsilon", m.epsilon);
-    ln->output(0)->setDType(ir::DType::kFloat32);
-    ln->output(0)->setShape(m.root->output(0)->shape());
-    *changed = replaceOutput(g, m.root->output(0), ln->output(0));
-    if (!*changed) g.removeNode(ln);
-    else removeIfDead(g, operands);
+    *changed = replacePattern(g, *m.root, ln);
     return Status::Ok();
   }
 };

@@ -104,7 +104,6 @@ Status insertQdq(ir::Graph& g, const QdqPlan& plan, std::vector<std::string>* qu
     const int64_t axis = outputChannelAxis(*n);
     const int64_t channels = w.dims()[static_cast<size_t>(axis)];
     const int64_t inner = axis == 0 ? w.numel() / channels : 1;
-    const int64_t outerStride = axis == 0 ? inner : channels;  // element (c, i): c * inner + i, or i * channels + c
     std::vector<float> wScale(static_cast<size_t>(channels), 0.0f);
     for (int64_t i = 0; i < w.numel(); ++i) {
       const int64_t c = axis == 0 ? i / inner : i % channels;
@@ -121,7 +120,6 @@ Status insertQdq(ir::Graph& g, const QdqPlan& plan, std::vector<std::string>* qu
       const float v = std::nearbyint(w.data<float>()[i] / wScale[static_cast<size_t>(c)]);
       wq.data<int8_t>()[i] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
     }
-    (void)outerStride;
     const std::string base = n->name();
     ir::Value* wqv = g.addInitializer(g.uniqueName(base + "_weight_int8"), std::move(wq));
     ir::Value* wsv = plan.perTensorWeights

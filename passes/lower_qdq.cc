@@ -64,15 +64,8 @@ class LowerQdqRule : public pass::RewriteRule {
     q->setAttr("y_zero_point", static_cast<int64_t>(p.yZeroPoint));
     if (p.xUnsigned) q->setAttr("x_uint8", int64_t{1});
     if (p.yUnsigned) q->setAttr("y_uint8", int64_t{1});
-    q->output(0)->setDType(p.yUnsigned ? ir::DType::kUInt8 : ir::DType::kInt8);
-    q->output(0)->setShape(yq->shape());
-    ir::Value* y = n.output(0);
-    *changed = replaceOutput(g, yq, q->output(0));
-    if (!*changed) {
-      g.removeNode(q);
-      return Status::Ok();
-    }
-    removeIfDead(g, {y});  // the float node and the DequantizeLinears only it used
+    // Replaces the QuantizeLinear; the float node and the DequantizeLinears only it used go too.
+    *changed = replacePattern(g, *p.quantize, q);
     return Status::Ok();
   }
 

@@ -52,7 +52,7 @@ bool nearlyEqual(double a, double b, double tolerance) {
   return std::fabs(a - b) <= tolerance * std::max(1.0, std::fabs(b));
 }
 
-bool replaceOutput(ir::Graph& g, ir::Value* old, ir::Value* replacement) {
+bool replaceOutput(ir::Graph& g, ir::Value* old, ir::Value* replacement, bool takeName) {
   if (old == replacement) return false;
   ir::Node* producer = old->producer();
   // After the rewrite, the producer is removable when no other output of it is needed.
@@ -67,7 +67,20 @@ bool replaceOutput(ir::Graph& g, ir::Value* old, ir::Value* replacement) {
   const std::string name = old->name();
   g.replaceAllUsesWith(old, replacement);
   if (producerDies) g.removeNode(producer);
-  if (wasOutput) g.renameValue(replacement, name);
+  if (wasOutput || (takeName && producerDies)) g.renameValue(replacement, name);
+  return true;
+}
+
+bool replacePattern(ir::Graph& g, ir::Node& root, ir::Node* replacement) {
+  ir::Value* out = replacement->output(0);
+  out->setDType(root.output(0)->dtype());
+  out->setShape(root.output(0)->shape());
+  const std::vector<ir::Value*> operands = root.inputs();
+  if (!replaceOutput(g, root.output(0), out, /*takeName=*/true)) {
+    g.removeNode(replacement);
+    return false;
+  }
+  removeIfDead(g, operands);
   return true;
 }
 

@@ -29,9 +29,17 @@ bool nearlyEqual(double a, double b, double tolerance = 1e-6);
 // Makes every consumer of `old` (a node output) read `replacement` instead, removes the node
 // that produced `old` if none of its outputs is used any more, and keeps the graph's output
 // names: when `old` was a graph output, `replacement` takes over its name (possible when
-// `replacement` is a node output that is not itself a graph output). Returns false, changing
-// nothing, when the names cannot be kept.
-bool replaceOutput(ir::Graph& g, ir::Value* old, ir::Value* replacement);
+// `replacement` is a node output that is not itself a graph output). With takeName,
+// `replacement` also takes `old`'s name when `old` is not a graph output — for rewrites that
+// absorb a node (fusions), so that export -> import -> the same rewrite gives the same names.
+// Returns false, changing nothing, when the names cannot be kept.
+bool replaceOutput(ir::Graph& g, ir::Value* old, ir::Value* replacement, bool takeName = false);
+
+// Puts the output of `replacement` — a node the caller just inserted before `root` — in place of
+// root's output: the output gets root's output dtype, shape and name, consumers move over, and
+// root and the pattern nodes only it used are removed. When root's output cannot be replaced,
+// removes `replacement` and returns false.
+bool replacePattern(ir::Graph& g, ir::Node& root, ir::Node* replacement);
 
 // Removes nodes whose outputs are all unused and not graph outputs, latest first; returns how
 // many were removed.

@@ -62,7 +62,7 @@ ModelSummary summarize(const ir::Model& model) {
   }
   for (const ir::Node* n : g.nodes()) {
     ++s.nodeCount;
-    ++s.opHistogram[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
+    ++s.opHistogram[n->qualifiedOpType()];
     const int64_t macs = nodeMacs(*n, &s.dynamicDims);
     if (macs < 0) s.macsUnknown.push_back(n->name());
     else s.macs += macs;

@@ -8,13 +8,6 @@
 #include "passes/registry.h"
 
 namespace edgeopt::api {
-namespace {
-std::map<std::string, int64_t> histogram(const ir::Graph& g) {
-  std::map<std::string, int64_t> h;
-  for (const ir::Node* n : g.nodes()) ++h[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
-  return h;
-}
-}  // namespace
 
 Status optimize(ir::Model& model, const OptimizeOptions& options, OptimizeReport* report) {
   pass::PassManager pm;
@@ -29,7 +22,7 @@ Status optimize(ir::Model& model, const OptimizeOptions& options, OptimizeReport
     if (!inPipeline) return invalidInput("--dump-after '" + options.dumpAfter + "': no such pass in the pipeline");
   }
   report->nodesBefore = model.graph->numNodes();
-  report->opsBefore = histogram(*model.graph);
+  report->opsBefore = ir::opHistogram(*model.graph);
   pass::PipelineOptions po;
   po.verify = options.verify;
   po.maxIterations = options.maxIterations;
@@ -49,7 +42,7 @@ Status optimize(ir::Model& model, const OptimizeOptions& options, OptimizeReport
     if (dumped) std::remove(options.dumpPath.c_str());
     return st;
   }
-  report->opsAfter = histogram(*model.graph);
+  report->opsAfter = ir::opHistogram(*model.graph);
   return Status::Ok();
 }
 

@@ -258,7 +258,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   for (const ir::Node* n : g.nodes()) {
     const std::string& op = n->opType();
     if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "Conv" || op == "Gemm" || op == "MatMul") continue;
-    ++report->fp32Ops[n->domain().empty() ? op : n->domain() + "." + op];
+    ++report->fp32Ops[n->qualifiedOpType()];
   }
   for (auto& o : model.opsets)
     if ((o.domain.empty() || o.domain == "ai.onnx") && o.version < 13) o.version = 13;

@@ -36,6 +36,10 @@ std::optional<std::vector<int64_t>> staticDims(const Shape& s) {
 
 std::string Node::describe() const { return "'" + name_ + "' (" + opType_ + ")"; }
 
+std::string Node::qualifiedOpType() const {
+  return domain_.empty() || domain_ == "ai.onnx" ? opType_ : domain_ + "." + opType_;
+}
+
 void Node::setInput(size_t i, Value* v) {
   EDGEOPT_CHECK(i < inputs_.size());
   if (Value* old = inputs_[i]) {
@@ -244,6 +248,12 @@ Status Graph::verify() const {
   for (const Value* o : outputs_)
     if (!defined.count(o)) return internalError("graph output '" + o->name_ + "' is not defined");
   return Status::Ok();
+}
+
+std::map<std::string, int64_t> opHistogram(const Graph& g) {
+  std::map<std::string, int64_t> h;
+  for (const Node* n : g.nodes()) ++h[n->qualifiedOpType()];
+  return h;
 }
 
 int64_t Model::defaultOpset() const {

@@ -117,6 +117,9 @@ class Node {
   void setName(std::string n) { name_ = std::move(n); }
   // "'conv1' (Conv)": how diagnostics name a node.
   std::string describe() const;
+  // "Conv" for the default ONNX domain, "edgeopt.QConv" otherwise: how histograms and
+  // unsupported-op lists name an op.
+  std::string qualifiedOpType() const;
 
   // Inputs may contain nullptr for an omitted optional input.
   const std::vector<Value*>& inputs() const { return inputs_; }
@@ -206,6 +209,9 @@ class Graph {
   uint64_t nameCounter_ = 0;
   uint64_t nodeCounter_ = 0;
 };
+
+// Node count per qualified op type.
+std::map<std::string, int64_t> opHistogram(const Graph& g);
 
 struct OpsetImport {
   std::string domain;

@@ -60,8 +60,7 @@ Status checkSupported(const ir::Graph& graph) {
   for (const ir::Node* n : graph.nodes()) {
     const OpDef* def = findOp(*n);
     if (!def) {
-      std::string key = n->domain().empty() ? n->opType() : n->domain() + "." + n->opType();
-      unknown[key].push_back(n->name());
+      unknown[n->qualifiedOpType()].push_back(n->name());
       continue;
     }
     if (def->check) {

@@ -120,11 +120,14 @@ std::vector<int64_t> spatialOf(const Tensor& t) {
   return std::vector<int64_t>(t.dims().begin() + 2, t.dims().end());
 }
 
-Status runConv(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
-  const Tensor& x = *ctx.input(0);
-  const Tensor& w = *ctx.input(1);
-  const Tensor* b = ctx.input(2);
+// The geometry of a convolution of x by weights w [M, C/group, k...] (bias b optional), from the
+// node's attributes: kernel parameters and output dims. Shared by Conv and edgeopt.QConv.
+struct ConvGeometry {
+  ref::ConvParams params;
+  std::vector<int64_t> outDims;
+};
+
+StatusOr<ConvGeometry> convGeometry(const OpContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
   EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
   const int64_t group = ctx.node.attrInt("group", 1);
   const int64_t C = x.dims()[1], M = w.dims().empty() ? 0 : w.dims()[0];
@@ -138,16 +141,25 @@ Status runConv(OpContext& ctx) {
     return ctx.invalid("kernel_shape " + ir::dimsToString(kernel) + " does not match weight " +
                        ir::dimsToString(w.dims()));
   EDGEOPT_ASSIGN_OR_RETURN(Window win, resolveWindow(ctx, spatialOf(x), kernel, false));
-  ref::ConvParams p;
-  p.batch = x.dims()[0];
-  p.in_channels = C;
-  p.out_channels = M;
-  p.groups = group;
-  fillSpatial(p, win);
-  std::vector<int64_t> outDims = {p.batch, M};
-  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
-  Tensor y(DType::kFloat32, outDims);
-  ref::f32_conv__scalar(p, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr,
+  ConvGeometry geo;
+  geo.params.batch = x.dims()[0];
+  geo.params.in_channels = C;
+  geo.params.out_channels = M;
+  geo.params.groups = group;
+  fillSpatial(geo.params, win);
+  geo.outDims = {geo.params.batch, M};
+  geo.outDims.insert(geo.outDims.end(), win.out.begin(), win.out.end());
+  return geo;
+}
+
+Status runConv(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, b));
+  Tensor y(DType::kFloat32, geo.outDims);
+  ref::f32_conv__scalar(geo.params, x.data<float>(), w.data<float>(), b ? b->data<float>() : nullptr,
                         y.data<float>());
   EDGEOPT_RETURN_IF_ERROR(applyFusedActivation(ctx, y));
   ctx.outputs[0] = std::move(y);
@@ -696,24 +708,10 @@ Status runQConv(OpContext& ctx) {
   const Tensor& x = asInt8(ctx, 0, &xStorage);
   const Tensor& w = *ctx.input(1);
   const Tensor* b = ctx.input(2);
-  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
-  const int64_t group = ctx.node.attrInt("group", 1);
-  const int64_t C = x.dims()[1], M = w.dims().empty() ? 0 : w.dims()[0];
-  if (w.rank() != x.rank() || group < 1 || C % group || M % group || w.dims()[1] != C / group)
-    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " + ir::dimsToString(x.dims()));
-  if (b && b->numel() != M) return ctx.invalid("bias must have one value per output channel");
-  EDGEOPT_ASSIGN_OR_RETURN(Window win, resolveWindow(ctx, spatialOf(x), ctx.node.attrInts("kernel_shape", spatialOf(w)), false));
-  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, M));
-  ref::ConvParams p;
-  p.batch = x.dims()[0];
-  p.in_channels = C;
-  p.out_channels = M;
-  p.groups = group;
-  fillSpatial(p, win);
-  std::vector<int64_t> outDims = {p.batch, M};
-  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
-  Tensor y(DType::kInt8, outDims);
-  ref::qs8_conv__scalar(p, o.q, x.data<int8_t>(), w.data<int8_t>(), b ? b->data<int32_t>() : nullptr,
+  EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, b));
+  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, geo.params.out_channels));
+  Tensor y(DType::kInt8, geo.outDims);
+  ref::qs8_conv__scalar(geo.params, o.q, x.data<int8_t>(), w.data<int8_t>(), b ? b->data<int32_t>() : nullptr,
                         o.requant.data(), y.data<int8_t>());
   ctx.outputs[0] = finishInt8(ctx, std::move(y));
   return Status::Ok();

@@ -61,7 +61,7 @@ struct G {
 
 std::map<std::string, int> opCounts(const Graph& g) {
   std::map<std::string, int> h;
-  for (const Node* n : g.nodes()) ++h[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
+  for (const Node* n : g.nodes()) ++h[n->qualifiedOpType()];
   return h;
 }
 

@@ -71,7 +71,7 @@ class QuantizeTest : public ::testing::Test {
   }
   static std::map<std::string, int> ops(const ir::Graph& g) {
     std::map<std::string, int> h;
-    for (const ir::Node* n : g.nodes()) ++h[n->domain().empty() ? n->opType() : n->domain() + "." + n->opType()];
+    for (const ir::Node* n : g.nodes()) ++h[n->qualifiedOpType()];
     return h;
   }
   fs::path dir_;
