@@ -26,9 +26,11 @@ inline const char* version() { return "0.1.0"; }
 // Imports an ONNX file (see compiler/onnx/onnx_io.h for what is checked and converted).
 inline StatusOr<ir::Model> loadModel(const std::string& path) { return onnx_io::importModel(path); }
 
-// Runs the model with the reference executor; inputs and outputs by name.
+// Runs the model with the reference executor; inputs and outputs by name. A QDQ model is first
+// lowered to edgeopt's int8 ops (prepareForExecution), as `edgeopt run` and `eval` do.
 inline StatusOr<std::map<std::string, ir::Tensor>> runReference(
-    const ir::Model& model, const std::map<std::string, ir::Tensor>& inputs) {
+    ir::Model& model, const std::map<std::string, ir::Tensor>& inputs) {
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(model));
   auto exec = runtime::Executor::create(*model.graph);
   if (!exec.ok()) return exec.status();
   return exec.value()->runNamed(inputs);

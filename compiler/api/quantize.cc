@@ -85,11 +85,13 @@ std::vector<float> dequantizedOutput(const ir::Node& n, const ir::Tensor& t) {
   return out;
 }
 
-double top1(const ir::Model& m, const data::DataOptions& d) {
+// Top-1 accuracy on labelled data, and how many samples it was measured on.
+StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOptions& d) {
   EvalOptions o;
   o.data = d;
   auto r = evaluate(m, o);
-  return r.ok() ? static_cast<double>(r->top1Correct) / static_cast<double>(r->samples) : -1;
+  if (!r.ok()) return r.status().withContext("--eval");
+  return std::make_pair(static_cast<double>(r->top1Correct) / static_cast<double>(r->samples), r->samples);
 }
 
 }  // namespace
@@ -217,19 +219,17 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   std::set<std::string> excluded = userExcluded;
   if (options.maxDrop >= 0) {
     if (options.eval.path.empty()) return invalidInput("--max-drop needs labelled evaluation data (--eval)");
-    report->fp32Top1 = top1(model, options.eval);
-    if (report->fp32Top1 < 0) {
-      EvalOptions o;
-      o.data = options.eval;
-      return evaluate(model, o).status().withContext("--eval");
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(auto fp32, top1(model, options.eval));
+    report->fp32Top1 = fp32.first;
+    report->evalSamples = fp32.second;
     std::vector<LayerError> bySensitivity = report->layers;
     std::sort(bySensitivity.begin(), bySensitivity.end(),
               [](const LayerError& a, const LayerError& b) { return a.outputSqnrDb < b.outputSqnrDb; });
     size_t next = 0;
     for (;;) {
       EDGEOPT_ASSIGN_OR_RETURN(ir::Model q, int8Variant(model, plan, excluded, nullptr));
-      report->int8Top1 = top1(q, options.eval);
+      EDGEOPT_ASSIGN_OR_RETURN(auto int8, top1(q, options.eval));
+      report->int8Top1 = int8.first;
       const double drop = (report->fp32Top1 - report->int8Top1) * 100.0;
       if (drop <= options.maxDrop || next == bySensitivity.size()) break;
       const LayerError& l = bySensitivity[next++];
@@ -239,10 +239,6 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
                     drop, options.maxDrop, l.outputSqnrDb);
       report->keptInFloat.push_back(l.node + why);
     }
-    EvalOptions o;
-    o.data = options.eval;
-    auto r = evaluate(model, o);
-    if (r.ok()) report->evalSamples = r->samples;
   }
   plan.excludedNodes = excluded;
   EDGEOPT_RETURN_IF_ERROR(passes::insertQdq(g, plan, &report->quantizedNodes));

@@ -128,15 +128,13 @@ class NpySource : public DataSource {
       in_.open(path_, std::ios::binary);
       if (!in_) return ioError(path_ + ": cannot open for reading");
     }
+    // One sample's raw elements, read straight into a tensor reused across reads.
     const int64_t n = ir::numElements(dims_);
-    const size_t esz = ir::dtypeSize(header_.dtype);
-    buffer_.resize(static_cast<size_t>(n) * esz);
-    in_.seekg(static_cast<std::streamoff>(header_.dataOffset + index * n * static_cast<int64_t>(esz)));
-    if (!in_.read(reinterpret_cast<char*>(buffer_.data()), static_cast<std::streamsize>(buffer_.size())))
+    if (sample_.dtype() != header_.dtype || sample_.numel() != n) sample_ = ir::Tensor(header_.dtype, {n});
+    in_.seekg(static_cast<std::streamoff>(header_.dataOffset + index * static_cast<int64_t>(sample_.byteSize())));
+    if (!in_.read(static_cast<char*>(sample_.rawData()), static_cast<std::streamsize>(sample_.byteSize())))
       return invalidInput(describe(index) + ": file is truncated");
-    ir::Tensor t(header_.dtype, {n});
-    std::memcpy(t.rawData(), buffer_.data(), buffer_.size());
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(t.getAsDouble(i));
+    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(sample_.getAsDouble(i));
     if (spec_.scale != 1.0 || !spec_.mean.empty() || !spec_.std.empty()) {
       const int channels = dims_.empty() ? 1 : static_cast<int>(dims_[0]);
       EDGEOPT_RETURN_IF_ERROR(normalizePlanar(spec_, out, channels, channels ? n / channels : 0));
@@ -153,7 +151,7 @@ class NpySource : public DataSource {
   std::vector<int64_t> dims_;
   std::vector<int64_t> labels_;
   std::ifstream in_;
-  std::vector<uint8_t> buffer_;
+  ir::Tensor sample_;
 };
 
 // ---- IDX ----

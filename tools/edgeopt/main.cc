@@ -97,8 +97,9 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   Status prepared = edgeopt::api::prepareForExecution(model.value());
   if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
-  Status supported = edgeopt::runtime::checkSupported(graph);
-  if (!supported.ok()) return report(supported.withContext(modelPath));
+  // Unsupported ops are reported before any input file is read; run() checks the inputs.
+  auto exec = edgeopt::runtime::Executor::create(graph);
+  if (!exec.ok()) return report(exec.status().withContext(modelPath));
 
   // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
   std::map<std::string, edgeopt::ir::Tensor> inputs;
@@ -132,12 +133,6 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (next < positional.size())
     return report(edgeopt::invalidInput("more --input files than model inputs (" +
                                         std::to_string(graph.inputs().size()) + ")"));
-  for (const auto* v : graph.inputs()) {
-    Status st = edgeopt::runtime::Executor::checkInput(*v, inputs[v->name()]);
-    if (!st.ok()) return report(st.withContext(modelPath));
-  }
-  auto exec = edgeopt::runtime::Executor::create(graph);
-  if (!exec.ok()) return report(exec.status().withContext(modelPath));
   // --iters N: time N runs (after the first) and print the median and minimum latency.
   std::vector<double> ms;
   edgeopt::StatusOr<std::map<std::string, edgeopt::ir::Tensor>> outs = exec.value()->runNamed(inputs);

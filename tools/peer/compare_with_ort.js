@@ -15,7 +15,7 @@ const os = require('os');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { readNpy, writeNpy } = require('./npy');
-const { rng, relativeError } = require('./common');
+const { randomFeeds, relativeError } = require('./common');
 
 function usage(msg) {
   console.error(`compare_with_ort: ${msg}`);
@@ -43,19 +43,12 @@ async function compareModel(ort, args, modelPath) {
   const session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgeopt-peer-'));
   try {
-    const next = rng(args.seed);
-    const feeds = {};
+    const feeds = randomFeeds(ort, session, args.shapes, args.seed);
     const cliInputs = [];
-    session.inputMetadata.forEach((meta, k) => {
-      const dims = args.shapes[meta.name] || meta.shape.map((d) => (typeof d === 'number' ? d : 1));
-      const n = dims.reduce((p, d) => p * d, 1);
-      if (meta.type !== 'float32') throw new Error(`input ${meta.name}: only float32 inputs are generated`);
-      const data = new Float32Array(n);
-      for (let i = 0; i < n; ++i) data[i] = next();
-      feeds[meta.name] = new ort.Tensor('float32', data, dims);
+    session.inputNames.forEach((name, k) => {
       const file = path.join(dir, `input_${k}.npy`);
-      writeNpy(file, 'float32', dims, data);
-      cliInputs.push('--input', `${meta.name}=${file}`);
+      writeNpy(file, 'float32', feeds[name].dims, feeds[name].data);
+      cliInputs.push('--input', `${name}=${file}`);
     });
     const ortOut = await session.run(feeds);
     const outNames = session.outputNames;
