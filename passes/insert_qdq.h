@@ -1,7 +1,7 @@
 // insert_qdq: rewrites a float graph into the QDQ form of the int8 arithmetic in
 // kernels/ref/quant.h, given each activation tensor's int8 parameters (from calibration).
 //
-// For every Conv, Gemm and MatMul with constant float weights that is not excluded and whose
+// Walking the graph in order, for every Conv, Gemm and MatMul with constant float weights that is not excluded and whose
 // activation input and output have parameters:
 //   - the activation input gets QuantizeLinear -> DequantizeLinear (one pair per tensor, shared by
 //     all consumers; an input that already comes out of a DequantizeLinear is left as is);
@@ -12,6 +12,12 @@
 //   - the output gets QuantizeLinear -> DequantizeLinear, and its consumers read the latter; a
 //     fused Relu/Clip whose range contains the output's int8 range is dropped (the saturation of
 //     QuantizeLinear computes it), leaving the DQ -> op -> Q pattern ONNX Runtime fuses.
+// Then the weightless ops with an int8 form, when all their activation inputs have parameters:
+//   - Add, Mul, Concat, AveragePool, GlobalAveragePool: inputs through Q -> DQ as above, output
+//     Q -> DQ at its calibrated parameters; a Relu that only follows an Add/Mul and whose output
+//     encoding starts at zero is dropped and its parameters go to the Add/Mul output;
+//   - MaxPool (4-D, no indices), Flatten, Reshape fed by a DequantizeLinear: data movement,
+//     output Q -> DQ at the input's parameters, so that int8 passes through unchanged.
 // Activation tensors are stored as uint8 with zero point + 128 (the same values as the int8
 // encoding; the form ONNX Runtime's x86 int8 kernels take). Everything else stays float. The
 // result is standard ONNX (opset 13+ per-axis Q/DQ) that ONNX
@@ -41,6 +47,14 @@ struct QdqPlan {
 
 // The nodes insert_qdq would quantize (Conv/Gemm/MatMul with constant float weights), in order.
 std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g);
+
+// The nodes insertQdq decides to put in int8 (quantizableNodes, then the weightless Add, Mul,
+// Concat and pooling ops); data movement (MaxPool, Flatten, Reshape) follows its input.
+std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g);
+
+// The float activations whose calibrated parameters insertQdq may use: the inputs and outputs of
+// the quantizable nodes and of the weightless int8 ops, and a Relu right after an Add or Mul.
+std::vector<const ir::Value*> calibratedValues(const ir::Graph& g);
 
 // Rewrites g; *quantized receives the names of the nodes now in int8.
 Status insertQdq(ir::Graph& g, const QdqPlan& plan, std::vector<std::string>* quantized);

@@ -39,6 +39,28 @@ std::optional<Dq> dequantizeOf(const ir::Value* v, ir::DType dtype, bool* unsign
   return d;
 }
 
+// The per-tensor int8/uint8 QuantizeLinear that alone consumes y, with its parameters (zero point
+// in the int8 encoding).
+struct Quantize {
+  ir::Node* node;
+  float scale;
+  int32_t zeroPoint;
+  bool unsigned8;
+};
+std::optional<Quantize> soleQuantizeOf(const ir::Graph& g, const ir::Value* y) {
+  if (!hasSingleUse(g, y)) return std::nullopt;
+  ir::Node* quant = y->uses()[0].node;
+  if (quant->opType() != "QuantizeLinear" || !quant->domain().empty() || !quant->input(2)) return std::nullopt;
+  const ir::Tensor* ys = constantOf(quant->input(1));
+  const ir::Tensor* yz = constantOf(quant->input(2));
+  if (!ys || !yz || ys->numel() != 1 || yz->numel() != 1 ||
+      (yz->dtype() != ir::DType::kInt8 && yz->dtype() != ir::DType::kUInt8))
+    return std::nullopt;
+  const bool u8 = yz->dtype() == ir::DType::kUInt8;
+  return Quantize{quant, static_cast<float>(ys->getAsDouble(0)),
+                  static_cast<int32_t>(yz->getAsInt64(0)) - (u8 ? 128 : 0), u8};
+}
+
 class LowerQdqRule : public pass::RewriteRule {
  public:
   std::vector<std::string> targetOps() const override { return {"Conv", "Gemm", "MatMul"}; }
@@ -109,21 +131,115 @@ class LowerQdqRule : public pass::RewriteRule {
           return std::nullopt;
       p.b = b;
     }
-    const ir::Value* y = n.output(0);
-    if (!hasSingleUse(g, y)) return std::nullopt;
-    ir::Node* quant = y->uses()[0].node;
-    if (quant->opType() != "QuantizeLinear" || !quant->domain().empty() || !quant->input(2)) return std::nullopt;
-    const ir::Tensor* ys = constantOf(quant->input(1));
-    const ir::Tensor* yz = constantOf(quant->input(2));
-    if (!ys || !yz || ys->numel() != 1 || yz->numel() != 1 ||
-        (yz->dtype() != ir::DType::kInt8 && yz->dtype() != ir::DType::kUInt8))
-      return std::nullopt;
-    p.yUnsigned = yz->dtype() == ir::DType::kUInt8;
+    auto quant = soleQuantizeOf(g, n.output(0));
+    if (!quant) return std::nullopt;
+    p.yUnsigned = quant->unsigned8;
     p.x = *x;
     p.w = *w;
-    p.quantize = quant;
-    p.yScale = static_cast<float>(ys->getAsDouble(0));
-    p.yZeroPoint = static_cast<int32_t>(yz->getAsInt64(0)) - (p.yUnsigned ? 128 : 0);
+    p.quantize = quant->node;
+    p.yScale = quant->scale;
+    p.yZeroPoint = quant->zeroPoint;
+    return p;
+  }
+};
+
+
+// DQ -> {Add, Mul, AveragePool, GlobalAveragePool} -> Q becomes edgeopt.QAdd / QMul / QAveragePool;
+// DQ -> {MaxPool, Flatten, Reshape} -> Q with the same parameters runs the op on the integers;
+// DQ... -> Concat -> Q runs Concat on the integers, re-encoding (edgeopt.QRequantize) the inputs
+// whose parameters differ from the output's.
+class LowerWeightlessRule : public pass::RewriteRule {
+ public:
+  std::vector<std::string> targetOps() const override {
+    return {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat", "MaxPool", "Flatten", "Reshape"};
+  }
+
+  bool match(const ir::Node& n) const override { return plan(n).has_value(); }
+
+  Status apply(ir::Graph& g, ir::Node& n, bool* changed) const override {
+    const Plan p = *plan(n);
+    const std::string& op = n.opType();
+    ir::Node* q = p.quantize.node;
+    const std::string outName = q->output(0)->name() + "_int8";
+    ir::Node* lowered = nullptr;
+    auto setOutput = [&](ir::Node* node, const Dq& in, bool inUnsigned) {
+      node->setAttr("x_scale", in.scales[0]);
+      node->setAttr("x_zero_point", static_cast<int64_t>(in.zeroPoint));
+      node->setAttr("y_scale", p.quantize.scale);
+      node->setAttr("y_zero_point", static_cast<int64_t>(p.quantize.zeroPoint));
+      if (inUnsigned) node->setAttr("x_uint8", int64_t{1});
+      if (p.quantize.unsigned8) node->setAttr("y_uint8", int64_t{1});
+    };
+    if (op == "Add" || op == "Mul") {
+      lowered = g.addNode(op == "Add" ? "QAdd" : "QMul", {p.in[0].q, p.in[1].q}, {outName}, n.name() + "_int8", q,
+                          ir::kEdgeoptDomain);
+      setOutput(lowered, p.in[0], p.unsigned8[0]);
+      lowered->removeAttr("x_scale");
+      lowered->removeAttr("x_zero_point");
+      lowered->removeAttr("x_uint8");
+      for (size_t i = 0; i < 2; ++i) {
+        const std::string k = i == 0 ? "a" : "b";
+        lowered->setAttr(k + "_scale", p.in[i].scales[0]);
+        lowered->setAttr(k + "_zero_point", static_cast<int64_t>(p.in[i].zeroPoint));
+      }
+    } else if (op == "AveragePool" || op == "GlobalAveragePool") {
+      lowered = g.addNode("QAveragePool", {p.in[0].q}, {outName}, n.name() + "_int8", q, ir::kEdgeoptDomain);
+      for (const auto& [name, attr] : n.attributes()) lowered->setAttr(name, attr);
+      if (op == "GlobalAveragePool") lowered->setAttr("global", int64_t{1});
+      setOutput(lowered, p.in[0], p.unsigned8[0]);
+    } else {
+      // Integer data movement, inputs re-encoded where their parameters (or storage) differ.
+      std::vector<ir::Value*> ins = n.inputs();
+      for (size_t i = 0; i < p.in.size(); ++i) {
+        ir::Value* v = p.in[i].q;
+        if (!sameEncoding(p.in[i], p.unsigned8[i], p.quantize)) {
+          ir::Node* r = g.addNode("QRequantize", {v}, {g.uniqueName(v->name() + "_requantized")},
+                                  g.uniqueName(n.name() + "_requantize"), q, ir::kEdgeoptDomain);
+          setOutput(r, p.in[i], p.unsigned8[i]);
+          r->output(0)->setDType(q->output(0)->dtype());
+          r->output(0)->setShape(v->shape());
+          v = r->output(0);
+        }
+        ins[i] = v;
+      }
+      lowered = g.addNode(op, ins, {outName}, n.name() + "_int8", q);
+      for (const auto& [name, attr] : n.attributes()) lowered->setAttr(name, attr);
+    }
+    *changed = replacePattern(g, *q, lowered);
+    return Status::Ok();
+  }
+
+ private:
+  struct Plan {
+    std::vector<Dq> in;         // the activation operands' DequantizeLinears
+    std::vector<bool> unsigned8;
+    Quantize quantize;
+  };
+
+  static bool sameEncoding(const Dq& in, bool inUnsigned, const Quantize& out) {
+    return in.scales[0] == out.scale && in.zeroPoint == out.zeroPoint && inUnsigned == out.unsigned8;
+  }
+
+  std::optional<Plan> plan(const ir::Node& n) const {
+    if (!n.domain().empty() || n.outputs().size() != 1 || ir::fusedActivation(n)) return std::nullopt;
+    const std::string& op = n.opType();
+    const bool movement = op == "MaxPool" || op == "Flatten" || op == "Reshape";
+    const size_t operands = op == "Add" || op == "Mul" ? 2 : op == "Concat" ? n.inputs().size() : 1;
+    if (op == "Add" || op == "Mul") {
+      if (n.inputs().size() != 2) return std::nullopt;
+    }
+    Plan p;
+    for (size_t i = 0; i < operands; ++i) {
+      bool u8 = false;
+      auto d = n.input(i) ? dequantizeOf(n.input(i), ir::DType::kUInt8, &u8) : std::nullopt;
+      if (!d || d->scales.size() != 1) return std::nullopt;
+      p.in.push_back(*d);
+      p.unsigned8.push_back(u8);
+    }
+    auto quant = soleQuantizeOf(*n.graph(), n.output(0));
+    if (!quant) return std::nullopt;
+    p.quantize = *quant;
+    if (movement && !sameEncoding(p.in[0], p.unsigned8[0], p.quantize)) return std::nullopt;
     return p;
   }
 };
@@ -139,8 +255,9 @@ bool hasQdq(const ir::Graph& g) {
 std::unique_ptr<pass::Pass> makeLowerQdq() {
   std::vector<std::unique_ptr<pass::RewriteRule>> rules;
   rules.push_back(std::make_unique<LowerQdqRule>());
+  rules.push_back(std::make_unique<LowerWeightlessRule>());
   return std::make_unique<pass::RulePass>(
-      pass::PassInfo{"lower_qdq", "turn DequantizeLinear -> Conv/Gemm/MatMul -> QuantizeLinear into edgeopt int8 ops",
+      pass::PassInfo{"lower_qdq", "turn DequantizeLinear -> op -> QuantizeLinear into edgeopt int8 ops",
                      {}, 0.02},
       std::move(rules));
 }

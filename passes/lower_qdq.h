@@ -9,7 +9,13 @@
 // Activations stored as uint8 (value + 128, as insert_qdq exports them) keep that storage:
 // x_uint8 / y_uint8 = 1 say the input is read, and the output written, as uint8.
 //
-// Fires when: the activation input comes from a per-tensor int8 or uint8 DequantizeLinear; the weights from
+// and the weightless ops (kernels/ref/quant.h gives their arithmetic):
+//   edgeopt.QAdd / QMul(a, b) with a_scale, a_zero_point, b_scale, b_zero_point, y_scale, y_zero_point
+//   edgeopt.QAveragePool(x) with AveragePool's attributes or global = 1 (GlobalAveragePool)
+//   edgeopt.QRequantize(x) re-encodes x at y_scale, y_zero_point (Concat inputs)
+//   MaxPool, Flatten, Reshape and Concat run as themselves on the integer tensors when the
+//   encodings match (Concat re-encodes mismatching inputs first).
+// Weight ops fire when: the activation input comes from a per-tensor int8 or uint8 DequantizeLinear; the weights from
 // an int8 DequantizeLinear of a constant with zero point 0, per output channel or per tensor; the
 // bias (if any) from an int32 DequantizeLinear whose scale is input_scale * weight_scale (to 1e-6);
 // the output feeds only a per-tensor int8 or uint8 QuantizeLinear. Anything else keeps its float QDQ form,

@@ -112,12 +112,9 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   }
   if (candidates.empty()) return unsupported("the model has no Conv, Gemm or MatMul with constant weights to quantize");
 
-  // Calibration: observe the activation input and output of every candidate.
+  // Calibration: observe every activation whose parameters insert_qdq may use.
   std::map<const ir::Value*, std::unique_ptr<quant::TensorHistogram>> observed;
-  for (const ir::Node* n : candidates) {
-    for (const ir::Value* v : {n->input(0), n->output(0)})
-      if (!observed.count(v)) observed[v] = std::make_unique<quant::TensorHistogram>();
-  }
+  for (const ir::Value* v : passes::calibratedValues(g)) observed[v] = std::make_unique<quant::TensorHistogram>();
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.calib));
   EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
   auto exec = runtime::Executor::create(g);
@@ -159,7 +156,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   // (all layers in int8), and the model output with only that layer in int8 (sensitivity).
   const std::set<std::string> userExcluded(options.exclude.begin(), options.exclude.end());
   std::vector<std::string> int8Nodes;
-  for (const ir::Node* n : candidates)
+  const auto int8Candidates = passes::int8CandidateNodes(g);
+  for (const ir::Node* n : int8Candidates)
     if (!userExcluded.count(n->name())) int8Nodes.push_back(n->name());
   {
     data::DataOptions first = options.calib;
@@ -173,7 +171,13 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     std::map<std::string, std::vector<float>> fp32Outputs;  // node name -> float output
     std::set<std::string> wanted(int8Nodes.begin(), int8Nodes.end());
     std::map<const ir::Value*, std::string> producerName;
-    for (const ir::Node* n : candidates) producerName[n->output(0)] = n->name();
+    for (const ir::Node* n : int8Candidates) {
+      producerName[n->output(0)] = n->name();
+      // insert_qdq folds a Relu that only follows an Add/Mul into its int8 output: compare after it.
+      const auto& uses = n->output(0)->uses();
+      if ((n->opType() == "Add" || n->opType() == "Mul") && uses.size() == 1 && uses[0].node->opType() == "Relu")
+        producerName[uses[0].node->output(0)] = n->name();
+    }
     std::vector<ir::Tensor> fp32Final;
     {
       auto out = exec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
@@ -251,10 +255,16 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
                                                   : excluded.count(n->name()) ? ": kept in float by --max-drop"
                                                                               : ": no int8 form"));
     }
-  for (const ir::Node* n : g.nodes()) {
-    const std::string& op = n->opType();
-    if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "Conv" || op == "Gemm" || op == "MatMul") continue;
-    ++report->fp32Ops[n->qualifiedOpType()];
+  {
+    // What still runs in fp32 once lowered for execution: the float ops other than Q/DQ.
+    EDGEOPT_ASSIGN_OR_RETURN(ir::Model lowered, cloneModel(model));
+    EDGEOPT_RETURN_IF_ERROR(prepareForExecution(lowered));
+    for (const ir::Node* n : lowered.graph->nodes()) {
+      const std::string& op = n->opType();
+      if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "Conv" || op == "Gemm" || op == "MatMul") continue;
+      if (n->outputs().empty() || n->output(0)->dtype() != ir::DType::kFloat32) continue;
+      ++report->fp32Ops[n->qualifiedOpType()];
+    }
   }
   for (auto& o : model.opsets)
     if ((o.domain.empty() || o.domain == "ai.onnx") && o.version < 13) o.version = 13;

@@ -56,8 +56,8 @@ struct QuantizeReport {
   int64_t calibrationSamples = 0;
   std::vector<std::string> quantizedNodes;  // run in int8
   std::vector<std::string> floatNodes;      // Conv/Gemm/MatMul left in float, with the reason
-  // Every other op runs in fp32 between DequantizeLinear and QuantizeLinear (no int8 kernel yet):
-  // op type -> count.
+  // The ops that still run in fp32 once the model is lowered for execution (no int8 form, or
+  // not fed int8), op type -> count; Q/DQ and the float nodes above not counted.
   std::map<std::string, int64_t> fp32Ops;
   std::vector<TensorRange> tensors;
   std::vector<LayerError> layers;  // per int8 node, in graph order

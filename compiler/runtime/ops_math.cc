@@ -15,32 +15,6 @@ using ir::DType;
 using ir::Tensor;
 namespace ref = kernels::ref;
 
-// Applies f elementwise over the numpy broadcast of a and b into y.
-template <typename A, typename B, typename R, typename F>
-void broadcastApply(const std::vector<int64_t>& out, const A* a, const std::vector<int64_t>& sa,
-                    const B* b, const std::vector<int64_t>& sb, R* y, F f) {
-  const size_t rank = out.size();
-  if (rank == 0) { y[0] = f(a[0], b[0]); return; }
-  for (int64_t d : out) if (d == 0) return;
-  std::vector<int64_t> idx(rank, 0);
-  int64_t offA = 0, offB = 0;
-  const int64_t inner = out[rank - 1], ia = sa[rank - 1], ib = sb[rank - 1];
-  for (;;) {
-    for (int64_t i = 0; i < inner; ++i) *y++ = f(a[offA + i * ia], b[offB + i * ib]);
-    size_t ax = rank - 1;
-    for (;;) {
-      if (ax == 0) return;
-      --ax;
-      offA += sa[ax];
-      offB += sb[ax];
-      if (++idx[ax] < out[ax]) break;
-      offA -= sa[ax] * out[ax];
-      offB -= sb[ax] * out[ax];
-      idx[ax] = 0;
-    }
-  }
-}
-
 enum class BinOp { kAdd, kSub, kMul, kDiv };
 
 template <BinOp kOp>

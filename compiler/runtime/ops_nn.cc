@@ -324,25 +324,41 @@ Status runMatMul(OpContext& ctx) {
   return Status::Ok();
 }
 
+// The window of a MaxPool/AveragePool node (or of edgeopt.QAveragePool) over x, and its output dims.
+StatusOr<std::pair<ref::PoolParams, std::vector<int64_t>>> poolGeometry(const OpContext& ctx, const Tensor& x) {
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+  const ir::Node& n = ctx.node;
+  ref::PoolParams p;
+  p.batch = x.dims()[0];
+  p.channels = x.dims()[1];
+  std::vector<int64_t> outDims = {p.batch, p.channels};
+  if (n.attrInt("global", 0)) {  // edgeopt.QAveragePool standing for GlobalAveragePool
+    const auto in = spatialOf(x);
+    const size_t off = kMax - in.size();
+    for (size_t i = 0; i < in.size(); ++i) p.in[off + i] = p.kernel[off + i] = p.padded_end[off + i] = in[i];
+    outDims.resize(x.dims().size(), 1);
+    return std::make_pair(p, outDims);
+  }
+  if (!n.hasAttr("kernel_shape")) return ctx.invalid("kernel_shape is required");
+  EDGEOPT_ASSIGN_OR_RETURN(
+      Window win, resolveWindow(ctx, spatialOf(x), n.attrInts("kernel_shape"), n.attrInt("ceil_mode", 0) != 0));
+  fillSpatial(p, win);
+  const size_t r = win.in.size(), off = kMax - r;
+  for (size_t i = 0; i < r; ++i) p.padded_end[off + i] = win.in[i] + win.padBegin[i] + win.padEnd[i];
+  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
+  return std::make_pair(p, outDims);
+}
+
 template <bool kIsMax>
 Status runPool(OpContext& ctx) {
   const Tensor& x = *ctx.input(0);
   const DType dt = x.dtype();
   if (!(dt == DType::kFloat32 || (kIsMax && (dt == DType::kInt8 || dt == DType::kUInt8))))
     return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(dt));
-  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
   const ir::Node& n = ctx.node;
-  if (!n.hasAttr("kernel_shape")) return ctx.invalid("kernel_shape is required");
-  EDGEOPT_ASSIGN_OR_RETURN(
-      Window win, resolveWindow(ctx, spatialOf(x), n.attrInts("kernel_shape"), n.attrInt("ceil_mode", 0) != 0));
-  ref::PoolParams p;
-  p.batch = x.dims()[0];
-  p.channels = x.dims()[1];
-  fillSpatial(p, win);
-  const size_t r = win.in.size(), off = kMax - r;
-  for (size_t i = 0; i < r; ++i) p.padded_end[off + i] = win.in[i] + win.padBegin[i] + win.padEnd[i];
-  std::vector<int64_t> outDims = {p.batch, p.channels};
-  outDims.insert(outDims.end(), win.out.begin(), win.out.end());
+  EDGEOPT_ASSIGN_OR_RETURN(auto geometry, poolGeometry(ctx, x));
+  const auto& [p, outDims] = geometry;
+  const size_t r = static_cast<size_t>(x.rank()) - 2;
   Tensor y(dt, outDims);
   if constexpr (kIsMax) {
     const bool wantIndices = ctx.outputs.size() > 1;
@@ -355,7 +371,7 @@ Status runPool(OpContext& ctx) {
       if (n.attrInt("storage_order", 0) == 1) {
         // Column-major flat index within each (n, c) plane: swap the roles of the last two axes.
         const int64_t plane = ir::numElements(spatialOf(x));
-        const int64_t H = r >= 2 ? win.in[r - 2] : 1, W = win.in[r - 1];
+        const int64_t H = r >= 2 ? x.dims()[x.dims().size() - 2] : 1, W = x.dims().back();
         for (int64_t i = 0; i < indices.numel(); ++i) {
           int64_t v = indices.data<int64_t>()[i];
           const int64_t base = v - v % plane, inPlane = v % plane;
@@ -644,6 +660,34 @@ struct Int8Output {
   std::vector<ref::Requantization> requant;
 };
 
+// Output zero point and bounds (from y_scale, y_zero_point and a fused Relu/Clip) and the input
+// zero point (x_zero_point) of an int8 op.
+StatusOr<ref::QuantParams> int8OutputParams(const OpContext& ctx) {
+  const ir::Node& n = ctx.node;
+  ref::QuantParams q;
+  const float ys = n.attrFloat("y_scale", 0);
+  if (!(ys > 0)) return ctx.invalid("y_scale missing or not positive");
+  q.input_zero_point = static_cast<int32_t>(n.attrInt("x_zero_point", 0));
+  q.output_zero_point = static_cast<int32_t>(n.attrInt("y_zero_point", 0));
+  if (auto act = ir::fusedActivation(n)) {
+    if (act->op == "Relu") {
+      q.output_min = std::max(-128, q.output_zero_point);
+    } else if (act->op == "Clip" && act->params.size() == 2) {
+      q.output_min = ref::qs8_quantize(std::max(act->params[0], -3.0e38f), ys, q.output_zero_point);
+      q.output_max = ref::qs8_quantize(std::min(act->params[1], 3.0e38f), ys, q.output_zero_point);
+    } else {
+      return ctx.unsupportedHere("int8 fused activation '" + act->op + "'");
+    }
+  }
+  return q;
+}
+
+// A real multiplier (ratio of scales) as a Requantization, or an error when out of range.
+StatusOr<ref::Requantization> int8Multiplier(const OpContext& ctx, double m) {
+  if (!(m >= 0) || m >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
+  return ref::quantizeMultiplier(m);
+}
+
 StatusOr<Int8Output> int8Output(const OpContext& ctx, int64_t channels) {
   const ir::Node& n = ctx.node;
   Int8Output o;
@@ -651,22 +695,10 @@ StatusOr<Int8Output> int8Output(const OpContext& ctx, int64_t channels) {
   const auto ws = n.attrFloats("w_scales");
   if (!(xs > 0) || !(ys > 0) || static_cast<int64_t>(ws.size()) != channels)
     return ctx.invalid("int8 scales missing or not matching " + std::to_string(channels) + " output channels");
-  o.q.input_zero_point = static_cast<int32_t>(n.attrInt("x_zero_point", 0));
-  o.q.output_zero_point = static_cast<int32_t>(n.attrInt("y_zero_point", 0));
+  EDGEOPT_ASSIGN_OR_RETURN(o.q, int8OutputParams(ctx));
   for (float w : ws) {
-    const double m = static_cast<double>(xs) * w / ys;
-    if (!(m >= 0) || m >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
-    o.requant.push_back(ref::quantizeMultiplier(m));
-  }
-  if (auto act = ir::fusedActivation(n)) {
-    if (act->op == "Relu") {
-      o.q.output_min = std::max(-128, o.q.output_zero_point);
-    } else if (act->op == "Clip" && act->params.size() == 2) {
-      o.q.output_min = ref::qs8_quantize(std::max(act->params[0], -3.0e38f), ys, o.q.output_zero_point);
-      o.q.output_max = ref::qs8_quantize(std::min(act->params[1], 3.0e38f), ys, o.q.output_zero_point);
-    } else {
-      return ctx.unsupportedHere("int8 fused activation '" + act->op + "'");
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(auto r, int8Multiplier(ctx, static_cast<double>(xs) * w / ys));
+    o.requant.push_back(r);
   }
   return o;
 }
@@ -740,6 +772,96 @@ Status runQGemm(OpContext& ctx) {
   return Status::Ok();
 }
 
+// int8 activation input i (int8, or uint8 stored as value + 128).
+Status requireInt8Activation(const OpContext& ctx, size_t i) {
+  const Tensor* x = ctx.input(i);
+  if (!x || (x->dtype() != DType::kInt8 && x->dtype() != DType::kUInt8))
+    return ctx.invalid("input " + std::to_string(i) + " must be an int8 or uint8 activation");
+  return Status::Ok();
+}
+
+// Scale attribute `name` (> 0).
+StatusOr<double> scaleAttr(const OpContext& ctx, const std::string& name) {
+  const float s = ctx.node.attrFloat(name, 0);
+  if (!(s > 0)) return ctx.invalid(name + " missing or not positive");
+  return static_cast<double>(s);
+}
+
+// edgeopt.QAdd / edgeopt.QMul (a, b) with numpy broadcasting; a_scale, a_zero_point, b_scale,
+// b_zero_point, y_scale, y_zero_point, y_uint8 and a fused Relu/Clip.
+template <bool kIsAdd>
+Status runQBinary(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireInt8Activation(ctx, 0));
+  EDGEOPT_RETURN_IF_ERROR(requireInt8Activation(ctx, 1));
+  Tensor aStorage, bStorage;
+  const Tensor& a = asInt8(ctx, 0, &aStorage);
+  const Tensor& b = asInt8(ctx, 1, &bStorage);
+  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
+  EDGEOPT_ASSIGN_OR_RETURN(double as, scaleAttr(ctx, "a_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(double bs, scaleAttr(ctx, "b_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
+  const int32_t az = static_cast<int32_t>(ctx.node.attrInt("a_zero_point", 0));
+  const int32_t bz = static_cast<int32_t>(ctx.node.attrInt("b_zero_point", 0));
+  EDGEOPT_ASSIGN_OR_RETURN(auto out, broadcastShapes(a.dims(), b.dims(), ctx));
+  Tensor y(DType::kInt8, out);
+  const auto sa = broadcastStrides(a.dims(), out), sb = broadcastStrides(b.dims(), out);
+  if constexpr (kIsAdd) {
+    if (as / ys >= 2147483648.0 || bs / ys >= 2147483648.0) return ctx.invalid("requantization multiplier out of range");
+    const ref::AddRequantization r = ref::quantizeAddMultipliers(as / ys, bs / ys);
+    if (a.dims() == b.dims())
+      ref::qs8_add__scalar(a.numel(), a.data<int8_t>(), az, b.data<int8_t>(), bz, r, q, y.data<int8_t>());
+    else
+      broadcastApply(out, a.data<int8_t>(), sa, b.data<int8_t>(), sb, y.data<int8_t>(),
+                     [&](int8_t p, int8_t v) { return ref::qs8_add(p, v, r, az, bz, q); });
+  } else {
+    EDGEOPT_ASSIGN_OR_RETURN(ref::Requantization r, int8Multiplier(ctx, as * bs / ys));
+    if (a.dims() == b.dims())
+      ref::qs8_mul__scalar(a.numel(), a.data<int8_t>(), az, b.data<int8_t>(), bz, r, q, y.data<int8_t>());
+    else
+      broadcastApply(out, a.data<int8_t>(), sa, b.data<int8_t>(), sb, y.data<int8_t>(),
+                     [&](int8_t p, int8_t v) { return ref::qs8_mul(p, v, r, az, bz, q); });
+  }
+  ctx.outputs[0] = finishInt8(ctx, std::move(y));
+  return Status::Ok();
+}
+
+// edgeopt.QAveragePool: AveragePool's attributes, or global = 1 for GlobalAveragePool; x_scale,
+// x_zero_point, y_scale, y_zero_point, y_uint8.
+Status runQAveragePool(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireInt8Activation(ctx, 0));
+  Tensor xStorage;
+  const Tensor& x = asInt8(ctx, 0, &xStorage);
+  EDGEOPT_ASSIGN_OR_RETURN(auto geometry, poolGeometry(ctx, x));
+  const auto& [p, outDims] = geometry;
+  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
+  EDGEOPT_ASSIGN_OR_RETURN(double xs, scaleAttr(ctx, "x_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
+  const int64_t window = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  if (window > (int64_t{1} << 23)) return ctx.unsupportedHere("int8 pooling window larger than 2^23");
+  if (xs / ys >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
+  const auto perCount = ref::averageRequantization(xs / ys, window);
+  Tensor y(DType::kInt8, outDims);
+  ref::qs8_avgpool__scalar(p, ctx.node.attrInt("count_include_pad", 0) != 0, q, perCount.data(), x.data<int8_t>(),
+                           y.data<int8_t>());
+  ctx.outputs[0] = finishInt8(ctx, std::move(y));
+  return Status::Ok();
+}
+
+// edgeopt.QRequantize: re-encodes x (x_scale, x_zero_point) at y_scale, y_zero_point.
+Status runQRequantize(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireInt8Activation(ctx, 0));
+  Tensor xStorage;
+  const Tensor& x = asInt8(ctx, 0, &xStorage);
+  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
+  EDGEOPT_ASSIGN_OR_RETURN(double xs, scaleAttr(ctx, "x_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(ref::Requantization r, int8Multiplier(ctx, xs / ys));
+  Tensor y(DType::kInt8, x.dims());
+  ref::qs8_requantize__scalar(x.numel(), x.data<int8_t>(), r, q, y.data<int8_t>());
+  ctx.outputs[0] = finishInt8(ctx, std::move(y));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status checkFusedActivation(const ir::Node& n) {
@@ -782,6 +904,10 @@ void addNnOps(std::vector<OpDef>& t) {
   t.push_back({"Gelu", checkFloat32, runGelu, ir::kEdgeoptDomain});
   t.push_back({"QConv", nullptr, runQConv, ir::kEdgeoptDomain});
   t.push_back({"QGemm", nullptr, runQGemm, ir::kEdgeoptDomain});
+  t.push_back({"QAdd", nullptr, runQBinary<true>, ir::kEdgeoptDomain});
+  t.push_back({"QMul", nullptr, runQBinary<false>, ir::kEdgeoptDomain});
+  t.push_back({"QAveragePool", nullptr, runQAveragePool, ir::kEdgeoptDomain});
+  t.push_back({"QRequantize", nullptr, runQRequantize, ir::kEdgeoptDomain});
 }
 
 }  // namespace edgeopt::runtime

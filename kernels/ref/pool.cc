@@ -1,5 +1,7 @@
 #include "kernels/ref/pool.h"
 
+#include "kernels/ref/quant.h"
+
 #include <limits>
 
 namespace edgeopt::kernels::ref {
@@ -57,9 +59,13 @@ void u8_maxpool__scalar(const PoolParams& p, const uint8_t* x, uint8_t* y, int64
   maxpool(p, x, y, indices);
 }
 
-void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y) {
+namespace {
+// Sums each window's input positions (as Acc) and hands finish(output index, sum, count) the
+// count that average pooling divides by.
+template <typename Acc, typename T, typename Finish>
+void averageWindows(const PoolParams& p, bool count_include_pad, const T* x, Finish finish) {
   forEachWindow(p, [&](int64_t base, int64_t o, int64_t od, int64_t oh, int64_t ow) {
-    float sum = 0.0f;
+    Acc sum = 0;
     int64_t inside = 0, padded = 0;
     for (int64_t kd = 0; kd < p.kernel[0]; ++kd) {
       const int64_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad_begin[0];
@@ -78,8 +84,22 @@ void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const floa
         }
       }
     }
-    const int64_t count = count_include_pad ? padded : inside;
+    finish(o, sum, inside, count_include_pad ? padded : inside);
+  });
+}
+}  // namespace
+
+void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y) {
+  averageWindows<float>(p, count_include_pad, x, [&](int64_t o, float sum, int64_t, int64_t count) {
     y[o] = count > 0 ? sum / static_cast<float>(count) : 0.0f;
+  });
+}
+
+void qs8_avgpool__scalar(const PoolParams& p, bool count_include_pad, const QuantParams& q,
+                         const Requantization* per_count, const int8_t* x, int8_t* y) {
+  averageWindows<int32_t>(p, count_include_pad, x, [&](int64_t o, int32_t sum, int64_t inside, int64_t count) {
+    const int32_t acc = sum - static_cast<int32_t>(inside) * q.input_zero_point;
+    y[o] = requantizeToOutput(acc, per_count[count], q);
   });
 }
 

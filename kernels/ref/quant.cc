@@ -51,12 +51,54 @@ void qs8_dequantize__scalar(int64_t n, const int8_t* x, float scale, int32_t zer
   for (int64_t i = 0; i < n; ++i) y[i] = qs8_dequantize(x[i], scale, zero_point);
 }
 
-namespace {
-int8_t finish(int32_t acc, Requantization r, const QuantParams& q) {
+int8_t requantizeToOutput(int32_t acc, Requantization r, const QuantParams& q) {
   const int64_t v = int64_t{requantize(acc, r)} + q.output_zero_point;
   return static_cast<int8_t>(std::clamp<int64_t>(v, q.output_min, q.output_max));
 }
-}  // namespace
+
+AddRequantization quantizeAddMultipliers(double a_ratio, double b_ratio) {
+  assert(a_ratio >= 0 && b_ratio >= 0 && a_ratio < 2147483648.0 && b_ratio < 2147483648.0);
+  AddRequantization r;
+  const double largest = std::max(a_ratio, b_ratio);
+  r.shift = 40;
+  while (r.shift > 0 && std::ldexp(largest, r.shift) >= 2147483647.5) --r.shift;
+  r.a_multiplier = static_cast<int32_t>(std::llround(std::ldexp(a_ratio, r.shift)));
+  r.b_multiplier = static_cast<int32_t>(std::llround(std::ldexp(b_ratio, r.shift)));
+  return r;
+}
+
+int8_t qs8_add(int8_t a, int8_t b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point,
+               const QuantParams& q) {
+  const int64_t sum = int64_t{a - a_zero_point} * r.a_multiplier + int64_t{b - b_zero_point} * r.b_multiplier;
+  const int64_t rounded = r.shift > 0 ? (sum + (int64_t{1} << (r.shift - 1))) >> r.shift : sum;
+  return static_cast<int8_t>(std::clamp<int64_t>(rounded + q.output_zero_point, q.output_min, q.output_max));
+}
+
+int8_t qs8_mul(int8_t a, int8_t b, Requantization r, int32_t a_zero_point, int32_t b_zero_point,
+               const QuantParams& q) {
+  return requantizeToOutput((a - a_zero_point) * (b - b_zero_point), r, q);
+}
+
+void qs8_add__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
+                     const AddRequantization& r, const QuantParams& q, int8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qs8_add(a[i], b[i], r, a_zero_point, b_zero_point, q);
+}
+
+void qs8_mul__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
+                     Requantization r, const QuantParams& q, int8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = qs8_mul(a[i], b[i], r, a_zero_point, b_zero_point, q);
+}
+
+void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = requantizeToOutput(x[i] - q.input_zero_point, r, q);
+}
+
+std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count) {
+  std::vector<Requantization> r(static_cast<size_t>(max_count + 1));
+  for (int64_t c = 1; c <= max_count; ++c)
+    r[static_cast<size_t>(c)] = quantizeMultiplier(input_over_output_scale / static_cast<double>(c));
+  return r;
+}
 
 void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x, const int8_t* w,
                       const int32_t* bias, const Requantization* requant, int8_t* y) {
@@ -98,7 +140,7 @@ void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x
         }
       }
       int8_t* yp = y + (n * p.out_channels + m) * outPlane;
-      for (int64_t i = 0; i < outPlane; ++i) yp[i] = finish(acc[static_cast<size_t>(i)], requant[m], q);
+      for (int64_t i = 0; i < outPlane; ++i) yp[i] = requantizeToOutput(acc[static_cast<size_t>(i)], requant[m], q);
     }
 }
 
@@ -110,7 +152,7 @@ void qs8_gemm__scalar(int64_t m, int64_t n, int64_t k, const QuantParams& q, con
       int32_t acc = bias ? bias[j] : 0;
       for (int64_t kk = 0; kk < k; ++kk)
         acc += (a[i * k + kk] - q.input_zero_point) * (b_transposed ? b[j * k + kk] : b[kk * n + j]);
-      y[i * n + j] = finish(acc, requant[j], q);
+      y[i * n + j] = requantizeToOutput(acc, requant[j], q);
     }
 }
 

@@ -26,6 +26,20 @@
 //   so NEON matches with two instructions; x86 emulates it with 64-bit multiplies.
 //   output_min/max are [-128, 127] narrowed by a fused activation (ReLU: zero_point..127;
 //   ReLU6: zero_point..quantize(6)).
+// Ops without weights, each operand with its own (scale, zero_point):
+//   Mul         acc = (a - za) * (b - zb); y = requantize by M = sa * sb / sy as above.
+//   rescale     acc = x - zx; M = sx / sy (Concat inputs whose parameters differ from the output's).
+//   AvgPool     acc = sum over the window positions inside the input of (x - zx); M = sx / (sy * count)
+//               with count the divisor of the float op (window positions inside the padded extent
+//               with count_include_pad, inside the input otherwise); one multiplier per count.
+//   MaxPool, Concat with equal parameters, Reshape/Flatten, nearest Resize: integer data
+//               movement, no arithmetic (max commutes with the monotone encoding).
+//   Add         two real multipliers Ra = sa / sy, Rb = sb / sy share one shift s (the largest in
+//               [0, 40] keeping both round(R * 2^s) below 2^31):
+//                 y = clamp(zy + ((a - za) * round(Ra 2^s) + (b - zb) * round(Rb 2^s) + 2^(s-1)) >> s)
+//               in int64: one rounding (half up) instead of requantizing each operand first, so the
+//               sum is within one LSB of the exact real sum. NEON: SMULL/SMLAL to int64 and a
+//               rounding shift; x86: _mm512_mul_epi32.
 #pragma once
 
 #include <algorithm>
@@ -33,7 +47,10 @@
 #include <cstdint>
 #include <limits>
 
+#include <vector>
+
 #include "kernels/ref/conv.h"
+#include "kernels/ref/pool.h"
 
 namespace edgeopt::kernels::ref {
 
@@ -73,6 +90,36 @@ struct QuantParams {
 // int8 convolution (groups, dilations, pads; 1-D to 3-D as in conv.h). Weights are
 // [M, C/groups, k...] int8 with zero point 0; bias int32 per output channel (may be null);
 // requant has one entry per output channel. Padding reads the input zero point.
+// clamp(requantize(acc, r) + output_zero_point, output_min, output_max).
+int8_t requantizeToOutput(int32_t acc, Requantization r, const QuantParams& q);
+
+struct AddRequantization {
+  int32_t a_multiplier = 0, b_multiplier = 0;  // round(Ra * 2^shift), round(Rb * 2^shift), < 2^31
+  int32_t shift = 0;                           // in [0, 40]
+};
+// For Ra, Rb in [0, 2^31).
+AddRequantization quantizeAddMultipliers(double a_ratio, double b_ratio);
+
+// Elementwise int8 Add / Mul of one element (for broadcasting callers) and of n elements; q gives
+// the output zero point and bounds (input_zero_point unused).
+int8_t qs8_add(int8_t a, int8_t b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point,
+               const QuantParams& q);
+int8_t qs8_mul(int8_t a, int8_t b, Requantization r, int32_t a_zero_point, int32_t b_zero_point,
+               const QuantParams& q);
+void qs8_add__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
+                     const AddRequantization& r, const QuantParams& q, int8_t* y);
+void qs8_mul__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
+                     Requantization r, const QuantParams& q, int8_t* y);
+// y = requantizeToOutput(x - input_zero_point, r, q): re-encodes x at the output's parameters.
+void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y);
+
+// Entry c (1..max_count) represents input_scale / (output_scale * c); entry 0 is unused.
+std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count);
+// int8 average pooling (see the header comment); per_count from averageRequantization with
+// max_count >= the window size.
+void qs8_avgpool__scalar(const PoolParams& p, bool count_include_pad, const QuantParams& q,
+                         const Requantization* per_count, const int8_t* x, int8_t* y);
+
 void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x, const int8_t* w,
                       const int32_t* bias, const Requantization* requant, int8_t* y);
 

@@ -1,8 +1,9 @@
 // The int8 arithmetic of kernels/ref/quant.h: the multiplier representation, requantization,
-// QuantizeLinear rounding, and the int8 conv/gemm kernels against a float-simulated definition
+// QuantizeLinear rounding, and the int8 conv/gemm/add/mul/rescale/average-pool kernels against a float-simulated definition
 // (dequantize, compute in double, recover the exact integer accumulator, requantize) — bit-exact.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -171,6 +172,123 @@ TEST(QuantTest, GemmMatchesFloatSimulationBitExact) {
                    s.weightScale[static_cast<size_t>(j)]);
         ASSERT_EQ(y[static_cast<size_t>(i * N + j)], simulate(real, s, j)) << "M " << M << " N " << N << " K " << K;
       }
+  }
+}
+
+// Random per-tensor operands for the weightless ops.
+struct Operand {
+  float scale;
+  int32_t zeroPoint;
+};
+Operand randomOperand(std::mt19937& rng) {
+  return {std::uniform_real_distribution<float>(0.002f, 0.2f)(rng), std::uniform_int_distribution<int32_t>(-60, 60)(rng)};
+}
+double real(int8_t q, const Operand& o) { return static_cast<double>(qs8_dequantize(q, o.scale, o.zeroPoint)); }
+int8_t clampOutput(double v, const QuantParams& q) {
+  return static_cast<int8_t>(std::clamp<double>(v, q.output_min, q.output_max));
+}
+
+TEST(QuantTest, AddMatchesFloatSimulationBitExact) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 300; ++trial) {
+    const Operand a = randomOperand(rng), b = randomOperand(rng), y = randomOperand(rng);
+    QuantParams q;
+    q.output_zero_point = y.zeroPoint;
+    if (trial % 3 == 0) q.output_min = y.zeroPoint;  // Relu folded in
+    const int64_t n = std::uniform_int_distribution<int>(1, 70)(rng);
+    auto av = randomInt8(rng, static_cast<size_t>(n), -128), bv = randomInt8(rng, static_cast<size_t>(n), -128);
+    const AddRequantization r = quantizeAddMultipliers(static_cast<double>(a.scale) / y.scale, static_cast<double>(b.scale) / y.scale);
+    std::vector<int8_t> out(static_cast<size_t>(n));
+    qs8_add__scalar(n, av.data(), a.zeroPoint, bv.data(), b.zeroPoint, r, q, out.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(i);
+      // Simulation: the integer differences recovered from the dequantized values, scaled by the
+      // represented multipliers in double (exact below 2^53), rounded half up once.
+      const double da = std::round(real(av[k], a) / a.scale), db = std::round(real(bv[k], b) / b.scale);
+      const double v = std::ldexp(da * r.a_multiplier + db * r.b_multiplier, -r.shift);
+      ASSERT_EQ(out[k], clampOutput(std::floor(v + 0.5) + y.zeroPoint, q)) << "trial " << trial << " i " << i;
+      // And within one output step of the exact real sum.
+      const double exact = (real(av[k], a) + real(bv[k], b)) / y.scale + y.zeroPoint;
+      ASSERT_LE(std::fabs(out[k] - clampOutput(exact, q)), 1) << "trial " << trial;
+    }
+  }
+}
+
+TEST(QuantTest, MulAndRescaleMatchFloatSimulationBitExact) {
+  std::mt19937 rng(6);
+  for (int trial = 0; trial < 300; ++trial) {
+    const Operand a = randomOperand(rng), b = randomOperand(rng), y = randomOperand(rng);
+    QuantParams q;
+    q.output_zero_point = y.zeroPoint;
+    q.input_zero_point = a.zeroPoint;
+    const int64_t n = std::uniform_int_distribution<int>(1, 70)(rng);
+    auto av = randomInt8(rng, static_cast<size_t>(n), -128), bv = randomInt8(rng, static_cast<size_t>(n), -128);
+    const Requantization rm = quantizeMultiplier(static_cast<double>(a.scale) * b.scale / y.scale);
+    const Requantization rr = quantizeMultiplier(static_cast<double>(a.scale) / y.scale);
+    std::vector<int8_t> prod(static_cast<size_t>(n)), resc(static_cast<size_t>(n));
+    qs8_mul__scalar(n, av.data(), a.zeroPoint, bv.data(), b.zeroPoint, rm, q, prod.data());
+    qs8_requantize__scalar(n, av.data(), rr, q, resc.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(i);
+      const double realProduct = real(av[k], a) * real(bv[k], b);
+      const int32_t acc = static_cast<int32_t>(std::llround(realProduct / (static_cast<double>(a.scale) * b.scale)));
+      ASSERT_EQ(prod[k], clampOutput(double{requantize(acc, rm)} + y.zeroPoint, q)) << "trial " << trial;
+      ASSERT_LE(std::fabs(prod[k] - clampOutput(realProduct / y.scale + y.zeroPoint, q)), 1);
+      const int32_t x = static_cast<int32_t>(std::llround(real(av[k], a) / a.scale));
+      ASSERT_EQ(resc[k], clampOutput(double{requantize(x, rr)} + y.zeroPoint, q));
+      ASSERT_LE(std::fabs(resc[k] - clampOutput(real(av[k], a) / y.scale + y.zeroPoint, q)), 1);
+    }
+  }
+}
+
+TEST(QuantTest, AveragePoolMatchesFloatSimulationBitExact) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> small(1, 3), size(1, 7);
+  for (int trial = 0; trial < 200; ++trial) {
+    PoolParams p;
+    p.batch = small(rng);
+    p.channels = small(rng);
+    const bool includePad = trial % 2 == 1;
+    for (int ax = 1; ax < 3; ++ax) {
+      p.kernel[ax] = small(rng);
+      p.stride[ax] = small(rng);
+      p.pad_begin[ax] = std::uniform_int_distribution<int>(0, static_cast<int>(p.kernel[ax]) - 1)(rng);
+      p.in[ax] = std::max<int64_t>(size(rng), p.kernel[ax]);
+      const int64_t padEnd = p.pad_begin[ax];
+      p.out[ax] = (p.in[ax] + p.pad_begin[ax] + padEnd - p.kernel[ax]) / p.stride[ax] + 1;
+      p.padded_end[ax] = p.in[ax] + p.pad_begin[ax] + padEnd;
+    }
+    const Operand x = randomOperand(rng), y = randomOperand(rng);
+    QuantParams q;
+    q.input_zero_point = x.zeroPoint;
+    q.output_zero_point = y.zeroPoint;
+    const int64_t window = p.kernel[1] * p.kernel[2];
+    const auto perCount = averageRequantization(static_cast<double>(x.scale) / y.scale, window);
+    auto xv = randomInt8(rng, static_cast<size_t>(p.batch * p.channels * p.in[1] * p.in[2]), -128);
+    std::vector<int8_t> out(static_cast<size_t>(p.batch * p.channels * p.out[1] * p.out[2]));
+    qs8_avgpool__scalar(p, includePad, q, perCount.data(), xv.data(), out.data());
+    // Simulation: the float average pool of the dequantized input gives the mean; times the
+    // count it recovers the integer sum, which is requantized with that count's multiplier.
+    std::vector<float> xf(xv.size()), yf(out.size());
+    for (size_t i = 0; i < xv.size(); ++i) xf[i] = static_cast<float>(real(xv[i], x));
+    f32_avgpool__scalar(p, includePad, xf.data(), yf.data());
+    for (int64_t c = 0; c < p.batch * p.channels; ++c)
+      for (int64_t oh = 0; oh < p.out[1]; ++oh)
+        for (int64_t ow = 0; ow < p.out[2]; ++ow) {
+          int64_t count = 0;
+          for (int64_t kh = 0; kh < p.kernel[1]; ++kh)
+            for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+              const int64_t ih = oh * p.stride[1] + kh - p.pad_begin[1], iw = ow * p.stride[2] + kw - p.pad_begin[2];
+              const bool inside = ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2];
+              const bool inPadded = ih < p.padded_end[1] - p.pad_begin[1] && iw < p.padded_end[2] - p.pad_begin[2];
+              count += includePad ? inPadded : inside;
+            }
+          const size_t o = static_cast<size_t>((c * p.out[1] + oh) * p.out[2] + ow);
+          const int32_t acc = static_cast<int32_t>(std::llround(static_cast<double>(yf[o]) * count / x.scale));
+          ASSERT_EQ(out[o], clampOutput(double{requantize(acc, perCount[static_cast<size_t>(count)])} + y.zeroPoint, q))
+              << "trial " << trial << " output " << o;
+          ASSERT_LE(std::fabs(out[o] - clampOutput(static_cast<double>(yf[o]) / y.scale + y.zeroPoint, q)), 1);
+        }
   }
 }
 

@@ -11,6 +11,7 @@
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/pass/pass_manager.h"
 #include "compiler/runtime/executor.h"
+#include "tests/unit/onnx_model_builder.h"
 
 namespace edgeopt::api {
 namespace {
@@ -49,6 +50,17 @@ ir::Model buildModel() {
   return m;
 }
 
+// int8 and float-QDQ outputs of graph output "y" differ by at most `steps` of its int8 scale.
+void expectWithinOutputSteps(const QuantizeReport& report, const Tensor& int8, const Tensor& qdq, int steps) {
+  float outScale = 0;
+  for (const auto& t : report.tensors)
+    if (t.name == "y") outScale = t.scale;
+  ASSERT_GT(outScale, 0);
+  ASSERT_EQ(int8.numel(), qdq.numel());
+  for (int64_t i = 0; i < int8.numel(); ++i)
+    ASSERT_NEAR(int8.data<float>()[i], qdq.data<float>()[i], steps * outScale) << i;
+}
+
 class QuantizeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -85,11 +97,12 @@ TEST_F(QuantizeTest, QdqStructureExportAndInt8Execution) {
   Status st = quantizeModel(model, options(), &report);
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_EQ(report.calibrationSamples, 64);
-  EXPECT_EQ(report.quantizedNodes.size(), 3u);
+  EXPECT_EQ(report.quantizedNodes.size(), 4u);  // conv1, conv2, flatten (data movement), fc
   EXPECT_TRUE(report.floatNodes.empty());
+  EXPECT_TRUE(report.fp32Ops.empty());
   auto h = ops(*model.graph);
-  // x, conv1 (Relu fused), conv2 and fc outputs, and the Flatten between conv2 and fc (a float op:
-  // its output is quantized again for fc, with the same range as conv2's output).
+  // x, conv1 (Relu fused), conv2 and fc outputs, and the Flatten between conv2 and fc (data
+  // movement: its output is quantized with its input's parameters, so it stays int8).
   EXPECT_EQ(h["QuantizeLinear"], 5);
   EXPECT_EQ(h["Conv"], 2);
   ASSERT_TRUE(onnx_io::exportModel(model, path("q.onnx")).ok());
@@ -107,18 +120,15 @@ TEST_F(QuantizeTest, QdqStructureExportAndInt8Execution) {
   EXPECT_EQ(lowered["edgeopt.QConv"], 2);
   EXPECT_EQ(lowered["edgeopt.QGemm"], 1);
   EXPECT_EQ(lowered.count("Conv"), 0u);
+  EXPECT_EQ(lowered["QuantizeLinear"], 1);  // only the graph input
+  EXPECT_EQ(lowered["DequantizeLinear"], 1);  // only the graph output
   auto int8Exec = runtime::Executor::create(*back->graph);
   ASSERT_TRUE(int8Exec.ok()) << int8Exec.status().message();
   auto int8 = int8Exec.value()->run(inputs);
   ASSERT_TRUE(int8.ok()) << int8.status().message();
   // Fixed-point requantization rounds where float QDQ rounds once more; differences stay within
   // one step of each layer's output, which after three layers is a few output steps.
-  float outScale = 0;
-  for (const auto& t : report.tensors)
-    if (t.name == "y") outScale = t.scale;
-  ASSERT_GT(outScale, 0);
-  for (int64_t i = 0; i < int8.value()[0].numel(); ++i)
-    ASSERT_NEAR(int8.value()[0].data<float>()[i], qdq.value()[0].data<float>()[i], 4 * outScale) << i;
+  expectWithinOutputSteps(report, int8.value()[0], qdq.value()[0], 4);
   // And close to fp32.
   auto fpExec = runtime::Executor::create(*fp32.graph);
   auto fp = fpExec.value()->run(inputs);
@@ -135,7 +145,7 @@ TEST_F(QuantizeTest, EveryCalibratorAndPerTensorWeights) {
     o.perTensorWeights = std::string(c) == "mse";
     QuantizeReport report;
     ASSERT_TRUE(quantizeModel(model, o, &report).ok()) << c;
-    EXPECT_EQ(report.quantizedNodes.size(), 3u) << c;
+    EXPECT_EQ(report.quantizedNodes.size(), 4u) << c;
     ASSERT_TRUE(prepareForExecution(model).ok());
     EXPECT_EQ(ops(*model.graph)["edgeopt.QConv"], 2) << c;
   }
@@ -225,6 +235,94 @@ TEST_F(QuantizeTest, BadInput) {
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("already quantized"), std::string::npos);
   }
+}
+
+
+void setInts(onnx::NodeProto* n, const std::string& name, std::vector<int64_t> v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+void setInt(onnx::NodeProto* n, const std::string& name, int64_t v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+std::vector<float> randomValues(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+// Every weightless int8 op: x -> {conv a (+Relu), conv b} -> Add -> Relu -> MaxPool -> p;
+// p -> conv c; Mul(p, c); Concat(p, Mul) -> AveragePool -> GlobalAveragePool -> Reshape -> Gemm.
+TEST_F(QuantizeTest, WeightlessOpsRunInInt8) {
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 2, 6, 6}).output("y", {-1, 3});
+  b.initializer("wa", {4, 2, 3, 3}, randomValues(72, 1)).initializer("wb", {4, 2, 1, 1}, randomValues(8, 2));
+  b.initializer("wc", {4, 4, 1, 1}, randomValues(16, 3)).initializer("wf", {3, 8}, randomValues(24, 4));
+  b.int64Initializer("shape", {-1, 8});
+  setInts(b.node("Conv", {"x", "wa"}, {"a"}, "conv_a"), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"a"}, {"ar"}, "relu_a");
+  b.node("Conv", {"x", "wb"}, {"bb"}, "conv_b");
+  b.node("Add", {"ar", "bb"}, {"s"}, "add");
+  b.node("Relu", {"s"}, {"sr"}, "relu_add");
+  setInts(b.node("MaxPool", {"sr"}, {"p"}, "maxpool"), "kernel_shape", {2, 2});
+  setInts(&*b.proto().mutable_graph()->mutable_node()->rbegin(), "strides", {2, 2});
+  b.node("Conv", {"p", "wc"}, {"c"}, "conv_c");
+  b.node("Mul", {"p", "c"}, {"m"}, "mul");
+  setInt(b.node("Concat", {"p", "m"}, {"cat"}, "concat"), "axis", 1);
+  auto* ap = b.node("AveragePool", {"cat"}, {"avg"}, "avgpool");
+  setInts(ap, "kernel_shape", {3, 3});
+  setInts(ap, "pads", {1, 1, 1, 1});
+  b.node("GlobalAveragePool", {"avg"}, {"gap"}, "gap");
+  b.node("Reshape", {"gap", "shape"}, {"flat"}, "reshape");
+  setInt(b.node("Gemm", {"flat", "wf"}, {"y"}, "fc"), "transB", 1);
+  b.save(path("weightless.onnx"));
+
+  auto fp32 = onnx_io::importModel(path("weightless.onnx"));
+  ASSERT_TRUE(fp32.ok()) << fp32.status().message();
+  auto model = onnx_io::importModel(path("weightless.onnx"));
+  QuantizeReport report;
+  Status st = quantizeModel(model.value(), options(), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(report.fp32Ops.empty()) << report.fp32Ops.begin()->first;
+  auto qdqOps = ops(*model->graph);
+  EXPECT_EQ(qdqOps.count("Relu"), 0u);  // both Relus computed by the saturation of their Q
+  ASSERT_TRUE(onnx_io::exportModel(model.value(), path("q.onnx")).ok());
+  auto back = onnx_io::importModel(path("q.onnx"));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  auto inputs = std::vector<Tensor>{calib_};
+  auto qdq = runtime::Executor::create(*back->graph).value()->run(inputs);
+  ASSERT_TRUE(qdq.ok()) << qdq.status().message();
+
+  ASSERT_TRUE(prepareForExecution(back.value()).ok());
+  auto lowered = ops(*back->graph);
+  EXPECT_EQ(lowered["edgeopt.QConv"], 3);
+  EXPECT_EQ(lowered["edgeopt.QAdd"], 1);
+  EXPECT_EQ(lowered["edgeopt.QMul"], 1);
+  EXPECT_EQ(lowered["edgeopt.QAveragePool"], 2);
+  EXPECT_EQ(lowered["edgeopt.QGemm"], 1);
+  EXPECT_EQ(lowered["MaxPool"], 1);
+  EXPECT_EQ(lowered["Concat"], 1);
+  EXPECT_EQ(lowered["Reshape"], 1);
+  EXPECT_EQ(lowered["QuantizeLinear"], 1);
+  EXPECT_EQ(lowered["DequantizeLinear"], 1);
+  for (const ir::Node* n : back->graph->nodes())
+    if (n->opType() == "MaxPool" || n->opType() == "Concat" || n->opType() == "Reshape")
+      EXPECT_EQ(n->output(0)->dtype(), DType::kUInt8) << n->name();
+  auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
+  ASSERT_TRUE(int8.ok()) << int8.status().message();
+  // One rounding difference per layer against float QDQ, a few output steps after eight layers.
+  expectWithinOutputSteps(report, int8.value()[0], qdq.value()[0], 6);
+  auto fp = runtime::Executor::create(*fp32->graph).value()->run(inputs);
+  auto err = pass::maxRelativeError(fp.value(), int8.value());
+  ASSERT_TRUE(err.ok());
+  EXPECT_LT(err.value(), 0.08);
 }
 
 }  // namespace

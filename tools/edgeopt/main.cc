@@ -294,7 +294,7 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
             << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
   for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
   if (!rep.fp32Ops.empty()) {
-    std::cout << "  fp32 between DequantizeLinear/QuantizeLinear (no int8 kernel yet):";
+    std::cout << "  fp32 ops (run between DequantizeLinear/QuantizeLinear):";
     for (const auto& [op, count] : rep.fp32Ops) std::cout << " " << op << " x" << count;
     std::cout << "\n";
   }
