@@ -93,6 +93,15 @@ void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const 
   for (int64_t i = 0; i < n; ++i) y[i] = requantizeToOutput(x[i] - q.input_zero_point, r, q);
 }
 
+void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
+                                 const Requantization* requant, const QuantParams& q, uint8_t* y_uint8) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < channels; ++c) {
+      const int32_t a = acc[r * channels + c] + (bias ? bias[c] : 0);
+      y_uint8[r * channels + c] = static_cast<uint8_t>(requantizeToOutput(a, requant[c], q) + 128);
+    }
+}
+
 std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count) {
   std::vector<Requantization> r(static_cast<size_t>(max_count + 1));
   for (int64_t c = 1; c <= max_count; ++c)

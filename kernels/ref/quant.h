@@ -113,6 +113,12 @@ void qs8_mul__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int
 // y = requantizeToOutput(x - input_zero_point, r, q): re-encodes x at the output's parameters.
 void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y);
 
+// Output stage of an int8 conv/gemm whose int32 accumulators (without bias) are laid out
+// [rows][channels], channels innermost (NHWC, or a GEMM's [M, N]): y = requantizeToOutput(acc +
+// bias[c], requant[c], q), stored as uint8 (value + 128) when y_uint8. bias may be null.
+void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
+                                 const Requantization* requant, const QuantParams& q, uint8_t* y_uint8);
+
 // Entry c (1..max_count) represents input_scale / (output_scale * c); entry 0 is unused.
 std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count);
 // int8 average pooling (see the header comment); per_count from averageRequantization with
