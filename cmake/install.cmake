@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 set(EDGEOPT_LIBRARIES edgeopt_ir edgeopt_support edgeopt_onnx edgeopt_data edgeopt_runtime
-    edgeopt_kernels_ref edgeopt_pass edgeopt_passes edgeopt_quant edgeopt_api)
+    edgeopt_kernels_ref edgeopt_kernels_x86 edgeopt_pass edgeopt_passes edgeopt_quant edgeopt_target_x86 edgeopt_api)
 
 # The C++ API as one target: link it and include "compiler/api/edgeopt.h".
 add_library(edgeopt_all INTERFACE)
@@ -15,6 +15,7 @@ install(TARGETS ${EDGEOPT_LIBRARIES} edgeopt_all EXPORT edgeoptTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/compiler ${PROJECT_SOURCE_DIR}/kernels ${PROJECT_SOURCE_DIR}/passes
+                  ${PROJECT_SOURCE_DIR}/targets
         DESTINATION ${EDGEOPT_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h")
 install(EXPORT edgeoptTargets NAMESPACE edgeopt:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/edgeopt)

@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "compiler/api/bench.h"
 #include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"

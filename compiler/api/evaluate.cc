@@ -40,8 +40,7 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options
   const ir::Shape& shape = g.inputs()[0]->shape();
   int64_t batch = options.batchSize;
   if (shape && !shape->empty() && (*shape)[0].isKnown()) batch = (*shape)[0].value;
-  auto exec = runtime::Executor::create(g);
-  if (!exec.ok()) return exec.status();
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
 
   EvalResult r;
   data::BatchReader reader(*source, options.data, batch);
@@ -60,7 +59,7 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options
       std::copy(in.data<float>(), in.data<float>() + in.numel(), padded.data<float>());
       in = std::move(padded);
     }
-    auto outs = exec.value()->run({in});
+    auto outs = runner->run({in});
     if (!outs.ok()) return outs.status().withContext(source->describe(b.indices[0]));
     const ir::Tensor& logits = outs.value()[0];
     if (logits.dtype() != ir::DType::kFloat32 || logits.rank() < 2 || logits.dims()[0] != in.dims()[0])

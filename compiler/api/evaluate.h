@@ -1,11 +1,12 @@
 // Accuracy of a model on labelled data (`edgeopt eval`): streams the data in batches through the
-// reference executor and counts top-1 / top-5 hits and the confusion matrix.
+// chosen target (reference executor by default) and counts top-1 / top-5 hits and the confusion matrix.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "compiler/api/runner.h"
 #include "compiler/data/dataset.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
@@ -16,6 +17,7 @@ struct EvalOptions {
   data::DataOptions data;
   int64_t batchSize = 32;  // a model with a fixed batch dimension uses that instead
   bool keepPredictions = false;
+  RunnerOptions runner;  // target (ref or x86) and threads
   std::function<void(int64_t done, int64_t total)> progress;  // called after each batch
 };
 

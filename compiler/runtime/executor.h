@@ -17,6 +17,9 @@
 
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
+#include "kernels/ref/conv.h"
+#include "kernels/ref/pool.h"
+#include "kernels/ref/quant.h"
 
 namespace edgeopt::runtime {
 
@@ -36,6 +39,22 @@ bool isSupportedNode(const ir::Node& node);
 // folding. The node must satisfy isSupportedNode().
 StatusOr<std::vector<ir::Tensor>> evaluateNode(const ir::Node& node,
                                                const std::vector<const ir::Tensor*>& inputs);
+
+// The kernel geometry (strides, dilations, resolved pads incl. auto_pad, output size) of a Conv or
+// edgeopt.QConv with input dims x and weight dims w, and of a MaxPool, AveragePool or
+// edgeopt.QAveragePool with input dims x — what the reference kernels run, for targets that
+// lower the same nodes.
+StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std::vector<int64_t>& x,
+                                                const std::vector<int64_t>& w);
+StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x);
+
+// The output stage of an edgeopt.QConv / QGemm with `channels` output channels: zero points,
+// bounds (fused Relu/Clip) and per-channel requantization, as the reference kernels apply it.
+struct Int8OutputStage {
+  kernels::ref::QuantParams q;
+  std::vector<kernels::ref::Requantization> requant;
+};
+StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channels);
 
 class Executor {
  public:

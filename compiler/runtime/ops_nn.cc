@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "compiler/ir/edgeopt_ops.h"
+#include "compiler/runtime/executor.h"
 #include "compiler/runtime/op_kernel.h"
 #include "kernels/ref/activation.h"
 #include "kernels/ref/conv.h"
@@ -109,16 +110,18 @@ void fillSpatial(P& p, const Window& w) {
   }
 }
 
-Status checkSpatialRank(const OpContext& ctx, const Tensor& x) {
-  if (x.rank() < 3 || x.rank() > 2 + kMax)
-    return ctx.unsupportedHere("input rank " + std::to_string(x.rank()) +
+Status checkSpatialRank(const OpContext& ctx, const std::vector<int64_t>& x) {
+  if (x.size() < 3 || x.size() > 2 + kMax)
+    return ctx.unsupportedHere("input rank " + std::to_string(x.size()) +
                                " (1-D to 3-D spatial inputs are supported)");
   return Status::Ok();
 }
+Status checkSpatialRank(const OpContext& ctx, const Tensor& x) { return checkSpatialRank(ctx, x.dims()); }
 
-std::vector<int64_t> spatialOf(const Tensor& t) {
-  return std::vector<int64_t>(t.dims().begin() + 2, t.dims().end());
+std::vector<int64_t> spatialOf(const std::vector<int64_t>& dims) {
+  return std::vector<int64_t>(dims.begin() + 2, dims.end());
 }
+std::vector<int64_t> spatialOf(const Tensor& t) { return spatialOf(t.dims()); }
 
 // The geometry of a convolution of x by weights w [M, C/group, k...] (bias b optional), from the
 // node's attributes: kernel parameters and output dims. Shared by Conv and edgeopt.QConv.
@@ -127,22 +130,23 @@ struct ConvGeometry {
   std::vector<int64_t> outDims;
 };
 
-StatusOr<ConvGeometry> convGeometry(const OpContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
+StatusOr<ConvGeometry> convGeometry(const OpContext& ctx, const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                                    const std::vector<int64_t>* b) {
   EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
   const int64_t group = ctx.node.attrInt("group", 1);
-  const int64_t C = x.dims()[1], M = w.dims().empty() ? 0 : w.dims()[0];
-  if (w.rank() != x.rank() || group < 1 || C % group || M % group || w.dims()[1] != C / group)
-    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " +
-                       ir::dimsToString(x.dims()) + " with group " + std::to_string(group));
-  if (b && (b->rank() != 1 || b->dims()[0] != M))
-    return ctx.invalid("bias " + ir::dimsToString(b->dims()) + " must be [" + std::to_string(M) + "]");
+  const int64_t C = x[1], M = w.empty() ? 0 : w[0];
+  if (w.size() != x.size() || group < 1 || C % group || M % group || w[1] != C / group)
+    return ctx.invalid("weight " + ir::dimsToString(w) + " does not fit input " +
+                       ir::dimsToString(x) + " with group " + std::to_string(group));
+  if (b && (b->size() != 1 || (*b)[0] != M))
+    return ctx.invalid("bias " + ir::dimsToString(*b) + " must be [" + std::to_string(M) + "]");
   std::vector<int64_t> kernel = ctx.node.attrInts("kernel_shape", spatialOf(w));
   if (kernel != spatialOf(w))
     return ctx.invalid("kernel_shape " + ir::dimsToString(kernel) + " does not match weight " +
-                       ir::dimsToString(w.dims()));
+                       ir::dimsToString(w));
   EDGEOPT_ASSIGN_OR_RETURN(Window win, resolveWindow(ctx, spatialOf(x), kernel, false));
   ConvGeometry geo;
-  geo.params.batch = x.dims()[0];
+  geo.params.batch = x[0];
   geo.params.in_channels = C;
   geo.params.out_channels = M;
   geo.params.groups = group;
@@ -150,6 +154,10 @@ StatusOr<ConvGeometry> convGeometry(const OpContext& ctx, const Tensor& x, const
   geo.outDims = {geo.params.batch, M};
   geo.outDims.insert(geo.outDims.end(), win.out.begin(), win.out.end());
   return geo;
+}
+
+StatusOr<ConvGeometry> convGeometry(const OpContext& ctx, const Tensor& x, const Tensor& w, const Tensor* b) {
+  return convGeometry(ctx, x.dims(), w.dims(), b ? &b->dims() : nullptr);
 }
 
 Status runConv(OpContext& ctx) {
@@ -325,18 +333,18 @@ Status runMatMul(OpContext& ctx) {
 }
 
 // The window of a MaxPool/AveragePool node (or of edgeopt.QAveragePool) over x, and its output dims.
-StatusOr<std::pair<ref::PoolParams, std::vector<int64_t>>> poolGeometry(const OpContext& ctx, const Tensor& x) {
+StatusOr<std::pair<ref::PoolParams, std::vector<int64_t>>> poolGeometry(const OpContext& ctx, const std::vector<int64_t>& x) {
   EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
   const ir::Node& n = ctx.node;
   ref::PoolParams p;
-  p.batch = x.dims()[0];
-  p.channels = x.dims()[1];
+  p.batch = x[0];
+  p.channels = x[1];
   std::vector<int64_t> outDims = {p.batch, p.channels};
   if (n.attrInt("global", 0)) {  // edgeopt.QAveragePool standing for GlobalAveragePool
     const auto in = spatialOf(x);
     const size_t off = kMax - in.size();
     for (size_t i = 0; i < in.size(); ++i) p.in[off + i] = p.kernel[off + i] = p.padded_end[off + i] = in[i];
-    outDims.resize(x.dims().size(), 1);
+    outDims.resize(x.size(), 1);
     return std::make_pair(p, outDims);
   }
   if (!n.hasAttr("kernel_shape")) return ctx.invalid("kernel_shape is required");
@@ -347,6 +355,10 @@ StatusOr<std::pair<ref::PoolParams, std::vector<int64_t>>> poolGeometry(const Op
   for (size_t i = 0; i < r; ++i) p.padded_end[off + i] = win.in[i] + win.padBegin[i] + win.padEnd[i];
   outDims.insert(outDims.end(), win.out.begin(), win.out.end());
   return std::make_pair(p, outDims);
+}
+
+StatusOr<std::pair<ref::PoolParams, std::vector<int64_t>>> poolGeometry(const OpContext& ctx, const Tensor& x) {
+  return poolGeometry(ctx, x.dims());
 }
 
 template <bool kIsMax>
@@ -863,6 +875,25 @@ Status runQRequantize(OpContext& ctx) {
 }
 
 }  // namespace
+
+StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std::vector<int64_t>& x,
+                                                const std::vector<int64_t>& w) {
+  OpContext ctx{node, {}, {}};
+  EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, nullptr));
+  return geo.params;
+}
+
+StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channels) {
+  OpContext ctx{node, {}, {}};
+  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, channels));
+  return Int8OutputStage{o.q, std::move(o.requant)};
+}
+
+StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x) {
+  OpContext ctx{node, {}, {}};
+  EDGEOPT_ASSIGN_OR_RETURN(auto geo, poolGeometry(ctx, x));
+  return geo.first;
+}
 
 Status checkFusedActivation(const ir::Node& n) {
   auto act = ir::fusedActivation(n);

@@ -89,16 +89,16 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 }
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
-           const std::string& out, const std::string& target, int iters) {
-  if (target != "ref")
-    return report(edgeopt::invalidInput("unknown target '" + target + "' (available: ref)"));
+           const std::string& out, const std::string& targetName, int threads, int iters) {
+  auto target = edgeopt::api::parseTarget(targetName);
+  if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
   Status prepared = edgeopt::api::prepareForExecution(model.value());
   if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   // Unsupported ops are reported before any input file is read; run() checks the inputs.
-  auto exec = edgeopt::runtime::Executor::create(graph);
+  auto exec = edgeopt::api::ModelRunner::create(model.value(), {target.value(), threads});
   if (!exec.ok()) return report(exec.status().withContext(modelPath));
 
   // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
@@ -133,19 +133,23 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (next < positional.size())
     return report(edgeopt::invalidInput("more --input files than model inputs (" +
                                         std::to_string(graph.inputs().size()) + ")"));
+  std::vector<edgeopt::ir::Tensor> ordered;
+  for (const auto* v : graph.inputs()) ordered.push_back(inputs[v->name()]);
   // --iters N: time N runs (after the first) and print the median and minimum latency.
   std::vector<double> ms;
-  edgeopt::StatusOr<std::map<std::string, edgeopt::ir::Tensor>> outs = exec.value()->runNamed(inputs);
-  for (int i = 0; outs.ok() && i < iters; ++i) {
+  auto results = exec.value()->run(ordered);
+  for (int i = 0; results.ok() && i < iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    outs = exec.value()->runNamed(inputs);
+    results = exec.value()->run(ordered);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  if (!outs.ok()) return report(outs.status().withContext(modelPath));
+  if (!results.ok()) return report(results.status().withContext(modelPath));
+  edgeopt::StatusOr<std::map<std::string, edgeopt::ir::Tensor>> outs = std::map<std::string, edgeopt::ir::Tensor>{};
+  for (size_t i = 0; i < graph.outputs().size(); ++i) outs.value()[graph.outputs()[i]->name()] = std::move(results.value()[i]);
   Status written = writeOutputs(graph, outs.value(), out);
   if (written.ok() && !ms.empty()) {
     std::sort(ms.begin(), ms.end());
-    std::printf("latency (reference executor, %d runs): median %.3f ms, min %.3f ms\n", iters, ms[ms.size() / 2], ms[0]);
+    std::printf("latency (target %s, %d runs): median %.3f ms, min %.3f ms\n", targetName.c_str(), iters, ms[ms.size() / 2], ms[0]);
   }
   return report(written);
 }
@@ -207,15 +211,20 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
   return kExitOk;
 }
 
+constexpr const char* kTargetHelp =
+    "Execution target: ref (the scalar reference executor, the numerical definition) or x86 (oneDNN plan)";
+
 struct EvalArgs {
   edgeopt::data::DataOptions data;
   int64_t batch = 32;
   bool json = false, quiet = false;
   std::string target = "ref", predictions;
+  int threads = 1;
 };
 
 int cmdEval(const std::string& modelPath, const EvalArgs& a) {
-  if (a.target != "ref") return report(edgeopt::invalidInput("unknown target '" + a.target + "' (available: ref)"));
+  auto target = edgeopt::api::parseTarget(a.target);
+  if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
   Status prepared = edgeopt::api::prepareForExecution(model.value());
@@ -224,6 +233,7 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   options.data = a.data;
   options.batchSize = a.batch;
   options.keepPredictions = !a.predictions.empty();
+  options.runner = {target.value(), a.threads};
   const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   if (bar)
@@ -304,6 +314,32 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
 
 }  // namespace
 
+struct BenchArgs {
+  std::string target = "x86";
+  int threads = 1, iters = 50, warmup = 5, top = 15;
+  std::vector<std::string> shapes;
+  bool json = false;
+};
+
+int cmdBench(const std::string& modelPath, const BenchArgs& a) {
+  auto target = edgeopt::api::parseTarget(a.target);
+  if (!target.ok()) return report(target.status());
+  edgeopt::api::BenchOptions options;
+  options.runner = {target.value(), a.threads};
+  options.iters = a.iters;
+  options.warmup = a.warmup;
+  Status shapes = parseShapes(a.shapes, &options.inputShapes);
+  if (!shapes.ok()) return report(shapes);
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  Status prepared = edgeopt::api::prepareForExecution(model.value());
+  if (!prepared.ok()) return report(prepared.withContext(modelPath));
+  auto result = edgeopt::api::benchmark(model.value(), options);
+  if (!result.ok()) return report(result.status().withContext(modelPath));
+  std::cout << (a.json ? edgeopt::api::benchResultJson(result.value()) + "\n" : edgeopt::api::benchResultText(result.value(), a.top));
+  return kExitOk;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"edgeopt " + std::string(edgeopt::api::version()) +
                ": compress and optimize ONNX models for edge targets"};
@@ -327,8 +363,9 @@ int main(int argc, char** argv) {
   run->add_option("--output,-o", out,
                   "Where to write: OUT.npy for a single-output model, else a folder OUT/ with NAME.npy per output")
       ->required();
-  run->add_option("--target", target, "Execution target (ref: the scalar reference executor)")
-      ->default_val("ref");
+  run->add_option("--target", target, kTargetHelp)->default_val("ref");
+  int threads = 1;
+  run->add_option("--threads", threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
   int iters = 0;
   run->add_option("--iters", iters, "Also time this many further runs and print the median and minimum latency")
       ->check(CLI::Range(0, 1000000));
@@ -363,10 +400,22 @@ int main(int argc, char** argv) {
   eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
   eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0);
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
-  eval->add_option("--target", evalArgs.target, "Execution target (ref: the scalar reference executor)")->default_val("ref");
+  eval->add_option("--target", evalArgs.target, kTargetHelp)->default_val("ref");
+  eval->add_option("--threads", evalArgs.threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
   eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
   eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
+
+  BenchArgs ba;
+  auto* bench = app.add_subcommand("bench", "Measure a model's latency on a target, with a per-step profile for x86");
+  bench->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8)")->required();
+  bench->add_option("--target", ba.target, kTargetHelp)->default_val("x86");
+  bench->add_option("--threads", ba.threads, "Threads (x86)")->default_val(1)->check(CLI::Range(1, 1024));
+  bench->add_option("--shape", ba.shapes, "Input shape, e.g. input=1x3x224x224 (symbolic dims default to 1); repeatable");
+  bench->add_option("--iters", ba.iters, "Timed runs")->default_val(50)->check(CLI::Range(1, 1000000));
+  bench->add_option("--warmup", ba.warmup, "Untimed runs first")->default_val(5)->check(CLI::Range(0, 1000000));
+  bench->add_option("--top", ba.top, "Steps shown in the profile table, slowest first")->default_val(15)->check(CLI::Range(0, 100000));
+  bench->add_flag("--json", ba.json, "Print JSON (every step of the profile)");
 
   QuantizeArgs qa;
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
@@ -404,7 +453,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (*inspect) return cmdInspect(modelPath, json);
-    if (*run) return cmdRun(modelPath, inputArgs, out, target, iters);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters);
+    if (*bench) return cmdBench(modelPath, ba);
     if (*eval) return cmdEval(modelPath, evalArgs);
     if (*quantize) return cmdQuantize(modelPath, qa);
     if (*optimize) {

@@ -1,0 +1,168 @@
+#include "compiler/api/bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "compiler/pass/pass_manager.h"
+#include "targets/x86/plan.h"
+
+namespace edgeopt::api {
+namespace {
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
+  return v[i];
+}
+
+// The CPU clock from /proc/cpuinfo. The nominal peak per thread is this clock times 128 int8 MACs
+// (two AVX-512 VNNI vpdpbusd per cycle) or 32 fp32 FMAs (two 512-bit FMAs per cycle), 2 ops per
+// MAC: a nominal figure, since a cloud VM's turbo clock is not visible here.
+double cpuMhz() {
+  std::ifstream f("/proc/cpuinfo");
+  for (std::string line; std::getline(f, line);)
+    if (line.rfind("cpu MHz", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return std::atof(line.c_str() + colon + 1);
+    }
+  return 0;
+}
+
+}  // namespace
+
+StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& options) {
+  if (options.iters < 1) return invalidInput("--iters must be at least 1");
+  const ir::Graph& g = *model.graph;
+  for (const auto& [name, dims] : options.inputShapes) {
+    const ir::Value* v = g.findValue(name);
+    if (!v || !v->isGraphInput()) return invalidInput("--shape names '" + name + "', which is not a model input");
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(auto inputs, pass::randomInputs(g, options.inputShapes, 1));
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
+  BenchResult r;
+  r.target = targetName(options.runner.target);
+  r.threads = options.runner.threads;
+  for (const auto& t : inputs) r.inputDims.push_back(t.dims());
+  r.batch = !inputs.empty() && inputs[0].rank() > 0 ? inputs[0].dims()[0] : 1;
+  r.iters = options.iters;
+  EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, runner->planFor(r.inputDims));
+  for (int i = 0; i < options.warmup; ++i) EDGEOPT_RETURN_IF_ERROR(runner->run(inputs).status());
+  std::vector<double> ms;
+  std::vector<std::vector<double>> stepMs;
+  std::vector<double> stepSeconds;
+  for (int i = 0; i < options.iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (plan) {
+      EDGEOPT_RETURN_IF_ERROR(plan->run(inputs, &stepSeconds).status());
+    } else {
+      EDGEOPT_RETURN_IF_ERROR(runner->run(inputs).status());
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (plan) {
+      stepMs.resize(stepSeconds.size());
+      for (size_t s = 0; s < stepSeconds.size(); ++s) stepMs[s].push_back(stepSeconds[s] * 1e3);
+    }
+  }
+  r.medianMs = percentile(ms, 0.5);
+  r.p90Ms = percentile(ms, 0.9);
+  r.minMs = percentile(ms, 0.0);
+  r.throughput = r.medianMs > 0 ? static_cast<double>(r.batch) * 1e3 / r.medianMs : 0;
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  r.peakRssMb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  if (plan) {
+    r.arenaBytes = plan->arenaBytes();
+    r.weightBytes = plan->weightBytes();
+    const double ghz = cpuMhz() / 1e3;
+    r.nominalPeakGopsInt8 = ghz * 128 * 2 * r.threads;
+    r.nominalPeakGopsFp32 = ghz * 32 * 2 * r.threads;
+    double total = 0;
+    for (size_t s = 0; s < plan->steps().size(); ++s) {
+      const x86::StepInfo& info = plan->steps()[s];
+      StepProfile p{info.node, info.op, info.kernel, percentile(stepMs[s], 0.5), 0, 0, 0};
+      if (info.macs > 0 && p.medianMs > 0) {
+        p.gops = 2.0 * static_cast<double>(info.macs) / (p.medianMs * 1e6);
+        const bool int8 = info.op.rfind("edgeopt.Q", 0) == 0;
+        const double peak = int8 ? r.nominalPeakGopsInt8 : r.nominalPeakGopsFp32;
+        p.peakShare = peak > 0 ? p.gops / peak : 0;
+      }
+      total += p.medianMs;
+      r.steps.push_back(p);
+    }
+    for (auto& p : r.steps) p.share = total > 0 ? p.medianMs / total : 0;
+  }
+  return r;
+}
+
+std::string benchResultText(const BenchResult& r, int topSteps) {
+  std::string s;
+  char line[512];
+  std::string dims;
+  for (const auto& d : r.inputDims) dims += (dims.empty() ? "" : ", ") + ir::dimsToString(d);
+  std::snprintf(line, sizeof line, "target %s, %d thread(s), inputs %s, %d timed runs\n", r.target.c_str(), r.threads,
+                dims.c_str(), r.iters);
+  s += line;
+  std::snprintf(line, sizeof line, "latency: median %.3f ms, p90 %.3f ms, min %.3f ms; throughput %.1f samples/s\n",
+                r.medianMs, r.p90Ms, r.minMs, r.throughput);
+  s += line;
+  std::snprintf(line, sizeof line, "peak memory (process RSS): %.1f MB", r.peakRssMb);
+  s += line;
+  if (r.target == "x86") {
+    std::snprintf(line, sizeof line, "; arena %.2f MB, packed weights %.2f MB", r.arenaBytes / 1048576.0, r.weightBytes / 1048576.0);
+    s += line;
+  }
+  s += "\n";
+  if (r.steps.empty()) return s;
+  std::vector<size_t> order(r.steps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return r.steps[a].medianMs > r.steps[b].medianMs; });
+  std::snprintf(line, sizeof line, "nominal peak (clock x 128 int8 / 32 fp32 MACs per cycle per thread): int8 %.0f GOP/s, fp32 %.0f GOP/s\n",
+                r.nominalPeakGopsInt8, r.nominalPeakGopsFp32);
+  s += line;
+  std::snprintf(line, sizeof line, "%-40s %-18s %9s %7s %8s %6s  %s\n", "step (slowest first)", "op", "ms", "share", "GOP/s", "peak", "kernel");
+  s += line;
+  const size_t shown = std::min(order.size(), static_cast<size_t>(std::max(topSteps, 0)));
+  for (size_t k = 0; k < shown; ++k) {
+    const StepProfile& p = r.steps[order[k]];
+    std::string name = p.node.size() > 40 ? "..." + p.node.substr(p.node.size() - 37) : p.node;
+    if (p.gops > 0)
+      std::snprintf(line, sizeof line, "%-40s %-18s %9.3f %6.1f%% %8.1f %5.0f%%  %s\n", name.c_str(), p.op.c_str(), p.medianMs,
+                    100 * p.share, p.gops, 100 * p.peakShare, p.kernel.c_str());
+    else
+      std::snprintf(line, sizeof line, "%-40s %-18s %9.3f %6.1f%% %8s %6s  %s\n", name.c_str(), p.op.c_str(), p.medianMs,
+                    100 * p.share, "-", "-", p.kernel.c_str());
+    s += line;
+  }
+  if (shown < order.size()) s += "(" + std::to_string(order.size() - shown) + " more steps; --json lists all)\n";
+  return s;
+}
+
+std::string benchResultJson(const BenchResult& r) {
+  nlohmann::json j;
+  j["target"] = r.target;
+  j["threads"] = r.threads;
+  j["input_dims"] = r.inputDims;
+  j["iters"] = r.iters;
+  j["latency_ms"] = {{"median", r.medianMs}, {"p90", r.p90Ms}, {"min", r.minMs}};
+  j["throughput_per_s"] = r.throughput;
+  j["peak_rss_mb"] = r.peakRssMb;
+  if (r.target == "x86") {
+    j["arena_bytes"] = r.arenaBytes;
+    j["packed_weight_bytes"] = r.weightBytes;
+    j["nominal_peak_gops"] = {{"int8", r.nominalPeakGopsInt8}, {"fp32", r.nominalPeakGopsFp32}};
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& p : r.steps)
+      steps.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel}, {"median_ms", p.medianMs}, {"share", p.share},
+                       {"gops", p.gops}, {"peak_share", p.peakShare}});
+    j["steps"] = steps;
+  }
+  return j.dump(2);
+}
+
+}  // namespace edgeopt::api

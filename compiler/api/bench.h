@@ -1,0 +1,52 @@
+// Latency of a model on a target (`edgeopt bench`): warm-up runs, then timed runs on seeded random
+// inputs; median / p90 / min latency, throughput, peak memory and, for x86, a per-step profile
+// (which primitive or kernel ran, its share of the time, achieved GOP/s against a nominal peak).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/api/runner.h"
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::api {
+
+struct BenchOptions {
+  RunnerOptions runner;
+  std::map<std::string, std::vector<int64_t>> inputShapes;  // by input name; symbolic dims default to 1
+  int warmup = 5;
+  int iters = 50;
+};
+
+struct StepProfile {
+  std::string node, op, kernel;
+  double medianMs = 0;
+  double share = 0;       // of the summed step medians
+  double gops = 0;        // 2 * MACs / time, 0 without MACs
+  double peakShare = 0;   // gops against the nominal peak of its precision (0 when unknown)
+};
+
+struct BenchResult {
+  std::string target;
+  int threads = 1;
+  std::vector<std::vector<int64_t>> inputDims;
+  int64_t batch = 1;
+  int iters = 0;
+  double medianMs = 0, p90Ms = 0, minMs = 0;
+  double throughput = 0;      // samples (first input's batch) per second at the median
+  double peakRssMb = 0;       // process high-water mark, includes the model and plan
+  int64_t arenaBytes = 0;     // x86: intermediates arena
+  int64_t weightBytes = 0;    // x86: packed weights
+  double nominalPeakGopsInt8 = 0, nominalPeakGopsFp32 = 0;  // x86: per the threads used
+  std::vector<StepProfile> steps;  // x86: in plan order
+};
+
+// The model must be prepared for execution (prepareForExecution).
+StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& options);
+
+std::string benchResultText(const BenchResult& r, int topSteps);
+std::string benchResultJson(const BenchResult& r);
+
+}  // namespace edgeopt::api

@@ -1,0 +1,60 @@
+#include "compiler/api/runner.h"
+
+#include "compiler/runtime/executor.h"
+#include "targets/x86/plan.h"
+
+namespace edgeopt::api {
+
+StatusOr<Target> parseTarget(const std::string& name) {
+  if (name == "ref") return Target::kRef;
+  if (name == "x86") return Target::kX86;
+  return invalidInput("unknown target '" + name + "' (available: ref, x86)");
+}
+
+const char* targetName(Target t) { return t == Target::kX86 ? "x86" : "ref"; }
+
+struct ModelRunner::Impl {
+  const ir::Model& model;
+  RunnerOptions options;
+  std::unique_ptr<runtime::Executor> executor;
+  std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<x86::Plan>> plans;
+};
+
+ModelRunner::ModelRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ModelRunner::~ModelRunner() = default;
+
+StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& model, const RunnerOptions& options) {
+  if (options.threads < 1) return invalidInput("--threads must be at least 1");
+  auto impl = std::make_unique<Impl>(Impl{model, options, nullptr, {}});
+  // Both targets run every node the reference executor runs (x86 falls back to it).
+  EDGEOPT_ASSIGN_OR_RETURN(impl->executor, runtime::Executor::create(*model.graph));
+  return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
+}
+
+StatusOr<x86::Plan*> ModelRunner::planFor(const std::vector<std::vector<int64_t>>& inputDims) {
+  if (impl_->options.target != Target::kX86) return static_cast<x86::Plan*>(nullptr);
+  auto it = impl_->plans.find(inputDims);
+  if (it != impl_->plans.end()) return it->second.get();
+  x86::PlanOptions o;
+  o.threads = impl_->options.threads;
+  EDGEOPT_ASSIGN_OR_RETURN(auto plan, x86::Plan::create(*impl_->model.graph, inputDims, o));
+  x86::Plan* p = plan.get();
+  impl_->plans[inputDims] = std::move(plan);
+  return p;
+}
+
+StatusOr<std::vector<ir::Tensor>> ModelRunner::run(const std::vector<ir::Tensor>& inputs) {
+  if (impl_->options.target == Target::kRef) return impl_->executor->run(inputs);
+  const auto& graphInputs = impl_->model.graph->inputs();
+  if (inputs.size() != graphInputs.size())
+    return invalidInput("expected " + std::to_string(graphInputs.size()) + " inputs, got " + std::to_string(inputs.size()));
+  std::vector<std::vector<int64_t>> dims;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    EDGEOPT_RETURN_IF_ERROR(runtime::Executor::checkInput(*graphInputs[i], inputs[i]));
+    dims.push_back(inputs[i].dims());
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, planFor(dims));
+  return plan->run(inputs);
+}
+
+}  // namespace edgeopt::api

@@ -1,0 +1,51 @@
+// Running a model on a target: `--target ref` (the reference executor, the numerical definition)
+// or `--target x86` (the oneDNN plan of targets/x86). The model must be prepared for execution
+// (prepareForExecution: QDQ lowered to int8 ops). The x86 target plans once per set of input
+// dims and reuses the plan.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::x86 {
+class Plan;
+}
+
+namespace edgeopt::api {
+
+enum class Target { kRef, kX86 };
+
+// "ref" or "x86"; the error lists the available targets.
+StatusOr<Target> parseTarget(const std::string& name);
+const char* targetName(Target t);
+
+struct RunnerOptions {
+  Target target = Target::kRef;
+  int threads = 1;  // x86: oneDNN threads
+};
+
+class ModelRunner {
+ public:
+  // The model must outlive the runner. Checks that every node can run (one error listing all).
+  static StatusOr<std::unique_ptr<ModelRunner>> create(const ir::Model& model, const RunnerOptions& options);
+  ~ModelRunner();
+
+  // Inputs in the order of the graph inputs; outputs in the order of the graph outputs.
+  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs);
+
+  // x86: the plan for these input dims (made now if new), for profiles; null for ref.
+  StatusOr<x86::Plan*> planFor(const std::vector<std::vector<int64_t>>& inputDims);
+
+  struct Impl;
+
+ private:
+  explicit ModelRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgeopt::api

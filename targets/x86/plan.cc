@@ -1,0 +1,768 @@
+#include "targets/x86/plan.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <set>
+
+#include "compiler/ir/edgeopt_ops.h"
+#include "compiler/runtime/executor.h"
+#include "kernels/ref/quant.h"
+#include "kernels/x86/requantize.h"
+
+namespace edgeopt::x86 {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using DT = memory::data_type;
+namespace ref = kernels::ref;
+
+enum class Layout { kPlain, kNhwc };
+
+constexpr size_t kAlign = 64;
+
+// An intermediate tensor in the arena: logical (ONNX) dims, stored plain or NHWC (4-D only).
+struct Slot {
+  std::vector<int64_t> dims;
+  ir::DType dtype;
+  Layout layout;
+  size_t bytes = 0;
+  size_t offset = 0;
+  int first = -1, last = -1;  // first step writing it, last step reading it (-1: before the steps)
+};
+
+struct Step {
+  StepInfo info;
+  std::vector<int> reads, writes;
+  std::function<void(uint8_t* arena)> run;
+};
+
+std::optional<DT> dnnlType(ir::DType t) {
+  switch (t) {
+    case ir::DType::kFloat32: return DT::f32;
+    case ir::DType::kUInt8: return DT::u8;
+    case ir::DType::kInt8: return DT::s8;
+    case ir::DType::kInt32: return DT::s32;
+    default: return std::nullopt;
+  }
+}
+
+memory::dims toDims(const std::vector<int64_t>& d) { return memory::dims(d.begin(), d.end()); }
+
+Tag plainTag(size_t rank) {
+  static const Tag tags[] = {Tag::a, Tag::a, Tag::ab, Tag::abc, Tag::abcd, Tag::abcde, Tag::abcdef};
+  return rank < 7 ? tags[rank] : Tag::undef;
+}
+
+memory::desc descOf(const std::vector<int64_t>& dims, ir::DType dtype, Layout layout) {
+  const Tag tag = layout == Layout::kNhwc ? Tag::nhwc : plainTag(dims.size());
+  return memory::desc(dims.empty() ? memory::dims{1} : toDims(dims), *dnnlType(dtype), tag);
+}
+
+// The oneDNN implementation a primitive descriptor picked, e.g. "brg:avx512_core_vnni".
+template <typename PD>
+std::string implName(const PD& pd) {
+  return "onednn:" + std::string(pd.impl_info_str());
+}
+
+// oneDNN eltwise form of a fused (or standalone) activation, when there is one.
+struct Eltwise {
+  dnnl::algorithm alg;
+  float alpha = 0, beta = 0;
+};
+std::optional<Eltwise> eltwiseOf(const std::string& op, const std::vector<float>& params) {
+  using A = dnnl::algorithm;
+  if (op == "Relu") return Eltwise{A::eltwise_relu, 0, 0};
+  if (op == "LeakyRelu" && params.size() == 1) return Eltwise{A::eltwise_relu, params[0], 0};
+  if (op == "Clip" && params.size() == 2) return Eltwise{A::eltwise_clip, params[0], params[1]};
+  if (op == "Sigmoid") return Eltwise{A::eltwise_logistic, 0, 0};
+  if (op == "Tanh") return Eltwise{A::eltwise_tanh, 0, 0};
+  if (op == "HardSwish") return Eltwise{A::eltwise_hardswish, 0, 0};
+  return std::nullopt;
+}
+
+// Ops whose result does not depend on the memory layout when every activation operand has the same
+// dims: they run on NHWC data as they are.
+bool isLayoutFree(const ir::Node& n) {
+  static const std::set<std::string> ops = {"Relu", "Clip", "Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid",
+                                            "HardSwish", "Add", "Sub", "Mul", "Div", "QuantizeLinear",
+                                            "DequantizeLinear", "edgeopt.QAdd", "edgeopt.QMul", "edgeopt.QRequantize"};
+  return ops.count(n.qualifiedOpType()) != 0;
+}
+
+}  // namespace
+
+struct Plan::Impl {
+  const ir::Graph& graph;
+  PlanOptions options;
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  std::vector<Slot> slots;
+  std::vector<Step> steps;
+  std::vector<StepInfo> infos;
+  std::map<std::pair<const ir::Value*, Layout>, int> slotOf;
+  std::map<const ir::Value*, ir::Tensor> known;  // shape run: static values and placeholders
+  std::set<const ir::Value*> isStatic;            // computed from constants and dims only
+  std::vector<std::vector<int64_t>> inputDims;
+  std::vector<int> inputSlots;
+  std::vector<const ir::Value*> outputs;
+  std::unique_ptr<uint8_t, decltype(&std::free)> arena{nullptr, &std::free};
+  size_t arenaBytes = 0;
+  int64_t weightBytes = 0;
+  std::vector<int32_t> accumulators;  // int32 scratch shared by the int8 output stages
+  const bool avx512 = kernels::x86::hasAvx512();
+  Status stepError;  // set by a reference step that failed on this run's data
+
+  Impl(const ir::Graph& g, PlanOptions o) : graph(g), options(o) {}
+
+  int newSlot(const std::vector<int64_t>& dims, ir::DType dtype, Layout layout) {
+    Slot s;
+    s.dims = dims;
+    s.dtype = dtype;
+    s.layout = layout;
+    s.bytes = static_cast<size_t>(std::max<int64_t>(ir::numElements(dims), 1)) * ir::dtypeSize(dtype);
+    slots.push_back(s);
+    return static_cast<int>(slots.size()) - 1;
+  }
+
+  const std::vector<int64_t>& dimsOf(const ir::Value* v) const { return known.at(v).dims(); }
+
+  // The slot holding v in `layout`, adding a reorder step from its existing slot if needed.
+  int slotIn(const ir::Value* v, Layout layout) {
+    if (dimsOf(v).size() != 4) layout = Layout::kPlain;
+    if (auto it = slotOf.find({v, layout}); it != slotOf.end()) return it->second;
+    const Layout other = layout == Layout::kPlain ? Layout::kNhwc : Layout::kPlain;
+    const int from = slotOf.at({v, other});
+    const int to = newSlot(dimsOf(v), v->dtype(), layout);
+    slotOf[{v, layout}] = to;
+    auto src = std::make_shared<memory>(descOf(slots[from].dims, slots[from].dtype, slots[from].layout), engine, nullptr);
+    auto dst = std::make_shared<memory>(descOf(slots[to].dims, slots[to].dtype, slots[to].layout), engine, nullptr);
+    auto prim = std::make_shared<dnnl::reorder>(*src, *dst);
+    const size_t fromIdx = static_cast<size_t>(from), toIdx = static_cast<size_t>(to);
+    addStep({v->name(), "Reorder", layout == Layout::kNhwc ? "onednn:reorder nchw->nhwc" : "onednn:reorder nhwc->nchw", 0},
+            {from}, {to}, [this, src, dst, prim, fromIdx, toIdx](uint8_t* a) {
+              src->set_data_handle(a + slots[fromIdx].offset);
+              dst->set_data_handle(a + slots[toIdx].offset);
+              prim->execute(stream, *src, *dst);
+              stream.wait();
+            });
+    return to;
+  }
+
+  // The layout v currently has (its producer's), plain when it has none yet.
+  Layout currentLayout(const ir::Value* v) const {
+    return slotOf.count({v, Layout::kNhwc}) ? Layout::kNhwc : Layout::kPlain;
+  }
+
+  int outputSlot(const ir::Value* v, Layout layout) {
+    if (dimsOf(v).size() != 4) layout = Layout::kPlain;
+    const int s = newSlot(dimsOf(v), v->dtype(), layout);
+    slotOf[{v, layout}] = s;
+    return s;
+  }
+
+  void addStep(StepInfo info, std::vector<int> reads, std::vector<int> writes, std::function<void(uint8_t*)> run) {
+    steps.push_back({std::move(info), std::move(reads), std::move(writes), std::move(run)});
+  }
+
+  // Binds a oneDNN memory to a slot at run time.
+  std::function<void(uint8_t*)> binder(std::shared_ptr<memory> m, int slot) {
+    const size_t idx = static_cast<size_t>(slot);
+    return [this, m, idx](uint8_t* a) { m->set_data_handle(a + slots[idx].offset); };
+  }
+
+  // A constant reordered once into the layout `want` (weights).
+  memory packConstant(const ir::Tensor& t, const memory::desc& user, const memory::desc& want) {
+    memory src(user, engine, const_cast<void*>(t.rawData()));
+    memory dst(want, engine);
+    dnnl::reorder(src, dst).execute(stream, src, dst);
+    stream.wait();
+    weightBytes += static_cast<int64_t>(want.get_size());
+    return dst;
+  }
+
+  void reserveAccumulators(int64_t n) {
+    if (static_cast<int64_t>(accumulators.size()) < n) accumulators.resize(static_cast<size_t>(n));
+  }
+
+  Status build(const std::vector<std::vector<int64_t>>& dims);
+  std::optional<std::vector<int64_t>> computeHeavyOutputDims(const ir::Node& n) const;
+  bool tryNative(const ir::Node& n);
+  void addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
+                       const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
+                       std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
+                       std::optional<runtime::Int8OutputStage> stage, const int32_t* biasQ, int64_t rows, int64_t channels);
+  bool conv(const ir::Node& n, bool int8);
+  bool gemm(const ir::Node& n, bool int8);
+  bool pool(const ir::Node& n);
+  bool binary(const ir::Node& n);
+  bool eltwise(const ir::Node& n);
+  Status reference(const ir::Node& n);
+  void allocate();
+};
+
+namespace {
+bool int8Storage(const ir::Node& n) { return n.attrInt("x_uint8", 0) == 1 && n.attrInt("y_uint8", 0) == 1; }
+
+// oneDNN post-ops for a node's fused activation; false when it has none in oneDNN.
+bool fusedPostOps(const ir::Node& n, dnnl::primitive_attr& attr) {
+  auto act = ir::fusedActivation(n);
+  if (!act) return true;
+  auto e = eltwiseOf(act->op, act->params);
+  if (!e) return false;
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.0f, e->alg, e->alpha, e->beta);
+  attr.set_post_ops(ops);
+  return true;
+}
+}  // namespace
+
+// The step of a convolution or matmul primitive. fp32: the primitive writes the output slot. int8
+// (stage given): it writes int32 accumulators, which the output stage (bias, requantization,
+// bounds) turns into the uint8-stored output, rows x channels with channels innermost.
+void Plan::Impl::addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
+                                 const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
+                                 std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
+                                 std::optional<runtime::Int8OutputStage> stage, const int32_t* biasQ, int64_t rows,
+                                 int64_t channels) {
+  auto src = std::make_shared<memory>(srcMd, engine, nullptr);
+  auto dst = std::make_shared<memory>(dstMd, engine, nullptr);
+  auto bindSrc = binder(src, xs);
+  const size_t ysIdx = static_cast<size_t>(ys);
+  auto execute = [this, prim, src, dst, weights, bias, bindSrc](uint8_t* a, void* out) {
+    bindSrc(a);
+    dst->set_data_handle(out);
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *dst}};
+    if (bias) args[DNNL_ARG_BIAS] = *bias;
+    prim->execute(stream, args);
+    stream.wait();
+  };
+  if (!stage) {
+    addStep({n.name(), n.qualifiedOpType(), impl, macs}, {xs}, {ys},
+            [this, execute, ysIdx](uint8_t* a) { execute(a, a + slots[ysIdx].offset); });
+    return;
+  }
+  reserveAccumulators(rows * channels);
+  const bool fast = avx512;
+  auto st = std::make_shared<runtime::Int8OutputStage>(std::move(*stage));
+  addStep({n.name(), n.qualifiedOpType(),
+           impl + (fast ? " + x86:qs8_requantize_rows__avx512f" : " + ref:qs8_requantize_rows__scalar"), macs},
+          {xs}, {ys}, [this, execute, st, biasQ, rows, channels, fast, ysIdx](uint8_t* a) {
+            execute(a, accumulators.data());
+            uint8_t* y = a + slots[ysIdx].offset;
+            if (fast)
+              kernels::x86::qs8_requantize_rows__avx512f(rows, channels, accumulators.data(), biasQ, st->requant.data(), st->q, y);
+            else
+              ref::qs8_requantize_rows__scalar(rows, channels, accumulators.data(), biasQ, st->requant.data(), st->q, y);
+          });
+}
+
+bool Plan::Impl::conv(const ir::Node& n, bool int8) {
+  const ir::Value* x = n.input(0);
+  const ir::Value* w = n.input(1);
+  const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+  if (!w->isInitializer() || (b && !b->isInitializer()) || dimsOf(x).size() != 4) return false;
+  if (int8 ? (!int8Storage(n) || x->dtype() != ir::DType::kUInt8) : x->dtype() != ir::DType::kFloat32) return false;
+  auto params = runtime::convParamsOf(n, dimsOf(x), w->initializer().dims());
+  if (!params.ok()) return false;
+  const ref::ConvParams& p = params.value();
+  const int64_t N = p.batch, C = p.in_channels, M = p.out_channels, G = p.groups;
+  const memory::dims strides = {p.stride[1], p.stride[2]}, dil = {p.dilation[1] - 1, p.dilation[2] - 1};
+  const memory::dims padL = {p.pad_begin[1], p.pad_begin[2]};
+  memory::dims padR(2);
+  for (int a = 0; a < 2; ++a)
+    padR[static_cast<size_t>(a)] = (p.out[a + 1] - 1) * p.stride[a + 1] + (p.kernel[a + 1] - 1) * p.dilation[a + 1] + 1 -
+                                   p.in[a + 1] - p.pad_begin[a + 1];
+  const memory::dims wDims = G > 1 ? memory::dims{G, M / G, C / G, p.kernel[1], p.kernel[2]}
+                                   : memory::dims{M, C, p.kernel[1], p.kernel[2]};
+  const std::vector<int64_t> yDims = {N, M, p.out[1], p.out[2]};
+  const DT srcT = int8 ? DT::u8 : DT::f32, wT = int8 ? DT::s8 : DT::f32, dstT = int8 ? DT::s32 : DT::f32;
+  memory::desc srcMd({N, C, p.in[1], p.in[2]}, srcT, Tag::nhwc);
+  memory::desc wMd(wDims, wT, Tag::any);
+  memory::desc dstMd(toDims(yDims), dstT, Tag::nhwc);
+  memory::desc biasMd = b && !int8 ? memory::desc({M}, DT::f32, Tag::a) : memory::desc();
+  dnnl::primitive_attr attr;
+  std::optional<runtime::Int8OutputStage> stage;
+  if (int8) {
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128});
+    auto s = runtime::int8OutputStageOf(n, M);
+    if (!s.ok()) return false;
+    stage = std::move(s).value();
+  } else if (!fusedPostOps(n, attr)) {
+    return false;
+  }
+  dnnl::convolution_forward::primitive_desc pd;
+  try {
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, srcMd, wMd,
+                                      biasMd, dstMd, strides, dil, padL, padR);
+    pd = dnnl::convolution_forward::primitive_desc(d, attr, engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  const memory::desc userW(wDims, wT, G > 1 ? Tag::goihw : Tag::oihw);
+  auto weights = std::make_shared<memory>(packConstant(w->initializer(), userW, pd.weights_desc()));
+  std::shared_ptr<memory> bias;
+  if (b && !int8) bias = std::make_shared<memory>(packConstant(b->initializer(), biasMd, biasMd));
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  const int64_t macs = N * M * p.out[1] * p.out[2] * (C / G) * p.kernel[1] * p.kernel[2];
+  addWeightedStep(n, std::make_shared<dnnl::convolution_forward>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys,
+                  macs, std::move(stage), b ? b->initializer().data<int32_t>() : nullptr, N * p.out[1] * p.out[2], M);
+  return true;
+}
+
+bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
+  const ir::Value* x = n.input(0);
+  const ir::Value* w = n.input(1);
+  const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+  if (!w->isInitializer() || (b && !b->isInitializer()) || dimsOf(x).size() != 2 || w->initializer().rank() != 2)
+    return false;
+  if (int8 ? (!int8Storage(n) || x->dtype() != ir::DType::kUInt8) : x->dtype() != ir::DType::kFloat32) return false;
+  if (!int8 && (n.opType() != "Gemm" || n.attrInt("transA", 0) || n.attrFloat("alpha", 1) != 1 || n.attrFloat("beta", 1) != 1))
+    return false;
+  const bool transB = n.attrInt("transB", 0) != 0;
+  const int64_t M = dimsOf(x)[0], K = dimsOf(x)[1];
+  const auto& wd = w->initializer().dims();
+  const int64_t N = transB ? wd[0] : wd[1];
+  if ((transB ? wd[1] : wd[0]) != K) return false;
+  if (b && b->initializer().numel() != N) return false;
+  const DT srcT = int8 ? DT::u8 : DT::f32, wT = int8 ? DT::s8 : DT::f32, dstT = int8 ? DT::s32 : DT::f32;
+  memory::desc srcMd({M, K}, srcT, Tag::ab), wMd({K, N}, wT, Tag::any), dstMd({M, N}, dstT, Tag::ab);
+  memory::desc biasMd = b && !int8 ? memory::desc({1, N}, DT::f32, Tag::ab) : memory::desc();
+  dnnl::primitive_attr attr;
+  std::optional<runtime::Int8OutputStage> stage;
+  if (int8) {
+    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128});
+    auto s = runtime::int8OutputStageOf(n, N);
+    if (!s.ok()) return false;
+    stage = std::move(s).value();
+  } else if (!fusedPostOps(n, attr)) {
+    return false;
+  }
+  dnnl::matmul::primitive_desc pd;
+  try {
+    pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(srcMd, wMd, biasMd, dstMd), attr, engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  const memory::desc userW({K, N}, wT, transB ? Tag::ba : Tag::ab);
+  auto weights = std::make_shared<memory>(packConstant(w->initializer(), userW, pd.weights_desc()));
+  std::shared_ptr<memory> bias;
+  if (b && !int8) bias = std::make_shared<memory>(packConstant(b->initializer(), biasMd, biasMd));
+  const int xs = slotIn(x, Layout::kPlain);
+  const int ys = outputSlot(n.output(0), Layout::kPlain);
+  addWeightedStep(n, std::make_shared<dnnl::matmul>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys, M * N * K,
+                  std::move(stage), b ? b->initializer().data<int32_t>() : nullptr, M, N);
+  return true;
+}
+
+bool Plan::Impl::pool(const ir::Node& n) {
+  const ir::Value* x = n.input(0);
+  const std::string& op = n.opType();
+  if (dimsOf(x).size() != 4 || n.outputs().size() != 1 || !n.domain().empty()) return false;
+  const bool isMax = op == "MaxPool";
+  if (isMax ? (x->dtype() != ir::DType::kFloat32 && x->dtype() != ir::DType::kUInt8) : x->dtype() != ir::DType::kFloat32)
+    return false;
+  const auto& xd = dimsOf(x);
+  ref::PoolParams p;
+  if (op == "GlobalAveragePool") {
+    p.batch = xd[0];
+    p.channels = xd[1];
+    p.in[1] = p.kernel[1] = xd[2];
+    p.in[2] = p.kernel[2] = xd[3];
+  } else {
+    if (n.attrInt("storage_order", 0) != 0) return false;
+    for (int64_t d : n.attrInts("dilations", {1, 1}))
+      if (d != 1) return false;
+    auto params = runtime::poolParamsOf(n, xd);
+    if (!params.ok()) return false;
+    p = params.value();
+  }
+  dnnl::algorithm alg = dnnl::algorithm::pooling_max;
+  if (!isMax) {
+    const bool includePad = n.attrInt("count_include_pad", 0) != 0;
+    // count_include_pad counts the padded extent only; oneDNN counts whole windows (differs in ceil mode).
+    if (includePad && n.attrInt("ceil_mode", 0)) return false;
+    alg = includePad ? dnnl::algorithm::pooling_avg_include_padding : dnnl::algorithm::pooling_avg_exclude_padding;
+  }
+  const memory::dims strides = {p.stride[1], p.stride[2]}, kernel = {p.kernel[1], p.kernel[2]};
+  const memory::dims padL = {p.pad_begin[1], p.pad_begin[2]};
+  memory::dims padR(2);
+  for (int a = 0; a < 2; ++a)
+    padR[static_cast<size_t>(a)] = (p.out[a + 1] - 1) * p.stride[a + 1] + p.kernel[a + 1] - p.in[a + 1] - p.pad_begin[a + 1];
+  const DT t = *dnnlType(x->dtype());
+  memory::desc srcMd({xd[0], xd[1], xd[2], xd[3]}, t, Tag::nhwc);
+  memory::desc dstMd({xd[0], xd[1], p.out[1], p.out[2]}, t, Tag::nhwc);
+  dnnl::pooling_forward::primitive_desc pd;
+  try {
+    pd = dnnl::pooling_forward::primitive_desc(
+        dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, alg, srcMd, dstMd, strides, kernel, padL, padR), engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  auto src = std::make_shared<memory>(srcMd, engine, nullptr);
+  auto dst = std::make_shared<memory>(dstMd, engine, nullptr);
+  auto prim = std::make_shared<dnnl::pooling_forward>(pd);
+  auto bindSrc = binder(src, xs), bindDst = binder(dst, ys);
+  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {xs}, {ys}, [this, prim, src, dst, bindSrc, bindDst](uint8_t* a) {
+    bindSrc(a);
+    bindDst(a);
+    prim->execute(stream, {{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, *dst}});
+    stream.wait();
+  });
+  return true;
+}
+
+bool Plan::Impl::binary(const ir::Node& n) {
+  if (!n.domain().empty() || (n.opType() != "Add" && n.opType() != "Mul") || n.inputs().size() != 2) return false;
+  const ir::Value* a = n.input(0);
+  const ir::Value* b = n.input(1);
+  if (a->dtype() != ir::DType::kFloat32 || b->dtype() != ir::DType::kFloat32 || isStatic.count(a) || isStatic.count(b) ||
+      a->isInitializer() || b->isInitializer() || dimsOf(a) != dimsOf(b))
+    return false;
+  const Layout layout = currentLayout(a);
+  const int as = slotIn(a, layout), bs = slotIn(b, layout);
+  const int ys = outputSlot(n.output(0), layout);
+  const memory::desc md = descOf(dimsOf(a), ir::DType::kFloat32, slots[static_cast<size_t>(as)].layout);
+  dnnl::binary::primitive_desc pd;
+  try {
+    pd = dnnl::binary::primitive_desc(
+        dnnl::binary::desc(n.opType() == "Add" ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul, md, md, md), engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  auto m0 = std::make_shared<memory>(md, engine, nullptr), m1 = std::make_shared<memory>(md, engine, nullptr);
+  auto dst = std::make_shared<memory>(md, engine, nullptr);
+  auto prim = std::make_shared<dnnl::binary>(pd);
+  auto b0 = binder(m0, as), b1 = binder(m1, bs), bd = binder(dst, ys);
+  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {as, bs}, {ys}, [this, prim, m0, m1, dst, b0, b1, bd](uint8_t* p) {
+    b0(p);
+    b1(p);
+    bd(p);
+    prim->execute(stream, {{DNNL_ARG_SRC_0, *m0}, {DNNL_ARG_SRC_1, *m1}, {DNNL_ARG_DST, *dst}});
+    stream.wait();
+  });
+  return true;
+}
+
+bool Plan::Impl::eltwise(const ir::Node& n) {
+  if (!n.domain().empty() || n.inputs().empty() || n.outputs().size() != 1) return false;
+  const ir::Value* x = n.input(0);
+  if (x->dtype() != ir::DType::kFloat32 || isStatic.count(x) || x->isInitializer()) return false;
+  std::vector<float> params;
+  if (n.opType() == "LeakyRelu") params = {n.attrFloat("alpha", 0.01f)};
+  if (n.opType() == "Clip") {
+    // Clip's bounds are inputs (opset >= 11): constants only.
+    float lo = -3.4e38f, hi = 3.4e38f;
+    for (size_t i = 1; i < 3 && i < n.inputs().size(); ++i) {
+      const ir::Value* v = n.input(i);
+      if (!v) continue;
+      if (!v->isInitializer() || v->initializer().numel() != 1) return false;
+      (i == 1 ? lo : hi) = static_cast<float>(v->initializer().getAsDouble(0));
+    }
+    params = {lo, hi};
+  }
+  auto e = eltwiseOf(n.opType(), params);
+  if (!e) return false;
+  const Layout layout = currentLayout(x);
+  const int xs = slotIn(x, layout);
+  const int ys = outputSlot(n.output(0), layout);
+  const memory::desc md = descOf(dimsOf(x), ir::DType::kFloat32, slots[static_cast<size_t>(xs)].layout);
+  dnnl::eltwise_forward::primitive_desc pd;
+  try {
+    pd = dnnl::eltwise_forward::primitive_desc(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, e->alg, md, e->alpha, e->beta), engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  auto src = std::make_shared<memory>(md, engine, nullptr), dst = std::make_shared<memory>(md, engine, nullptr);
+  auto prim = std::make_shared<dnnl::eltwise_forward>(pd);
+  auto bs = binder(src, xs), bd = binder(dst, ys);
+  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {xs}, {ys}, [this, prim, src, dst, bs, bd](uint8_t* a) {
+    bs(a);
+    bd(a);
+    prim->execute(stream, {{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, *dst}});
+    stream.wait();
+  });
+  return true;
+}
+
+// Output dims of the compute-heavy ops, so that the shape run need not execute them.
+std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir::Node& n) const {
+  const std::string op = n.qualifiedOpType();
+  if (n.outputs().size() != 1 || n.inputs().empty() || !n.input(0) || !known.count(n.input(0))) return std::nullopt;
+  const auto& x = known.at(n.input(0)).dims();
+  if ((op == "Conv" || op == "edgeopt.QConv") && n.input(1) && n.input(1)->isInitializer() && x.size() == 4) {
+    auto p = runtime::convParamsOf(n, x, n.input(1)->initializer().dims());
+    if (!p.ok()) return std::nullopt;
+    return std::vector<int64_t>{x[0], p.value().out_channels, p.value().out[1], p.value().out[2]};
+  }
+  if ((op == "MaxPool" || op == "AveragePool") && x.size() == 4) {
+    auto p = runtime::poolParamsOf(n, x);
+    if (!p.ok()) return std::nullopt;
+    return std::vector<int64_t>{x[0], x[1], p.value().out[1], p.value().out[2]};
+  }
+  if (op == "GlobalAveragePool" && x.size() == 4) return std::vector<int64_t>{x[0], x[1], 1, 1};
+  return std::nullopt;
+}
+
+bool Plan::Impl::tryNative(const ir::Node& n) {
+  const std::string op = n.qualifiedOpType();
+  if (op == "Conv") return conv(n, false);
+  if (op == "edgeopt.QConv") return conv(n, true);
+  if (op == "Gemm") return gemm(n, false);
+  if (op == "edgeopt.QGemm") return gemm(n, true);
+  if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return pool(n);
+  if (op == "Add" || op == "Mul") return binary(n);
+  return eltwise(n);
+}
+
+// Runs the node with the reference kernels on copies of its inputs. Layout-free ops keep the
+// layout of their operands; every other op reads and writes plain (NCHW) tensors.
+Status Plan::Impl::reference(const ir::Node& n) {
+  std::vector<const ir::Value*> dynamicInputs;
+  for (const ir::Value* v : n.inputs())
+    if (v && !v->isInitializer() && !isStatic.count(v)) dynamicInputs.push_back(v);
+  Layout layout = Layout::kPlain;
+  if (isLayoutFree(n) && !dynamicInputs.empty()) {
+    // Every operand has the output's dims or is a single value: no broadcasting across axes.
+    layout = currentLayout(dynamicInputs[0]);
+    const auto& d0 = dimsOf(dynamicInputs[0]);
+    for (const ir::Value* v : n.inputs()) {
+      if (!v) continue;
+      const bool single = v->isInitializer() ? v->initializer().numel() == 1 : isStatic.count(v) && known.at(v).numel() == 1;
+      if (!single && (v->isInitializer() || isStatic.count(v) || dimsOf(v) != d0)) layout = Layout::kPlain;
+    }
+    for (const ir::Value* v : n.outputs())
+      if (v && dimsOf(v) != d0) layout = Layout::kPlain;
+  }
+  std::vector<int> reads, writes;
+  std::vector<std::pair<const ir::Tensor*, int>> inputs;  // constant tensor, or slot
+  for (const ir::Value* v : n.inputs()) {
+    if (!v) inputs.push_back({nullptr, -1});
+    else if (v->isInitializer()) inputs.push_back({&v->initializer(), -1});
+    else if (isStatic.count(v)) inputs.push_back({&known.at(v), -1});
+    else {
+      const int s = slotIn(v, layout);
+      reads.push_back(s);
+      inputs.push_back({nullptr, s});
+    }
+  }
+  for (const ir::Value* v : n.outputs()) writes.push_back(v && !v->uses().empty() ? outputSlot(v, layout) : -1);
+  // A layout-free op on NHWC data sees the NHWC bytes under the logical dims: elementwise ops do not care.
+  std::vector<std::vector<int64_t>> inDims;
+  for (const ir::Value* v : n.inputs()) inDims.push_back(v && !v->isInitializer() && !isStatic.count(v) ? dimsOf(v) : std::vector<int64_t>{});
+  std::vector<int> liveWrites;
+  for (int w : writes)
+    if (w >= 0) liveWrites.push_back(w);
+  const bool graphOutputWrites = std::any_of(n.outputs().begin(), n.outputs().end(), [&](const ir::Value* v) {
+    return v && std::find(outputs.begin(), outputs.end(), v) != outputs.end();
+  });
+  if (graphOutputWrites)
+    for (size_t i = 0; i < n.outputs().size(); ++i)
+      if (writes[i] < 0 && n.output(i)) writes[i] = outputSlot(n.output(i), layout), liveWrites.push_back(writes[i]);
+  const ir::Node* node = &n;
+  addStep({n.name(), n.qualifiedOpType(), "ref", 0}, reads, liveWrites, [this, node, inputs, writes, inDims](uint8_t* a) {
+    std::vector<ir::Tensor> copies(inputs.size());
+    std::vector<const ir::Tensor*> args(inputs.size(), nullptr);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].second < 0) {
+        args[i] = inputs[i].first;
+        continue;
+      }
+      const Slot& s = slots[static_cast<size_t>(inputs[i].second)];
+      copies[i] = ir::Tensor(s.dtype, inDims[i]);
+      std::memcpy(copies[i].rawData(), a + s.offset, s.bytes);
+      args[i] = &copies[i];
+    }
+    auto out = runtime::evaluateNode(*node, args);
+    if (!out.ok()) {
+      stepError = out.status();
+      return;
+    }
+    for (size_t i = 0; i < writes.size(); ++i) {
+      if (writes[i] < 0) continue;
+      const Slot& s = slots[static_cast<size_t>(writes[i])];
+      if (out.value()[i].byteSize() != s.bytes) {
+        stepError = invalidInput("node " + node->describe() + ": output " + ir::dimsToString(out.value()[i].dims()) +
+                                 " differs from the planned " + ir::dimsToString(s.dims) + " (data-dependent shape)");
+        return;
+      }
+      std::memcpy(a + s.offset, out.value()[i].rawData(), s.bytes);
+    }
+  });
+  return Status::Ok();
+}
+
+// Offsets by liveness: each slot goes to the lowest offset free of every slot alive at the same time.
+void Plan::Impl::allocate() {
+  const int end = static_cast<int>(steps.size());
+  for (Slot& s : slots) s.first = s.last = -2;
+  for (int i = 0; i < end; ++i) {
+    for (int r : steps[static_cast<size_t>(i)].reads) slots[static_cast<size_t>(r)].last = i;
+    for (int w : steps[static_cast<size_t>(i)].writes)
+      if (slots[static_cast<size_t>(w)].first == -2) slots[static_cast<size_t>(w)].first = i;
+  }
+  for (int s : inputSlots) slots[static_cast<size_t>(s)].first = -1;
+  for (const ir::Value* v : outputs)
+    for (Layout l : {Layout::kPlain, Layout::kNhwc})
+      if (auto it = slotOf.find({v, l}); it != slotOf.end()) slots[static_cast<size_t>(it->second)].last = end;
+  for (Slot& s : slots) {
+    if (s.first == -2) s.first = -1;
+    if (s.last < s.first) s.last = std::max(s.first, 0);
+  }
+  std::vector<size_t> order(slots.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slots[a].bytes > slots[b].bytes; });
+  std::vector<size_t> placed;
+  arenaBytes = 0;
+  for (size_t i : order) {
+    Slot& s = slots[i];
+    std::vector<std::pair<size_t, size_t>> busy;
+    for (size_t j : placed) {
+      const Slot& o = slots[j];
+      if (o.first <= s.last && s.first <= o.last) busy.push_back({o.offset, o.offset + o.bytes});
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t offset = 0;
+    for (const auto& [lo, hi] : busy) {
+      if (offset + s.bytes <= lo) break;
+      offset = std::max(offset, (hi + kAlign - 1) / kAlign * kAlign);
+    }
+    s.offset = offset;
+    arenaBytes = std::max(arenaBytes, offset + s.bytes);
+    placed.push_back(i);
+  }
+  arena.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, (arenaBytes + kAlign) / kAlign * kAlign)));
+}
+
+Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
+  if (dims.size() != graph.inputs().size())
+    return invalidInput("the x86 plan needs the dims of " + std::to_string(graph.inputs().size()) + " graph inputs, got " +
+                        std::to_string(dims.size()));
+  inputDims = dims;
+  outputs.assign(graph.outputs().begin(), graph.outputs().end());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const ir::Value* in = graph.inputs()[i];
+    if (!dnnlType(in->dtype())) return unsupported("x86 target: graph input '" + in->name() + "' of dtype " + ir::dtypeName(in->dtype()));
+    known[in] = ir::Tensor(in->dtype(), dims[i]);
+    inputSlots.push_back(outputSlot(in, Layout::kPlain));
+  }
+  omp_set_num_threads(options.threads);
+  for (const ir::Node* n : graph.nodes()) {
+    // Shape run: static values are computed now; the others get placeholders of their dims.
+    std::vector<const ir::Tensor*> args;
+    bool allStatic = true;
+    for (const ir::Value* v : n->inputs()) {
+      if (!v) {
+        args.push_back(nullptr);
+        continue;
+      }
+      if (v->isInitializer()) {
+        args.push_back(&v->initializer());
+        continue;
+      }
+      args.push_back(&known.at(v));
+      allStatic = allStatic && isStatic.count(v);
+    }
+    if (!runtime::isSupportedNode(*n)) return unsupported("x86 target: node " + n->describe() + " is not supported");
+    if (auto heavy = computeHeavyOutputDims(*n); heavy && !allStatic) {
+      known[n->output(0)] = ir::Tensor(n->output(0)->dtype(), *heavy);
+    } else {
+      auto out = runtime::evaluateNode(*n, args);
+      if (!out.ok()) return out.status();
+      for (size_t i = 0; i < n->outputs().size(); ++i)
+        if (n->output(i)) known[n->output(i)] = std::move(out.value()[i]);
+    }
+    if (allStatic || n->opType() == "Shape") {
+      for (const ir::Value* v : n->outputs())
+        if (v) isStatic.insert(v);
+      continue;
+    }
+    for (const ir::Value* v : n->outputs())
+      if (v && !dnnlType(v->dtype()) && v->dtype() != ir::DType::kInt64 && v->dtype() != ir::DType::kBool)
+        return unsupported("x86 target: node " + n->describe() + " output dtype " + ir::dtypeName(v->dtype()));
+    bool native = false;
+    try {
+      native = tryNative(*n);
+    } catch (const dnnl::error& e) {
+      return internalError("x86 target: oneDNN failed on node " + n->describe() + ": " + e.what());
+    }
+    if (!native) EDGEOPT_RETURN_IF_ERROR(reference(*n));
+  }
+  for (const ir::Value* v : outputs)
+    if (!isStatic.count(v) && !v->isInitializer()) slotIn(v, Layout::kPlain);
+  allocate();
+  for (const Step& s : steps) infos.push_back(s.info);
+  // The shape run's placeholders are no longer needed; static values stay.
+  for (auto it = known.begin(); it != known.end();)
+    it = isStatic.count(it->first) ? std::next(it) : known.erase(it);
+  return Status::Ok();
+}
+
+Plan::Plan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Plan::~Plan() = default;
+
+StatusOr<std::unique_ptr<Plan>> Plan::create(const ir::Graph& graph, const std::vector<std::vector<int64_t>>& inputDims,
+                                             const PlanOptions& options) {
+  auto impl = std::make_unique<Impl>(graph, options);
+  EDGEOPT_RETURN_IF_ERROR(impl->build(inputDims));
+  return std::unique_ptr<Plan>(new Plan(std::move(impl)));
+}
+
+StatusOr<std::vector<ir::Tensor>> Plan::run(const std::vector<ir::Tensor>& inputs, std::vector<double>* stepSeconds) {
+  Impl& p = *impl_;
+  if (inputs.size() != p.inputSlots.size())
+    return invalidInput("expected " + std::to_string(p.inputSlots.size()) + " inputs, got " + std::to_string(inputs.size()));
+  uint8_t* arena = p.arena.get();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Slot& s = p.slots[static_cast<size_t>(p.inputSlots[i])];
+    const ir::Value* v = p.graph.inputs()[i];
+    if (inputs[i].dtype() != v->dtype() || inputs[i].dims() != s.dims)
+      return invalidInput("input '" + v->name() + "' is " + ir::dtypeName(inputs[i].dtype()) + " " +
+                          ir::dimsToString(inputs[i].dims()) + ", the x86 plan was made for " + ir::dtypeName(v->dtype()) +
+                          " " + ir::dimsToString(s.dims));
+    std::memcpy(arena + s.offset, inputs[i].rawData(), s.bytes);
+  }
+  omp_set_num_threads(p.options.threads);
+  if (stepSeconds) stepSeconds->assign(p.steps.size(), 0.0);
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    p.steps[i].run(arena);
+    if (!p.stepError.ok()) {
+      Status st = p.stepError;
+      p.stepError = Status::Ok();
+      return st;
+    }
+    if (stepSeconds) (*stepSeconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  std::vector<ir::Tensor> out;
+  for (const ir::Value* v : p.outputs) {
+    if (v->isInitializer()) {
+      out.push_back(v->initializer());
+    } else if (p.isStatic.count(v)) {
+      out.push_back(p.known.at(v));
+    } else {
+      const Slot& s = p.slots[static_cast<size_t>(p.slotOf.at({v, Layout::kPlain}))];
+      ir::Tensor t(s.dtype, s.dims);
+      std::memcpy(t.rawData(), arena + s.offset, s.bytes);
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+const std::vector<StepInfo>& Plan::steps() const { return impl_->infos; }
+const std::vector<std::vector<int64_t>>& Plan::inputDims() const { return impl_->inputDims; }
+int64_t Plan::arenaBytes() const { return static_cast<int64_t>(impl_->arenaBytes); }
+int64_t Plan::weightBytes() const { return impl_->weightBytes; }
+
+}  // namespace edgeopt::x86

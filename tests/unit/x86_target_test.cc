@@ -1,0 +1,233 @@
+// The x86 target (targets/x86): int8 results equal the reference executor's bit for bit — random
+// edgeopt.QConv/QGemm geometries (padding with a non-zero input zero point, strides, dilations,
+// groups, depthwise, fused Relu/Clip bounds) and every zoo model quantized — and fp32 results
+// stay within 1e-4 relative of the reference; bad input gets an error, not a crash.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "compiler/api/edgeopt.h"
+#include "compiler/ir/edgeopt_ops.h"
+#include "compiler/pass/pass_manager.h"
+#include "targets/x86/plan.h"
+
+namespace edgeopt {
+namespace {
+namespace fs = std::filesystem;
+using ir::DType;
+using ir::Dim;
+using ir::Tensor;
+
+const fs::path kZoo = fs::path(EDGEOPT_SOURCE_DIR) / "tools/zoo/models";
+const fs::path kCalib = fs::path(EDGEOPT_SOURCE_DIR) / "calib_data/fashion_mnist_500";
+
+std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs) {
+  auto runner = api::ModelRunner::create(m, {target, 1});
+  EXPECT_TRUE(runner.ok()) << runner.status().message();
+  if (!runner.ok()) return {};
+  auto out = runner.value()->run(inputs);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  return out.ok() ? out.value() : std::vector<Tensor>{};
+}
+
+void expectBitExact(const std::vector<Tensor>& want, const std::vector<Tensor>& got, const std::string& what) {
+  ASSERT_EQ(want.size(), got.size()) << what;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(want[i].dims(), got[i].dims()) << what;
+    ASSERT_EQ(want[i].dtype(), got[i].dtype()) << what;
+    const auto* a = static_cast<const uint8_t*>(want[i].rawData());
+    const auto* b = static_cast<const uint8_t*>(got[i].rawData());
+    const size_t es = ir::dtypeSize(want[i].dtype());
+    for (size_t k = 0; k < want[i].byteSize(); ++k)
+      ASSERT_EQ(a[k], b[k]) << what << ": output " << i << " element " << k / es << " differs";
+  }
+}
+
+Tensor randomU8(std::mt19937& rng, std::vector<int64_t> dims) {
+  Tensor t(DType::kUInt8, std::move(dims));
+  std::uniform_int_distribution<int> d(0, 255);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = static_cast<uint8_t>(d(rng));
+  return t;
+}
+
+// One lowered int8 op (uint8-stored activations) with random parameters.
+struct Int8Case {
+  ir::Model model;
+  Tensor input;
+  std::string describe;
+};
+
+Int8Case randomQConv(std::mt19937& rng, int trial) {
+  std::uniform_int_distribution<int> small(1, 3), size(3, 11), zp(-128, 127);
+  std::uniform_real_distribution<float> scale(0.005f, 0.05f);
+  const int64_t N = small(rng), kh = small(rng), kw = small(rng), sh = small(rng) % 2 + 1, sw = small(rng) % 2 + 1;
+  const int64_t dh = trial % 4 == 0 ? 2 : 1, dw = trial % 5 == 0 ? 2 : 1;
+  int64_t G = 1, C = small(rng) * 4, M = small(rng) * 4 + (trial % 3);
+  if (trial % 3 == 0) G = C, M = C;            // depthwise
+  else if (trial % 3 == 1) G = 2, C *= 2, M = 2 * M;  // grouped
+  const int64_t H = size(rng) + (kh - 1) * dh, W = size(rng) + (kw - 1) * dw;
+  const std::vector<int64_t> pads = {small(rng) - 1, small(rng) - 1, small(rng) - 1, small(rng) - 1};
+  Int8Case c;
+  ir::Graph& g = *c.model.graph;
+  c.model.opsets = {{"", 17}, {ir::kEdgeoptDomain, 1}};
+  ir::Value* x = g.addInput("x", DType::kUInt8, std::vector<Dim>{Dim(N), Dim(C), Dim(H), Dim(W)});
+  Tensor w(DType::kInt8, {M, C / G, kh, kw});
+  std::uniform_int_distribution<int> wd(-127, 127), bd(-20000, 20000);
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(wd(rng));
+  Tensor b(DType::kInt32, {M});
+  for (int64_t i = 0; i < M; ++i) b.data<int32_t>()[i] = bd(rng);
+  ir::Node* n = g.addNode("QConv", {x, g.addInitializer("w", w), g.addInitializer("b", b)}, {"y"}, "qconv", nullptr,
+                          ir::kEdgeoptDomain);
+  std::vector<float> ws(static_cast<size_t>(M));
+  for (auto& s : ws) s = scale(rng) / 10;
+  n->setAttr("x_scale", scale(rng));
+  n->setAttr("x_zero_point", static_cast<int64_t>(zp(rng)));
+  n->setAttr("w_scales", ws);
+  n->setAttr("y_scale", scale(rng) * 4);
+  n->setAttr("y_zero_point", static_cast<int64_t>(zp(rng)));
+  n->setAttr("x_uint8", int64_t{1});
+  n->setAttr("y_uint8", int64_t{1});
+  n->setAttr("group", G);
+  n->setAttr("pads", pads);
+  n->setAttr("strides", std::vector<int64_t>{sh, sw});
+  n->setAttr("dilations", std::vector<int64_t>{dh, dw});
+  if (trial % 4 == 1) ir::setFusedActivation(*n, {"Relu", {}});
+  if (trial % 4 == 2) ir::setFusedActivation(*n, {"Clip", {0.0f, 0.5f}});
+  n->output(0)->setDType(DType::kUInt8);
+  g.markOutput(n->output(0));
+  c.input = randomU8(rng, {N, C, H, W});
+  c.describe = "trial " + std::to_string(trial) + ": x " + ir::dimsToString(c.input.dims()) + " w " +
+               ir::dimsToString(w.dims()) + " group " + std::to_string(G) + " pads " + ir::dimsToString(pads) +
+               " strides " + std::to_string(sh) + "x" + std::to_string(sw) + " dilations " + std::to_string(dh) + "x" +
+               std::to_string(dw);
+  return c;
+}
+
+TEST(X86TargetTest, QConvBitExactOnRandomGeometries) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    Int8Case c = randomQConv(rng, trial);
+    const auto want = runOn(c.model, api::Target::kRef, {c.input});
+    const auto got = runOn(c.model, api::Target::kX86, {c.input});
+    expectBitExact(want, got, c.describe);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(X86TargetTest, QGemmBitExactOnRandomShapes) {
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<int> d(1, 70), zp(-128, 127), wd(-127, 127);
+  for (int trial = 0; trial < 40; ++trial) {
+    const int64_t M = d(rng), K = d(rng), N = d(rng);
+    const bool transB = trial % 2;
+    ir::Model m;
+    m.opsets = {{"", 17}, {ir::kEdgeoptDomain, 1}};
+    ir::Graph& g = *m.graph;
+    ir::Value* x = g.addInput("x", DType::kUInt8, std::vector<Dim>{Dim(M), Dim(K)});
+    Tensor w(DType::kInt8, transB ? std::vector<int64_t>{N, K} : std::vector<int64_t>{K, N});
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(wd(rng));
+    ir::Node* n = g.addNode("QGemm", {x, g.addInitializer("w", w)}, {"y"}, "qgemm", nullptr, ir::kEdgeoptDomain);
+    n->setAttr("x_scale", 0.02f);
+    n->setAttr("x_zero_point", static_cast<int64_t>(zp(rng)));
+    n->setAttr("w_scales", std::vector<float>(static_cast<size_t>(N), 0.003f));
+    n->setAttr("y_scale", 0.05f + 0.01f * static_cast<float>(trial));
+    n->setAttr("y_zero_point", static_cast<int64_t>(zp(rng)));
+    n->setAttr("x_uint8", int64_t{1});
+    n->setAttr("y_uint8", int64_t{1});
+    n->setAttr("transB", static_cast<int64_t>(transB));
+    n->output(0)->setDType(DType::kUInt8);
+    g.markOutput(n->output(0));
+    const Tensor in = randomU8(rng, {M, K});
+    expectBitExact(runOn(m, api::Target::kRef, {in}), runOn(m, api::Target::kX86, {in}),
+                   "M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N));
+    if (HasFatalFailure()) return;
+  }
+}
+
+nlohmann::json manifest() {
+  std::ifstream in(kZoo / "manifest.json");
+  return nlohmann::json::parse(in);
+}
+
+// The bundled images, preprocessed for a zoo model, as batches of `batch`.
+std::vector<Tensor> bundledBatches(const std::string& preprocess, int64_t batch, int64_t limit) {
+  data::DataOptions d;
+  d.path = kCalib.string();
+  d.preprocess = "channels=gray," + preprocess;
+  d.limit = limit;
+  auto source = data::openDataSource(d);
+  EXPECT_TRUE(source.ok());
+  std::vector<Tensor> out;
+  if (!source.ok()) return out;
+  data::BatchReader reader(*source.value(), d, batch);
+  data::Batch b;
+  while (reader.next(&b).value()) out.push_back(b.inputs);
+  return out;
+}
+
+TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
+  const nlohmann::json zoo = manifest();
+  ASSERT_GE(zoo["models"].size(), 3u);
+  for (const auto& [name, entry] : zoo["models"].items()) {
+    SCOPED_TRACE(name);
+    const std::string file = (kZoo / entry["file"].get<std::string>()).string();
+    const std::string preprocess = entry["preprocess"].get<std::string>();
+    auto fp32 = api::loadModel(file);
+    ASSERT_TRUE(fp32.ok()) << fp32.status().message();
+    for (int64_t batch : {64, 7, 1}) {
+      const auto batches = bundledBatches(preprocess, batch, batch == 64 ? 128 : batch);
+      ASSERT_FALSE(batches.empty());
+      const auto want = runOn(fp32.value(), api::Target::kRef, {batches[0]});
+      const auto got = runOn(fp32.value(), api::Target::kX86, {batches[0]});
+      auto err = pass::maxRelativeError(want, got);
+      ASSERT_TRUE(err.ok()) << err.status().message();
+      EXPECT_LT(err.value(), 1e-4) << "fp32 batch " << batch;
+    }
+    auto int8 = api::loadModel(file);
+    api::QuantizeOptions q;
+    q.calib.path = kCalib.string();
+    q.calib.preprocess = "channels=gray," + preprocess;
+    q.calib.limit = 100;
+    q.attributionSamples = 2;
+    api::QuantizeReport report;
+    ASSERT_TRUE(api::quantizeModel(int8.value(), q, &report).ok());
+    ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
+    auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
+    auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
+    ASSERT_TRUE(ref.ok() && x86.ok());
+    for (int64_t batch : {100, 7}) {
+      for (const Tensor& in : bundledBatches(preprocess, batch, batch == 100 ? 500 : 14)) {
+        auto want = ref.value()->run({in});
+        auto got = x86.value()->run({in});
+        ASSERT_TRUE(want.ok() && got.ok());
+        expectBitExact(want.value(), got.value(), name + " int8 batch " + std::to_string(batch));
+      }
+    }
+  }
+}
+
+TEST(X86TargetTest, BadInput) {
+  auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  EXPECT_FALSE(api::parseTarget("arm").ok());
+  EXPECT_NE(api::parseTarget("gpu").status().message().find("available: ref, x86"), std::string::npos);
+  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  ASSERT_TRUE(runner.ok());
+  // Wrong rank and wrong dtype: errors, not crashes.
+  auto wrongRank = runner.value()->run({Tensor(DType::kFloat32, {2, 28, 28})});
+  EXPECT_FALSE(wrongRank.ok());
+  auto wrongType = runner.value()->run({Tensor(DType::kInt64, {2, 1, 28, 28})});
+  EXPECT_FALSE(wrongType.ok());
+  auto plan = x86::Plan::create(*model->graph, {{2, 1, 28, 28}});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  auto otherDims = plan.value()->run({Tensor(DType::kFloat32, {3, 1, 28, 28})});
+  ASSERT_FALSE(otherDims.ok());
+  EXPECT_NE(otherDims.status().message().find("plan was made for"), std::string::npos);
+  EXPECT_FALSE(api::ModelRunner::create(model.value(), {api::Target::kX86, 0}).ok());
+}
+
+}  // namespace
+}  // namespace edgeopt
