@@ -56,6 +56,9 @@ ir::Node* addDQ(ir::Graph& g, ir::Value* q, ir::Value* scale, ir::Value* zp, int
 bool isDataMovement(const ir::Node& n) {
   const std::string& op = n.opType();
   if (op == "MaxPool") return n.outputs().size() == 1 && n.input(0)->shape() && n.input(0)->shape()->size() == 4;
+  if (op == "Resize")
+    return n.attrString("mode", "nearest") == "nearest" &&
+           n.attrString("coordinate_transformation_mode", "half_pixel") != "tf_crop_and_resize";
   return op == "Flatten" || op == "Reshape";
 }
 bool isWeightlessInt8(const ir::Node& n) {
@@ -63,7 +66,7 @@ bool isWeightlessInt8(const ir::Node& n) {
   return op == "Add" || op == "Mul" || op == "Concat" || op == "GlobalAveragePool" || op == "AveragePool" ||
          isDataMovement(n);
 }
-// The activation operands of a weightless int8 op (Reshape's shape input is not one).
+// The activation operands of a weightless int8 op (Reshape's shape, Resize's roi/scales/sizes are not).
 std::vector<size_t> activationInputs(const ir::Node& n) {
   if (n.opType() == "Reshape" || isDataMovement(n)) return {0};
   std::vector<size_t> idx;

@@ -16,7 +16,7 @@
 //   - Add, Mul, Concat, AveragePool, GlobalAveragePool: inputs through Q -> DQ as above, output
 //     Q -> DQ at its calibrated parameters; a Relu that only follows an Add/Mul and whose output
 //     encoding starts at zero is dropped and its parameters go to the Add/Mul output;
-//   - MaxPool (4-D, no indices), Flatten, Reshape fed by a DequantizeLinear: data movement,
+//   - MaxPool (4-D, no indices), Flatten, Reshape, nearest Resize fed by a DequantizeLinear: data movement,
 //     output Q -> DQ at the input's parameters, so that int8 passes through unchanged.
 // Activation tensors are stored as uint8 with zero point + 128 (the same values as the int8
 // encoding; the form ONNX Runtime's x86 int8 kernels take). Everything else stays float. The
@@ -49,7 +49,7 @@ struct QdqPlan {
 std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g);
 
 // The nodes insertQdq decides to put in int8 (quantizableNodes, then the weightless Add, Mul,
-// Concat and pooling ops); data movement (MaxPool, Flatten, Reshape) follows its input.
+// Concat and pooling ops); data movement (MaxPool, Flatten, Reshape, nearest Resize) follows its input.
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g);
 
 // The float activations whose calibrated parameters insertQdq may use: the inputs and outputs of

@@ -145,13 +145,13 @@ class LowerQdqRule : public pass::RewriteRule {
 
 
 // DQ -> {Add, Mul, AveragePool, GlobalAveragePool} -> Q becomes edgeopt.QAdd / QMul / QAveragePool;
-// DQ -> {MaxPool, Flatten, Reshape} -> Q with the same parameters runs the op on the integers;
+// DQ -> {MaxPool, Flatten, Reshape, nearest Resize} -> Q with the same parameters runs the op on the integers;
 // DQ... -> Concat -> Q runs Concat on the integers, re-encoding (edgeopt.QRequantize) the inputs
 // whose parameters differ from the output's.
 class LowerWeightlessRule : public pass::RewriteRule {
  public:
   std::vector<std::string> targetOps() const override {
-    return {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat", "MaxPool", "Flatten", "Reshape"};
+    return {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat", "MaxPool", "Flatten", "Reshape", "Resize"};
   }
 
   bool match(const ir::Node& n) const override { return plan(n).has_value(); }
@@ -223,7 +223,8 @@ class LowerWeightlessRule : public pass::RewriteRule {
   std::optional<Plan> plan(const ir::Node& n) const {
     if (!n.domain().empty() || n.outputs().size() != 1 || ir::fusedActivation(n)) return std::nullopt;
     const std::string& op = n.opType();
-    const bool movement = op == "MaxPool" || op == "Flatten" || op == "Reshape";
+    const bool movement = op == "MaxPool" || op == "Flatten" || op == "Reshape" || op == "Resize";
+    if (op == "Resize" && n.attrString("mode", "nearest") != "nearest") return std::nullopt;
     const size_t operands = op == "Add" || op == "Mul" ? 2 : op == "Concat" ? n.inputs().size() : 1;
     if (op == "Add" || op == "Mul") {
       if (n.inputs().size() != 2) return std::nullopt;

@@ -13,7 +13,7 @@
 //   edgeopt.QAdd / QMul(a, b) with a_scale, a_zero_point, b_scale, b_zero_point, y_scale, y_zero_point
 //   edgeopt.QAveragePool(x) with AveragePool's attributes or global = 1 (GlobalAveragePool)
 //   edgeopt.QRequantize(x) re-encodes x at y_scale, y_zero_point (Concat inputs)
-//   MaxPool, Flatten, Reshape and Concat run as themselves on the integer tensors when the
+//   MaxPool, Flatten, Reshape, nearest Resize and Concat run as themselves on the integer tensors when the
 //   encodings match (Concat re-encodes mismatching inputs first).
 // Weight ops fire when: the activation input comes from a per-tensor int8 or uint8 DequantizeLinear; the weights from
 // an int8 DequantizeLinear of a constant with zero point 0, per output channel or per tensor; the

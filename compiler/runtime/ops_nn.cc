@@ -454,8 +454,13 @@ Status runBatchNorm(OpContext& ctx) {
 // ---- Resize ----
 
 Status checkResize(const ir::Node& n) {
-  EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
   const std::string mode = n.attrString("mode", "nearest");
+  const DType t = knownInputDType(n, 0);
+  // int8 / uint8 (quantized activations): nearest only, a gather that keeps the encoding.
+  const bool eightBit = t == DType::kInt8 || t == DType::kUInt8;
+  if (!eightBit) EDGEOPT_RETURN_IF_ERROR(checkFloat32(n));
+  if (eightBit && (mode != "nearest" || n.attrString("coordinate_transformation_mode", "") == "tf_crop_and_resize"))
+    return unsupported("node " + n.describe() + ": " + ir::dtypeName(t) + " Resize supports mode nearest only (without tf_crop_and_resize)");
   if (mode != "nearest" && mode != "linear" && mode != "cubic")
     return unsupported("node " + n.describe() + ": mode '" + mode + "' is not supported");
   const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
@@ -472,9 +477,10 @@ Status checkResize(const ir::Node& n) {
 }
 
 Status runResize(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
   const ir::Node& n = ctx.node;
   const Tensor& x = *ctx.input(0);
+  const bool eightBit = x.dtype() == DType::kInt8 || x.dtype() == DType::kUInt8;
+  if (!eightBit) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
   const int64_t r = x.rank();
   const Tensor* roiT = ctx.input(1);
   const Tensor* scalesT = ctx.input(2);
@@ -504,6 +510,8 @@ Status runResize(OpContext& ctx) {
   const float cubicA = n.attrFloat("cubic_coeff_a", -0.75f);
   const bool excludeOutside = n.attrInt("exclude_outside", 0) != 0;
   const float fill = n.attrFloat("extrapolation_value", 0.0f);
+  if (eightBit && (mode != "nearest" || ct == "tf_crop_and_resize"))
+    return ctx.unsupportedHere(std::string(ir::dtypeName(x.dtype())) + " Resize supports mode nearest only");
   std::vector<double> roi;
   if (ct == "tf_crop_and_resize") {
     if (!roiT || roiT->numel() != 2 * r) return ctx.invalid("tf_crop_and_resize needs roi of 2*rank values");
@@ -588,10 +596,14 @@ Status runResize(OpContext& ctx) {
     for (int64_t i = axis + 1; i < r; ++i) inner *= cur.dims()[i];
     std::vector<int64_t> nd = cur.dims();
     nd[axis] = outLen;
-    Tensor next(DType::kFloat32, nd);
+    Tensor next(cur.dtype(), nd);
     if (inLen == 0 && outLen > 0) return ctx.invalid("cannot resize an empty axis");
-    ref::f32_resize_axis__scalar(outer, inLen, outLen, inner, taps, index.data(), weight.data(),
-                                 fill, cur.data<float>(), next.data<float>());
+    if (eightBit)
+      ref::x8_resize_nearest_axis__scalar(outer, inLen, outLen, inner, index.data(), cur.data<uint8_t>(),
+                                          next.data<uint8_t>());
+    else
+      ref::f32_resize_axis__scalar(outer, inLen, outLen, inner, taps, index.data(), weight.data(),
+                                   fill, cur.data<float>(), next.data<float>());
     cur = std::move(next);
   }
   ctx.outputs[0] = std::move(cur);

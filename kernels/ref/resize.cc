@@ -24,4 +24,14 @@ void f32_resize_axis__scalar(int64_t outer, int64_t in_len, int64_t out_len, int
   }
 }
 
+void x8_resize_nearest_axis__scalar(int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,
+                                    const int64_t* index, const uint8_t* x, uint8_t* y) {
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < out_len; ++j) {
+      const uint8_t* xs = x + (o * in_len + index[j]) * inner;
+      uint8_t* yj = y + (o * out_len + j) * inner;
+      for (int64_t i = 0; i < inner; ++i) yj[i] = xs[i];
+    }
+}
+
 }  // namespace edgeopt::kernels::ref

@@ -14,4 +14,9 @@ void f32_resize_axis__scalar(int64_t outer, int64_t in_len, int64_t out_len, int
                              int64_t taps, const int64_t* index, const float* weight, float fill,
                              const float* x, float* y);
 
+// Nearest-neighbour resampling of 8-bit data (int8 or uint8-stored activations): a gather, exact
+// for any encoding. y[o, j, i] = x[o, index[j], i]; every index must be valid.
+void x8_resize_nearest_axis__scalar(int64_t outer, int64_t in_len, int64_t out_len, int64_t inner,
+                                    const int64_t* index, const uint8_t* x, uint8_t* y);
+
 }  // namespace edgeopt::kernels::ref

@@ -81,6 +81,19 @@ class QuantizeTest : public ::testing::Test {
     o.calib.path = path("calib.npy");
     return o;
   }
+  // Quantizes `model` with the default options, exports and re-imports it into *back, and runs
+  // the re-imported QDQ model (float QDQ semantics) on the calibration batch into *qdq.
+  void quantizeRoundTrip(ir::Model& model, QuantizeReport* report, ir::Model* back, std::vector<Tensor>* qdq) {
+    Status st = quantizeModel(model, options(), report);
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_TRUE(onnx_io::exportModel(model, path("q.onnx")).ok());
+    auto imported = onnx_io::importModel(path("q.onnx"));
+    ASSERT_TRUE(imported.ok()) << imported.status().message();
+    *back = std::move(imported).value();
+    auto out = runtime::Executor::create(*back->graph).value()->run({calib_});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    *qdq = std::move(out).value();
+  }
   static std::map<std::string, int> ops(const ir::Graph& g) {
     std::map<std::string, int> h;
     for (const ir::Node* n : g.nodes()) ++h[n->qualifiedOpType()];
@@ -288,19 +301,16 @@ TEST_F(QuantizeTest, WeightlessOpsRunInInt8) {
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();
   auto model = onnx_io::importModel(path("weightless.onnx"));
   QuantizeReport report;
-  Status st = quantizeModel(model.value(), options(), &report);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ir::Model backModel;
+  std::vector<Tensor> qdqOut;
+  quantizeRoundTrip(model.value(), &report, &backModel, &qdqOut);
+  if (HasFatalFailure()) return;
   EXPECT_TRUE(report.fp32Ops.empty()) << report.fp32Ops.begin()->first;
-  auto qdqOps = ops(*model->graph);
-  EXPECT_EQ(qdqOps.count("Relu"), 0u);  // both Relus computed by the saturation of their Q
-  ASSERT_TRUE(onnx_io::exportModel(model.value(), path("q.onnx")).ok());
-  auto back = onnx_io::importModel(path("q.onnx"));
-  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(ops(*model->graph).count("Relu"), 0u);  // both Relus computed by the saturation of their Q
+  ir::Model* back = &backModel;
   auto inputs = std::vector<Tensor>{calib_};
-  auto qdq = runtime::Executor::create(*back->graph).value()->run(inputs);
-  ASSERT_TRUE(qdq.ok()) << qdq.status().message();
 
-  ASSERT_TRUE(prepareForExecution(back.value()).ok());
+  ASSERT_TRUE(prepareForExecution(*back).ok());
   auto lowered = ops(*back->graph);
   EXPECT_EQ(lowered["edgeopt.QConv"], 3);
   EXPECT_EQ(lowered["edgeopt.QAdd"], 1);
@@ -318,11 +328,44 @@ TEST_F(QuantizeTest, WeightlessOpsRunInInt8) {
   auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
   ASSERT_TRUE(int8.ok()) << int8.status().message();
   // One rounding difference per layer against float QDQ, a few output steps after eight layers.
-  expectWithinOutputSteps(report, int8.value()[0], qdq.value()[0], 6);
+  expectWithinOutputSteps(report, int8.value()[0], qdqOut[0], 6);
   auto fp = runtime::Executor::create(*fp32->graph).value()->run(inputs);
   auto err = pass::maxRelativeError(fp.value(), int8.value());
   ASSERT_TRUE(err.ok());
   EXPECT_LT(err.value(), 0.08);
+}
+
+// Nearest Resize between two convolutions stays int8: a gather on the uint8-stored values.
+TEST_F(QuantizeTest, NearestResizeRunsOnIntegers) {
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 2, 6, 6}).output("y", {-1, 3, 12, 12});
+  b.initializer("w1", {4, 2, 1, 1}, randomValues(8, 5)).initializer("w2", {3, 4, 1, 1}, randomValues(12, 6));
+  b.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
+  b.node("Conv", {"x", "w1"}, {"a"}, "conv1");
+  b.node("Resize", {"a", "", "scales"}, {"r"}, "resize");
+  b.node("Conv", {"r", "w2"}, {"y"}, "conv2");
+  b.save(path("resize.onnx"));
+  auto model = onnx_io::importModel(path("resize.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  QuantizeReport report;
+  ir::Model backModel;
+  std::vector<Tensor> qdqOut;
+  quantizeRoundTrip(model.value(), &report, &backModel, &qdqOut);
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(report.fp32Ops.empty());
+  ir::Model* back = &backModel;
+  auto inputs = std::vector<Tensor>{calib_};
+  ASSERT_TRUE(prepareForExecution(*back).ok());
+  bool sawResize = false;
+  for (const ir::Node* n : back->graph->nodes())
+    if (n->opType() == "Resize") {
+      sawResize = true;
+      EXPECT_EQ(n->output(0)->dtype(), DType::kUInt8);
+    }
+  EXPECT_TRUE(sawResize);
+  auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
+  ASSERT_TRUE(int8.ok()) << int8.status().message();
+  expectWithinOutputSteps(report, int8.value()[0], qdqOut[0], 2);
 }
 
 }  // namespace
