@@ -25,25 +25,11 @@ namespace edgeopt::api {
 
 namespace {
 
-// A deep copy, by way of the ONNX back end and front end.
-StatusOr<ir::Model> cloneModel(const ir::Model& model) {
-  char name[] = "/tmp/edgeopt-clone-XXXXXX";
-  const int fd = mkstemp(name);
-  if (fd < 0) return ioError("cannot create a temporary file");
-  close(fd);
-  const std::string path = std::string(name) + ".onnx";
-  std::remove(name);
-  Status st = onnx_io::exportModel(model, path);
-  if (!st.ok()) return st;
-  auto copy = onnx_io::importModel(path);
-  std::remove(path.c_str());
-  return copy;
-}
 
 // The fp32 model in QDQ form with `excluded` kept float, lowered for int8 execution.
 StatusOr<ir::Model> int8Variant(const ir::Model& fp32, const passes::QdqPlan& basePlan,
                                 const std::set<std::string>& excluded, std::vector<std::string>* quantized) {
-  EDGEOPT_ASSIGN_OR_RETURN(ir::Model m, cloneModel(fp32));
+  ir::Model m = ir::cloneModel(fp32);
   // Export re-expanded fused activations; fuse them again so the value names match the plan.
   EDGEOPT_ASSIGN_OR_RETURN(auto refuse, passes::pipelineFromNames({"eliminate_noops", "fold_batchnorm", "fuse_activation"}));
   std::vector<pass::PassRecord> records;
@@ -257,7 +243,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     }
   {
     // What still runs in fp32 once lowered for execution: the float ops other than Q/DQ.
-    EDGEOPT_ASSIGN_OR_RETURN(ir::Model lowered, cloneModel(model));
+    ir::Model lowered = ir::cloneModel(model);
     EDGEOPT_RETURN_IF_ERROR(prepareForExecution(lowered));
     for (const ir::Node* n : lowered.graph->nodes()) {
       const std::string& op = n->opType();

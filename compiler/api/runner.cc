@@ -1,6 +1,10 @@
 #include "compiler/api/runner.h"
 
+#include "compiler/api/optimize.h"
+#include "compiler/api/quantize.h"
 #include "compiler/runtime/executor.h"
+#include "compiler/ir/edgeopt_ops.h"
+#include "passes/lower_qdq.h"
 #include "targets/x86/plan.h"
 
 namespace edgeopt::api {
@@ -14,7 +18,7 @@ StatusOr<Target> parseTarget(const std::string& name) {
 const char* targetName(Target t) { return t == Target::kX86 ? "x86" : "ref"; }
 
 struct ModelRunner::Impl {
-  const ir::Model& model;
+  ir::Model model;  // the runner's own copy, prepared for its target
   RunnerOptions options;
   std::unique_ptr<runtime::Executor> executor;
   std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<x86::Plan>> plans;
@@ -25,9 +29,18 @@ ModelRunner::~ModelRunner() = default;
 
 StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& model, const RunnerOptions& options) {
   if (options.threads < 1) return invalidInput("--threads must be at least 1");
-  auto impl = std::make_unique<Impl>(Impl{model, options, nullptr, {}});
+  auto impl = std::make_unique<Impl>(Impl{ir::cloneModel(model), options, nullptr, {}});
+  // x86 runs fp32 graphs cleaned up (BatchNorm folded, activations fused into oneDNN post-ops);
+  // QDQ models were cleaned up by quantize before their Q/DQ went in.
+  bool int8 = passes::hasQdq(*impl->model.graph);
+  for (const ir::Node* n : impl->model.graph->nodes()) int8 = int8 || n->domain() == ir::kEdgeoptDomain;
+  if (options.target == Target::kX86 && !int8) {
+    OptimizeReport report;
+    EDGEOPT_RETURN_IF_ERROR(optimize(impl->model, {}, &report));
+  }
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(impl->model));
   // Both targets run every node the reference executor runs (x86 falls back to it).
-  EDGEOPT_ASSIGN_OR_RETURN(impl->executor, runtime::Executor::create(*model.graph));
+  EDGEOPT_ASSIGN_OR_RETURN(impl->executor, runtime::Executor::create(*impl->model.graph));
   return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
 }
 

@@ -1,7 +1,8 @@
 // Running a model on a target: `--target ref` (the reference executor, the numerical definition)
-// or `--target x86` (the oneDNN plan of targets/x86). The model must be prepared for execution
-// (prepareForExecution: QDQ lowered to int8 ops). The x86 target plans once per set of input
-// dims and reuses the plan.
+// or `--target x86` (the oneDNN plan of targets/x86). The runner works on its own copy of the
+// model: QDQ models are lowered to int8 ops (prepareForExecution); for x86, fp32 models first go
+// through the cleanup pipeline (BatchNorm folding, activation fusion), which changes results
+// only by float rounding. The x86 target plans once per set of input dims and reuses the plan.
 #pragma once
 
 #include <map>
@@ -31,7 +32,7 @@ struct RunnerOptions {
 
 class ModelRunner {
  public:
-  // The model must outlive the runner. Checks that every node can run (one error listing all).
+  // Checks that every node can run (one error listing all).
   static StatusOr<std::unique_ptr<ModelRunner>> create(const ir::Model& model, const RunnerOptions& options);
   ~ModelRunner();
 

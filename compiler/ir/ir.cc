@@ -262,4 +262,40 @@ int64_t Model::defaultOpset() const {
   return 0;
 }
 
+Model cloneModel(const Model& model) {
+  Model m;
+  m.opsets = model.opsets;
+  m.irVersion = model.irVersion;
+  m.producerName = model.producerName;
+  m.producerVersion = model.producerVersion;
+  m.docString = model.docString;
+  m.metadata = model.metadata;
+  const Graph& g = *model.graph;
+  Graph& c = *m.graph;
+  c.setName(g.name());
+  std::map<const Value*, Value*> copy;
+  for (const Value* v : g.inputs()) copy[v] = c.addInput(v->name(), v->dtype(), v->shape());
+  for (const Value* v : g.initializers())
+    if (!copy.count(v)) copy[v] = c.addInitializer(v->name(), v->initializer());
+  for (const Node* n : g.nodes()) {
+    std::vector<Value*> ins;
+    for (const Value* v : n->inputs()) ins.push_back(v ? copy.at(v) : nullptr);
+    std::vector<std::string> outs;
+    for (const Value* v : n->outputs()) outs.push_back(v ? v->name() : "");
+    Node* nc = c.addNode(n->opType(), ins, outs, n->name(), nullptr, n->domain());
+    for (const auto& [name, attr] : n->attributes()) nc->setAttr(name, attr);
+    for (size_t i = 0; i < n->outputs().size(); ++i) {
+      const Value* v = n->output(i);
+      if (!v) continue;
+      Value* o = nc->output(i);
+      EDGEOPT_CHECK(o && o->name() == v->name());
+      o->setDType(v->dtype());
+      o->setShape(v->shape());
+      copy[v] = o;
+    }
+  }
+  for (const Value* v : g.outputs()) c.markOutput(copy.at(v));
+  return m;
+}
+
 }  // namespace edgeopt::ir

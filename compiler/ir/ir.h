@@ -232,4 +232,7 @@ struct Model {
   int64_t defaultOpset() const;
 };
 
+// A deep copy: same value and node names, dtypes, shapes, attributes, initializers and order.
+Model cloneModel(const Model& model);
+
 }  // namespace edgeopt::ir

@@ -197,7 +197,8 @@ struct Plan::Impl {
   void addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
                        const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
                        std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
-                       std::optional<runtime::Int8OutputStage> stage, const int32_t* biasQ, int64_t rows, int64_t channels);
+                       std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t rows, int64_t channels,
+                       int64_t chunks = 1);
   bool conv(const ir::Node& n, bool int8);
   bool gemm(const ir::Node& n, bool int8);
   bool pool(const ir::Node& n);
@@ -208,6 +209,30 @@ struct Plan::Impl {
 };
 
 namespace {
+// The zero point of an int8 op's input in its uint8 storage.
+int32_t inputZeroPointU8(const ir::Node& n) { return static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128; }
+
+// The int32 bias of an int8 conv/gemm for the x86 output stage (empty: none). Without padding,
+// every tap reads the input, so sum((x - zp) * w) = sum(x * w) - zp * sum(w): the zero point folds
+// into the bias exactly and oneDNN runs without zero points (its zero-point path is several times
+// slower in 2.6). With padding, padded taps must contribute nothing, which needs oneDNN's src zero
+// point; the bias is then the node's own. Weights are [channels, K] (channelsFirst) or [K, channels].
+std::vector<int32_t> int8Bias(const ir::Node& n, const ir::Tensor& w, int64_t channels, bool channelsFirst, bool padded) {
+  const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+  std::vector<int32_t> bias(static_cast<size_t>(channels), 0);
+  if (b) std::copy(b->initializer().data<int32_t>(), b->initializer().data<int32_t>() + channels, bias.begin());
+  const int32_t zp = inputZeroPointU8(n);
+  if (!padded && zp != 0) {
+    const int64_t k = w.numel() / channels;
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const int64_t c = channelsFirst ? i / k : i % channels;
+      bias[static_cast<size_t>(c)] -= zp * w.data<int8_t>()[i];
+    }
+  }
+  if (!b && (padded || zp == 0)) bias.clear();
+  return bias;
+}
+
 bool int8Storage(const ir::Node& n) { return n.attrInt("x_uint8", 0) == 1 && n.attrInt("y_uint8", 0) == 1; }
 
 // oneDNN post-ops for a node's fused activation; false when it has none in oneDNN.
@@ -225,18 +250,19 @@ bool fusedPostOps(const ir::Node& n, dnnl::primitive_attr& attr) {
 
 // The step of a convolution or matmul primitive. fp32: the primitive writes the output slot. int8
 // (stage given): it writes int32 accumulators, which the output stage (bias, requantization,
-// bounds) turns into the uint8-stored output, rows x channels with channels innermost.
+// bounds) turns into the uint8-stored output, rows x channels with channels innermost; the
+// primitive is then made for 1/chunks of the leading dimension and run chunk by chunk, so that
+// the accumulators stay in cache between the primitive and the output stage.
 void Plan::Impl::addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
                                  const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
                                  std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
-                                 std::optional<runtime::Int8OutputStage> stage, const int32_t* biasQ, int64_t rows,
-                                 int64_t channels) {
+                                 std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t rows,
+                                 int64_t channels, int64_t chunks) {
   auto src = std::make_shared<memory>(srcMd, engine, nullptr);
   auto dst = std::make_shared<memory>(dstMd, engine, nullptr);
-  auto bindSrc = binder(src, xs);
-  const size_t ysIdx = static_cast<size_t>(ys);
-  auto execute = [this, prim, src, dst, weights, bias, bindSrc](uint8_t* a, void* out) {
-    bindSrc(a);
+  const size_t xsIdx = static_cast<size_t>(xs), ysIdx = static_cast<size_t>(ys);
+  auto execute = [this, prim, src, dst, weights, bias, xsIdx](uint8_t* a, size_t srcOffset, void* out) {
+    src->set_data_handle(a + slots[xsIdx].offset + srcOffset);
     dst->set_data_handle(out);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *dst}};
     if (bias) args[DNNL_ARG_BIAS] = *bias;
@@ -245,21 +271,26 @@ void Plan::Impl::addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primit
   };
   if (!stage) {
     addStep({n.name(), n.qualifiedOpType(), impl, macs}, {xs}, {ys},
-            [this, execute, ysIdx](uint8_t* a) { execute(a, a + slots[ysIdx].offset); });
+            [this, execute, ysIdx](uint8_t* a) { execute(a, 0, a + slots[ysIdx].offset); });
     return;
   }
   reserveAccumulators(rows * channels);
   const bool fast = avx512;
   auto st = std::make_shared<runtime::Int8OutputStage>(std::move(*stage));
+  auto biasValues = std::make_shared<std::vector<int32_t>>(std::move(biasQ));
+  const size_t srcBytes = srcMd.get_size();
+  const int32_t* bq = biasValues->empty() ? nullptr : biasValues->data();
   addStep({n.name(), n.qualifiedOpType(),
            impl + (fast ? " + x86:qs8_requantize_rows__avx512f" : " + ref:qs8_requantize_rows__scalar"), macs},
-          {xs}, {ys}, [this, execute, st, biasQ, rows, channels, fast, ysIdx](uint8_t* a) {
-            execute(a, accumulators.data());
-            uint8_t* y = a + slots[ysIdx].offset;
-            if (fast)
-              kernels::x86::qs8_requantize_rows__avx512f(rows, channels, accumulators.data(), biasQ, st->requant.data(), st->q, y);
-            else
-              ref::qs8_requantize_rows__scalar(rows, channels, accumulators.data(), biasQ, st->requant.data(), st->q, y);
+          {xs}, {ys}, [this, execute, st, biasValues, bq, rows, channels, fast, ysIdx, chunks, srcBytes](uint8_t* a) {
+            for (int64_t c = 0; c < chunks; ++c) {
+              execute(a, static_cast<size_t>(c) * srcBytes, accumulators.data());
+              uint8_t* y = a + slots[ysIdx].offset + c * rows * channels;
+              if (fast)
+                kernels::x86::qs8_requantize_rows__avx512f(rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
+              else
+                ref::qs8_requantize_rows__scalar(rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
+            }
           });
 }
 
@@ -283,17 +314,25 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
                                    : memory::dims{M, C, p.kernel[1], p.kernel[2]};
   const std::vector<int64_t> yDims = {N, M, p.out[1], p.out[2]};
   const DT srcT = int8 ? DT::u8 : DT::f32, wT = int8 ? DT::s8 : DT::f32, dstT = int8 ? DT::s32 : DT::f32;
-  memory::desc srcMd({N, C, p.in[1], p.in[2]}, srcT, Tag::nhwc);
+  // int8: images per primitive run, so that its int32 accumulators fit in about 1 MB (L2).
+  int64_t nb = N;
+  if (int8)
+    while (nb > 1 && (nb * p.out[1] * p.out[2] * M * 4 > (int64_t{1} << 20) || N % nb != 0)) --nb;
+  memory::desc srcMd({nb, C, p.in[1], p.in[2]}, srcT, Tag::nhwc);
   memory::desc wMd(wDims, wT, Tag::any);
-  memory::desc dstMd(toDims(yDims), dstT, Tag::nhwc);
+  memory::desc dstMd({nb, M, p.out[1], p.out[2]}, dstT, Tag::nhwc);
   memory::desc biasMd = b && !int8 ? memory::desc({M}, DT::f32, Tag::a) : memory::desc();
   dnnl::primitive_attr attr;
   std::optional<runtime::Int8OutputStage> stage;
+  std::vector<int32_t> biasQ;
   if (int8) {
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128});
     auto s = runtime::int8OutputStageOf(n, M);
     if (!s.ok()) return false;
     stage = std::move(s).value();
+    const bool padded = std::any_of(padL.begin(), padL.end(), [](int64_t v) { return v != 0; }) ||
+                        std::any_of(padR.begin(), padR.end(), [](int64_t v) { return v != 0; });
+    biasQ = int8Bias(n, w->initializer(), M, /*channelsFirst=*/true, padded);
+    if (padded) attr.set_zero_points(DNNL_ARG_SRC, 0, std::vector<int32_t>{inputZeroPointU8(n)});
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
@@ -313,7 +352,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const int64_t macs = N * M * p.out[1] * p.out[2] * (C / G) * p.kernel[1] * p.kernel[2];
   addWeightedStep(n, std::make_shared<dnnl::convolution_forward>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys,
-                  macs, std::move(stage), b ? b->initializer().data<int32_t>() : nullptr, N * p.out[1] * p.out[2], M);
+                  macs, std::move(stage), std::move(biasQ), nb * p.out[1] * p.out[2], M, N / nb);
   return true;
 }
 
@@ -337,11 +376,12 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
   memory::desc biasMd = b && !int8 ? memory::desc({1, N}, DT::f32, Tag::ab) : memory::desc();
   dnnl::primitive_attr attr;
   std::optional<runtime::Int8OutputStage> stage;
+  std::vector<int32_t> biasQ;
   if (int8) {
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128});
     auto s = runtime::int8OutputStageOf(n, N);
     if (!s.ok()) return false;
     stage = std::move(s).value();
+    biasQ = int8Bias(n, w->initializer(), N, /*channelsFirst=*/transB, /*padded=*/false);
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
@@ -358,7 +398,7 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
   const int xs = slotIn(x, Layout::kPlain);
   const int ys = outputSlot(n.output(0), Layout::kPlain);
   addWeightedStep(n, std::make_shared<dnnl::matmul>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys, M * N * K,
-                  std::move(stage), b ? b->initializer().data<int32_t>() : nullptr, M, N);
+                  std::move(stage), std::move(biasQ), M, N);
   return true;
 }
 
@@ -465,8 +505,9 @@ bool Plan::Impl::eltwise(const ir::Node& n) {
     for (size_t i = 1; i < 3 && i < n.inputs().size(); ++i) {
       const ir::Value* v = n.input(i);
       if (!v) continue;
-      if (!v->isInitializer() || v->initializer().numel() != 1) return false;
-      (i == 1 ? lo : hi) = static_cast<float>(v->initializer().getAsDouble(0));
+      const ir::Tensor* t = v->isInitializer() ? &v->initializer() : isStatic.count(v) ? &known.at(v) : nullptr;
+      if (!t || t->numel() != 1) return false;
+      (i == 1 ? lo : hi) = static_cast<float>(t->getAsDouble(0));
     }
     params = {lo, hi};
   }

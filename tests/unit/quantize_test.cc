@@ -323,8 +323,9 @@ TEST_F(QuantizeTest, WeightlessOpsRunInInt8) {
   EXPECT_EQ(lowered["QuantizeLinear"], 1);
   EXPECT_EQ(lowered["DequantizeLinear"], 1);
   for (const ir::Node* n : back->graph->nodes())
-    if (n->opType() == "MaxPool" || n->opType() == "Concat" || n->opType() == "Reshape")
+    if (n->opType() == "MaxPool" || n->opType() == "Concat" || n->opType() == "Reshape") {
       EXPECT_EQ(n->output(0)->dtype(), DType::kUInt8) << n->name();
+    }
   auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
   ASSERT_TRUE(int8.ok()) << int8.status().message();
   // One rounding difference per layer against float QDQ, a few output steps after eight layers.
