@@ -55,6 +55,9 @@ struct Int8OutputStage {
   std::vector<kernels::ref::Requantization> requant;
 };
 StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channels);
+// The output zero point and bounds (y_scale, y_zero_point, fused Relu/Clip) and input zero point
+// (x_zero_point) of an edgeopt int8 op without weights, in the int8 encoding.
+StatusOr<kernels::ref::QuantParams> int8OutputParamsOf(const ir::Node& node);
 
 class Executor {
  public:

@@ -901,6 +901,11 @@ StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channe
   return Int8OutputStage{o.q, std::move(o.requant)};
 }
 
+StatusOr<kernels::ref::QuantParams> int8OutputParamsOf(const ir::Node& node) {
+  OpContext ctx{node, {}, {}};
+  return int8OutputParams(ctx);
+}
+
 StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x) {
   OpContext ctx{node, {}, {}};
   EDGEOPT_ASSIGN_OR_RETURN(auto geo, poolGeometry(ctx, x));

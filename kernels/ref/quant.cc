@@ -67,11 +67,38 @@ AddRequantization quantizeAddMultipliers(double a_ratio, double b_ratio) {
   return r;
 }
 
-int8_t qs8_add(int8_t a, int8_t b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point,
-               const QuantParams& q) {
+namespace {
+// The Add of quant.h on int8 values or on uint8-stored ones (zero points and bounds then given in
+// the uint8 domain): only differences to the zero points enter the arithmetic.
+template <typename T>
+T addOne(T a, T b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point, const QuantParams& q) {
   const int64_t sum = int64_t{a - a_zero_point} * r.a_multiplier + int64_t{b - b_zero_point} * r.b_multiplier;
   const int64_t rounded = r.shift > 0 ? (sum + (int64_t{1} << (r.shift - 1))) >> r.shift : sum;
-  return static_cast<int8_t>(std::clamp<int64_t>(rounded + q.output_zero_point, q.output_min, q.output_max));
+  return static_cast<T>(std::clamp<int64_t>(rounded + q.output_zero_point, q.output_min, q.output_max));
+}
+}  // namespace
+
+int8_t qs8_add(int8_t a, int8_t b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point,
+               const QuantParams& q) {
+  return addOne(a, b, r, a_zero_point, b_zero_point, q);
+}
+
+QuantParams toUint8Domain(const QuantParams& q) {
+  QuantParams u = q;
+  u.input_zero_point += 128;
+  u.output_zero_point += 128;
+  u.output_min += 128;
+  u.output_max += 128;
+  return u;
+}
+
+void qu8_add__scalar(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
+                     const AddRequantization& r, const QuantParams& q, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = addOne(a[i], b[i], r, a_zero_point, b_zero_point, q);
+}
+
+void qu8_quantize__scalar(int64_t n, const float* x, float scale, int32_t zero_point, uint8_t* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = quantizeLinear<uint8_t>(x[i], scale, zero_point);
 }
 
 int8_t qs8_mul(int8_t a, int8_t b, Requantization r, int32_t a_zero_point, int32_t b_zero_point,

@@ -110,6 +110,14 @@ void qs8_add__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int
                      const AddRequantization& r, const QuantParams& q, int8_t* y);
 void qs8_mul__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
                      Requantization r, const QuantParams& q, int8_t* y);
+// The same arithmetic on uint8-stored activations (value + 128). Zero points and bounds are then
+// given in the uint8 domain: toUint8Domain converts a QuantParams (every field + 128).
+QuantParams toUint8Domain(const QuantParams& q);
+void qu8_add__scalar(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
+                     const AddRequantization& r, const QuantParams& q, uint8_t* y);
+// ONNX QuantizeLinear to uint8 (zero_point in [0, 255]).
+void qu8_quantize__scalar(int64_t n, const float* x, float scale, int32_t zero_point, uint8_t* y);
+
 // y = requantizeToOutput(x - input_zero_point, r, q): re-encodes x at the output's parameters.
 void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y);
 

@@ -204,6 +204,12 @@ struct Plan::Impl {
   bool pool(const ir::Node& n);
   bool binary(const ir::Node& n);
   bool eltwise(const ir::Node& n);
+  bool int8Elementwise(const ir::Node& n);
+  const ir::Tensor* staticScalar(const ir::Value* v) const {
+    if (!v) return nullptr;
+    const ir::Tensor* t = v->isInitializer() ? &v->initializer() : isStatic.count(v) ? &known.at(v) : nullptr;
+    return t && t->numel() == 1 ? t : nullptr;
+  }
   Status reference(const ir::Node& n);
   void allocate();
 };
@@ -555,8 +561,77 @@ std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir:
   return std::nullopt;
 }
 
+// edgeopt.QAdd, QuantizeLinear to uint8 and the int8 global average pool with kernels/x86
+// (uint8-stored activations; the same arithmetic as the reference, bit for bit).
+bool Plan::Impl::int8Elementwise(const ir::Node& n) {
+  if (!avx512) return false;
+  const std::string op = n.qualifiedOpType();
+  if (op == "QuantizeLinear") {
+    const ir::Value* x = n.input(0);
+    const ir::Tensor* scale = staticScalar(n.input(1));
+    const ir::Tensor* zp = n.inputs().size() > 2 ? staticScalar(n.input(2)) : nullptr;
+    if (x->dtype() != ir::DType::kFloat32 || isStatic.count(x) || x->isInitializer() || !scale || !zp ||
+        zp->dtype() != ir::DType::kUInt8 || scale->dtype() != ir::DType::kFloat32)
+      return false;
+    const float s = scale->data<float>()[0];
+    const int32_t z = zp->data<uint8_t>()[0];
+    const Layout layout = currentLayout(x);
+    const int xs = slotIn(x, layout), ys = outputSlot(n.output(0), layout);
+    const int64_t count = ir::numElements(dimsOf(x));
+    const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
+    addStep({n.name(), op, "x86:qu8_quantize__avx512f", 0}, {xs}, {ys}, [this, xi, yi, count, s, z](uint8_t* a) {
+      kernels::x86::qu8_quantize__avx512f(count, reinterpret_cast<const float*>(a + slots[xi].offset), s, z,
+                                          a + slots[yi].offset);
+    });
+    return true;
+  }
+  if (n.attrInt("y_uint8", 0) != 1) return false;
+  auto params = runtime::int8OutputParamsOf(n);
+  if (!params.ok()) return false;
+  const ref::QuantParams q = ref::toUint8Domain(params.value());
+  if (op == "edgeopt.QAdd") {
+    const ir::Value* a = n.input(0);
+    const ir::Value* b = n.input(1);
+    if (a->dtype() != ir::DType::kUInt8 || b->dtype() != ir::DType::kUInt8 || isStatic.count(a) || isStatic.count(b) ||
+        a->isInitializer() || b->isInitializer() || dimsOf(a) != dimsOf(b))
+      return false;
+    const double as = n.attrFloat("a_scale", 0), bs = n.attrFloat("b_scale", 0), ys = n.attrFloat("y_scale", 0);
+    if (!(as > 0 && bs > 0 && ys > 0) || as / ys >= 2147483648.0 || bs / ys >= 2147483648.0) return false;
+    const ref::AddRequantization r = ref::quantizeAddMultipliers(as / ys, bs / ys);
+    const int32_t az = static_cast<int32_t>(n.attrInt("a_zero_point", 0)) + 128;
+    const int32_t bz = static_cast<int32_t>(n.attrInt("b_zero_point", 0)) + 128;
+    const Layout layout = currentLayout(a);
+    const int s0 = slotIn(a, layout), s1 = slotIn(b, layout), so = outputSlot(n.output(0), layout);
+    const int64_t count = ir::numElements(dimsOf(a));
+    const size_t i0 = static_cast<size_t>(s0), i1 = static_cast<size_t>(s1), io = static_cast<size_t>(so);
+    addStep({n.name(), op, "x86:qu8_add__avx512f", 0}, {s0, s1}, {so}, [this, i0, i1, io, count, az, bz, r, q](uint8_t* p) {
+      kernels::x86::qu8_add__avx512f(count, p + slots[i0].offset, az, p + slots[i1].offset, bz, r, q, p + slots[io].offset);
+    });
+    return true;
+  }
+  if (op == "edgeopt.QAveragePool" && n.attrInt("global", 0) == 1) {
+    const ir::Value* x = n.input(0);
+    const auto& d = dimsOf(x);
+    const double xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
+    if (x->dtype() != ir::DType::kUInt8 || d.size() != 4 || !(xs > 0 && ys > 0) || xs / ys >= 1073741824.0) return false;
+    const int64_t pixels = d[2] * d[3];
+    const ref::Requantization r = ref::averageRequantization(xs / ys, pixels)[static_cast<size_t>(pixels)];
+    const int xsl = slotIn(x, Layout::kNhwc);
+    const int ysl = outputSlot(n.output(0), Layout::kPlain);  // [N, C, 1, 1]: NHWC and NCHW coincide
+    const size_t xi = static_cast<size_t>(xsl), yi = static_cast<size_t>(ysl);
+    const int64_t N = d[0], C = d[1];
+    addStep({n.name(), op, "x86:qu8_global_avgpool_nhwc__avx512f", 0}, {xsl}, {ysl},
+            [this, xi, yi, N, C, pixels, r, q](uint8_t* a) {
+              kernels::x86::qu8_global_avgpool_nhwc__avx512f(N, pixels, C, a + slots[xi].offset, r, q, a + slots[yi].offset);
+            });
+    return true;
+  }
+  return false;
+}
+
 bool Plan::Impl::tryNative(const ir::Node& n) {
   const std::string op = n.qualifiedOpType();
+  if (op == "QuantizeLinear" || op == "edgeopt.QAdd" || op == "edgeopt.QAveragePool") return int8Elementwise(n);
   if (op == "Conv") return conv(n, false);
   if (op == "edgeopt.QConv") return conv(n, true);
   if (op == "Gemm") return gemm(n, false);

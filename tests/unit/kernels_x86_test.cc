@@ -1,6 +1,7 @@
 // x86 kernels against their scalar twins in kernels/ref: bit-exact on tile edges and random shapes.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -70,6 +71,92 @@ TEST(KernelsX86Test, RequantizeRowsAvx512MatchesScalar) {
   std::uniform_int_distribution<int> d(1, 300);
   for (int trial = 0; trial < 100; ++trial)
     RequantizeRowsTester().rows(d(rng) % 40 + 1).channels(d(rng)).seed(static_cast<uint32_t>(trial)).test(x86::qs8_requantize_rows__avx512f);
+}
+
+std::vector<uint8_t> randomBytes(std::mt19937& rng, size_t n) {
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<uint8_t> v(n);
+  for (auto& x : v) x = static_cast<uint8_t>(d(rng));
+  return v;
+}
+
+TEST(KernelsX86Test, AddAvx512MatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> ratio(0.01, 4.0);
+  std::uniform_int_distribution<int> zp(0, 255);
+  for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 1000, 4099}) {
+    for (int trial = 0; trial < 8; ++trial) {
+      const auto a = randomBytes(rng, static_cast<size_t>(n)), b = randomBytes(rng, static_cast<size_t>(n));
+      const ref::AddRequantization r = trial == 0 ? ref::quantizeAddMultipliers(1.0, 1.0)
+                                                  : ref::quantizeAddMultipliers(ratio(rng), ratio(rng) / (trial % 3 + 1));
+      ref::QuantParams q;
+      q.output_zero_point = zp(rng) - 128;
+      if (trial % 2) q.output_min = q.output_zero_point;
+      q = ref::toUint8Domain(q);
+      const int32_t az = zp(rng), bz = zp(rng);
+      std::vector<uint8_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 32, 0xCD);
+      ref::qu8_add__scalar(n, a.data(), az, b.data(), bz, r, q, want.data());
+      x86::qu8_add__avx512f(n, a.data(), az, b.data(), bz, r, q, got.data());
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << "index " << i << " of " << n << ": a " << int{a[i]} << " b " << int{b[i]}
+                                   << " shift " << r.shift;
+      for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xCD) << "wrote past the end";
+    }
+  }
+}
+
+TEST(KernelsX86Test, QuantizeAvx512MatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.0f, 3.0f);
+  for (int64_t n : {1, 15, 16, 17, 63, 64, 65, 1001}) {
+    const float scale = 0.0123f * static_cast<float>(n % 7 + 1);
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = d(rng);
+    // Ties (k + 0.5 steps), NaN, infinities and huge values.
+    const float specials[] = {2.5f * scale, -2.5f * scale, 3.5f * scale, NAN, INFINITY, -INFINITY, 1e30f, -1e30f};
+    for (size_t i = 0; i < x.size() && i < 8; ++i) x[i * 3 % x.size()] = specials[i];
+    for (int32_t zp : {0, 3, 128, 255}) {
+      std::vector<uint8_t> want(x.size()), got(x.size() + 32, 0xCD);
+      ref::qu8_quantize__scalar(n, x.data(), scale, zp, want.data());
+      x86::qu8_quantize__avx512f(n, x.data(), scale, zp, got.data());
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "x " << x[i] << " zp " << zp << " index " << i;
+      for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xCD) << "wrote past the end";
+    }
+  }
+}
+
+TEST(KernelsX86Test, GlobalAvgPoolNhwcMatchesScalarNchw) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> dim(1, 9), zp(-128, 127);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int64_t N = dim(rng) % 3 + 1, H = dim(rng), W = dim(rng), C = dim(rng) * 5;
+    const auto x = randomBytes(rng, static_cast<size_t>(N * H * W * C));  // NHWC, uint8-stored
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    const double ratio = std::uniform_real_distribution<double>(0.3, 3.0)(rng);
+    const auto perCount = ref::averageRequantization(ratio, H * W);
+    // Reference: int8 NCHW.
+    std::vector<int8_t> nchw(x.size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t p = 0; p < H * W; ++p)
+          nchw[static_cast<size_t>((n * C + c) * H * W + p)] = static_cast<int8_t>(x[static_cast<size_t>((n * H * W + p) * C + c)] - 128);
+    ref::PoolParams pp;
+    pp.batch = N;
+    pp.channels = C;
+    pp.in[1] = pp.kernel[1] = pp.padded_end[1] = H;
+    pp.in[2] = pp.kernel[2] = pp.padded_end[2] = W;
+    std::vector<int8_t> want(static_cast<size_t>(N * C));
+    ref::qs8_avgpool__scalar(pp, false, q, perCount.data(), nchw.data(), want.data());
+    std::vector<uint8_t> got(want.size());
+    x86::qu8_global_avgpool_nhwc__avx512f(N, H * W, C, x.data(), perCount[static_cast<size_t>(H * W)], ref::toUint8Domain(q), got.data());
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got[i], static_cast<uint8_t>(want[i] + 128)) << "trial " << trial << " index " << i;
+  }
 }
 
 }  // namespace

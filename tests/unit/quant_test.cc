@@ -232,10 +232,10 @@ TEST(QuantTest, MulAndRescaleMatchFloatSimulationBitExact) {
       const size_t k = static_cast<size_t>(i);
       const double realProduct = real(av[k], a) * real(bv[k], b);
       const int32_t acc = static_cast<int32_t>(std::llround(realProduct / (static_cast<double>(a.scale) * b.scale)));
-      ASSERT_EQ(prod[k], clampOutput(double{requantize(acc, rm)} + y.zeroPoint, q)) << "trial " << trial;
+      ASSERT_EQ(prod[k], clampOutput(static_cast<double>(requantize(acc, rm)) + y.zeroPoint, q)) << "trial " << trial;
       ASSERT_LE(std::fabs(prod[k] - clampOutput(realProduct / y.scale + y.zeroPoint, q)), 1);
       const int32_t x = static_cast<int32_t>(std::llround(real(av[k], a) / a.scale));
-      ASSERT_EQ(resc[k], clampOutput(double{requantize(x, rr)} + y.zeroPoint, q));
+      ASSERT_EQ(resc[k], clampOutput(static_cast<double>(requantize(x, rr)) + y.zeroPoint, q));
       ASSERT_LE(std::fabs(resc[k] - clampOutput(real(av[k], a) / y.scale + y.zeroPoint, q)), 1);
     }
   }
@@ -285,7 +285,7 @@ TEST(QuantTest, AveragePoolMatchesFloatSimulationBitExact) {
             }
           const size_t o = static_cast<size_t>((c * p.out[1] + oh) * p.out[2] + ow);
           const int32_t acc = static_cast<int32_t>(std::llround(static_cast<double>(yf[o]) * count / x.scale));
-          ASSERT_EQ(out[o], clampOutput(double{requantize(acc, perCount[static_cast<size_t>(count)])} + y.zeroPoint, q))
+          ASSERT_EQ(out[o], clampOutput(static_cast<double>(requantize(acc, perCount[static_cast<size_t>(count)])) + y.zeroPoint, q))
               << "trial " << trial << " output " << o;
           ASSERT_LE(std::fabs(out[o] - clampOutput(static_cast<double>(yf[o]) / y.scale + y.zeroPoint, q)), 1);
         }
