@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/pass/pass_manager.h"
+#include "compiler/runtime/executor.h"
 #include "targets/x86/plan.h"
 
 namespace edgeopt::api {
@@ -44,6 +45,12 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& opti
     if (!v || !v->isGraphInput()) return invalidInput("--shape names '" + name + "', which is not a model input");
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto inputs, pass::randomInputs(g, options.inputShapes, 1));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Status fits = runtime::Executor::checkInput(*g.inputs()[i], inputs[i]);
+    if (!fits.ok())
+      return invalidInput("input '" + g.inputs()[i]->name() + "' " + ir::dimsToString(inputs[i].dims()) +
+                          " does not fit the model input " + ir::shapeToString(g.inputs()[i]->shape()) + " (--shape)");
+  }
   EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
   BenchResult r;
   r.target = targetName(options.runner.target);

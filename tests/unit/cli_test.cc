@@ -338,6 +338,44 @@ TEST_F(CliEvalTest, QuantizeBadInput) {
                  "already quantized", path("q.onnx"));
 }
 
+// run/eval --target x86 agree with the reference; bench prints its figures; bad targets, shapes
+// and thread counts get exit 2 and one line.
+TEST_F(CliEvalTest, X86TargetAndBench) {
+  auto ref = cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") +
+                 " --quiet --predictions " + path("ref.npy"));
+  ASSERT_EQ(ref.exitCode, 0) << ref.err;
+  auto x86 = cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") +
+                 " --quiet --target x86 --predictions " + path("x86.npy"));
+  ASSERT_EQ(x86.exitCode, 0) << x86.err;
+  auto a = edgeopt::data::readNpy(path("ref.npy")), b = edgeopt::data::readNpy(path("x86.npy"));
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->toInt64Vector(), b->toInt64Vector());
+  auto run = cli("run " + model() + " -i " + path("x20.npy") + " -o " + path("y.npy") + " --target x86 --iters 2");
+  ASSERT_EQ(run.exitCode, 0) << run.err;
+  EXPECT_NE(run.out.find("latency (target x86"), std::string::npos) << run.out;
+
+  auto bench = cli("bench " + model() + " --shape input=4x1x28x28 --iters 3 --warmup 1 --json");
+  ASSERT_EQ(bench.exitCode, 0) << bench.err;
+  auto j = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(j["target"], "x86");
+  EXPECT_EQ(j["input_dims"][0], (std::vector<int64_t>{4, 1, 28, 28}));
+  EXPECT_GT(j["latency_ms"]["median"].get<double>(), 0);
+  EXPECT_GE(j["latency_ms"]["p90"].get<double>(), j["latency_ms"]["median"].get<double>());
+  ASSERT_FALSE(j["steps"].empty());
+  bool conv = false;
+  for (const auto& s : j["steps"]) conv = conv || (s["op"] == "Conv" && s["kernel"].get<std::string>().rfind("onednn:", 0) == 0);
+  EXPECT_TRUE(conv) << bench.out;
+  auto text = cli("bench " + model() + " --iters 2 --warmup 0 --target ref");
+  ASSERT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_NE(text.out.find("latency: median"), std::string::npos);
+
+  expectBadInput(cli("bench " + model() + " --target gpu"), "unknown target 'gpu'");
+  expectBadInput(cli("bench " + model() + " --shape nosuch=1x1x28x28"), "not a model input");
+  expectBadInput(cli("bench " + model() + " --shape input=1x3x28x28"), "does not fit the model input");
+  expectBadInput(cli("run " + model() + " -i " + path("x20.npy") + " -o " + path("z.npy") + " --target arm"),
+                 "unknown target 'arm'", path("z.npy"));
+}
+
 TEST_F(CliTest, HelpDocumentsExitCodes) {
   auto r = cli("--help");
   EXPECT_EQ(r.exitCode, 0);
