@@ -194,11 +194,20 @@ struct Plan::Impl {
   Status build(const std::vector<std::vector<int64_t>>& dims);
   std::optional<std::vector<int64_t>> computeHeavyOutputDims(const ir::Node& n) const;
   bool tryNative(const ir::Node& n);
-  void addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
-                       const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
-                       std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
-                       std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t rows, int64_t channels,
-                       int64_t chunks = 1);
+  // One primitive run over a range of output rows (rows x channels, channels innermost).
+  struct Piece {
+    std::shared_ptr<dnnl::primitive> prim;
+    std::shared_ptr<memory> src, dst;
+    size_t srcOffset = 0;  // bytes into the input slot
+    int64_t firstRow = 0, rows = 0;
+  };
+  void addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
+                       std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
+                       std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t channels);
+  bool matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, const ir::Tensor& w, bool wTransposed,
+                    const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,
+                    std::shared_ptr<memory>* weights, std::string* impl);
+  bool pointwiseInt8(const ir::Node& n, const ref::ConvParams& p);
   bool conv(const ir::Node& n, bool int8);
   bool gemm(const ir::Node& n, bool int8);
   bool pool(const ir::Node& n);
@@ -254,50 +263,103 @@ bool fusedPostOps(const ir::Node& n, dnnl::primitive_attr& attr) {
 }
 }  // namespace
 
-// The step of a convolution or matmul primitive. fp32: the primitive writes the output slot. int8
-// (stage given): it writes int32 accumulators, which the output stage (bias, requantization,
-// bounds) turns into the uint8-stored output, rows x channels with channels innermost; the
-// primitive is then made for 1/chunks of the leading dimension and run chunk by chunk, so that
-// the accumulators stay in cache between the primitive and the output stage.
-void Plan::Impl::addWeightedStep(const ir::Node& n, std::shared_ptr<dnnl::primitive> prim, const std::string& impl,
-                                 const memory::desc& srcMd, const memory::desc& dstMd, std::shared_ptr<memory> weights,
-                                 std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
-                                 std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t rows,
-                                 int64_t channels, int64_t chunks) {
-  auto src = std::make_shared<memory>(srcMd, engine, nullptr);
-  auto dst = std::make_shared<memory>(dstMd, engine, nullptr);
+// The step of convolution or matmul primitives. fp32: one piece, writing the output slot. int8
+// (stage given): each piece writes int32 accumulators, which the output stage (bias,
+// requantization, bounds) turns into the uint8-stored output rows of that piece; pieces are sized
+// so that the accumulators stay in cache between the primitive and the output stage.
+void Plan::Impl::addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
+                                 std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys,
+                                 int64_t macs, std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ,
+                                 int64_t channels) {
   const size_t xsIdx = static_cast<size_t>(xs), ysIdx = static_cast<size_t>(ys);
-  auto execute = [this, prim, src, dst, weights, bias, xsIdx](uint8_t* a, size_t srcOffset, void* out) {
-    src->set_data_handle(a + slots[xsIdx].offset + srcOffset);
-    dst->set_data_handle(out);
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *dst}};
+  auto execute = [this, weights, bias, xsIdx](uint8_t* a, const Piece& p, void* out) {
+    p.src->set_data_handle(a + slots[xsIdx].offset + p.srcOffset);
+    p.dst->set_data_handle(out);
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *p.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *p.dst}};
     if (bias) args[DNNL_ARG_BIAS] = *bias;
-    prim->execute(stream, args);
+    p.prim->execute(stream, args);
     stream.wait();
   };
   if (!stage) {
+    EDGEOPT_CHECK(pieces.size() == 1);
+    const Piece piece = pieces[0];
     addStep({n.name(), n.qualifiedOpType(), impl, macs}, {xs}, {ys},
-            [this, execute, ysIdx](uint8_t* a) { execute(a, 0, a + slots[ysIdx].offset); });
+            [this, execute, piece, ysIdx](uint8_t* a) { execute(a, piece, a + slots[ysIdx].offset); });
     return;
   }
-  reserveAccumulators(rows * channels);
+  int64_t maxRows = 0;
+  for (const Piece& p : pieces) maxRows = std::max(maxRows, p.rows);
+  reserveAccumulators(maxRows * channels);
   const bool fast = avx512;
   auto st = std::make_shared<runtime::Int8OutputStage>(std::move(*stage));
   auto biasValues = std::make_shared<std::vector<int32_t>>(std::move(biasQ));
-  const size_t srcBytes = srcMd.get_size();
   const int32_t* bq = biasValues->empty() ? nullptr : biasValues->data();
   addStep({n.name(), n.qualifiedOpType(),
            impl + (fast ? " + x86:qs8_requantize_rows__avx512f" : " + ref:qs8_requantize_rows__scalar"), macs},
-          {xs}, {ys}, [this, execute, st, biasValues, bq, rows, channels, fast, ysIdx, chunks, srcBytes](uint8_t* a) {
-            for (int64_t c = 0; c < chunks; ++c) {
-              execute(a, static_cast<size_t>(c) * srcBytes, accumulators.data());
-              uint8_t* y = a + slots[ysIdx].offset + c * rows * channels;
+          {xs}, {ys}, [this, execute, pieces, st, biasValues, bq, channels, fast, ysIdx](uint8_t* a) {
+            for (const Piece& p : pieces) {
+              execute(a, p, accumulators.data());
+              uint8_t* y = a + slots[ysIdx].offset + p.firstRow * channels;
               if (fast)
-                kernels::x86::qs8_requantize_rows__avx512f(rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
+                kernels::x86::qs8_requantize_rows__avx512f(p.rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
               else
-                ref::qs8_requantize_rows__scalar(rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
+                ref::qs8_requantize_rows__scalar(p.rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
             }
           });
+}
+
+// [rows, K] x w -> [rows, N] as oneDNN matmuls (w is [K, N], or [N, K] when wTransposed): one
+// primitive for fp32; for int8 (u8 x s8 -> s32), pieces of at most about 1 MB of accumulators plus
+// one for the remaining rows, sharing the packed weights.
+bool Plan::Impl::matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, const ir::Tensor& w, bool wTransposed,
+                              const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,
+                              std::shared_ptr<memory>* weights, std::string* impl) {
+  const DT srcT = int8 ? DT::u8 : DT::f32, wT = int8 ? DT::s8 : DT::f32, dstT = int8 ? DT::s32 : DT::f32;
+  const int64_t chunk = int8 ? std::clamp<int64_t>((int64_t{1} << 20) / (N * 4), 16, rows) : rows;
+  auto make = [&](int64_t r, const memory::desc& wMd) {
+    memory::desc srcMd({r, K}, srcT, Tag::ab), dstMd({r, N}, dstT, Tag::ab);
+    return dnnl::matmul::primitive_desc(dnnl::matmul::desc(srcMd, wMd, biasMd, dstMd), attr, engine);
+  };
+  try {
+    const auto main = make(chunk, memory::desc({K, N}, wT, Tag::any));
+    *impl = implName(main);
+    *weights = std::make_shared<memory>(packConstant(w, memory::desc({K, N}, wT, wTransposed ? Tag::ba : Tag::ab),
+                                                     main.weights_desc()));
+    const size_t rowBytes = static_cast<size_t>(K) * (int8 ? 1 : 4);
+    auto add = [&](const dnnl::matmul::primitive_desc& pd, int64_t first, int64_t r) {
+      pieces->push_back({std::make_shared<dnnl::matmul>(pd), std::make_shared<memory>(pd.src_desc(), engine, nullptr),
+                         std::make_shared<memory>(pd.dst_desc(), engine, nullptr), static_cast<size_t>(first) * rowBytes,
+                         first, r});
+    };
+    int64_t first = 0;
+    for (; first + chunk <= rows; first += chunk) add(main, first, chunk);
+    if (first < rows) add(make(rows - first, main.weights_desc()), first, rows - first);
+  } catch (const dnnl::error&) {
+    pieces->clear();
+    return false;
+  }
+  return true;
+}
+
+// A 1x1, stride-1, unpadded, ungrouped int8 convolution is a matmul over NHWC rows: [N*H*W, C] x
+// [C, M]; as one, it runs in cache-sized pieces at any batch size.
+bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
+  const ir::Value* x = n.input(0);
+  const ir::Tensor& w = n.input(1)->initializer();
+  const int64_t rows = p.batch * p.in[1] * p.in[2], C = p.in_channels, M = p.out_channels;
+  auto s = runtime::int8OutputStageOf(n, M);
+  if (!s.ok()) return false;
+  std::vector<Piece> pieces;
+  std::shared_ptr<memory> weights;
+  std::string impl;
+  if (!matmulPieces(rows, C, M, true, w, /*wTransposed=*/true, memory::desc(), dnnl::primitive_attr(), &pieces, &weights,
+                    &impl))
+    return false;
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  addWeightedStep(n, std::move(pieces), impl + " (1x1 conv as matmul)", weights, nullptr, xs, ys, rows * C * M,
+                  std::move(s).value(), int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false), M);
+  return true;
 }
 
 bool Plan::Impl::conv(const ir::Node& n, bool int8) {
@@ -310,6 +372,9 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   if (!params.ok()) return false;
   const ref::ConvParams& p = params.value();
   const int64_t N = p.batch, C = p.in_channels, M = p.out_channels, G = p.groups;
+  const bool unpadded = p.pad_begin[1] == 0 && p.pad_begin[2] == 0 && p.out[1] == p.in[1] && p.out[2] == p.in[2];
+  if (int8 && G == 1 && p.kernel[1] == 1 && p.kernel[2] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && unpadded)
+    return pointwiseInt8(n, p);
   const memory::dims strides = {p.stride[1], p.stride[2]}, dil = {p.dilation[1] - 1, p.dilation[2] - 1};
   const memory::dims padL = {p.pad_begin[1], p.pad_begin[2]};
   memory::dims padR(2);
@@ -357,8 +422,12 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const int xs = slotIn(x, Layout::kNhwc);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const int64_t macs = N * M * p.out[1] * p.out[2] * (C / G) * p.kernel[1] * p.kernel[2];
-  addWeightedStep(n, std::make_shared<dnnl::convolution_forward>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys,
-                  macs, std::move(stage), std::move(biasQ), nb * p.out[1] * p.out[2], M, N / nb);
+  auto prim = std::make_shared<dnnl::convolution_forward>(pd);
+  std::vector<Piece> pieces;
+  for (int64_t c = 0; c < N / nb; ++c)
+    pieces.push_back({prim, std::make_shared<memory>(srcMd, engine, nullptr), std::make_shared<memory>(dstMd, engine, nullptr),
+                      static_cast<size_t>(c) * srcMd.get_size(), c * nb * p.out[1] * p.out[2], nb * p.out[1] * p.out[2]});
+  addWeightedStep(n, std::move(pieces), implName(pd), weights, bias, xs, ys, macs, std::move(stage), std::move(biasQ), M);
   return true;
 }
 
@@ -377,8 +446,6 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
   const int64_t N = transB ? wd[0] : wd[1];
   if ((transB ? wd[1] : wd[0]) != K) return false;
   if (b && b->initializer().numel() != N) return false;
-  const DT srcT = int8 ? DT::u8 : DT::f32, wT = int8 ? DT::s8 : DT::f32, dstT = int8 ? DT::s32 : DT::f32;
-  memory::desc srcMd({M, K}, srcT, Tag::ab), wMd({K, N}, wT, Tag::any), dstMd({M, N}, dstT, Tag::ab);
   memory::desc biasMd = b && !int8 ? memory::desc({1, N}, DT::f32, Tag::ab) : memory::desc();
   dnnl::primitive_attr attr;
   std::optional<runtime::Int8OutputStage> stage;
@@ -391,20 +458,15 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
-  dnnl::matmul::primitive_desc pd;
-  try {
-    pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(srcMd, wMd, biasMd, dstMd), attr, engine);
-  } catch (const dnnl::error&) {
-    return false;
-  }
-  const memory::desc userW({K, N}, wT, transB ? Tag::ba : Tag::ab);
-  auto weights = std::make_shared<memory>(packConstant(w->initializer(), userW, pd.weights_desc()));
+  std::vector<Piece> pieces;
+  std::shared_ptr<memory> weights;
+  std::string impl;
+  if (!matmulPieces(M, K, N, int8, w->initializer(), transB, biasMd, attr, &pieces, &weights, &impl)) return false;
   std::shared_ptr<memory> bias;
   if (b && !int8) bias = std::make_shared<memory>(packConstant(b->initializer(), biasMd, biasMd));
   const int xs = slotIn(x, Layout::kPlain);
   const int ys = outputSlot(n.output(0), Layout::kPlain);
-  addWeightedStep(n, std::make_shared<dnnl::matmul>(pd), implName(pd), srcMd, dstMd, weights, bias, xs, ys, M * N * K,
-                  std::move(stage), std::move(biasQ), M, N);
+  addWeightedStep(n, std::move(pieces), impl, weights, bias, xs, ys, M * N * K, std::move(stage), std::move(biasQ), N);
   return true;
 }
 

@@ -63,13 +63,22 @@ struct Int8Case {
 Int8Case randomQConv(std::mt19937& rng, int trial) {
   std::uniform_int_distribution<int> small(1, 3), size(3, 11), zp(-128, 127);
   std::uniform_real_distribution<float> scale(0.005f, 0.05f);
-  const int64_t N = small(rng), kh = small(rng), kw = small(rng), sh = small(rng) % 2 + 1, sw = small(rng) % 2 + 1;
-  const int64_t dh = trial % 4 == 0 ? 2 : 1, dw = trial % 5 == 0 ? 2 : 1;
+  const int64_t N = small(rng);
+  int64_t kh = small(rng), kw = small(rng), sh = small(rng) % 2 + 1, sw = small(rng) % 2 + 1;
+  int64_t dh = trial % 4 == 0 ? 2 : 1, dw = trial % 5 == 0 ? 2 : 1;
   int64_t G = 1, C = small(rng) * 4, M = small(rng) * 4 + (trial % 3);
   if (trial % 3 == 0) G = C, M = C;            // depthwise
   else if (trial % 3 == 1) G = 2, C *= 2, M = 2 * M;  // grouped
-  const int64_t H = size(rng) + (kh - 1) * dh, W = size(rng) + (kw - 1) * dw;
-  const std::vector<int64_t> pads = {small(rng) - 1, small(rng) - 1, small(rng) - 1, small(rng) - 1};
+  int64_t H = size(rng) + (kh - 1) * dh, W = size(rng) + (kw - 1) * dw;
+  std::vector<int64_t> pads = {small(rng) - 1, small(rng) - 1, small(rng) - 1, small(rng) - 1};
+  if (trial % 6 == 5) {
+    // Pointwise (runs as cache-sized matmul pieces): large enough for several pieces and a tail.
+    kh = kw = sh = sw = 1;
+    dh = dw = 1;
+    G = 1;
+    pads = {0, 0, 0, 0};
+    if (trial % 12 == 11) H = 131, W = 127;
+  }
   Int8Case c;
   ir::Graph& g = *c.model.graph;
   c.model.opsets = {{"", 17}, {ir::kEdgeoptDomain, 1}};
