@@ -92,7 +92,7 @@ class QdqRewriter {
     for (const ir::Node* n : quantizableNodes(g_)) weighted.insert(n);
     const std::vector<ir::Node*> order = g_.nodes();
     for (ir::Node* n : order) {
-      if (!n->graph() || plan_.excludedNodes.count(n->name())) continue;
+      if (removed_.count(n) || plan_.excludedNodes.count(n->name())) continue;
       bool done = false;
       if (weighted.count(n)) done = quantizeWeighted(*n);
       else if (n->domain().empty() && isWeightlessInt8(*n)) done = quantizeWeightless(*n);
@@ -164,7 +164,11 @@ class QdqRewriter {
     auto q = paramsOf(relu->output(0));
     if (!q || q->zeroPoint != -128) return n.output(0);
     ir::Value* reluOut = relu->output(0);
-    if (!replaceOutput(g_, reluOut, n.output(0), /*takeName=*/false)) return n.output(0);
+    removed_.insert(relu);  // replaceOutput deletes it: the walk must not touch it again
+    if (!replaceOutput(g_, reluOut, n.output(0), /*takeName=*/false)) {
+      removed_.erase(relu);
+      return n.output(0);
+    }
     assigned_[n.output(0)] = *q;
     return n.output(0);
   }
@@ -272,6 +276,7 @@ class QdqRewriter {
   const QdqPlan& plan_;
   std::map<const ir::Value*, ir::Value*> dequantized_;   // float activation -> its DQ output
   std::map<const ir::Value*, ActivationQuant> assigned_;  // parameters given to an activation
+  std::set<const ir::Node*> removed_;                     // nodes deleted during the walk
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/ref/quant.h"
+#include "kernels/x86/dwconv.h"
 #include "kernels/x86/requantize.h"
 
 namespace edgeopt::kernels {
@@ -157,6 +158,108 @@ TEST(KernelsX86Test, GlobalAvgPoolNhwcMatchesScalarNchw) {
     for (size_t i = 0; i < want.size(); ++i)
       ASSERT_EQ(got[i], static_cast<uint8_t>(want[i] + 128)) << "trial " << trial << " index " << i;
   }
+}
+
+// Depthwise 3x3 rows + the output stage against ref::qs8_conv__scalar (groups == channels) on the
+// transposed data: tile edges in channels (16), borders, strides 1 and 2, pads 0 to 2.
+class DwConv3x3Tester {
+ public:
+  DwConv3x3Tester& channels(int64_t v) { c_ = v; return *this; }
+  DwConv3x3Tester& input(int64_t h, int64_t w) { h_ = h; w_ = w; return *this; }
+  DwConv3x3Tester& stride(int64_t v) { stride_ = v; return *this; }
+  DwConv3x3Tester& pad(int64_t v) { pad_ = v; return *this; }
+  DwConv3x3Tester& seed(uint32_t v) { seed_ = v; return *this; }
+  DwConv3x3Tester& vnni(bool v) { vnni_ = v; return *this; }
+
+  void test() const {
+    std::mt19937 rng(seed_);
+    std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-3000, 3000);
+    ref::ConvParams p;
+    p.batch = 1;
+    p.in_channels = p.out_channels = p.groups = c_;
+    p.in[1] = h_;
+    p.in[2] = w_;
+    p.kernel[1] = p.kernel[2] = 3;
+    p.stride[1] = p.stride[2] = stride_;
+    p.pad_begin[1] = p.pad_begin[2] = pad_;
+    p.out[1] = (h_ + 2 * pad_ - 3) / stride_ + 1;
+    p.out[2] = (w_ + 2 * pad_ - 3) / stride_ + 1;
+    const auto xu = randomBytes(rng, static_cast<size_t>(h_ * w_ * c_));  // NHWC uint8-stored
+    std::vector<int8_t> wt(static_cast<size_t>(c_ * 9));
+    for (auto& v : wt) v = static_cast<int8_t>(wd(rng));
+    std::vector<int32_t> bias(static_cast<size_t>(c_));
+    for (auto& v : bias) v = bd(rng);
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    std::vector<ref::Requantization> rq;
+    for (int64_t c = 0; c < c_; ++c) rq.push_back(ref::quantizeMultiplier(0.002 + 0.001 * static_cast<double>(c % 5)));
+    std::vector<int8_t> nchw(xu.size());
+    for (int64_t c = 0; c < c_; ++c)
+      for (int64_t i = 0; i < h_ * w_; ++i)
+        nchw[static_cast<size_t>(c * h_ * w_ + i)] = static_cast<int8_t>(xu[static_cast<size_t>(i * c_ + c)] - 128);
+    std::vector<int8_t> want(static_cast<size_t>(c_ * p.out[1] * p.out[2]));
+    ref::qs8_conv__scalar(p, q, nchw.data(), wt.data(), bias.data(), rq.data(), want.data());
+
+    std::vector<int32_t> wide(static_cast<size_t>(9 * c_));
+    for (int64_t c = 0; c < c_; ++c)
+      for (int t = 0; t < 9; ++t) wide[static_cast<size_t>(t * c_ + c)] = wt[static_cast<size_t>(c * 9 + t)];
+    x86::DwConv3x3Params d;
+    d.in_h = h_;
+    d.in_w = w_;
+    d.channels = c_;
+    d.out_w = p.out[2];
+    d.stride_h = d.stride_w = stride_;
+    d.pad_top = d.pad_left = pad_;
+    d.x_zero_point = q.input_zero_point + 128;
+    const std::vector<int8_t> packed = x86::packDwConv3x3WeightsVnni(wt.data(), c_);
+    std::vector<int32_t> adjusted(bias);
+    for (int64_t c = 0; c < c_; ++c)
+      for (int t = 0; t < 9; ++t) adjusted[static_cast<size_t>(c)] -= d.x_zero_point * wt[static_cast<size_t>(c * 9 + t)];
+    std::vector<int32_t> acc(static_cast<size_t>(p.out[2] * c_));
+    std::vector<uint8_t> row(acc.size());
+    for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+      if (vnni_)
+        x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xu.data(), packed.data(), adjusted.data(), wide.data(), bias.data(),
+                                           acc.data());
+      else
+        x86::qu8_dwconv3x3_row__avx512f(d, oh, xu.data(), wide.data(), bias.data(), acc.data());
+      ref::qs8_requantize_rows__scalar(p.out[2], c_, acc.data(), nullptr, rq.data(), q, row.data());
+      for (int64_t ow = 0; ow < p.out[2]; ++ow)
+        for (int64_t c = 0; c < c_; ++c) {
+          const int8_t expected = want[static_cast<size_t>((c * p.out[1] + oh) * p.out[2] + ow)];
+          ASSERT_EQ(row[static_cast<size_t>(ow * c_ + c)], static_cast<uint8_t>(expected + 128))
+              << "output (" << oh << ", " << ow << ") channel " << c << ": channels " << c_ << " input " << h_ << "x"
+              << w_ << " stride " << stride_ << " pad " << pad_ << (vnni_ ? " (vnni)" : "");
+        }
+    }
+  }
+
+ private:
+  int64_t c_ = 16, h_ = 5, w_ = 5, stride_ = 1, pad_ = 1;
+  uint32_t seed_ = 1;
+  bool vnni_ = false;
+};
+
+TEST(KernelsX86Test, DwConv3x3Avx512MatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  uint32_t seed = 1;
+  for (int64_t c : {1, 15, 16, 17, 32, 40})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1, 2})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {4, 7}, {9, 6}})
+          DwConv3x3Tester().channels(c).input(h, w).stride(stride).pad(pad).seed(seed++).test();
+}
+
+TEST(KernelsX86Test, DwConv3x3Avx512VnniMatchesScalar) {
+  if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  uint32_t seed = 100;
+  // Channel counts around the 64-channel block and 16-channel store edges, MobileNetV2's included.
+  for (int64_t c : {1, 16, 17, 48, 63, 64, 65, 96, 144, 200})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {5, 8}, {9, 7}})
+          DwConv3x3Tester().channels(c).input(h, w).stride(stride).pad(pad).seed(seed++).vnni(true).test();
 }
 
 }  // namespace
