@@ -28,6 +28,7 @@ const char* targetName(Target t);
 struct RunnerOptions {
   Target target = Target::kRef;
   int threads = 1;  // x86: oneDNN threads
+  bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
 };
 
 class ModelRunner {

@@ -2,6 +2,7 @@
 // ref::qs8_conv__scalar for groups == channels, on uint8-stored NHWC data, bit for bit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -21,14 +22,16 @@ struct DwConv3x3Params {
 void qu8_dwconv3x3_row__avx512f(const DwConv3x3Params& p, int64_t oh, const uint8_t* x, const int32_t* w,
                                 const int32_t* bias, int32_t* acc);
 
-// The same with AVX-512 VNNI: inside the image, four taps of 64 channels per vpdpbusd (u8 x s8);
-// border pixels as in the avx512f kernel. Weights packed by packDwConv3x3WeightsVnni (from int8
-// [channels][9]); biasMinusZeroPointSum[c] = bias[c] - x_zero_point * sum of channel c's weights
-// (the interior compensation); w, bias as for the avx512f kernel (borders).
+// The same with AVX-512 VNNI. Per 64-channel block, each input column of the three input rows is
+// interleaved once (channel c's three rows in one dword; rows and columns outside the image read
+// the zero point, so they contribute nothing), then every output pixel is 12 vpdpbusd (u8 x s8)
+// over its three columns. Weights packed by packDwConv3x3WeightsVnni (from int8 [channels][9]);
+// biasMinusZeroPointSum[c] = bias[c] - x_zero_point * (sum of channel c's 9 weights). scratch holds
+// dwConv3x3VnniScratchBytes(p) bytes.
 std::vector<int8_t> packDwConv3x3WeightsVnni(const int8_t* w, int64_t channels);
+size_t dwConv3x3VnniScratchBytes(const DwConv3x3Params& p);
 void qu8_dwconv3x3_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const uint8_t* x, const int8_t* packed,
-                                   const int32_t* biasMinusZeroPointSum, const int32_t* w, const int32_t* bias,
-                                   int32_t* acc);
+                                   const int32_t* biasMinusZeroPointSum, uint8_t* scratch, int32_t* acc);
 
 // True when this CPU has AVX-512 VNNI.
 bool hasAvx512Vnni();

@@ -401,6 +401,7 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   d.x_zero_point = inputZeroPointU8(n);
   const int64_t N = p.batch, OH = p.out[1], OW = p.out[2];
   reserveAccumulators(OW * C);
+  auto scratch = std::make_shared<std::vector<uint8_t>>(vnni ? kernels::x86::dwConv3x3VnniScratchBytes(d) : 0);
   const int xs = slotIn(x, Layout::kNhwc);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
@@ -409,15 +410,15 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
            std::string(vnni ? "x86:qu8_dwconv3x3_row__avx512vnni" : "x86:qu8_dwconv3x3_row__avx512f") +
                " + x86:qs8_requantize_rows__avx512f",
            N * OH * OW * C * 9},
-          {xs}, {ys}, [this, d, wide, bias, packed, adjusted, vnni, stage, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
+          {xs}, {ys}, [this, d, wide, bias, packed, adjusted, scratch, vnni, stage, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
             const int32_t* bq = bias->empty() ? nullptr : bias->data();
             for (int64_t img = 0; img < N; ++img) {
               const uint8_t* xin = a + slots[xi].offset + img * inImage;
               uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
               for (int64_t oh = 0; oh < OH; ++oh) {
                 if (vnni)
-                  kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjusted->data(), wide->data(), bq,
-                                                              accumulators.data());
+                  kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjusted->data(),
+                                                              scratch->data(), accumulators.data());
                 else
                   kernels::x86::qu8_dwconv3x3_row__avx512f(d, oh, xin, wide->data(), bq, accumulators.data());
                 kernels::x86::qs8_requantize_rows__avx512f(OW, C, accumulators.data(), nullptr, stage->requant.data(),
@@ -441,7 +442,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const bool unpadded = p.pad_begin[1] == 0 && p.pad_begin[2] == 0 && p.out[1] == p.in[1] && p.out[2] == p.in[2];
   if (int8 && G == 1 && p.kernel[1] == 1 && p.kernel[2] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && unpadded)
     return pointwiseInt8(n, p);
-  if (int8 && avx512 && G == C && M == C && p.kernel[1] == 3 && p.kernel[2] == 3 && p.dilation[1] == 1 &&
+  if (int8 && avx512 && options.ownDepthwise && G == C && M == C && p.kernel[1] == 3 && p.kernel[2] == 3 && p.dilation[1] == 1 &&
       p.dilation[2] == 1 && depthwiseInt8(n, p))
     return true;
   const memory::dims strides = {p.stride[1], p.stride[2]}, dil = {p.dilation[1] - 1, p.dilation[2] - 1};

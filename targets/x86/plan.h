@@ -25,6 +25,7 @@ namespace edgeopt::x86 {
 
 struct PlanOptions {
   int threads = 1;  // oneDNN (OpenMP) threads
+  bool ownDepthwise = true;  // int8 depthwise 3x3 with kernels/x86 (false: oneDNN's, for comparison)
 };
 
 // One step of the plan, as the per-layer profile shows it.

@@ -218,10 +218,10 @@ class DwConv3x3Tester {
       for (int t = 0; t < 9; ++t) adjusted[static_cast<size_t>(c)] -= d.x_zero_point * wt[static_cast<size_t>(c * 9 + t)];
     std::vector<int32_t> acc(static_cast<size_t>(p.out[2] * c_));
     std::vector<uint8_t> row(acc.size());
+    std::vector<uint8_t> scratch(x86::dwConv3x3VnniScratchBytes(d));
     for (int64_t oh = 0; oh < p.out[1]; ++oh) {
       if (vnni_)
-        x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xu.data(), packed.data(), adjusted.data(), wide.data(), bias.data(),
-                                           acc.data());
+        x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xu.data(), packed.data(), adjusted.data(), scratch.data(), acc.data());
       else
         x86::qu8_dwconv3x3_row__avx512f(d, oh, xu.data(), wide.data(), bias.data(), acc.data());
       ref::qs8_requantize_rows__scalar(p.out[2], c_, acc.data(), nullptr, rq.data(), q, row.data());
@@ -257,7 +257,7 @@ TEST(KernelsX86Test, DwConv3x3Avx512VnniMatchesScalar) {
   // Channel counts around the 64-channel block and 16-channel store edges, MobileNetV2's included.
   for (int64_t c : {1, 16, 17, 48, 63, 64, 65, 96, 144, 200})
     for (int64_t stride : {1, 2})
-      for (int64_t pad : {0, 1})
+      for (int64_t pad : {0, 1, 2})
         for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {5, 8}, {9, 7}})
           DwConv3x3Tester().channels(c).input(h, w).stride(stride).pad(pad).seed(seed++).vnni(true).test();
 }

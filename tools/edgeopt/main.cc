@@ -318,14 +318,14 @@ struct BenchArgs {
   std::string target = "x86";
   int threads = 1, iters = 50, warmup = 5, top = 15;
   std::vector<std::string> shapes;
-  bool json = false;
+  bool json = false, onednnDepthwise = false;
 };
 
 int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   auto target = edgeopt::api::parseTarget(a.target);
   if (!target.ok()) return report(target.status());
   edgeopt::api::BenchOptions options;
-  options.runner = {target.value(), a.threads};
+  options.runner = {target.value(), a.threads, !a.onednnDepthwise};
   options.iters = a.iters;
   options.warmup = a.warmup;
   Status shapes = parseShapes(a.shapes, &options.inputShapes);
@@ -416,6 +416,8 @@ int main(int argc, char** argv) {
   bench->add_option("--warmup", ba.warmup, "Untimed runs first")->default_val(5)->check(CLI::Range(0, 1000000));
   bench->add_option("--top", ba.top, "Steps shown in the profile table, slowest first")->default_val(15)->check(CLI::Range(0, 100000));
   bench->add_flag("--json", ba.json, "Print JSON (every step of the profile)");
+  bench->add_flag("--onednn-depthwise", ba.onednnDepthwise,
+                  "x86: run int8 depthwise 3x3 convolutions with oneDNN instead of edgeopt's kernel (to compare them)");
 
   QuantizeArgs qa;
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
