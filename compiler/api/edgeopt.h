@@ -10,6 +10,7 @@
 #include <string>
 
 #include "compiler/api/bench.h"
+#include "compiler/api/compile.h"
 #include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"

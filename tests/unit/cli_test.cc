@@ -376,6 +376,44 @@ TEST_F(CliEvalTest, X86TargetAndBench) {
                  "unknown target 'arm'", path("z.npy"));
 }
 
+// compile writes the whole artifact folder (or nothing) with a report per target and precision.
+TEST_F(CliEvalTest, CompileWritesArtifactsAndReport) {
+  const std::string out = path("out");
+  auto r = cli("compile " + model() + " -o " + out + " --calib " + path("x20.npy") + " --eval " + path("x20.npy") +
+               " --labels " + path("y20.npy") + " --attribution-samples 4 --iters 2 --targets x86,ref");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  for (const char* f : {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md", "x86/CMakeLists.txt", "x86/runner.cc"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(out + ".tmp-edgeopt"));
+  auto j = nlohmann::json::parse(slurp(out + "/report.json"));
+  EXPECT_EQ(j["schema"], "edgeopt.report/1");
+  ASSERT_EQ(j["results"].size(), 4u);  // x86 and ref, fp32 and int8
+  for (const auto& e : j["results"]) {
+    EXPECT_EQ(e["accuracy"]["samples"], 20);
+    EXPECT_GT(e["latency_ms"]["median"].get<double>(), 0);
+    EXPECT_GT(e["model_bytes"].get<int64_t>(), 0);
+    EXPECT_GT(e["macs"].get<int64_t>(), 0);
+  }
+  // The x86 and reference int8 execution agree, so their accuracy does.
+  EXPECT_EQ(j["results"][1]["accuracy"]["top1"], j["results"][3]["accuracy"]["top1"]);
+  EXPECT_TRUE(j.contains("quantization"));
+  EXPECT_NE(slurp(out + "/report.md").find("| x86 | int8 |"), std::string::npos);
+  // A second compile replaces a previous output folder.
+  r = cli("compile " + model() + " -o " + out + " --iters 1");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_FALSE(fs::exists(out + "/model.int8.onnx"));
+
+  // Bad input: one line, exit 2, nothing written or replaced.
+  fs::create_directories(path("mine"));
+  std::ofstream(path("mine/notes.txt")) << "keep";
+  expectBadInput(cli("compile " + model() + " -o " + path("mine") + " --iters 1"), "not an edgeopt compile output");
+  EXPECT_TRUE(fs::exists(path("mine/notes.txt")));
+  EXPECT_FALSE(fs::exists(path("mine.tmp-edgeopt")));
+  expectBadInput(cli("compile " + model() + " -o " + path("o2") + " --targets gpu"), "unknown target 'gpu'", path("o2"));
+  expectBadInput(cli("compile " + model() + " -o " + path("o3") + " --calib " + path("nosuch.npy")), "nosuch.npy", path("o3"));
+  EXPECT_FALSE(fs::exists(path("o3.tmp-edgeopt")));
+}
+
 TEST_F(CliTest, HelpDocumentsExitCodes) {
   auto r = cli("--help");
   EXPECT_EQ(r.exitCode, 0);

@@ -314,6 +314,47 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
 
 }  // namespace
 
+struct CompileArgs {
+  std::string targets = "x86", out, calibrator = "minmax";
+  edgeopt::data::DataOptions calib, eval;
+  int64_t attributionSamples = 128, evalBatch = 32;
+  std::vector<std::string> shapes;
+  int threads = 1, iters = 20;
+};
+
+int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
+  edgeopt::api::CompileOptions o;
+  o.targets.clear();
+  std::stringstream ss(a.targets);
+  for (std::string name; std::getline(ss, name, ',');) {
+    auto t = edgeopt::api::parseTarget(name);
+    if (!t.ok()) return report(edgeopt::invalidInput("--targets: " + t.status().message()));
+    o.targets.push_back(t.value());
+  }
+  o.quantize = !a.calib.path.empty();
+  o.quantizeOptions.calib = a.calib;
+  auto calibrator = edgeopt::quant::parseCalibrator(a.calibrator);
+  if (!calibrator.ok()) return report(calibrator.status());
+  o.quantizeOptions.calibrator = calibrator.value();
+  o.quantizeOptions.attributionSamples = a.attributionSamples;
+  o.eval = a.eval;
+  if (!o.eval.path.empty() && o.eval.preprocess.empty()) o.eval.preprocess = a.calib.preprocess;
+  if (o.eval.preprocess == "none") o.eval.preprocess.clear();
+  o.evalBatch = a.evalBatch;
+  o.threads = a.threads;
+  o.benchIters = a.iters;
+  Status shapes = parseShapes(a.shapes, &o.benchShapes);
+  if (!shapes.ok()) return report(shapes);
+  edgeopt::api::CompileReport rep;
+  Status st = edgeopt::api::compile(modelPath, o, a.out, &rep);
+  if (!st.ok()) return report(st);
+  std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
+            << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md"
+            << (std::find(o.targets.begin(), o.targets.end(), edgeopt::api::Target::kX86) != o.targets.end() ? ", x86/" : "")
+            << ")\n";
+  return kExitOk;
+}
+
 struct BenchArgs {
   std::string target = "x86";
   int threads = 1, iters = 50, warmup = 5, top = 15;
@@ -406,6 +447,27 @@ int main(int argc, char** argv) {
   eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
 
+  CompileArgs ca;
+  auto* compile = app.add_subcommand(
+      "compile", "Clean up, optionally quantize, measure per target and write the artifacts and report to a folder");
+  compile->add_option("MODEL", modelPath, "ONNX model file")->required();
+  compile->add_option("--output,-o", ca.out, "Output folder (replaced if it holds a previous compile output)")->required();
+  compile->add_option("--targets", ca.targets, "Comma-separated targets: x86, ref")->default_val("x86");
+  compile->add_option("--calib", ca.calib.path, "Calibration data: quantize to int8 as well (see quantize)");
+  compile->add_option("--preprocess", ca.calib.preprocess, "Preprocessing spec for --calib (and --eval, unless --eval-preprocess)");
+  compile->add_option("--limit", ca.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
+  compile->add_option("--calibrator", ca.calibrator, "minmax, percentile, entropy or mse")->default_val("minmax");
+  compile->add_option("--attribution-samples", ca.attributionSamples, "Calibration samples for per-layer error attribution")
+      ->default_val(128)->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  compile->add_option("--eval", ca.eval.path, "Labelled evaluation data for the accuracy figures (the forms of eval's --data)");
+  compile->add_option("--labels", ca.eval.labelsPath, "Labels for --eval");
+  compile->add_option("--eval-preprocess", ca.eval.preprocess, "Preprocessing for --eval (default: --preprocess; 'none' for none)");
+  compile->add_option("--eval-limit", ca.eval.limit, "Use at most N evaluation samples")->check(CLI::NonNegativeNumber);
+  compile->add_option("--batch", ca.evalBatch, "Samples per run when evaluating")->default_val(32)->check(CLI::Range(1, 65536));
+  compile->add_option("--shape", ca.shapes, "Input shape for the latency figures, e.g. input=1x3x224x224 (symbolic dims 1)");
+  compile->add_option("--threads", ca.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
+  compile->add_option("--iters", ca.iters, "Timed runs per latency figure")->default_val(20)->check(CLI::Range(1, 1000000));
+
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Measure a model's latency on a target, with a per-step profile for x86");
   bench->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8)")->required();
@@ -457,6 +519,7 @@ int main(int argc, char** argv) {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters);
     if (*bench) return cmdBench(modelPath, ba);
+    if (*compile) return cmdCompile(modelPath, ca);
     if (*eval) return cmdEval(modelPath, evalArgs);
     if (*quantize) return cmdQuantize(modelPath, qa);
     if (*optimize) {

@@ -1,0 +1,56 @@
+// `edgeopt compile`: the whole pipeline into one folder (../shared/ARCHITECTURE.md, artifacts):
+// cleanup -> model.opt.onnx; with calibration data, int8 PTQ -> model.int8.onnx; per target and
+// precision, accuracy on the evaluation data, latency, size, memory and MACs -> report.json
+// (schema "edgeopt.report/1") and report.md; for x86, x86/ with a small runner to build against
+// find_package(edgeopt). The folder appears whole or not at all.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "compiler/api/quantize.h"
+#include "compiler/api/runner.h"
+#include "compiler/data/dataset.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::api {
+
+struct CompileOptions {
+  std::vector<Target> targets = {Target::kX86};
+  bool quantize = false;          // int8 when calibration data is given (quantizeOptions.calib)
+  QuantizeOptions quantizeOptions;
+  data::DataOptions eval;         // labelled evaluation data; empty path: no accuracy figures
+  int64_t evalBatch = 32;
+  std::map<std::string, std::vector<int64_t>> benchShapes;  // latency inputs; symbolic dims 1
+  int benchIters = 20, benchWarmup = 3, threads = 1;
+};
+
+// One target x precision row of the report.
+struct CompileEntry {
+  std::string target, precision, model;  // model: file name in the output folder
+  int64_t evalSamples = 0;
+  double top1 = -1, top5 = -1;            // -1: not measured (no --eval) or fewer than 5 classes
+  std::vector<std::vector<int64_t>> benchDims;
+  double latencyMedianMs = 0, latencyP90Ms = 0, latencyMinMs = 0;
+  int64_t modelBytes = 0;                 // the ONNX file
+  int64_t arenaBytes = 0, packedWeightBytes = 0;  // x86 plan memory
+  int64_t macs = 0;                       // per run at benchDims' batch of the summary (batch 1)
+};
+
+struct CompileReport {
+  std::string modelPath, version;
+  int64_t parameters = 0;
+  bool quantized = false;
+  QuantizeReport quantization;
+  std::vector<CompileEntry> entries;
+  double peakRssMb = 0;  // the compile process's high-water mark
+};
+
+Status compile(const std::string& modelPath, const CompileOptions& options, const std::string& outDir,
+               CompileReport* report);
+
+std::string compileReportJson(const CompileReport& report);
+std::string compileReportMarkdown(const CompileReport& report);
+
+}  // namespace edgeopt::api
