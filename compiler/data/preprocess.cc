@@ -10,9 +10,11 @@ bool parseNumber(const std::string& s, double* out) {
   const auto slash = s.find('/');
   char* end = nullptr;
   if (slash != std::string::npos) {
-    const double a = std::strtod(s.substr(0, slash).c_str(), &end);
+    // strtod's end pointer points into its argument: keep the parts alive while reading it.
+    const std::string num = s.substr(0, slash), den = s.substr(slash + 1);
+    const double a = std::strtod(num.c_str(), &end);
     if (*end) return false;
-    const double b = std::strtod(s.substr(slash + 1).c_str(), &end);
+    const double b = std::strtod(den.c_str(), &end);
     if (*end || b == 0) return false;
     *out = a / b;
     return true;
@@ -25,9 +27,10 @@ bool parseSize(const std::string& s, int* w, int* h) {
   const auto x = s.find('x');
   if (x == std::string::npos) return false;
   char* end = nullptr;
-  const long a = std::strtol(s.substr(0, x).c_str(), &end, 10);
+  const std::string first = s.substr(0, x), second = s.substr(x + 1);
+  const long a = std::strtol(first.c_str(), &end, 10);
   if (*end) return false;
-  const long b = std::strtol(s.substr(x + 1).c_str(), &end, 10);
+  const long b = std::strtol(second.c_str(), &end, 10);
   if (*end || a <= 0 || b <= 0 || a > 65536 || b > 65536) return false;
   *w = static_cast<int>(a);
   *h = static_cast<int>(b);
