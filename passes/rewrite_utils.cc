@@ -111,6 +111,8 @@ void removeIfDead(ir::Graph& g, std::vector<ir::Value*> seeds) {
     });
     if (!dead) continue;
     for (ir::Value* in : p->inputs()) seeds.push_back(in);
+    // removeNode deletes p's outputs; a value may be queued more than once (x * x).
+    for (const ir::Value* o : p->outputs()) seeds.erase(std::remove(seeds.begin(), seeds.end(), o), seeds.end());
     g.removeNode(p);
   }
 }

@@ -213,11 +213,12 @@ class IdxFile {
     std::vector<char> buf(1 << 16);
     int n;
     while ((n = gzread(gz, buf.data(), static_cast<unsigned>(buf.size()))) > 0) std::fwrite(buf.data(), 1, static_cast<size_t>(n), f);
-    const bool ok = n == 0 && std::fclose(f) == 0;
+    const bool closed = std::fclose(f) == 0;
     int err = 0;
     const char* msg = gzerror(gz, &err);
+    const std::string why = msg ? msg : "";  // gzerror's text lives in gz, which gzclose frees
     gzclose(gz);
-    if (!ok || err < 0) return invalidInput(path + ": corrupt gzip data (" + std::string(msg ? msg : "") + ")");
+    if (n != 0 || !closed || err < 0) return invalidInput(path + ": corrupt gzip data (" + why + ")");
     return Status::Ok();
   }
   std::string path_, tempPath_;
