@@ -12,6 +12,7 @@ packages=(
   libeigen3-dev libopencv-dev libdnnl-dev
   libcli11-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
+  g++-aarch64-linux-gnu qemu-user
 )
 missing=()
 for p in "${packages[@]}"; do
