@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "compiler/pass/pass_manager.h"
 #include "compiler/runtime/executor.h"
+#include "kernels/x86/dwconv.h"
+#include "kernels/x86/peak.h"
+#include "kernels/x86/requantize.h"
 #include "targets/x86/plan.h"
 
 namespace edgeopt::api {
@@ -20,19 +22,6 @@ double percentile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
   return v[i];
-}
-
-// The CPU clock from /proc/cpuinfo. The nominal peak per thread is this clock times 128 int8 MACs
-// (two AVX-512 VNNI vpdpbusd per cycle) or 32 fp32 FMAs (two 512-bit FMAs per cycle), 2 ops per
-// MAC: a nominal figure, since a cloud VM's turbo clock is not visible here.
-double cpuMhz() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("cpu MHz", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon != std::string::npos) return std::atof(line.c_str() + colon + 1);
-    }
-  return 0;
 }
 
 }  // namespace
@@ -86,9 +75,11 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& opti
   if (plan) {
     r.arenaBytes = plan->arenaBytes();
     r.weightBytes = plan->weightBytes();
-    const double ghz = cpuMhz() / 1e3;
-    r.nominalPeakGopsInt8 = ghz * 128 * 2 * r.threads;
-    r.nominalPeakGopsFp32 = ghz * 32 * 2 * r.threads;
+    // Measured on one thread (about 0.1 s each), times the threads used.
+    if (kernels::x86::hasAvx512Vnni())
+      r.peakGopsInt8 = kernels::x86::measurePeakInt8Gops__avx512vnni(0.05) * r.threads;
+    if (kernels::x86::hasAvx512())
+      r.peakGopsFp32 = kernels::x86::measurePeakFp32Gflops__avx512f(0.05) * r.threads;
     double total = 0;
     for (size_t s = 0; s < plan->steps().size(); ++s) {
       const x86::StepInfo& info = plan->steps()[s];
@@ -96,7 +87,7 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& opti
       if (info.macs > 0 && p.medianMs > 0) {
         p.gops = 2.0 * static_cast<double>(info.macs) / (p.medianMs * 1e6);
         const bool int8 = info.op.rfind("edgeopt.Q", 0) == 0;
-        const double peak = int8 ? r.nominalPeakGopsInt8 : r.nominalPeakGopsFp32;
+        const double peak = int8 ? r.peakGopsInt8 : r.peakGopsFp32;
         p.peakShare = peak > 0 ? p.gops / peak : 0;
       }
       total += p.medianMs;
@@ -129,8 +120,8 @@ std::string benchResultText(const BenchResult& r, int topSteps) {
   std::vector<size_t> order(r.steps.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return r.steps[a].medianMs > r.steps[b].medianMs; });
-  std::snprintf(line, sizeof line, "nominal peak (clock x 128 int8 / 32 fp32 MACs per cycle per thread): int8 %.0f GOP/s, fp32 %.0f GOP/s\n",
-                r.nominalPeakGopsInt8, r.nominalPeakGopsFp32);
+  std::snprintf(line, sizeof line, "measured peak (AVX-512 VNNI / FMA stream, x threads): int8 %.0f GOP/s, fp32 %.0f GOP/s\n",
+                r.peakGopsInt8, r.peakGopsFp32);
   s += line;
   std::snprintf(line, sizeof line, "%-40s %-18s %9s %7s %8s %6s  %s\n", "step (slowest first)", "op", "ms", "share", "GOP/s", "peak", "kernel");
   s += line;
@@ -162,7 +153,7 @@ std::string benchResultJson(const BenchResult& r) {
   if (r.target == "x86") {
     j["arena_bytes"] = r.arenaBytes;
     j["packed_weight_bytes"] = r.weightBytes;
-    j["nominal_peak_gops"] = {{"int8", r.nominalPeakGopsInt8}, {"fp32", r.nominalPeakGopsFp32}};
+    j["measured_peak_gops"] = {{"int8", r.peakGopsInt8}, {"fp32", r.peakGopsFp32}};
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& p : r.steps)
       steps.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel}, {"median_ms", p.medianMs}, {"share", p.share},

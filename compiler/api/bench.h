@@ -1,6 +1,6 @@
 // Latency of a model on a target (`edgeopt bench`): warm-up runs, then timed runs on seeded random
 // inputs; median / p90 / min latency, throughput, peak memory and, for x86, a per-step profile
-// (which primitive or kernel ran, its share of the time, achieved GOP/s against a nominal peak).
+// (which primitive or kernel ran, its share of the time, achieved GOP/s against the measured peak).
 #pragma once
 
 #include <map>
@@ -25,7 +25,7 @@ struct StepProfile {
   double medianMs = 0;
   double share = 0;       // of the summed step medians
   double gops = 0;        // 2 * MACs / time, 0 without MACs
-  double peakShare = 0;   // gops against the nominal peak of its precision (0 when unknown)
+  double peakShare = 0;   // gops against the measured peak of its precision (0 when unknown)
 };
 
 struct BenchResult {
@@ -39,7 +39,7 @@ struct BenchResult {
   double peakRssMb = 0;       // process high-water mark, includes the model and plan
   int64_t arenaBytes = 0;     // x86: intermediates arena
   int64_t weightBytes = 0;    // x86: packed weights
-  double nominalPeakGopsInt8 = 0, nominalPeakGopsFp32 = 0;  // x86: per the threads used
+  double peakGopsInt8 = 0, peakGopsFp32 = 0;  // x86: measured peak x threads (0: no AVX-512)
   std::vector<StepProfile> steps;  // x86: in plan order
 };
 

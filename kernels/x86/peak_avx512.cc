@@ -1,0 +1,52 @@
+#include <immintrin.h>
+
+#include <chrono>
+
+#include "kernels/x86/peak.h"
+
+namespace edgeopt::kernels::x86 {
+
+namespace {
+template <typename Body>
+double timeLoop(double seconds, double opsPerIteration, Body body) {
+  const auto start = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  long iterations = 0;
+  do {
+    body(100000);
+    iterations += 100000;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } while (elapsed < seconds);
+  return static_cast<double>(iterations) * opsPerIteration / elapsed / 1e9;
+}
+}  // namespace
+
+// 12 independent accumulators hide the instruction latency; the results feed a volatile sink so
+// the loops are not removed.
+double measurePeakInt8Gops__avx512vnni(double seconds) {
+  __m512i acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
+  const double gops = timeLoop(seconds, 12.0 * 64 * 2, [&](long n) {
+    for (long k = 0; k < n; ++k)
+      for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+  });
+  volatile int sink = 0;
+  for (int i = 0; i < 12; ++i) sink = sink + _mm512_reduce_add_epi32(acc[i]);
+  return gops;
+}
+
+double measurePeakFp32Gflops__avx512f(double seconds) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(0.001f);
+  const double gflops = timeLoop(seconds, 12.0 * 16 * 2, [&](long n) {
+    for (long k = 0; k < n; ++k)
+      for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  });
+  volatile float sink = 0;
+  for (int i = 0; i < 12; ++i) sink = sink + _mm512_reduce_add_ps(acc[i]);
+  return gflops;
+}
+
+}  // namespace edgeopt::kernels::x86
