@@ -4,6 +4,10 @@
 
 #include <random>
 
+#include <cmath>
+#include <string>
+
+#include "kernels/neon/gemm.h"
 #include "kernels/neon/requantize.h"
 #include "tests/unit/requantize_tester.h"
 
@@ -21,6 +25,138 @@ TEST(KernelsNeonTest, RequantizeRowsMatchesScalar) {
   for (int trial = 0; trial < 100; ++trial)
     RequantizeRowsTester().rows(d(rng) % 40 + 1).channels(d(rng)).seed(static_cast<uint32_t>(trial)).test<int8_t>(
         neon::qs8_requantize_rows__neon);
+}
+
+}  // namespace
+}  // namespace edgeopt::kernels
+
+namespace edgeopt::kernels {
+namespace {
+
+enum class GemmKind { kDot, kSmlal, kF32 };
+
+// One micro-kernel tile (mr x nc, K) on packed weights against plain loops: int8 accumulators
+// exact (with bias and the activation zero point folded in by the packing), fp32 within 1e-5.
+class GemmMicrokernelTester {
+ public:
+  GemmMicrokernelTester& m(size_t v) { m_ = v; return *this; }
+  GemmMicrokernelTester& n(size_t v) { n_ = v; return *this; }
+  GemmMicrokernelTester& k(size_t v) { k_ = v; return *this; }
+  GemmMicrokernelTester& aStride(size_t v) { aStride_ = v; return *this; }
+  GemmMicrokernelTester& cStride(size_t v) { cStride_ = v; return *this; }
+  GemmMicrokernelTester& seed(uint32_t v) { seed_ = v; return *this; }
+
+  void test(GemmKind kind) const {
+    std::mt19937 rng(seed_);
+    const size_t as = std::max(aStride_, k_), cs = std::max(cStride_, n_);
+    if (kind == GemmKind::kF32) {
+      std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+      std::vector<float> a(m_ * as), b(k_ * n_), bias(n_), c(m_ * cs, 7.0f);
+      for (auto& v : a) v = d(rng);
+      for (auto& v : b) v = d(rng);
+      for (auto& v : bias) v = d(rng);
+      const auto packed = neon::f32_pack_gemm_8(k_, n_, b.data(), false, bias.data());
+      neon::f32_gemm_4x8__neonfma(m_, n_, k_, a.data(), as, packed.data(), c.data(), cs);
+      for (size_t i = 0; i < m_; ++i)
+        for (size_t j = 0; j < n_; ++j) {
+          double want = bias[j];
+          for (size_t kk = 0; kk < k_; ++kk) want += static_cast<double>(a[i * as + kk]) * b[kk * n_ + j];
+          ASSERT_NEAR(c[i * cs + j], want, 1e-5 * (1 + std::fabs(want) + k_)) << describe(i, j);
+        }
+      return;
+    }
+    std::uniform_int_distribution<int> av(-128, 127), bv(-127, 127), bd(-5000, 5000), zd(-128, 127);
+    std::vector<int8_t> a(m_ * as), b(k_ * n_);
+    std::vector<int32_t> bias(n_), c(m_ * cs, 0x5A5A5A5A);
+    for (auto& v : a) v = static_cast<int8_t>(av(rng));
+    for (auto& v : b) v = static_cast<int8_t>(bv(rng));
+    for (auto& v : bias) v = bd(rng);
+    const int32_t zp = zd(rng);
+    const auto packed = kind == GemmKind::kDot ? neon::qs8_pack_gemm_8c4(k_, n_, b.data(), false, bias.data(), zp)
+                                               : neon::qs8_pack_gemm_8(k_, n_, b.data(), false, bias.data(), zp);
+    if (kind == GemmKind::kDot)
+      neon::qs8_gemm_4x8c4__neondot(m_, n_, k_, a.data(), as, packed.data(), c.data(), cs);
+    else
+      neon::qs8_gemm_4x8__neon(m_, n_, k_, a.data(), as, packed.data(), c.data(), cs);
+    for (size_t i = 0; i < m_; ++i) {
+      for (size_t j = 0; j < n_; ++j) {
+        int32_t want = bias[j];
+        for (size_t kk = 0; kk < k_; ++kk) want += (a[i * as + kk] - zp) * b[kk * n_ + j];
+        ASSERT_EQ(c[i * cs + j], want) << describe(i, j);
+      }
+      for (size_t j = n_; j < cs; ++j) ASSERT_EQ(c[i * cs + j], 0x5A5A5A5A) << "wrote past nc: " << describe(i, j);
+    }
+  }
+
+ private:
+  std::string describe(size_t i, size_t j) const {
+    return "C[" + std::to_string(i) + "][" + std::to_string(j) + "] of m " + std::to_string(m_) + " n " + std::to_string(n_) +
+           " k " + std::to_string(k_);
+  }
+  size_t m_ = 4, n_ = 8, k_ = 8, aStride_ = 0, cStride_ = 0;
+  uint32_t seed_ = 1;
+};
+
+// Tile edges: k below, at and above the k block (4 or 8), partial rows and columns, strided A and C.
+void sweep(GemmKind kind) {
+  uint32_t seed = 1;
+  for (size_t k : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64})
+    for (size_t m = 1; m <= 4; ++m)
+      for (size_t n = 1; n <= 8; ++n) {
+        GemmMicrokernelTester().m(m).n(n).k(k).seed(seed++).test(kind);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+  for (size_t k : {5, 16, 40}) GemmMicrokernelTester().m(4).n(8).k(k).aStride(k + 13).cStride(11).seed(seed++).test(kind);
+}
+
+TEST(KernelsNeonTest, Qs8Gemm4x8c4NeonDotMatchesScalar) {
+  if (!neon::hasDotProd()) GTEST_SKIP() << "this CPU has no dot product instructions";
+  sweep(GemmKind::kDot);
+}
+
+TEST(KernelsNeonTest, Qs8Gemm4x8NeonMatchesScalar) { sweep(GemmKind::kSmlal); }
+
+TEST(KernelsNeonTest, F32Gemm4x8NeonFmaMatchesScalar) { sweep(GemmKind::kF32); }
+
+// The whole int8 GEMM: tiles of the micro-kernel chosen from the CPU's features, then the NEON
+// output stage, equal to ref::qs8_gemm__scalar bit for bit.
+TEST(KernelsNeonTest, Qs8GemmWithOutputStageMatchesReference) {
+  std::mt19937 rng(77);
+  std::uniform_int_distribution<int> dim(1, 40), av(-128, 127), bv(-127, 127), zd(-128, 127);
+  const bool dot = neon::hasDotProd();
+  for (int trial = 0; trial < 40; ++trial) {
+    const size_t M = static_cast<size_t>(dim(rng)), N = static_cast<size_t>(dim(rng)), K = static_cast<size_t>(dim(rng));
+    std::vector<int8_t> a(M * K), b(K * N);
+    for (auto& v : a) v = static_cast<int8_t>(av(rng));
+    for (auto& v : b) v = static_cast<int8_t>(bv(rng));
+    std::vector<int32_t> bias(N);
+    for (auto& v : bias) v = av(rng) * 40;
+    ref::QuantParams q;
+    q.input_zero_point = zd(rng);
+    q.output_zero_point = zd(rng);
+    std::vector<ref::Requantization> rq;
+    for (size_t j = 0; j < N; ++j) rq.push_back(ref::quantizeMultiplier(0.0005 + 0.0001 * static_cast<double>(j % 7)));
+    std::vector<int8_t> want(M * N);
+    ref::qs8_gemm__scalar(static_cast<int64_t>(M), static_cast<int64_t>(N), static_cast<int64_t>(K), q, a.data(), b.data(),
+                          false, bias.data(), rq.data(), want.data());
+    const auto packed = dot ? neon::qs8_pack_gemm_8c4(K, N, b.data(), false, bias.data(), q.input_zero_point)
+                            : neon::qs8_pack_gemm_8(K, N, b.data(), false, bias.data(), q.input_zero_point);
+    const size_t panel = dot ? neon::qs8_packed_panel_8c4(K) : neon::qs8_packed_panel_8(K);
+    std::vector<int32_t> acc(M * N);
+    for (size_t i = 0; i < M; i += 4)
+      for (size_t p = 0; p * 8 < N; ++p) {
+        const size_t mr = std::min<size_t>(4, M - i), nc = std::min<size_t>(8, N - p * 8);
+        if (dot)
+          neon::qs8_gemm_4x8c4__neondot(mr, nc, K, a.data() + i * K, K, packed.data() + p * panel, acc.data() + i * N + p * 8, N);
+        else
+          neon::qs8_gemm_4x8__neon(mr, nc, K, a.data() + i * K, K, packed.data() + p * panel, acc.data() + i * N + p * 8, N);
+      }
+    std::vector<int8_t> got(M * N);
+    neon::qs8_requantize_rows__neon(static_cast<int64_t>(M), static_cast<int64_t>(N), acc.data(), nullptr, rq.data(), q,
+                                    got.data());
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "trial " << trial << " M " << M << " N " << N << " K " << K << " index " << i;
+  }
 }
 
 }  // namespace
