@@ -55,46 +55,40 @@ void f32_gemm_4x8__neonfma(size_t mr, size_t nc, size_t K, const float* a, size_
                            float* c, size_t c_stride) {
   const float* ar[4];
   tileRows(a, mr, a_stride, ar);
-  float32x4_t acc[4][2];
-  tileBias(panel, acc);
+  const float *a0 = ar[0], *a1 = ar[1], *a2 = ar[2], *a3 = ar[3];
+  float32x4_t c00 = vld1q_f32(panel), c01 = vld1q_f32(panel + 4);
+  float32x4_t c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
   const float* w = panel + 8;
+// Four rows x 8 columns += lane L of each row's 4 A values times the k row at W (8 columns).
+#define EDGEOPT_FMA_STEP(L, W)                  \
+  do {                                          \
+    const float32x4_t w0 = vld1q_f32(W), w1 = vld1q_f32((W) + 4); \
+    c00 = vfmaq_laneq_f32(c00, w0, va0, L);     \
+    c01 = vfmaq_laneq_f32(c01, w1, va0, L);     \
+    c10 = vfmaq_laneq_f32(c10, w0, va1, L);     \
+    c11 = vfmaq_laneq_f32(c11, w1, va1, L);     \
+    c20 = vfmaq_laneq_f32(c20, w0, va2, L);     \
+    c21 = vfmaq_laneq_f32(c21, w1, va2, L);     \
+    c30 = vfmaq_laneq_f32(c30, w0, va3, L);     \
+    c31 = vfmaq_laneq_f32(c31, w1, va3, L);     \
+  } while (0)
   size_t k = 0;
   for (; k + 4 <= K; k += 4) {
     EDGEOPT_MCA_BEGIN("f32_gemm_4x8__neonfma");
-    const float32x4_t va0 = vld1q_f32(ar[0] + k), va1 = vld1q_f32(ar[1] + k), va2 = vld1q_f32(ar[2] + k),
-                      va3 = vld1q_f32(ar[3] + k);
-    for (int t = 0; t < 4; ++t) {
-      const float32x4_t w0 = vld1q_f32(w), w1 = vld1q_f32(w + 4);
-      w += 8;
-      switch (t) {
-#define EDGEOPT_FMA_LANE(L)                              \
-  case L:                                                \
-    acc[0][0] = vfmaq_laneq_f32(acc[0][0], w0, va0, L); \
-    acc[0][1] = vfmaq_laneq_f32(acc[0][1], w1, va0, L); \
-    acc[1][0] = vfmaq_laneq_f32(acc[1][0], w0, va1, L); \
-    acc[1][1] = vfmaq_laneq_f32(acc[1][1], w1, va1, L); \
-    acc[2][0] = vfmaq_laneq_f32(acc[2][0], w0, va2, L); \
-    acc[2][1] = vfmaq_laneq_f32(acc[2][1], w1, va2, L); \
-    acc[3][0] = vfmaq_laneq_f32(acc[3][0], w0, va3, L); \
-    acc[3][1] = vfmaq_laneq_f32(acc[3][1], w1, va3, L); \
-    break;
-        EDGEOPT_FMA_LANE(0)
-        EDGEOPT_FMA_LANE(1)
-        EDGEOPT_FMA_LANE(2)
-        EDGEOPT_FMA_LANE(3)
-#undef EDGEOPT_FMA_LANE
-      }
-    }
+    const float32x4_t va0 = vld1q_f32(a0 + k), va1 = vld1q_f32(a1 + k), va2 = vld1q_f32(a2 + k), va3 = vld1q_f32(a3 + k);
+    EDGEOPT_FMA_STEP(0, w);
+    EDGEOPT_FMA_STEP(1, w + 8);
+    EDGEOPT_FMA_STEP(2, w + 16);
+    EDGEOPT_FMA_STEP(3, w + 24);
+    w += 32;
     EDGEOPT_MCA_END();
   }
-  for (; k < K; ++k) {
-    const float32x4_t w0 = vld1q_f32(w), w1 = vld1q_f32(w + 4);
-    w += 8;
-    for (size_t r = 0; r < 4; ++r) {
-      acc[r][0] = vfmaq_n_f32(acc[r][0], w0, ar[r][k]);
-      acc[r][1] = vfmaq_n_f32(acc[r][1], w1, ar[r][k]);
-    }
+  for (; k < K; ++k, w += 8) {
+    const float32x4_t va0 = vdupq_n_f32(a0[k]), va1 = vdupq_n_f32(a1[k]), va2 = vdupq_n_f32(a2[k]), va3 = vdupq_n_f32(a3[k]);
+    EDGEOPT_FMA_STEP(0, w);
   }
+#undef EDGEOPT_FMA_STEP
+  const float32x4_t acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   tileStore(mr, nc, acc, c, c_stride);
 }
 

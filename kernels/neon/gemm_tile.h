@@ -13,15 +13,14 @@ namespace edgeopt::kernels::neon {
 template <typename T>
 inline void tileRows(const T* a, size_t mr, size_t a_stride, const T* (&rows)[4]) {
   rows[0] = a;
+#pragma GCC unroll 4
   for (size_t r = 1; r < 4; ++r) rows[r] = r < mr ? rows[r - 1] + a_stride : rows[r - 1];
 }
 
 inline void tileBias(const int8_t* panel, int32x4_t (&acc)[4][2]) {
   const int32_t* b = reinterpret_cast<const int32_t*>(panel);
+#pragma GCC unroll 4
   for (int r = 0; r < 4; ++r) acc[r][0] = vld1q_s32(b), acc[r][1] = vld1q_s32(b + 4);
-}
-inline void tileBias(const float* panel, float32x4_t (&acc)[4][2]) {
-  for (int r = 0; r < 4; ++r) acc[r][0] = vld1q_f32(panel), acc[r][1] = vld1q_f32(panel + 4);
 }
 
 inline void tileStore(size_t mr, size_t nc, const int32x4_t (&acc)[4][2], int32_t* c, size_t c_stride) {
