@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/neon/elementwise.h"
 #include "kernels/neon/gemm.h"
 #include "kernels/neon/requantize.h"
 #include "tests/unit/requantize_tester.h"
@@ -156,6 +157,149 @@ TEST(KernelsNeonTest, Qs8GemmWithOutputStageMatchesReference) {
                                     got.data());
     for (size_t i = 0; i < want.size(); ++i)
       ASSERT_EQ(got[i], want[i]) << "trial " << trial << " M " << M << " N " << N << " K " << K << " index " << i;
+  }
+}
+
+}  // namespace
+}  // namespace edgeopt::kernels
+
+namespace edgeopt::kernels {
+namespace {
+
+// NHWC <-> NCHW for one image.
+template <typename T>
+std::vector<T> toNchw(const std::vector<T>& nhwc, int64_t h, int64_t w, int64_t c) {
+  std::vector<T> out(nhwc.size());
+  for (int64_t ch = 0; ch < c; ++ch)
+    for (int64_t i = 0; i < h * w; ++i) out[static_cast<size_t>(ch * h * w + i)] = nhwc[static_cast<size_t>(i * c + ch)];
+  return out;
+}
+
+// Depthwise 3x3 rows (int8 + the NEON output stage, and fp32) against the reference convolution
+// with groups == channels: channel tails around the 8-lane (int8) and 4-lane (fp32) blocks,
+// borders, strides 1 and 2, pads 0 to 2.
+void testDwConv(int64_t C, int64_t H, int64_t W, int64_t stride, int64_t pad, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> xv(-128, 127), wv(-127, 127), bd(-3000, 3000), zp(-128, 127);
+  ref::ConvParams p;
+  p.batch = 1;
+  p.in_channels = p.out_channels = p.groups = C;
+  p.in[1] = H;
+  p.in[2] = W;
+  p.kernel[1] = p.kernel[2] = 3;
+  p.stride[1] = p.stride[2] = stride;
+  p.pad_begin[1] = p.pad_begin[2] = pad;
+  p.out[1] = (H + 2 * pad - 3) / stride + 1;
+  p.out[2] = (W + 2 * pad - 3) / stride + 1;
+  const int64_t OH = p.out[1], OW = p.out[2];
+  std::vector<int8_t> x(static_cast<size_t>(H * W * C)), w(static_cast<size_t>(C * 9));
+  for (auto& v : x) v = static_cast<int8_t>(xv(rng));
+  for (auto& v : w) v = static_cast<int8_t>(wv(rng));
+  std::vector<int32_t> bias(static_cast<size_t>(C));
+  for (auto& v : bias) v = bd(rng);
+  ref::QuantParams q;
+  q.input_zero_point = zp(rng);
+  q.output_zero_point = zp(rng);
+  std::vector<ref::Requantization> rq;
+  for (int64_t c = 0; c < C; ++c) rq.push_back(ref::quantizeMultiplier(0.002 + 0.001 * static_cast<double>(c % 5)));
+  std::vector<int8_t> want(static_cast<size_t>(C * OH * OW));
+  ref::qs8_conv__scalar(p, q, toNchw(x, H, W, C).data(), w.data(), bias.data(), rq.data(), want.data());
+  std::vector<int16_t> wide(static_cast<size_t>(9 * C));
+  std::vector<float> xf(x.size()), wf(wide.size()), wfNchw(w.size()), bf(bias.size());
+  for (int64_t c = 0; c < C; ++c)
+    for (int t = 0; t < 9; ++t) {
+      wide[static_cast<size_t>(t * C + c)] = w[static_cast<size_t>(c * 9 + t)];
+      wf[static_cast<size_t>(t * C + c)] = wfNchw[static_cast<size_t>(c * 9 + t)] = 0.01f * w[static_cast<size_t>(c * 9 + t)];
+    }
+  for (size_t i = 0; i < x.size(); ++i) xf[i] = 0.1f * x[i];
+  for (size_t i = 0; i < bias.size(); ++i) bf[i] = 0.001f * static_cast<float>(bias[i]);
+  std::vector<float> wantF(want.size());
+  ref::f32_conv__scalar(p, toNchw(xf, H, W, C).data(), wfNchw.data(), bf.data(), wantF.data());
+  neon::DwConv3x3Params d;
+  d.in_h = H;
+  d.in_w = W;
+  d.channels = C;
+  d.out_w = OW;
+  d.stride_h = d.stride_w = stride;
+  d.pad_top = d.pad_left = pad;
+  d.x_zero_point = q.input_zero_point;
+  std::vector<int32_t> acc(static_cast<size_t>(OW * C));
+  std::vector<int8_t> row(acc.size());
+  std::vector<float> rowF(acc.size());
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    neon::qs8_dwconv3x3_row__neon(d, oh, x.data(), wide.data(), bias.data(), acc.data());
+    neon::qs8_requantize_rows__neon(OW, C, acc.data(), nullptr, rq.data(), q, row.data());
+    neon::f32_dwconv3x3_row__neon(d, oh, xf.data(), wf.data(), bf.data(), rowF.data());
+    for (int64_t ow = 0; ow < OW; ++ow)
+      for (int64_t c = 0; c < C; ++c) {
+        const size_t ref = static_cast<size_t>((c * OH + oh) * OW + ow), got = static_cast<size_t>(ow * C + c);
+        ASSERT_EQ(row[got], want[ref]) << "int8 output (" << oh << ", " << ow << ") channel " << c << ": channels " << C
+                                       << " input " << H << "x" << W << " stride " << stride << " pad " << pad;
+        ASSERT_NEAR(rowF[got], wantF[ref], 1e-4f * (1.0f + std::fabs(wantF[ref])))
+            << "fp32 output (" << oh << ", " << ow << ") channel " << c << ": channels " << C;
+      }
+  }
+}
+
+TEST(KernelsNeonTest, DwConv3x3MatchesReference) {
+  uint32_t seed = 1;
+  for (int64_t c : {1, 4, 7, 8, 9, 16, 24, 33})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1, 2})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {5, 8}, {9, 6}}) {
+          testDwConv(c, h, w, stride, pad, seed++);
+          if (HasFatalFailure()) return;
+        }
+}
+
+TEST(KernelsNeonTest, AddMatchesScalar) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> ratio(0.01, 4.0);
+  std::uniform_int_distribution<int> zp(-128, 127), xv(-128, 127);
+  for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 100, 1001}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      std::vector<int8_t> a(static_cast<size_t>(n)), b(a.size());
+      for (auto& v : a) v = static_cast<int8_t>(xv(rng));
+      for (auto& v : b) v = static_cast<int8_t>(xv(rng));
+      const ref::AddRequantization r = ref::quantizeAddMultipliers(ratio(rng), ratio(rng) / (trial % 3 + 1));
+      ref::QuantParams q;
+      q.output_zero_point = zp(rng);
+      if (trial % 2) q.output_min = q.output_zero_point;
+      const int32_t az = zp(rng), bz = zp(rng);
+      std::vector<int8_t> want(a.size()), got(a.size());
+      ref::qs8_add__scalar(n, a.data(), az, b.data(), bz, r, q, want.data());
+      neon::qs8_add__neon(n, a.data(), az, b.data(), bz, r, q, got.data());
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "index " << i << " of " << n;
+    }
+  }
+}
+
+TEST(KernelsNeonTest, GlobalAvgPoolNhwcMatchesReference) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> dim(1, 9), zp(-128, 127), xv(-128, 127);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int64_t N = dim(rng) % 3 + 1, H = dim(rng), W = dim(rng), C = dim(rng) * 3;
+    std::vector<int8_t> x(static_cast<size_t>(N * H * W * C));
+    for (auto& v : x) v = static_cast<int8_t>(xv(rng));
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    const auto perCount = ref::averageRequantization(std::uniform_real_distribution<double>(0.3, 3.0)(rng), H * W);
+    std::vector<int8_t> nchw(x.size());
+    for (int64_t n = 0; n < N; ++n) {
+      const std::vector<int8_t> img(x.begin() + n * H * W * C, x.begin() + (n + 1) * H * W * C);
+      const auto t = toNchw(img, H, W, C);
+      std::copy(t.begin(), t.end(), nchw.begin() + n * H * W * C);
+    }
+    ref::PoolParams pp;
+    pp.batch = N;
+    pp.channels = C;
+    pp.in[1] = pp.kernel[1] = pp.padded_end[1] = H;
+    pp.in[2] = pp.kernel[2] = pp.padded_end[2] = W;
+    std::vector<int8_t> want(static_cast<size_t>(N * C)), got(want.size());
+    ref::qs8_avgpool__scalar(pp, false, q, perCount.data(), nchw.data(), want.data());
+    neon::qs8_global_avgpool_nhwc__neon(N, H * W, C, x.data(), perCount[static_cast<size_t>(H * W)], q, got.data());
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "trial " << trial << " index " << i;
   }
 }
 
