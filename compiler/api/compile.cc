@@ -11,7 +11,9 @@
 #include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"
+#include "compiler/api/arm_neon_package.h"
 #include "compiler/onnx/onnx_io.h"
+#include "targets/arm_neon/emit.h"
 #include "compiler/support/files.h"
 
 namespace edgeopt::api {
@@ -131,6 +133,42 @@ Status measure(const ir::Model& model, Target target, const std::string& precisi
   return Status::Ok();
 }
 
+// The ARM package into OUT/arm_neon, its accuracy under qemu (when the tools are installed) and
+// the cost-model latency estimate.
+Status armNeon(const ir::Model& int8, const std::string& int8File, const std::string& tmp, const CompileOptions& options,
+               CompileEntry* e) {
+  e->target = "arm-neon";
+  e->precision = "int8";
+  e->model = fs::path(int8File).filename().string();
+  ir::Model lowered = ir::cloneModel(int8);
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(lowered));
+  EDGEOPT_ASSIGN_OR_RETURN(arm_neon::Package pkg, arm_neon::emitPackage(*lowered.graph, "model"));
+  EDGEOPT_RETURN_IF_ERROR(arm_neon::writePackage(pkg, tmp + "/arm_neon"));
+  int64_t bytes = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(tmp + "/arm_neon"))
+    if (entry.is_regular_file()) bytes += static_cast<int64_t>(entry.file_size());
+  e->modelBytes = bytes;
+  e->packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
+  e->latencyMedianMs = e->latencyP90Ms = e->latencyMinMs = arm_neon::estimateLatencyMsCortexA76(pkg);
+  e->latencyEstimated = true;
+  e->note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
+  if (options.eval.path.empty()) return Status::Ok();
+  if (Status tools = neonToolsAvailable(); !tools.ok()) {
+    e->note += "; accuracy not measured: " + tools.message();
+    return Status::Ok();
+  }
+  EvalOptions eo;
+  eo.data = options.eval;
+  eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer qemu launches
+  eo.runner = {Target::kArmNeon, 1, true, options.armCpu};
+  EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(int8, eo));
+  e->evalSamples = r.samples;
+  e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
+  if (r.top5Correct >= 0) e->top5 = static_cast<double>(r.top5Correct) / static_cast<double>(r.samples);
+  e->note += "; accuracy: the NEON package under qemu-aarch64 -cpu " + options.armCpu;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status compile(const std::string& modelPath, const CompileOptions& options, const std::string& outDir,
@@ -168,6 +206,14 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     precisions.emplace_back("int8", std::move(q));
   }
   for (Target t : options.targets) {
+    if (t == Target::kArmNeon) {
+      if (!options.quantize) return fail(invalidInput("--targets arm-neon needs int8: give calibration data (--calib)"));
+      CompileEntry e;
+      if (Status st = armNeon(precisions.back().second, int8File, tmp, options, &e); !st.ok()) return fail(st);
+      e.macs = summary.macs;
+      report->entries.push_back(std::move(e));
+      continue;
+    }
     for (auto& [precision, m] : precisions) {
       CompileEntry e;
       const std::string file = precision == "int8" ? int8File : optFile;
@@ -209,6 +255,8 @@ std::string compileReportJson(const CompileReport& r) {
                         {"latency_ms", {{"median", e.latencyMedianMs}, {"p90", e.latencyP90Ms}, {"min", e.latencyMinMs}}},
                         {"bench_input_dims", e.benchDims},
                         {"memory_bytes", {{"arena", e.arenaBytes}, {"packed_weights", e.packedWeightBytes}}}};
+    if (e.latencyEstimated) x["latency_ms"]["estimated"] = true;
+    if (!e.note.empty()) x["note"] = e.note;
     if (e.evalSamples > 0) {
       x["accuracy"] = {{"samples", e.evalSamples}, {"top1", e.top1}};
       if (e.top5 >= 0) x["accuracy"]["top5"] = e.top5;
@@ -228,8 +276,9 @@ std::string compileReportMarkdown(const CompileReport& r) {
   char line[512];
   for (const auto& e : r.entries) {
     auto pct = [](double v) { return v < 0 ? std::string("-") : std::to_string(v * 100).substr(0, 5) + "%"; };
-    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %.3f | %.3f | %.1f | %.1f | %.1f | %lld |\n", e.target.c_str(),
-                  e.precision.c_str(), pct(e.top1).c_str(), pct(e.top5).c_str(), e.latencyMedianMs, e.latencyP90Ms,
+    std::snprintf(line, sizeof line, "| %s | %s | %s | %s | %s%.3f | %s%.3f | %.1f | %.1f | %.1f | %lld |\n", e.target.c_str(),
+                  e.precision.c_str(), pct(e.top1).c_str(), pct(e.top5).c_str(), e.latencyEstimated ? "~" : "",
+                  e.latencyMedianMs, e.latencyEstimated ? "~" : "", e.latencyP90Ms,
                   e.modelBytes / 1024.0, e.arenaBytes / 1024.0, e.packedWeightBytes / 1024.0, static_cast<long long>(e.macs));
     s += line;
   }
@@ -241,6 +290,8 @@ std::string compileReportMarkdown(const CompileReport& r) {
          "evaluation data given to compile" + std::string(r.entries[0].evalSamples ? " (" + std::to_string(r.entries[0].evalSamples) + " samples)" : " (none given)") +
          ". MACs: Conv/Gemm/MatMul at batch 1.\n";
   }
+  for (const auto& e : r.entries)
+    if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
   if (r.quantized) {
     const auto& q = r.quantization;
     std::snprintf(line, sizeof line, "\n## int8\n\nCalibrator %s on %lld samples; %zu nodes in int8.\n", q.calibrator.c_str(),

@@ -18,6 +18,7 @@ namespace edgeopt::api {
 
 struct CompileOptions {
   std::vector<Target> targets = {Target::kX86};
+  std::string armCpu = "cortex-a76";  // arm-neon accuracy: the CPU qemu emulates
   bool quantize = false;          // int8 when calibration data is given (quantizeOptions.calib)
   QuantizeOptions quantizeOptions;
   data::DataOptions eval;         // labelled evaluation data; empty path: no accuracy figures
@@ -36,6 +37,8 @@ struct CompileEntry {
   int64_t modelBytes = 0;                 // the ONNX file
   int64_t arenaBytes = 0, packedWeightBytes = 0;  // x86 plan memory
   int64_t macs = 0;                       // per run at benchDims' batch of the summary (batch 1)
+  bool latencyEstimated = false;          // arm-neon: a cost-model estimate, not a measurement
+  std::string note;                       // what was not measured and why
 };
 
 struct CompileReport {

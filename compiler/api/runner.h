@@ -1,5 +1,6 @@
 // Running a model on a target: `--target ref` (the reference executor, the numerical definition)
-// or `--target x86` (the oneDNN plan of targets/x86). The runner works on its own copy of the
+// or `--target x86` (the oneDNN plan of targets/x86), or `--target arm-neon` (the emitted NEON
+// package, cross-built and run under qemu-aarch64; int8 QDQ models only). The runner works on its own copy of the
 // model: QDQ models are lowered to int8 ops (prepareForExecution); for x86, fp32 models first go
 // through the cleanup pipeline (BatchNorm folding, activation fusion), which changes results
 // only by float rounding. The x86 target plans once per set of input dims and reuses the plan.
@@ -19,9 +20,9 @@ class Plan;
 
 namespace edgeopt::api {
 
-enum class Target { kRef, kX86 };
+enum class Target { kRef, kX86, kArmNeon };
 
-// "ref" or "x86"; the error lists the available targets.
+// "ref", "x86" or "arm-neon"; the error lists the available targets.
 StatusOr<Target> parseTarget(const std::string& name);
 const char* targetName(Target t);
 
@@ -29,6 +30,7 @@ struct RunnerOptions {
   Target target = Target::kRef;
   int threads = 1;  // x86: oneDNN threads
   bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
+  std::string qemuCpu = "cortex-a76";  // arm-neon: the CPU qemu-aarch64 emulates
 };
 
 class ModelRunner {

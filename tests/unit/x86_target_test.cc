@@ -13,6 +13,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/pass/pass_manager.h"
 #include "targets/x86/plan.h"
+#include "tests/unit/zoo_data.h"
 
 namespace edgeopt {
 namespace {
@@ -21,8 +22,8 @@ using ir::DType;
 using ir::Dim;
 using ir::Tensor;
 
-const fs::path kZoo = fs::path(EDGEOPT_SOURCE_DIR) / "tools/zoo/models";
-const fs::path kCalib = fs::path(EDGEOPT_SOURCE_DIR) / "calib_data/fashion_mnist_500";
+const fs::path kZoo = testing::kZoo;
+const fs::path kCalib = testing::kBundled;
 
 std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs) {
   auto runner = api::ModelRunner::create(m, {target, 1});
@@ -156,38 +157,17 @@ TEST(X86TargetTest, QGemmBitExactOnRandomShapes) {
   }
 }
 
-nlohmann::json manifest() {
-  std::ifstream in(kZoo / "manifest.json");
-  return nlohmann::json::parse(in);
-}
-
-// The bundled images, preprocessed for a zoo model, as batches of `batch`.
-std::vector<Tensor> bundledBatches(const std::string& preprocess, int64_t batch, int64_t limit) {
-  data::DataOptions d;
-  d.path = kCalib.string();
-  d.preprocess = "channels=gray," + preprocess;
-  d.limit = limit;
-  auto source = data::openDataSource(d);
-  EXPECT_TRUE(source.ok());
-  std::vector<Tensor> out;
-  if (!source.ok()) return out;
-  data::BatchReader reader(*source.value(), d, batch);
-  data::Batch b;
-  while (reader.next(&b).value()) out.push_back(b.inputs);
-  return out;
-}
-
 TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
-  const nlohmann::json zoo = manifest();
+  const nlohmann::json zoo = testing::zooManifest();
   ASSERT_GE(zoo["models"].size(), 3u);
   for (const auto& [name, entry] : zoo["models"].items()) {
     SCOPED_TRACE(name);
-    const std::string file = (kZoo / entry["file"].get<std::string>()).string();
+    const std::string file = (testing::kZoo / entry["file"].get<std::string>()).string();
     const std::string preprocess = entry["preprocess"].get<std::string>();
     auto fp32 = api::loadModel(file);
     ASSERT_TRUE(fp32.ok()) << fp32.status().message();
     for (int64_t batch : {64, 7, 1}) {
-      const auto batches = bundledBatches(preprocess, batch, batch == 64 ? 128 : batch);
+      const auto batches = testing::bundledBatches(preprocess, batch, batch == 64 ? 128 : batch);
       ASSERT_FALSE(batches.empty());
       const auto want = runOn(fp32.value(), api::Target::kRef, {batches[0]});
       const auto got = runOn(fp32.value(), api::Target::kX86, {batches[0]});
@@ -208,7 +188,7 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
     ASSERT_TRUE(ref.ok() && x86.ok());
     for (int64_t batch : {100, 7}) {
-      for (const Tensor& in : bundledBatches(preprocess, batch, batch == 100 ? 500 : 14)) {
+      for (const Tensor& in : testing::bundledBatches(preprocess, batch, batch == 100 ? 500 : 14)) {
         auto want = ref.value()->run({in});
         auto got = x86.value()->run({in});
         ASSERT_TRUE(want.ok() && got.ok());

@@ -89,7 +89,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 }
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
-           const std::string& out, const std::string& targetName, int threads, int iters) {
+           const std::string& out, const std::string& targetName, int threads, int iters, const std::string& armCpu) {
   auto target = edgeopt::api::parseTarget(targetName);
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
@@ -98,7 +98,7 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   // Unsupported ops are reported before any input file is read; run() checks the inputs.
-  auto exec = edgeopt::api::ModelRunner::create(model.value(), {target.value(), threads});
+  auto exec = edgeopt::api::ModelRunner::create(model.value(), {target.value(), threads, true, armCpu});
   if (!exec.ok()) return report(exec.status().withContext(modelPath));
 
   // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
@@ -212,13 +212,14 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
 }
 
 constexpr const char* kTargetHelp =
-    "Execution target: ref (the scalar reference executor, the numerical definition) or x86 (oneDNN plan)";
+    "Execution target: ref (the scalar reference executor, the numerical definition), x86 (oneDNN plan) or "
+    "arm-neon (int8 only: the emitted NEON package, cross-built and run under qemu-aarch64)";
 
 struct EvalArgs {
   edgeopt::data::DataOptions data;
   int64_t batch = 32;
   bool json = false, quiet = false;
-  std::string target = "ref", predictions;
+  std::string target = "ref", predictions, armCpu = "cortex-a76";
   int threads = 1;
 };
 
@@ -233,7 +234,7 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   options.data = a.data;
   options.batchSize = a.batch;
   options.keepPredictions = !a.predictions.empty();
-  options.runner = {target.value(), a.threads};
+  options.runner = {target.value(), a.threads, true, a.armCpu};
   const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   if (bar)
@@ -351,6 +352,7 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
             << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md"
             << (std::find(o.targets.begin(), o.targets.end(), edgeopt::api::Target::kX86) != o.targets.end() ? ", x86/" : "")
+            << (std::find(o.targets.begin(), o.targets.end(), edgeopt::api::Target::kArmNeon) != o.targets.end() ? ", arm_neon/" : "")
             << ")\n";
   return kExitOk;
 }
@@ -407,6 +409,9 @@ int main(int argc, char** argv) {
   run->add_option("--target", target, kTargetHelp)->default_val("ref");
   int threads = 1;
   run->add_option("--threads", threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
+  std::string armCpu = "cortex-a76";
+  run->add_option("--arm-cpu", armCpu, "CPU qemu-aarch64 emulates for --target arm-neon (cortex-a76: dot product; cortex-a53: ARMv8.0)")
+      ->default_val("cortex-a76");
   int iters = 0;
   run->add_option("--iters", iters, "Also time this many further runs and print the median and minimum latency")
       ->check(CLI::Range(0, 1000000));
@@ -443,6 +448,7 @@ int main(int argc, char** argv) {
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
   eval->add_option("--target", evalArgs.target, kTargetHelp)->default_val("ref");
   eval->add_option("--threads", evalArgs.threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
+  eval->add_option("--arm-cpu", evalArgs.armCpu, "CPU qemu-aarch64 emulates for --target arm-neon")->default_val("cortex-a76");
   eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
   eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
@@ -452,7 +458,7 @@ int main(int argc, char** argv) {
       "compile", "Clean up, optionally quantize, measure per target and write the artifacts and report to a folder");
   compile->add_option("MODEL", modelPath, "ONNX model file")->required();
   compile->add_option("--output,-o", ca.out, "Output folder (replaced if it holds a previous compile output)")->required();
-  compile->add_option("--targets", ca.targets, "Comma-separated targets: x86, ref")->default_val("x86");
+  compile->add_option("--targets", ca.targets, "Comma-separated targets: x86, arm-neon (needs --calib), ref")->default_val("x86");
   compile->add_option("--calib", ca.calib.path, "Calibration data: quantize to int8 as well (see quantize)");
   compile->add_option("--preprocess", ca.calib.preprocess, "Preprocessing spec for --calib (and --eval, unless --eval-preprocess)");
   compile->add_option("--limit", ca.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
@@ -517,7 +523,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*inspect) return cmdInspect(modelPath, json);
-    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu);
     if (*bench) return cmdBench(modelPath, ba);
     if (*compile) return cmdCompile(modelPath, ca);
     if (*eval) return cmdEval(modelPath, evalArgs);

@@ -1,0 +1,446 @@
+#include "targets/arm_neon/emit.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "compiler/runtime/executor.h"
+#include "compiler/support/files.h"
+#include "kernels/neon/gemm.h"
+
+namespace edgeopt::arm_neon {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kMagic[8] = {'E', 'D', 'G', 'E', 'N', 'E', 'O', 'N'};
+
+// Elements per sample of a value whose leading dimension is the batch.
+StatusOr<int64_t> sampleElements(const ir::Value& v) {
+  const ir::Shape& s = v.shape();
+  if (!s || s->empty()) return unsupported("arm-neon target: value '" + v.name() + "' has no known shape");
+  int64_t n = 1;
+  for (size_t i = 1; i < s->size(); ++i) {
+    if (!(*s)[i].isKnown()) return unsupported("arm-neon target: value '" + v.name() + "' has a symbolic non-batch dimension");
+    n *= (*s)[i].value;
+  }
+  return n;
+}
+
+const ir::Tensor* scalarConstant(const ir::Value* v) {
+  return v && v->isInitializer() && v->initializer().numel() == 1 ? &v->initializer() : nullptr;
+}
+
+// Zero point of a per-tensor Q/DQ node in the int8 encoding (uint8 ones shifted by 128).
+int32_t int8ZeroPoint(const ir::Tensor* zp) {
+  if (!zp) return 0;
+  return static_cast<int32_t>(zp->getAsInt64(0)) - (zp->dtype() == ir::DType::kUInt8 ? 128 : 0);
+}
+
+std::string floatLiteral(float f) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9gf", static_cast<double>(f));
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
+  return s;
+}
+
+class Emitter {
+ public:
+  Emitter(const ir::Graph& g, std::string name) : g_(g), name_(std::move(name)) {}
+
+  StatusOr<Package> run() {
+    if (g_.inputs().size() != 1 || g_.outputs().size() != 1)
+      return unsupported("arm-neon target: the model must have one input and one output");
+    const ir::Value* in = g_.inputs()[0];
+    const ir::Value* out = g_.outputs()[0];
+    if (in->dtype() != ir::DType::kFloat32 || out->dtype() != ir::DType::kFloat32)
+      return unsupported("arm-neon target: the model input and output must be float32");
+    Package pkg;
+    pkg.name = name_;
+    EDGEOPT_ASSIGN_OR_RETURN(pkg.inputElements, sampleElements(*in));
+    EDGEOPT_ASSIGN_OR_RETURN(pkg.outputElements, sampleElements(*out));
+    buffer_[in] = {"input", true};
+    std::vector<std::string> refused;
+    std::set<const ir::Value*> unavailable;  // outputs of refused nodes: their consumers are not listed
+    for (const ir::Node* n : g_.nodes()) {
+      const bool blocked = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Value* v) { return v && unavailable.count(v); });
+      Status st = blocked ? unsupported("") : node(*n);
+      if (st.code() == StatusCode::kUnsupported) {
+        if (!blocked) refused.push_back(n->describe());
+        for (const ir::Value* v : n->outputs()) unavailable.insert(v);
+      } else if (!st.ok()) {
+        return st;
+      }
+    }
+    if (!refused.empty()) {
+      std::string list;
+      for (const auto& r : refused) list += (list.empty() ? "" : ", ") + r;
+      return unsupported("arm-neon target: no NEON lowering yet for " + list);
+    }
+    auto it = buffer_.find(out);
+    if (it == buffer_.end() || it->second.name != "output")
+      return unsupported("arm-neon target: the model output must come from a DequantizeLinear");
+    pkg.weights = std::move(weights_);
+    pkg.gemmMacs = gemmMacs_;
+    pkg.depthwiseMacs = dwMacs_;
+    pkg.files["model.h"] = header(pkg);
+    pkg.files["model.cc"] = source(pkg);
+    pkg.files["model_runner.cc"] = runner(pkg);
+    pkg.files["CMakeLists.txt"] = cmake();
+    return pkg;
+  }
+
+ private:
+  struct Buffer {
+    std::string name;  // "input", "output", or a member of the model struct
+    bool isFloat = false;
+  };
+
+  // Appends a blob to the weights file at a 64-byte aligned offset and returns the offset.
+  size_t addWeights(const void* data, size_t bytes) {
+    if (weights_.empty()) weights_.assign(kMagic, kMagic + 8), weights_.resize(64, 0);
+    const size_t offset = (weights_.size() + 63) / 64 * 64;
+    weights_.resize(offset + bytes);
+    std::memcpy(weights_.data() + offset, data, bytes);
+    return offset;
+  }
+
+  std::string newBuffer(const ir::Value* v, int64_t elements) {
+    const std::string name = "t" + std::to_string(members_.size());
+    members_.push_back({name, elements});
+    buffer_[v] = {name, false};
+    return "m->" + name + ".data()";
+  }
+
+  std::string use(const ir::Value* v) const {
+    const Buffer& b = buffer_.at(v);
+    return b.name == "input" ? "input" : "m->" + b.name + ".data()";
+  }
+
+  Status node(const ir::Node& n) {
+    const std::string op = n.qualifiedOpType();
+    for (const ir::Value* v : n.inputs())
+      if (v && !v->isInitializer() && !buffer_.count(v)) return unsupported("input '" + v->name() + "' not produced");
+    if (op == "Flatten" || op == "Reshape") {
+      // Contiguous samples keep their element order: the output is the same buffer.
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t a, sampleElements(*n.input(0)));
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t b, sampleElements(*n.output(0)));
+      if (a != b || (op == "Flatten" && n.attrInt("axis", 1) != 1)) return unsupported(op);
+      // 4-D int8 data is NHWC here: flattening keeps NCHW's order only without spatial extent or channels.
+      if (const auto chw = imageDims(*n.input(0)); chw && !buffer_.at(n.input(0)).isFloat && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1)
+        return unsupported(op);
+      buffer_[n.output(0)] = buffer_.at(n.input(0));
+      code_ << "  // " << n.describe() << ": same elements, same buffer\n";
+      return Status::Ok();
+    }
+    if (op == "QuantizeLinear") {
+      const ir::Tensor* s = scalarConstant(n.input(1));
+      const ir::Tensor* z = n.inputs().size() > 2 ? scalarConstant(n.input(2)) : nullptr;
+      if (!s || !buffer_.at(n.input(0)).isFloat || (z && z->dtype() != ir::DType::kUInt8 && z->dtype() != ir::DType::kInt8))
+        return unsupported(op);
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+      const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e);
+      const auto chw = imageDims(*n.output(0));
+      code_ << "  // " << n.describe() << "\n";
+      if (chw && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1)  // NCHW input -> NHWC int8
+        code_ << "  edgeopt_neon::quantizeNchwToNhwc(batch, " << (*chw)[0] << ", " << (*chw)[1] * (*chw)[2] << ", " << x << ", "
+              << floatLiteral(static_cast<float>(s->getAsDouble(0))) << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
+      else
+        code_ << "  edgeopt_neon::quantize(batch * " << e << ", " << x << ", " << floatLiteral(static_cast<float>(s->getAsDouble(0)))
+              << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
+      return Status::Ok();
+    }
+    if (op == "edgeopt.QConv") return conv(n);
+    if (op == "edgeopt.QAdd") return add(n);
+    if (op == "edgeopt.QAveragePool") return globalPool(n);
+    if (op == "DequantizeLinear") {
+      const ir::Tensor* s = scalarConstant(n.input(1));
+      const ir::Tensor* z = n.inputs().size() > 2 ? scalarConstant(n.input(2)) : nullptr;
+      if (!s || buffer_.at(n.input(0)).isFloat || n.output(0) != g_.outputs()[0]) return unsupported(op);
+      if (const auto chw = imageDims(*n.input(0)); chw && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1) return unsupported(op);
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+      code_ << "  // " << n.describe() << "\n  edgeopt_neon::dequantize(batch * " << e << ", " << use(n.input(0)) << ", "
+            << floatLiteral(static_cast<float>(s->getAsDouble(0))) << ", " << int8ZeroPoint(z) << ", output);\n";
+      buffer_[n.output(0)] = {"output", true};
+      return Status::Ok();
+    }
+    if (op == "edgeopt.QGemm") {
+      const ir::Value* w = n.input(1);
+      const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+      if (!w->isInitializer() || w->initializer().rank() != 2 || (b && !b->isInitializer()) ||
+          buffer_.at(n.input(0)).isFloat)
+        return unsupported(op);
+      const bool transB = n.attrInt("transB", 0) != 0;
+      const auto& wd = w->initializer().dims();
+      const int64_t K = transB ? wd[1] : wd[0], N = transB ? wd[0] : wd[1];
+      EDGEOPT_ASSIGN_OR_RETURN(int64_t inElements, sampleElements(*n.input(0)));
+      if (inElements != K) return unsupported(op + " on more than 2-D data");
+      EDGEOPT_ASSIGN_OR_RETURN(runtime::Int8OutputStage stage, runtime::int8OutputStageOf(n, N));
+      const int32_t* bias = b ? b->initializer().data<int32_t>() : nullptr;
+      const int8_t* wq = w->initializer().data<int8_t>();
+      const int32_t zp = stage.q.input_zero_point;
+      const auto dot = kernels::neon::qs8_pack_gemm_8c4(static_cast<size_t>(K), static_cast<size_t>(N), wq, transB, bias, zp);
+      const auto smlal = kernels::neon::qs8_pack_gemm_8(static_cast<size_t>(K), static_cast<size_t>(N), wq, transB, bias, zp);
+      const size_t offDot = addWeights(dot.data(), dot.size()), offSmlal = addWeights(smlal.data(), smlal.size());
+      const std::string layer = "kLayer" + std::to_string(layers_++);
+      emitStage(layer, n.describe(), stage.requant, stage.q);
+      const std::string x = use(n.input(0)), y = newBuffer(n.output(0), N);
+      code_ << "  // " << n.describe() << "\n  edgeopt_neon::gemmInt8(m->dot, batch, " << K << ", " << N << ", " << x
+            << ", m->weights.data() + (m->dot ? " << offDot << " : " << offSmlal << "), " << layer << "Requant, " << layer
+            << "Params, m->acc, " << y << ");\n";
+      gemmMacs_ += K * N;
+      return Status::Ok();
+    }
+    return unsupported(op);
+  }
+
+  // [C, H, W] of a 4-D value (batch first), when known.
+  static std::optional<std::vector<int64_t>> imageDims(const ir::Value& v) {
+    const ir::Shape& s = v.shape();
+    if (!s || s->size() != 4) return std::nullopt;
+    for (size_t i = 1; i < 4; ++i)
+      if (!(*s)[i].isKnown()) return std::nullopt;
+    return std::vector<int64_t>{(*s)[1].value, (*s)[2].value, (*s)[3].value};
+  }
+
+  // Constants of an int8 output stage, named `layer`.
+  void emitStage(const std::string& layer, const std::string& what, const std::vector<kernels::ref::Requantization>& rq,
+                 const kernels::ref::QuantParams& q) {
+    constants_ << "// " << what << "\nconst ref::Requantization " << layer << "Requant[] = {";
+    for (size_t i = 0; i < rq.size(); ++i)
+      constants_ << (i % 4 ? " " : "\n    ") << "{" << rq[i].multiplier << ", " << rq[i].exponent << "},";
+    constants_ << "\n};\nconst ref::QuantParams " << layer << "Params = {" << q.input_zero_point << ", " << q.output_zero_point
+               << ", " << q.output_min << ", " << q.output_max << "};\n";
+  }
+
+  Status conv(const ir::Node& n) {
+    const ir::Value* x = n.input(0);
+    const ir::Value* w = n.input(1);
+    const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+    const auto chw = imageDims(*x), out = imageDims(*n.output(0));
+    if (!chw || !out || !w->isInitializer() || (b && !b->isInitializer()) || buffer_.at(x).isFloat) return unsupported("QConv");
+    auto params = runtime::convParamsOf(n, {1, (*chw)[0], (*chw)[1], (*chw)[2]}, w->initializer().dims());
+    if (!params.ok()) return params.status();
+    const kernels::ref::ConvParams& p = params.value();
+    const int64_t C = p.in_channels, M = p.out_channels, KH = p.kernel[1], KW = p.kernel[2];
+    EDGEOPT_ASSIGN_OR_RETURN(runtime::Int8OutputStage stage, runtime::int8OutputStageOf(n, M));
+    const std::string layer = "kLayer" + std::to_string(layers_++);
+    emitStage(layer, n.describe(), stage.requant, stage.q);
+    const int8_t* wq = w->initializer().data<int8_t>();
+    const int32_t* bias = b ? b->initializer().data<int32_t>() : nullptr;
+    std::ostringstream geo;
+    geo << "{batch, " << p.in[1] << ", " << p.in[2] << ", " << C << ", " << p.out[1] << ", " << p.out[2] << ", " << M << ", " << KH
+        << ", " << KW << ", " << p.stride[1] << ", " << p.stride[2] << ", " << p.pad_begin[1] << ", " << p.pad_begin[2] << ", "
+        << p.dilation[1] << ", " << p.dilation[2] << ", " << stage.q.input_zero_point << "}";
+    const std::string xs = use(x), ys = newBuffer(n.output(0), M * p.out[1] * p.out[2]);
+    code_ << "  // " << n.describe() << "\n";
+    if (p.groups == C && M == C && KH == 3 && KW == 3 && p.dilation[1] == 1 && p.dilation[2] == 1) {
+      std::vector<int16_t> wide(static_cast<size_t>(9 * C));
+      for (int64_t c = 0; c < C; ++c)
+        for (int t = 0; t < 9; ++t) wide[static_cast<size_t>(t * C + c)] = wq[c * 9 + t];
+      const size_t offW = addWeights(wide.data(), wide.size() * sizeof(int16_t));
+      std::vector<int32_t> bv(static_cast<size_t>(C), 0);
+      if (bias) std::copy(bias, bias + C, bv.begin());
+      const size_t offB = addWeights(bv.data(), bv.size() * sizeof(int32_t));
+      code_ << "  edgeopt_neon::depthwise3x3Int8(" << geo.str() << ", " << xs << ", reinterpret_cast<const int16_t*>(m->weights.data() + "
+            << offW << "), reinterpret_cast<const int32_t*>(m->weights.data() + " << offB << "), " << layer << "Requant, " << layer
+            << "Params, m->acc, " << ys << ");\n";
+      dwMacs_ += 9 * C * p.out[1] * p.out[2];
+      return Status::Ok();
+    }
+    if (p.groups != 1) return unsupported("grouped QConv");
+    // Weights [M][C][kh][kw] -> [M][kh][kw][C], the order of the NHWC im2col rows.
+    const int64_t K = KH * KW * C;
+    std::vector<int8_t> reordered(static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t t = 0; t < KH * KW; ++t) reordered[static_cast<size_t>(m * K + t * C + c)] = wq[(m * C + c) * KH * KW + t];
+    const int32_t zp = stage.q.input_zero_point;
+    const auto dot = kernels::neon::qs8_pack_gemm_8c4(static_cast<size_t>(K), static_cast<size_t>(M), reordered.data(), true, bias, zp);
+    const auto smlal = kernels::neon::qs8_pack_gemm_8(static_cast<size_t>(K), static_cast<size_t>(M), reordered.data(), true, bias, zp);
+    const size_t offDot = addWeights(dot.data(), dot.size()), offSmlal = addWeights(smlal.data(), smlal.size());
+    code_ << "  edgeopt_neon::convInt8(m->dot, " << geo.str() << ", " << xs << ", m->weights.data() + (m->dot ? " << offDot << " : "
+          << offSmlal << "), " << layer << "Requant, " << layer << "Params, m->columns, m->acc, " << ys << ");\n";
+    gemmMacs_ += K * M * p.out[1] * p.out[2];
+    return Status::Ok();
+  }
+
+  Status add(const ir::Node& n) {
+    const ir::Value* a = n.input(0);
+    const ir::Value* b = n.input(1);
+    if (buffer_.at(a).isFloat || buffer_.at(b).isFloat || a->shape() != b->shape()) return unsupported("QAdd");
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+    const double as = n.attrFloat("a_scale", 0), bs = n.attrFloat("b_scale", 0), ys = n.attrFloat("y_scale", 0);
+    if (!(as > 0 && bs > 0 && ys > 0)) return invalidInput("node " + n.describe() + ": scales missing");
+    EDGEOPT_ASSIGN_OR_RETURN(kernels::ref::QuantParams q, runtime::int8OutputParamsOf(n));
+    const kernels::ref::AddRequantization r = kernels::ref::quantizeAddMultipliers(as / ys, bs / ys);
+    const std::string layer = "kLayer" + std::to_string(layers_++);
+    constants_ << "// " << n.describe() << "\nconst ref::AddRequantization " << layer << "Add = {" << r.a_multiplier << ", "
+               << r.b_multiplier << ", " << r.shift << "};\nconst ref::QuantParams " << layer << "Params = {0, "
+               << q.output_zero_point << ", " << q.output_min << ", " << q.output_max << "};\n";
+    const std::string xa = use(a), xb = use(b), y = newBuffer(n.output(0), e);
+    code_ << "  // " << n.describe() << "\n  edgeopt::kernels::neon::qs8_add__neon(batch * " << e << ", " << xa << ", "
+          << n.attrInt("a_zero_point", 0) << ", " << xb << ", " << n.attrInt("b_zero_point", 0) << ", " << layer << "Add, " << layer
+          << "Params, " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status globalPool(const ir::Node& n) {
+    const auto chw = imageDims(*n.input(0));
+    if (!chw || n.attrInt("global", 0) != 1 || buffer_.at(n.input(0)).isFloat) return unsupported("QAveragePool");
+    const double xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
+    if (!(xs > 0 && ys > 0)) return invalidInput("node " + n.describe() + ": scales missing");
+    EDGEOPT_ASSIGN_OR_RETURN(kernels::ref::QuantParams q, runtime::int8OutputParamsOf(n));
+    const int64_t pixels = (*chw)[1] * (*chw)[2];
+    const kernels::ref::Requantization r = kernels::ref::averageRequantization(xs / ys, pixels)[static_cast<size_t>(pixels)];
+    const std::string layer = "kLayer" + std::to_string(layers_++);
+    emitStage(layer, n.describe(), {r}, q);
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*chw)[0]);
+    code_ << "  // " << n.describe() << "\n  edgeopt::kernels::neon::qs8_global_avgpool_nhwc__neon(batch, " << pixels << ", "
+          << (*chw)[0] << ", " << x << ", " << layer << "Requant[0], " << layer << "Params, " << y << ");\n";
+    return Status::Ok();
+  }
+
+  std::string header(const Package& p) const {
+    std::ostringstream s;
+    s << "// Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
+      << "// C API of the model: create with the path of weights.bin, run on `batch` samples of\n"
+      << "// " << p.inputElements << " float32 values each (the model input, C order), writing " << p.outputElements
+      << " float32 values per sample.\n#pragma once\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+      << "typedef struct " << name_ << "_model " << name_ << "_model;\n\n"
+      << "enum { " << name_ << "_input_elements = " << p.inputElements << ", " << name_
+      << "_output_elements = " << p.outputElements << " };\n\n"
+      << "// Null on failure (unreadable or mismatching weights file).\n"
+      << name_ << "_model* " << name_ << "_create(const char* weights_path);\n"
+      << "// 0 on success.\nint " << name_ << "_run(" << name_ << "_model* model, int64_t batch, const float* input, float* output);\n"
+      << "void " << name_ << "_destroy(" << name_ << "_model* model);\n\n#ifdef __cplusplus\n}\n#endif\n";
+    return s.str();
+  }
+
+  std::string source(const Package& p) const {
+    std::ostringstream s;
+    s << "// Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
+      << "// The model as a fixed sequence of NEON kernel calls; weights come from weights.bin.\n"
+      << "#include \"model.h\"\n\n#include <cstdio>\n#include <cstring>\n#include <vector>\n\n#include \"kernels/neon/elementwise.h\"\n#include \"runtime/neon_runtime.h\"\n\n"
+      << "namespace {\nnamespace ref = edgeopt::kernels::ref;\nconstexpr size_t kWeightsBytes = " << p.weights.size()
+      << ";\n\n" << constants_.str() << "}  // namespace\n\nstruct " << name_ << "_model {\n"
+      << "  std::vector<int8_t> weights;\n  bool dot = false;\n  std::vector<int32_t> acc;\n  std::vector<int8_t> columns;\n";
+    for (const auto& [member, elements] : members_) s << "  std::vector<int8_t> " << member << ";  // " << elements << " per sample\n";
+    s << "};\n\n" << name_ << "_model* " << name_ << "_create(const char* weights_path) {\n"
+      << "  FILE* f = std::fopen(weights_path, \"rb\");\n  if (!f) return nullptr;\n"
+      << "  auto* m = new " << name_ << "_model;\n  m->weights.resize(kWeightsBytes);\n"
+      << "  const bool ok = std::fread(m->weights.data(), 1, kWeightsBytes, f) == kWeightsBytes && std::fgetc(f) == EOF &&\n"
+      << "                  std::memcmp(m->weights.data(), \"EDGENEON\", 8) == 0;\n  std::fclose(f);\n"
+      << "  if (!ok) {\n    delete m;\n    return nullptr;\n  }\n  m->dot = edgeopt_neon::cpuHasDotProduct();\n  return m;\n}\n\n"
+      << "int " << name_ << "_run(" << name_ << "_model* m, int64_t batch, const float* input, float* output) {\n"
+      << "  if (!m || batch < 0) return 1;\n";
+    for (const auto& [member, elements] : members_)
+      s << "  m->" << member << ".resize(static_cast<size_t>(batch * " << elements << "));\n";
+    s << code_.str() << "  return 0;\n}\n\nvoid " << name_ << "_destroy(" << name_ << "_model* m) { delete m; }\n";
+    return s.str();
+  }
+
+  std::string runner(const Package& p) const {
+    std::ostringstream s;
+    s << "// Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
+      << "// model_runner IN.npy OUT.npy [--iters N] [--weights weights.bin]: runs the model on a float32 .npy\n"
+      << "// batch and prints the median latency of N timed runs (meaningful on a real device).\n"
+      << "#include <algorithm>\n#include <chrono>\n#include <cstdio>\n#include <cstdlib>\n#include <cstring>\n#include <string>\n#include <vector>\n\n"
+      << "#include \"model.h\"\n#include \"runtime/neon_runtime.h\"\n\nint main(int argc, char** argv) {\n"
+      << "  if (argc < 3) {\n    std::fprintf(stderr, \"usage: model_runner IN.npy OUT.npy [--iters N] [--weights weights.bin]\\n\");\n    return 2;\n  }\n"
+      << "  int iters = 0;\n  std::string weights = \"weights.bin\";\n"
+      << "  for (int i = 3; i + 1 < argc; i += 2) {\n    if (!std::strcmp(argv[i], \"--iters\")) iters = std::atoi(argv[i + 1]);\n"
+      << "    else if (!std::strcmp(argv[i], \"--weights\")) weights = argv[i + 1];\n  }\n"
+      << "  std::vector<int64_t> dims;\n  std::vector<float> in;\n  std::string error;\n"
+      << "  if (!edgeopt_neon::readNpyF32(argv[1], &dims, &in, &error)) {\n    std::fprintf(stderr, \"model_runner: %s\\n\", error.c_str());\n    return 2;\n  }\n"
+      << "  const int64_t batch = dims.empty() ? 0 : dims[0];\n"
+      << "  if (batch <= 0 || static_cast<int64_t>(in.size()) != batch * " << p.inputElements << ") {\n"
+      << "    std::fprintf(stderr, \"model_runner: %s: expected [batch, ...] with " << p.inputElements << " values per sample\\n\", argv[1]);\n    return 2;\n  }\n"
+      << "  " << name_ << "_model* m = " << name_ << "_create(weights.c_str());\n"
+      << "  if (!m) {\n    std::fprintf(stderr, \"model_runner: %s: missing or not this model's weights\\n\", weights.c_str());\n    return 2;\n  }\n"
+      << "  std::vector<float> out(static_cast<size_t>(batch * " << p.outputElements << "));\n"
+      << "  int rc = " << name_ << "_run(m, batch, in.data(), out.data());\n  std::vector<double> ms;\n"
+      << "  for (int i = 0; rc == 0 && i < iters; ++i) {\n    const auto t0 = std::chrono::steady_clock::now();\n"
+      << "    rc = " << name_ << "_run(m, batch, in.data(), out.data());\n"
+      << "    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());\n  }\n"
+      << "  " << name_ << "_destroy(m);\n  if (rc != 0) {\n    std::fprintf(stderr, \"model_runner: run failed\\n\");\n    return 1;\n  }\n"
+      << "  if (!edgeopt_neon::writeNpyF32(argv[2], {batch, " << p.outputElements << "}, out.data(), &error)) {\n"
+      << "    std::fprintf(stderr, \"model_runner: %s\\n\", error.c_str());\n    return 2;\n  }\n"
+      << "  if (!ms.empty()) {\n    std::sort(ms.begin(), ms.end());\n"
+      << "    std::printf(\"latency: median %.3f ms over %d runs (batch %lld)\\n\", ms[ms.size() / 2], iters, static_cast<long long>(batch));\n  }\n"
+      << "  return 0;\n}\n";
+    return s.str();
+  }
+
+  std::string cmake() const {
+    return "# Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
+           "# Natively on an aarch64 device:  cmake -S . -B build && cmake --build build\n"
+           "# Cross from x86 (Debian g++-aarch64-linux-gnu):\n"
+           "#   cmake -S . -B build -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake && cmake --build build\n"
+           "cmake_minimum_required(VERSION 3.16)\nproject(" + name_ + "_neon CXX)\nset(CMAKE_CXX_STANDARD 17)\n"
+           "set(CMAKE_CXX_STANDARD_REQUIRED ON)\nif(NOT CMAKE_BUILD_TYPE)\n  set(CMAKE_BUILD_TYPE Release)\nendif()\n"
+           "if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES \"aarch64|arm64\")\n"
+           "  message(FATAL_ERROR \"This package builds for aarch64: on an ARM device, or with -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake\")\n"
+           "endif()\n"
+           "add_library(" + name_ + " STATIC model.cc runtime/neon_runtime.cc kernels/ref/quant.cc kernels/ref/pool.cc\n"
+           "            kernels/neon/requantize_neon.cc kernels/neon/gemm_pack.cc kernels/neon/gemm_neon.cc\n"
+           "            kernels/neon/gemm_neondot.cc kernels/neon/elementwise_neon.cc)\n"
+           "target_include_directories(" + name_ + " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})\n"
+           "# The SDOT kernels need ARMv8.2 +dotprod; they run only where the CPU reports it (getauxval).\n"
+           "set_source_files_properties(kernels/neon/gemm_neondot.cc PROPERTIES COMPILE_OPTIONS -march=armv8.2-a+dotprod)\n"
+           "add_executable(model_runner model_runner.cc)\ntarget_link_libraries(model_runner PRIVATE " + name_ + ")\n";
+  }
+
+  const ir::Graph& g_;
+  std::string name_;
+  std::map<const ir::Value*, Buffer> buffer_;
+  std::vector<std::pair<std::string, int64_t>> members_;
+  std::vector<uint8_t> weights_;
+  std::ostringstream code_, constants_;
+  int layers_ = 0;
+  int64_t gemmMacs_ = 0, dwMacs_ = 0;
+};
+
+// Where an embedded source goes in the package.
+std::string packagePath(const std::string& repoPath) {
+  if (repoPath.rfind("targets/arm_neon/", 0) == 0) return repoPath.substr(std::string("targets/arm_neon/").size());
+  if (repoPath.rfind("cmake/toolchains/", 0) == 0) return "cmake/" + repoPath.substr(std::string("cmake/toolchains/").size());
+  return repoPath;
+}
+
+}  // namespace
+
+double estimateLatencyMsCortexA76(const Package& p) {
+  constexpr double kGhz = 2.4, kGemmMacsPerCycle = 28.3, kDepthwiseMacsPerCycle = 3.5;
+  const double cycles = static_cast<double>(p.gemmMacs) / kGemmMacsPerCycle + static_cast<double>(p.depthwiseMacs) / kDepthwiseMacsPerCycle;
+  return cycles / (kGhz * 1e6);
+}
+
+StatusOr<Package> emitPackage(const ir::Graph& lowered, const std::string& name) {
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != std::string::npos)
+    return invalidInput("arm-neon target: package name '" + name + "' is not a C identifier");
+  return Emitter(lowered, name).run();
+}
+
+Status writePackage(const Package& package, const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return ioError(dir + ": cannot create folder: " + ec.message());
+  auto write = [&](const std::string& rel, const std::string& text) -> Status {
+    const fs::path path = fs::path(dir) / rel;
+    fs::create_directories(path.parent_path(), ec);
+    return support::writeFileAtomically(path.string(), text);
+  };
+  for (const auto& [rel, text] : package.files) EDGEOPT_RETURN_IF_ERROR(write(rel, text));
+  for (const auto& [repoPath, text] : packageSources()) EDGEOPT_RETURN_IF_ERROR(write(packagePath(repoPath), text));
+  return write("weights.bin", std::string(package.weights.begin(), package.weights.end()));
+}
+
+}  // namespace edgeopt::arm_neon

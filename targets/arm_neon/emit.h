@@ -1,0 +1,47 @@
+// The ARM NEON target: emits a self-contained C++ package for a quantized model — the graph
+// lowered to a fixed sequence of kernel calls (generated model.cc), edgeopt's NEON kernels and the
+// package runtime (copied sources), a weights file with the GEMM weights packed for both the
+// dot-product (SDOT) and the ARMv8.0 (SMLAL) kernels, a CMakeLists.txt that builds natively on an
+// aarch64 device or with the bundled toolchain file, a static library with a C API
+// (NAME_create / NAME_run / NAME_destroy) and `model_runner IN.npy OUT.npy [--iters N]`.
+//
+// Input: a QDQ model lowered by prepareForExecution. Supported so far: QuantizeLinear /
+// DequantizeLinear per tensor at the graph's float boundaries, edgeopt.QGemm on 2-D data, and
+// Flatten / Reshape that keep each sample's elements in order. Any other node is refused with one
+// error listing them (convolutions, pooling and Add, whose NEON kernels exist, come next).
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::arm_neon {
+
+struct Package {
+  std::string name;                          // C identifier prefix of the API
+  std::map<std::string, std::string> files;  // relative path -> text
+  std::vector<uint8_t> weights;              // weights.bin
+  int64_t inputElements = 0, outputElements = 0;  // per sample
+  // MACs per sample by kernel family, for the latency estimate.
+  int64_t gemmMacs = 0, depthwiseMacs = 0;
+};
+
+// An estimate of one sample's latency on a Cortex-A76 at 2.4 GHz, compute only: each kernel
+// family's MACs divided by the MACs per cycle llvm-mca-19 gives its inner loop on the Neoverse N1
+// model of the A76 core (tools/neon/mca.sh: SDOT GEMM 28.3, depthwise 3.5). Not a measurement.
+double estimateLatencyMsCortexA76(const Package& package);
+
+// `name` must be a C identifier.
+StatusOr<Package> emitPackage(const ir::Graph& lowered, const std::string& name);
+
+// Writes the package into `dir` (created; files replaced).
+Status writePackage(const Package& package, const std::string& dir);
+
+// The kernel and runtime sources every package carries (embedded at build time).
+const std::vector<std::pair<std::string, std::string>>& packageSources();
+
+}  // namespace edgeopt::arm_neon

@@ -1,0 +1,160 @@
+#include "runtime/neon_runtime.h"
+
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/neon/elementwise.h"
+#include "kernels/neon/gemm.h"
+#include "kernels/neon/requantize.h"
+
+namespace edgeopt_neon {
+
+namespace ref = edgeopt::kernels::ref;
+namespace neon = edgeopt::kernels::neon;
+
+bool cpuHasDotProduct() { return neon::hasDotProd(); }
+
+void quantize(int64_t n, const float* x, float scale, int32_t zero_point, int8_t* y) {
+  ref::qs8_quantize__scalar(n, x, scale, zero_point, y);
+}
+
+void dequantize(int64_t n, const int8_t* x, float scale, int32_t zero_point, float* y) {
+  ref::qs8_dequantize__scalar(n, x, scale, zero_point, y);
+}
+
+void gemmInt8(bool dot, int64_t M, int64_t K, int64_t N, const int8_t* a, const int8_t* packed,
+              const ref::Requantization* requant, const ref::QuantParams& q, std::vector<int32_t>& acc, int8_t* y) {
+  const size_t k = static_cast<size_t>(K), n = static_cast<size_t>(N);
+  const size_t panel = dot ? neon::qs8_packed_panel_8c4(k) : neon::qs8_packed_panel_8(k);
+  if (acc.size() < static_cast<size_t>(M) * n) acc.resize(static_cast<size_t>(M) * n);
+  for (size_t i = 0; i < static_cast<size_t>(M); i += 4)
+    for (size_t p = 0; p * neon::kGemmNr < n; ++p) {
+      const size_t mr = std::min<size_t>(4, static_cast<size_t>(M) - i), nc = std::min(neon::kGemmNr, n - p * neon::kGemmNr);
+      int32_t* c = acc.data() + i * n + p * neon::kGemmNr;
+      if (dot)
+        neon::qs8_gemm_4x8c4__neondot(mr, nc, k, a + i * k, k, packed + p * panel, c, n);
+      else
+        neon::qs8_gemm_4x8__neon(mr, nc, k, a + i * k, k, packed + p * panel, c, n);
+    }
+  neon::qs8_requantize_rows__neon(M, N, acc.data(), nullptr, requant, q, y);
+}
+
+bool readNpyF32(const std::string& path, std::vector<int64_t>* dims, std::vector<float>* data, std::string* error) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return *error = path + ": cannot open", false;
+  char magic[8];
+  uint16_t headerLen = 0;
+  bool ok = std::fread(magic, 1, 8, f) == 8 && std::memcmp(magic, "\x93NUMPY", 6) == 0 && magic[6] == 1 &&
+            std::fread(&headerLen, 2, 1, f) == 1;
+  std::string header(headerLen, '\0');
+  ok = ok && std::fread(header.data(), 1, headerLen, f) == headerLen;
+  if (!ok || header.find("'<f4'") == std::string::npos || header.find("'fortran_order': False") == std::string::npos) {
+    std::fclose(f);
+    return *error = path + ": not a float32 C-order .npy (version 1)", false;
+  }
+  dims->clear();
+  const size_t open = header.find('(', header.find("'shape'")), close = header.find(')', open);
+  int64_t count = 1;
+  for (size_t i = open + 1; i < close;) {
+    char* end = nullptr;
+    const long long d = std::strtoll(header.c_str() + i, &end, 10);
+    if (end == header.c_str() + i) { ++i; continue; }
+    dims->push_back(d);
+    count *= d;
+    i = static_cast<size_t>(end - header.c_str());
+  }
+  data->resize(static_cast<size_t>(count));
+  ok = std::fread(data->data(), sizeof(float), data->size(), f) == data->size();
+  std::fclose(f);
+  if (!ok) return *error = path + ": truncated data", false;
+  return true;
+}
+
+bool writeNpyF32(const std::string& path, const std::vector<int64_t>& dims, const float* data, std::string* error) {
+  std::string shape = "(";
+  int64_t count = 1;
+  for (int64_t d : dims) {
+    shape += std::to_string(d) + (dims.size() == 1 ? ",)" : ", ");
+    count *= d;
+  }
+  if (dims.size() != 1) shape = (dims.empty() ? "(" : shape.substr(0, shape.size() - 2)) + ")";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return *error = path + ": cannot open for writing", false;
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  bool ok = std::fwrite("\x93NUMPY\x01\x00", 1, 8, f) == 8 && std::fwrite(&len, 2, 1, f) == 1 &&
+            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
+            std::fwrite(data, sizeof(float), static_cast<size_t>(count), f) == static_cast<size_t>(count);
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok) return *error = path + ": write failed", false;
+  return true;
+}
+
+}  // namespace edgeopt_neon
+
+namespace edgeopt_neon {
+
+void quantizeNchwToNhwc(int64_t batch, int64_t channels, int64_t pixels, const float* x, float scale, int32_t zero_point,
+                        int8_t* y) {
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t p = 0; p < pixels; ++p)
+        y[(n * pixels + p) * channels + c] = ref::qs8_quantize(x[(n * channels + c) * pixels + p], scale, zero_point);
+}
+
+void convInt8(bool dot, const Conv2d& c, const int8_t* x, const int8_t* packed, const ref::Requantization* requant,
+              const ref::QuantParams& q, std::vector<int8_t>& columns, std::vector<int32_t>& acc, int8_t* y) {
+  const int64_t K = c.kernel_h * c.kernel_w * c.channels, rows = c.out_h * c.out_w;
+  const bool direct = c.kernel_h == 1 && c.kernel_w == 1 && c.stride_h == 1 && c.stride_w == 1 && c.pad_top == 0 &&
+                      c.pad_left == 0 && c.out_h == c.in_h && c.out_w == c.in_w;
+  if (direct) {
+    gemmInt8(dot, c.batch * rows, K, c.out_channels, x, packed, requant, q, acc, y);
+    return;
+  }
+  if (columns.size() < static_cast<size_t>(rows * K)) columns.resize(static_cast<size_t>(rows * K));
+  const int64_t image = c.in_h * c.in_w * c.channels;
+  for (int64_t n = 0; n < c.batch; ++n) {
+    const int8_t* xi = x + n * image;
+    int8_t* col = columns.data();
+    for (int64_t oh = 0; oh < c.out_h; ++oh)
+      for (int64_t ow = 0; ow < c.out_w; ++ow)
+        for (int64_t kh = 0; kh < c.kernel_h; ++kh) {
+          const int64_t ih = oh * c.stride_h + kh * c.dilation_h - c.pad_top;
+          for (int64_t kw = 0; kw < c.kernel_w; ++kw, col += c.channels) {
+            const int64_t iw = ow * c.stride_w + kw * c.dilation_w - c.pad_left;
+            if (ih < 0 || ih >= c.in_h || iw < 0 || iw >= c.in_w)
+              std::memset(col, static_cast<int8_t>(c.x_zero_point), static_cast<size_t>(c.channels));
+            else
+              std::memcpy(col, xi + (ih * c.in_w + iw) * c.channels, static_cast<size_t>(c.channels));
+          }
+        }
+    gemmInt8(dot, rows, K, c.out_channels, columns.data(), packed, requant, q, acc, y + n * rows * c.out_channels);
+  }
+}
+
+void depthwise3x3Int8(const Conv2d& c, const int8_t* x, const int16_t* w, const int32_t* bias,
+                      const ref::Requantization* requant, const ref::QuantParams& q, std::vector<int32_t>& acc, int8_t* y) {
+  neon::DwConv3x3Params d;
+  d.in_h = c.in_h;
+  d.in_w = c.in_w;
+  d.channels = c.channels;
+  d.out_w = c.out_w;
+  d.stride_h = c.stride_h;
+  d.stride_w = c.stride_w;
+  d.pad_top = c.pad_top;
+  d.pad_left = c.pad_left;
+  d.x_zero_point = c.x_zero_point;
+  if (acc.size() < static_cast<size_t>(c.out_w * c.channels)) acc.resize(static_cast<size_t>(c.out_w * c.channels));
+  const int64_t image = c.in_h * c.in_w * c.channels;
+  for (int64_t n = 0; n < c.batch; ++n)
+    for (int64_t oh = 0; oh < c.out_h; ++oh) {
+      neon::qs8_dwconv3x3_row__neon(d, oh, x + n * image, w, bias, acc.data());
+      neon::qs8_requantize_rows__neon(c.out_w, c.channels, acc.data(), nullptr, requant, q,
+                                      y + (n * c.out_h + oh) * c.out_w * c.channels);
+    }
+}
+
+}  // namespace edgeopt_neon

@@ -1,0 +1,42 @@
+// Test helper: the trained zoo's manifest and the bundled Fashion-MNIST images as model input
+// batches (shared by the target tests).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "compiler/data/dataset.h"
+
+namespace edgeopt::testing {
+
+inline const std::filesystem::path kZoo = std::filesystem::path(EDGEOPT_SOURCE_DIR) / "tools/zoo/models";
+inline const std::filesystem::path kBundled = std::filesystem::path(EDGEOPT_SOURCE_DIR) / "calib_data/fashion_mnist_500";
+
+inline nlohmann::json zooManifest() {
+  std::ifstream in(kZoo / "manifest.json");
+  return nlohmann::json::parse(in);
+}
+
+// The bundled images, preprocessed for a zoo model ("channels=gray," + its preprocess), in batches
+// of `batch`; at most `limit` images (0: all).
+inline std::vector<ir::Tensor> bundledBatches(const std::string& preprocess, int64_t batch, int64_t limit = 0) {
+  data::DataOptions d;
+  d.path = kBundled.string();
+  d.preprocess = "channels=gray," + preprocess;
+  d.limit = limit;
+  auto source = data::openDataSource(d);
+  EXPECT_TRUE(source.ok());
+  std::vector<ir::Tensor> out;
+  if (!source.ok()) return out;
+  data::BatchReader reader(*source.value(), d, batch);
+  data::Batch b;
+  while (reader.next(&b).value()) out.push_back(b.inputs);
+  return out;
+}
+
+}  // namespace edgeopt::testing
