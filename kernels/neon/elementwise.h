@@ -31,6 +31,15 @@ void f32_dwconv3x3_row__neon(const DwConv3x3Params& p, int64_t oh, const float* 
 void qs8_add__neon(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
                    const ref::AddRequantization& r, const ref::QuantParams& q, int8_t* y);
 
+// Max pooling of int8 NHWC data, one image [in_h, in_w, channels] -> [out_h, out_w, channels];
+// window positions outside the input are skipped (as ref::s8_maxpool__scalar does).
+struct MaxPool2d {
+  int64_t in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+};
+void s8_maxpool_nhwc__neon(const MaxPool2d& p, const int8_t* x, int8_t* y);
+
 // Global average pooling of int8 NHWC [batch, pixels, channels] into [batch, channels]: the sums
 // of x - input_zero_point requantized with `requant` (the multiplier for a count of `pixels`).
 void qs8_global_avgpool_nhwc__neon(int64_t batch, int64_t pixels, int64_t channels, const int8_t* x,

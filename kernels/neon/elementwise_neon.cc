@@ -136,6 +136,39 @@ void qs8_add__neon(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_
   for (; i < n; ++i) y[i] = ref::qs8_add(a[i], b[i], r, a_zero_point, b_zero_point, q);
 }
 
+void s8_maxpool_nhwc__neon(const MaxPool2d& p, const int8_t* x, int8_t* y) {
+  const int64_t C = p.channels;
+  for (int64_t oh = 0; oh < p.out_h; ++oh)
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      int8_t* out = y + (oh * p.out_w + ow) * C;
+      int64_t c = 0;
+      for (; c + 16 <= C; c += 16) {
+        int8x16_t m = vdupq_n_s8(-128);
+        for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+          const int64_t ih = oh * p.stride_h + kh * p.dilation_h - p.pad_top;
+          if (ih < 0 || ih >= p.in_h) continue;
+          for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+            const int64_t iw = ow * p.stride_w + kw * p.dilation_w - p.pad_left;
+            if (iw >= 0 && iw < p.in_w) m = vmaxq_s8(m, vld1q_s8(x + (ih * p.in_w + iw) * C + c));
+          }
+        }
+        vst1q_s8(out + c, m);
+      }
+      for (; c < C; ++c) {
+        int8_t m = -128;
+        for (int64_t kh = 0; kh < p.kernel_h; ++kh) {
+          const int64_t ih = oh * p.stride_h + kh * p.dilation_h - p.pad_top;
+          if (ih < 0 || ih >= p.in_h) continue;
+          for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+            const int64_t iw = ow * p.stride_w + kw * p.dilation_w - p.pad_left;
+            if (iw >= 0 && iw < p.in_w) m = std::max(m, x[(ih * p.in_w + iw) * C + c]);
+          }
+        }
+        out[c] = m;
+      }
+    }
+}
+
 void qs8_global_avgpool_nhwc__neon(int64_t batch, int64_t pixels, int64_t channels, const int8_t* x,
                                    ref::Requantization requant, const ref::QuantParams& q, int8_t* y) {
   for (int64_t n = 0; n < batch; ++n) {

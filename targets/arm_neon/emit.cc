@@ -159,6 +159,7 @@ class Emitter {
     if (op == "edgeopt.QConv") return conv(n);
     if (op == "edgeopt.QAdd") return add(n);
     if (op == "edgeopt.QAveragePool") return globalPool(n);
+    if (op == "MaxPool") return maxPool(n);
     if (op == "DequantizeLinear") {
       const ir::Tensor* s = scalarConstant(n.input(1));
       const ir::Tensor* z = n.inputs().size() > 2 ? scalarConstant(n.input(2)) : nullptr;
@@ -288,6 +289,22 @@ class Emitter {
     code_ << "  // " << n.describe() << "\n  edgeopt::kernels::neon::qs8_add__neon(batch * " << e << ", " << xa << ", "
           << n.attrInt("a_zero_point", 0) << ", " << xb << ", " << n.attrInt("b_zero_point", 0) << ", " << layer << "Add, " << layer
           << "Params, " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status maxPool(const ir::Node& n) {
+    const auto chw = imageDims(*n.input(0)), out = imageDims(*n.output(0));
+    if (!chw || !out || n.outputs().size() != 1 || buffer_.at(n.input(0)).isFloat || n.attrInt("storage_order", 0) != 0)
+      return unsupported("MaxPool");
+    auto params = runtime::poolParamsOf(n, {1, (*chw)[0], (*chw)[1], (*chw)[2]});
+    if (!params.ok()) return params.status();
+    const kernels::ref::PoolParams& p = params.value();
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*out)[0] * (*out)[1] * (*out)[2]);
+    code_ << "  // " << n.describe() << "\n  for (int64_t i = 0; i < batch; ++i)\n    edgeopt::kernels::neon::s8_maxpool_nhwc__neon({"
+          << p.in[1] << ", " << p.in[2] << ", " << (*chw)[0] << ", " << p.out[1] << ", " << p.out[2] << ", " << p.kernel[1] << ", "
+          << p.kernel[2] << ", " << p.stride[1] << ", " << p.stride[2] << ", " << p.pad_begin[1] << ", " << p.pad_begin[2] << ", "
+          << p.dilation[1] << ", " << p.dilation[2] << "}, " << x << " + i * " << (*chw)[0] * (*chw)[1] * (*chw)[2] << ", " << y
+          << " + i * " << (*out)[0] * (*out)[1] * (*out)[2] << ");\n";
     return Status::Ok();
   }
 

@@ -5,10 +5,11 @@
 // aarch64 device or with the bundled toolchain file, a static library with a C API
 // (NAME_create / NAME_run / NAME_destroy) and `model_runner IN.npy OUT.npy [--iters N]`.
 //
-// Input: a QDQ model lowered by prepareForExecution. Supported so far: QuantizeLinear /
-// DequantizeLinear per tensor at the graph's float boundaries, edgeopt.QGemm on 2-D data, and
-// Flatten / Reshape that keep each sample's elements in order. Any other node is refused with one
-// error listing them (convolutions, pooling and Add, whose NEON kernels exist, come next).
+// Input: a QDQ model lowered by prepareForExecution. Supported: QuantizeLinear / DequantizeLinear
+// per tensor at the graph's float boundaries (an NCHW input is quantized into NHWC), edgeopt.QConv
+// (groups 1 as NHWC im2col + GEMM; depthwise 3x3 with its own kernel), edgeopt.QGemm on 2-D data,
+// edgeopt.QAdd (same shapes), global edgeopt.QAveragePool, MaxPool on int8, and Flatten / Reshape
+// that keep each sample's element order. Any other node is refused with one error naming them.
 #pragma once
 
 #include <map>

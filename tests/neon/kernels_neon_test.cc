@@ -303,5 +303,46 @@ TEST(KernelsNeonTest, GlobalAvgPoolNhwcMatchesReference) {
   }
 }
 
+TEST(KernelsNeonTest, MaxPoolNhwcMatchesReference) {
+  std::mt19937 rng(10);
+  std::uniform_int_distribution<int> dim(1, 9), xv(-128, 127), k(1, 3);
+  for (int trial = 0; trial < 80; ++trial) {
+    neon::MaxPool2d p;
+    p.channels = dim(rng) * 3 + (trial % 2 ? 16 : 0);
+    p.kernel_h = k(rng);
+    p.kernel_w = k(rng);
+    p.stride_h = k(rng);
+    p.stride_w = k(rng);
+    p.pad_top = std::uniform_int_distribution<int>(0, static_cast<int>(p.kernel_h) - 1)(rng);
+    p.pad_left = std::uniform_int_distribution<int>(0, static_cast<int>(p.kernel_w) - 1)(rng);
+    p.in_h = std::max<int64_t>(dim(rng), p.kernel_h);
+    p.in_w = std::max<int64_t>(dim(rng), p.kernel_w);
+    p.out_h = (p.in_h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
+    p.out_w = (p.in_w + 2 * p.pad_left - p.kernel_w) / p.stride_w + 1;
+    std::vector<int8_t> x(static_cast<size_t>(p.in_h * p.in_w * p.channels));
+    for (auto& v : x) v = static_cast<int8_t>(xv(rng));
+    ref::PoolParams r;
+    r.batch = 1;
+    r.channels = p.channels;
+    r.in[1] = p.in_h;
+    r.in[2] = p.in_w;
+    r.out[1] = p.out_h;
+    r.out[2] = p.out_w;
+    r.kernel[1] = p.kernel_h;
+    r.kernel[2] = p.kernel_w;
+    r.stride[1] = p.stride_h;
+    r.stride[2] = p.stride_w;
+    r.pad_begin[1] = p.pad_top;
+    r.pad_begin[2] = p.pad_left;
+    std::vector<int8_t> want(static_cast<size_t>(p.out_h * p.out_w * p.channels)), got(want.size());
+    ref::s8_maxpool__scalar(r, toNchw(x, p.in_h, p.in_w, p.channels).data(), want.data(), nullptr);
+    neon::s8_maxpool_nhwc__neon(p, x.data(), got.data());
+    for (int64_t c = 0; c < p.channels; ++c)
+      for (int64_t i = 0; i < p.out_h * p.out_w; ++i)
+        ASSERT_EQ(got[static_cast<size_t>(i * p.channels + c)], want[static_cast<size_t>(c * p.out_h * p.out_w + i)])
+            << "trial " << trial << " channel " << c << " output " << i;
+  }
+}
+
 }  // namespace
 }  // namespace edgeopt::kernels
