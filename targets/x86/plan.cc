@@ -209,8 +209,6 @@ struct Plan::Impl {
                     const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,
                     std::shared_ptr<memory>* weights, std::string* impl);
   bool pointwiseInt8(const ir::Node& n, const ref::ConvParams& p);
-  bool im2colInt8(const ir::Node& n, const ref::ConvParams& p);
-  std::vector<uint8_t> columns;  // im2col scratch shared by the steps that use it
   bool depthwiseInt8(const ir::Node& n, const ref::ConvParams& p);
   bool conv(const ir::Node& n, bool int8);
   bool gemm(const ir::Node& n, bool int8);
@@ -366,78 +364,6 @@ bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   return true;
 }
 
-// An int8 convolution over very few input channels (a network's stem: 1 to 4) wastes oneDNN's
-// direct kernels (35 % of peak on ResNet-18's 7x7 stem); as im2col rows [OH * OW, kh * kw * C]
-// times [K, M] it is a matmul. Positions outside the input hold the zero point, so they add
-// nothing and the zero point folds into the bias over all K taps — exact, as the unpadded case.
-bool Plan::Impl::im2colInt8(const ir::Node& n, const ref::ConvParams& p) {
-  const ir::Value* x = n.input(0);
-  const ir::Tensor& w = n.input(1)->initializer();
-  const int64_t C = p.in_channels, M = p.out_channels, KH = p.kernel[1], KW = p.kernel[2], K = KH * KW * C;
-  const int64_t OH = p.out[1], OW = p.out[2], rows = p.batch * OH * OW;
-  auto s = runtime::int8OutputStageOf(n, M);
-  if (!s.ok()) return false;
-  ir::Tensor reordered(ir::DType::kInt8, {M, K});  // [M][kh][kw][C], the order of the NHWC rows
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t t = 0; t < KH * KW; ++t)
-        reordered.data<int8_t>()[m * K + t * C + c] = w.data<int8_t>()[(m * C + c) * KH * KW + t];
-  std::vector<Piece> pieces;
-  std::shared_ptr<memory> weights;
-  std::string impl;
-  if (!matmulPieces(rows, K, M, true, reordered, /*wTransposed=*/true, memory::desc(), dnnl::primitive_attr(), &pieces,
-                    &weights, &impl))
-    return false;
-  std::vector<int32_t> bias = int8Bias(n, reordered, M, /*channelsFirst=*/true, /*padded=*/false);
-  const int xs = slotIn(x, Layout::kNhwc);
-  const int ys = outputSlot(n.output(0), Layout::kNhwc);
-  int64_t maxRows = 0;
-  for (const Piece& piece : pieces) maxRows = std::max(maxRows, piece.rows);
-  reserveAccumulators(maxRows * M);
-  if (static_cast<int64_t>(columns.size()) < maxRows * K) columns.resize(static_cast<size_t>(maxRows * K));
-  auto stage = std::make_shared<runtime::Int8OutputStage>(std::move(s).value());
-  auto biasValues = std::make_shared<std::vector<int32_t>>(std::move(bias));
-  const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
-  const uint8_t zp = static_cast<uint8_t>(inputZeroPointU8(n));
-  const ref::ConvParams geo = p;
-  addStep({n.name(), n.qualifiedOpType(), impl + " (im2col) + x86:qs8_requantize_rows__avx512f", rows * K * M}, {xs}, {ys},
-          [this, pieces, weights, stage, biasValues, xi, yi, zp, geo, C, M, OH, OW](uint8_t* a) {
-            const uint8_t* xin = a + slots[xi].offset;
-            const int64_t image = geo.in[1] * geo.in[2] * C;
-            for (const Piece& piece : pieces) {
-              uint8_t* col = columns.data();
-              for (int64_t r = piece.firstRow; r < piece.firstRow + piece.rows; ++r) {
-                const int64_t img = r / (OH * OW), oh = r / OW % OH, ow = r % OW;
-                for (int64_t kh = 0; kh < geo.kernel[1]; ++kh) {
-                  const int64_t ih = oh * geo.stride[1] + kh * geo.dilation[1] - geo.pad_begin[1];
-                  const int64_t iw0 = ow * geo.stride[2] - geo.pad_begin[2];
-                  if (ih >= 0 && ih < geo.in[1] && geo.dilation[2] == 1 && iw0 >= 0 && iw0 + geo.kernel[2] <= geo.in[2]) {
-                    // The kernel row lies inside the image: one contiguous run of kw * C bytes.
-                    std::memcpy(col, xin + img * image + (ih * geo.in[2] + iw0) * C, static_cast<size_t>(geo.kernel[2] * C));
-                    col += geo.kernel[2] * C;
-                    continue;
-                  }
-                  for (int64_t kw = 0; kw < geo.kernel[2]; ++kw, col += C) {
-                    const int64_t iw = ow * geo.stride[2] + kw * geo.dilation[2] - geo.pad_begin[2];
-                    if (ih < 0 || ih >= geo.in[1] || iw < 0 || iw >= geo.in[2])
-                      std::memset(col, zp, static_cast<size_t>(C));
-                    else
-                      std::memcpy(col, xin + img * image + (ih * geo.in[2] + iw) * C, static_cast<size_t>(C));
-                  }
-                }
-              }
-              piece.src->set_data_handle(columns.data());
-              piece.dst->set_data_handle(accumulators.data());
-              piece.prim->execute(stream, {{DNNL_ARG_SRC, *piece.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *piece.dst}});
-              stream.wait();
-              kernels::x86::qs8_requantize_rows__avx512f(piece.rows, M, accumulators.data(),
-                                                         biasValues->empty() ? nullptr : biasValues->data(),
-                                                         stage->requant.data(), stage->q, a + slots[yi].offset + piece.firstRow * M);
-            }
-          });
-  return true;
-}
-
 // A 3x3 depthwise int8 convolution with edgeopt's kernel (oneDNN 2.6's depthwise int8 reaches a
 // small fraction of the machine's peak): per output row, int32 accumulators then the output stage.
 bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
@@ -516,7 +442,6 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const bool unpadded = p.pad_begin[1] == 0 && p.pad_begin[2] == 0 && p.out[1] == p.in[1] && p.out[2] == p.in[2];
   if (int8 && G == 1 && p.kernel[1] == 1 && p.kernel[2] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && unpadded)
     return pointwiseInt8(n, p);
-  if (int8 && avx512 && G == 1 && C <= 4 && im2colInt8(n, p)) return true;
   if (int8 && avx512 && options.ownDepthwise && G == C && M == C && p.kernel[1] == 3 && p.kernel[2] == 3 && p.dilation[1] == 1 &&
       p.dilation[2] == 1 && depthwiseInt8(n, p))
     return true;
