@@ -202,9 +202,17 @@ struct Plan::Impl {
     size_t srcOffset = 0;  // bytes into the input slot
     int64_t firstRow = 0, rows = 0;
   };
+  // A post-op operand read from a slot (e.g. the residual of a fused Add).
+  struct ExtraArg {
+    int arg;  // DNNL_ARG_...
+    int slot;
+    std::shared_ptr<memory> mem;
+  };
   void addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
                        std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
-                       std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t channels);
+                       std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t channels,
+                       std::vector<ExtraArg> extra = {});
+  std::set<const ir::Node*> fused;  // nodes folded into an earlier step's post-ops
   bool matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, const ir::Tensor& w, bool wTransposed,
                     const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,
                     std::shared_ptr<memory>* weights, std::string* impl);
@@ -272,20 +280,26 @@ bool fusedPostOps(const ir::Node& n, dnnl::primitive_attr& attr) {
 void Plan::Impl::addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
                                  std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys,
                                  int64_t macs, std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ,
-                                 int64_t channels) {
+                                 int64_t channels, std::vector<ExtraArg> extra) {
   const size_t xsIdx = static_cast<size_t>(xs), ysIdx = static_cast<size_t>(ys);
-  auto execute = [this, weights, bias, xsIdx](uint8_t* a, const Piece& p, void* out) {
+  std::vector<int> reads = {xs};
+  for (const ExtraArg& e : extra) reads.push_back(e.slot);
+  auto execute = [this, weights, bias, xsIdx, extra](uint8_t* a, const Piece& p, void* out) {
     p.src->set_data_handle(a + slots[xsIdx].offset + p.srcOffset);
     p.dst->set_data_handle(out);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *p.src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *p.dst}};
     if (bias) args[DNNL_ARG_BIAS] = *bias;
+    for (const ExtraArg& e : extra) {
+      e.mem->set_data_handle(a + slots[static_cast<size_t>(e.slot)].offset);
+      args[e.arg] = *e.mem;
+    }
     p.prim->execute(stream, args);
     stream.wait();
   };
   if (!stage) {
     EDGEOPT_CHECK(pieces.size() == 1);
     const Piece piece = pieces[0];
-    addStep({n.name(), n.qualifiedOpType(), impl, macs}, {xs}, {ys},
+    addStep({n.name(), n.qualifiedOpType(), impl, macs}, reads, {ys},
             [this, execute, piece, ysIdx](uint8_t* a) { execute(a, piece, a + slots[ysIdx].offset); });
     return;
   }
@@ -477,6 +491,37 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
+  // fp32 residual: Conv -> Add(·, r) [-> Relu] becomes one primitive with a binary-add post-op
+  // reading r (already computed) and a Relu post-op; the Add and Relu steps disappear.
+  const ir::Value* finalOut = n.output(0);
+  std::vector<const ir::Node*> absorbed;
+  std::vector<ExtraArg> extra;
+  if (!int8) {
+    const ir::Value* y = n.output(0);
+    const auto& uses = y->uses();
+    const ir::Node* add = uses.size() == 1 && uses[0].node->domain().empty() && uses[0].node->opType() == "Add" ? uses[0].node : nullptr;
+    const ir::Value* r = add && add->inputs().size() == 2 ? add->input(add->input(0) == y ? 1 : 0) : nullptr;
+    const bool isOutput = std::find(outputs.begin(), outputs.end(), y) != outputs.end();
+    if (add && r && r != y && !isOutput && r->dtype() == ir::DType::kFloat32 && !r->isInitializer() && !isStatic.count(r) &&
+        known.count(r) && dimsOf(r) == yDims && (slotOf.count({r, Layout::kNhwc}) || slotOf.count({r, Layout::kPlain}))) {
+      dnnl::post_ops ops = attr.get_post_ops();
+      const int binaryIndex = ops.len();
+      const memory::desc rMd(toDims(yDims), DT::f32, Tag::nhwc);
+      ops.append_binary(dnnl::algorithm::binary_add, rMd);
+      absorbed.push_back(add);
+      finalOut = add->output(0);
+      const auto& addUses = finalOut->uses();
+      if (addUses.size() == 1 && addUses[0].node->domain().empty() && addUses[0].node->opType() == "Relu" &&
+          std::find(outputs.begin(), outputs.end(), finalOut) == outputs.end()) {
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        absorbed.push_back(addUses[0].node);
+        finalOut = addUses[0].node->output(0);
+      }
+      attr.set_post_ops(ops);
+      extra.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(binaryIndex) | DNNL_ARG_SRC_1, slotIn(r, Layout::kNhwc),
+                       std::make_shared<memory>(rMd, engine, nullptr)});
+    }
+  }
   dnnl::convolution_forward::primitive_desc pd;
   try {
     dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, srcMd, wMd,
@@ -490,14 +535,19 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   std::shared_ptr<memory> bias;
   if (b && !int8) bias = std::make_shared<memory>(packConstant(b->initializer(), biasMd, biasMd));
   const int xs = slotIn(x, Layout::kNhwc);
-  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  for (const ir::Node* a : absorbed) {
+    fused.insert(a);
+    known[a->output(0)] = ir::Tensor(ir::DType::kFloat32, yDims);  // the shape run reaches it later
+  }
+  const int ys = outputSlot(finalOut, Layout::kNhwc);
   const int64_t macs = N * M * p.out[1] * p.out[2] * (C / G) * p.kernel[1] * p.kernel[2];
   auto prim = std::make_shared<dnnl::convolution_forward>(pd);
   std::vector<Piece> pieces;
   for (int64_t c = 0; c < N / nb; ++c)
     pieces.push_back({prim, std::make_shared<memory>(srcMd, engine, nullptr), std::make_shared<memory>(dstMd, engine, nullptr),
                       static_cast<size_t>(c) * srcMd.get_size(), c * nb * p.out[1] * p.out[2], nb * p.out[1] * p.out[2]});
-  addWeightedStep(n, std::move(pieces), implName(pd), weights, bias, xs, ys, macs, std::move(stage), std::move(biasQ), M);
+  addWeightedStep(n, std::move(pieces), implName(pd) + (absorbed.empty() ? "" : " (+ residual add post-op)"), weights, bias,
+                  xs, ys, macs, std::move(stage), std::move(biasQ), M, std::move(extra));
   return true;
 }
 
@@ -938,6 +988,7 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
     for (const ir::Value* v : n->outputs())
       if (v && !dnnlType(v->dtype()) && v->dtype() != ir::DType::kInt64 && v->dtype() != ir::DType::kBool)
         return unsupported("x86 target: node " + n->describe() + " output dtype " + ir::dtypeName(v->dtype()));
+    if (fused.count(n)) continue;  // computed by an earlier step's post-ops
     bool native = false;
     try {
       native = tryNative(*n);

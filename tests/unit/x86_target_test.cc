@@ -198,6 +198,24 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
   }
 }
 
+// fp32 residual blocks: the Add (and the Relu after it) become post-ops of the convolution that
+// produces one of the Add's operands, so no Add or Relu step is left in ResNet's plan.
+TEST(X86TargetTest, ResidualAddFusedIntoConvolution) {
+  auto model = api::loadModel((testing::kZoo / "resnet_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  ASSERT_TRUE(runner.ok());
+  auto plan = runner.value()->planFor({{4, 1, 28, 28}});
+  ASSERT_TRUE(plan.ok() && plan.value());
+  int fusedSteps = 0;
+  for (const auto& step : plan.value()->steps()) {
+    EXPECT_NE(step.op, "Add") << step.node;
+    EXPECT_NE(step.op, "Relu") << step.node;
+    fusedSteps += step.kernel.find("residual add post-op") != std::string::npos;
+  }
+  EXPECT_EQ(fusedSteps, 3);  // one per residual stage
+}
+
 TEST(X86TargetTest, BadInput) {
   auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(model.ok());
