@@ -74,12 +74,6 @@ std::vector<size_t> activationInputs(const ir::Node& n) {
   return idx;
 }
 
-// The one float Relu consuming y, when y has no other use.
-ir::Node* soleReluConsumer(const ir::Graph& g, const ir::Value* y) {
-  if (!hasSingleUse(g, y)) return nullptr;
-  ir::Node* r = y->uses()[0].node;
-  return r->domain().empty() && r->opType() == "Relu" ? r : nullptr;
-}
 
 // Walks the graph once in order, rewriting each quantizable node; remembers which activations
 // already have a Q -> DQ pair and with which parameters.
@@ -159,8 +153,8 @@ class QdqRewriter {
   // (zero point at the bottom of the range) is dropped: the output Q's saturation computes it.
   // Returns the value whose parameters n's output takes.
   ir::Value* absorbRelu(ir::Node& n) {
-    ir::Node* relu = soleReluConsumer(g_, n.output(0));
-    if (!relu || isGraphOutput(g_, relu->output(0))) return n.output(0);
+    ir::Node* relu = const_cast<ir::Node*>(foldableRelu(g_, n));
+    if (!relu) return n.output(0);
     auto q = paramsOf(relu->output(0));
     if (!q || q->zeroPoint != -128) return n.output(0);
     ir::Value* reluOut = relu->output(0);
@@ -291,6 +285,12 @@ std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g) {
   return out;
 }
 
+const ir::Node* foldableRelu(const ir::Graph& g, const ir::Node& n) {
+  if (!n.domain().empty() || (n.opType() != "Add" && n.opType() != "Mul") || !hasSingleUse(g, n.output(0))) return nullptr;
+  const ir::Node* r = n.output(0)->uses()[0].node;
+  return r->domain().empty() && r->opType() == "Relu" && !isGraphOutput(g, r->output(0)) ? r : nullptr;
+}
+
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g) {
   std::vector<const ir::Node*> out = quantizableNodes(g);
   const std::set<const ir::Node*> weighted(out.begin(), out.end());
@@ -313,7 +313,7 @@ std::vector<const ir::Value*> calibratedValues(const ir::Graph& g) {
     if (!n->domain().empty() || !isWeightlessInt8(*n) || isDataMovement(*n)) continue;
     for (size_t i : activationInputs(*n)) add(n->input(i));
     add(n->output(0));
-    if (const ir::Node* relu = soleReluConsumer(g, n->output(0))) add(relu->output(0));
+    if (const ir::Node* relu = foldableRelu(g, *n)) add(relu->output(0));
   }
   return out;
 }

@@ -52,8 +52,12 @@ std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g);
 // Concat and pooling ops); data movement (MaxPool, Flatten, Reshape, nearest Resize) follows its input.
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g);
 
+// The Relu insertQdq may fold into an Add or Mul (their only consumer, not a graph output; folded
+// when its calibrated range starts at zero), or null. Its output is then what the int8 output encodes.
+const ir::Node* foldableRelu(const ir::Graph& g, const ir::Node& n);
+
 // The float activations whose calibrated parameters insertQdq may use: the inputs and outputs of
-// the quantizable nodes and of the weightless int8 ops, and a Relu right after an Add or Mul.
+// the quantizable nodes and of the weightless int8 ops, and foldable Relus.
 std::vector<const ir::Value*> calibratedValues(const ir::Graph& g);
 
 // Rewrites g; *quantized receives the names of the nodes now in int8.

@@ -27,6 +27,11 @@ double percentile(std::vector<double> v, double q) {
 }  // namespace
 
 StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& options) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
+  return benchmark(model, *runner, options);
+}
+
+StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, const BenchOptions& options) {
   if (options.iters < 1) return invalidInput("--iters must be at least 1");
   const ir::Graph& g = *model.graph;
   for (const auto& [name, dims] : options.inputShapes) {
@@ -40,15 +45,14 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& opti
       return invalidInput("input '" + g.inputs()[i]->name() + "' " + ir::dimsToString(inputs[i].dims()) +
                           " does not fit the model input " + ir::shapeToString(g.inputs()[i]->shape()) + " (--shape)");
   }
-  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
   BenchResult r;
   r.target = targetName(options.runner.target);
   r.threads = options.runner.threads;
   for (const auto& t : inputs) r.inputDims.push_back(t.dims());
   r.batch = !inputs.empty() && inputs[0].rank() > 0 ? inputs[0].dims()[0] : 1;
   r.iters = options.iters;
-  EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, runner->planFor(r.inputDims));
-  for (int i = 0; i < options.warmup; ++i) EDGEOPT_RETURN_IF_ERROR(runner->run(inputs).status());
+  EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, runner.planFor(r.inputDims));
+  for (int i = 0; i < options.warmup; ++i) EDGEOPT_RETURN_IF_ERROR(runner.run(inputs).status());
   std::vector<double> ms;
   std::vector<std::vector<double>> stepMs;
   std::vector<double> stepSeconds;
@@ -57,7 +61,7 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& opti
     if (plan) {
       EDGEOPT_RETURN_IF_ERROR(plan->run(inputs, &stepSeconds).status());
     } else {
-      EDGEOPT_RETURN_IF_ERROR(runner->run(inputs).status());
+      EDGEOPT_RETURN_IF_ERROR(runner.run(inputs).status());
     }
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     if (plan) {

@@ -45,6 +45,8 @@ struct BenchResult {
 
 // The model must be prepared for execution (prepareForExecution).
 StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& options);
+// The same with a runner already made for `model` with options.runner.
+StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, const BenchOptions& options);
 
 std::string benchResultText(const BenchResult& r, int topSteps);
 std::string benchResultJson(const BenchResult& r);

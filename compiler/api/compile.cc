@@ -108,22 +108,24 @@ Status measure(const ir::Model& model, Target target, const std::string& precisi
   e->precision = precision;
   e->model = fs::path(file).filename().string();
   e->modelBytes = fileBytes(file);
+  // One runner (model copy, cleanup, plans) serves the accuracy and the latency figures.
+  const RunnerOptions ro = {target, options.threads};
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, ro));
   if (!options.eval.path.empty()) {
     EvalOptions eo;
     eo.data = options.eval;
     eo.batchSize = options.evalBatch;
-    eo.runner = {target, options.threads};
-    EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
+    EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, *runner, eo));
     e->evalSamples = r.samples;
     e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
     if (r.top5Correct >= 0) e->top5 = static_cast<double>(r.top5Correct) / static_cast<double>(r.samples);
   }
   BenchOptions bo;
-  bo.runner = {target, options.threads};
+  bo.runner = ro;
   bo.inputShapes = options.benchShapes;
   bo.iters = options.benchIters;
   bo.warmup = options.benchWarmup;
-  EDGEOPT_ASSIGN_OR_RETURN(BenchResult b, benchmark(model, bo));
+  EDGEOPT_ASSIGN_OR_RETURN(BenchResult b, benchmark(model, *runner, bo));
   e->benchDims = b.inputDims;
   e->latencyMedianMs = b.medianMs;
   e->latencyP90Ms = b.p90Ms;

@@ -32,6 +32,11 @@ Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& sour
 }
 
 StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
+  return evaluate(model, *runner, options);
+}
+
+StatusOr<EvalResult> evaluate(const ir::Model& model, ModelRunner& runner, const EvalOptions& options) {
   const ir::Graph& g = *model.graph;
   if (g.outputs().empty()) return invalidInput("the model has no outputs");
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
@@ -40,8 +45,6 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options
   const ir::Shape& shape = g.inputs()[0]->shape();
   int64_t batch = options.batchSize;
   if (shape && !shape->empty() && (*shape)[0].isKnown()) batch = (*shape)[0].value;
-  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, options.runner));
-
   EvalResult r;
   data::BatchReader reader(*source, options.data, batch);
   const auto t0 = std::chrono::steady_clock::now();
@@ -59,7 +62,7 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options
       std::copy(in.data<float>(), in.data<float>() + in.numel(), padded.data<float>());
       in = std::move(padded);
     }
-    auto outs = runner->run({in});
+    auto outs = runner.run({in});
     if (!outs.ok()) return outs.status().withContext(source->describe(b.indices[0]));
     const ir::Tensor& logits = outs.value()[0];
     if (logits.dtype() != ir::DType::kFloat32 || logits.rank() < 2 || logits.dims()[0] != in.dims()[0])

@@ -35,6 +35,8 @@ struct EvalResult {
 // output must be [batch, classes] (trailing 1s allowed). Errors name the file/sample: a sample
 // whose shape does not match the model input, a label outside [0, classes), data without labels.
 StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options);
+// The same with a runner already made for `model` (options.runner is then not used).
+StatusOr<EvalResult> evaluate(const ir::Model& model, ModelRunner& runner, const EvalOptions& options);
 
 // Checks that a data source's samples fit the model's (single, float32) input below the batch
 // dimension; the error names the first sample and the shapes.

@@ -159,10 +159,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     std::map<const ir::Value*, std::string> producerName;
     for (const ir::Node* n : int8Candidates) {
       producerName[n->output(0)] = n->name();
-      // insert_qdq folds a Relu that only follows an Add/Mul into its int8 output: compare after it.
-      const auto& uses = n->output(0)->uses();
-      if ((n->opType() == "Add" || n->opType() == "Mul") && uses.size() == 1 && uses[0].node->opType() == "Relu")
-        producerName[uses[0].node->output(0)] = n->name();
+      // A Relu insert_qdq folds into the node's int8 output: compare with fp32 after it.
+      if (const ir::Node* relu = passes::foldableRelu(g, *n)) producerName[relu->output(0)] = n->name();
     }
     std::vector<ir::Tensor> fp32Final;
     {

@@ -129,10 +129,13 @@ void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* 
     }
 }
 
+Requantization averageMultiplier(double input_over_output_scale, int64_t count) {
+  return quantizeMultiplier(input_over_output_scale / static_cast<double>(count));
+}
+
 std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count) {
   std::vector<Requantization> r(static_cast<size_t>(max_count + 1));
-  for (int64_t c = 1; c <= max_count; ++c)
-    r[static_cast<size_t>(c)] = quantizeMultiplier(input_over_output_scale / static_cast<double>(c));
+  for (int64_t c = 1; c <= max_count; ++c) r[static_cast<size_t>(c)] = averageMultiplier(input_over_output_scale, c);
   return r;
 }
 

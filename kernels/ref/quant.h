@@ -127,7 +127,9 @@ void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const 
 void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
                                  const Requantization* requant, const QuantParams& q, uint8_t* y_uint8);
 
-// Entry c (1..max_count) represents input_scale / (output_scale * c); entry 0 is unused.
+// The multiplier average pooling uses for a window of `count` positions: input_scale /
+// (output_scale * count); averageRequantization tabulates it for counts 1..max_count (entry 0 unused).
+Requantization averageMultiplier(double input_over_output_scale, int64_t count);
 std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count);
 // int8 average pooling (see the header comment); per_count from averageRequantization with
 // max_count >= the window size.

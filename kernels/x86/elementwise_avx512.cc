@@ -1,7 +1,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/x86/requantize.h"
 
@@ -48,17 +47,21 @@ void qu8_quantize__avx512f(int64_t n, const float* x, float scale, int32_t zero_
 
 void qu8_global_avgpool_nhwc__avx512f(int64_t batch, int64_t pixels, int64_t channels, const uint8_t* x,
                                       ref::Requantization requant, const ref::QuantParams& q, uint8_t* y) {
-  std::vector<int32_t> sum(static_cast<size_t>(channels));
+  const int32_t offset = static_cast<int32_t>(pixels) * q.input_zero_point;
   for (int64_t b = 0; b < batch; ++b) {
-    std::fill(sum.begin(), sum.end(), 0);
     const uint8_t* xb = x + b * pixels * channels;
-    for (int64_t p = 0; p < pixels; ++p)
-      for (int64_t c = 0; c < channels; ++c) sum[static_cast<size_t>(c)] += xb[p * channels + c];
-    const int32_t offset = static_cast<int32_t>(pixels) * q.input_zero_point;
-    for (int64_t c = 0; c < channels; ++c)
-      y[b * channels + c] = static_cast<uint8_t>(std::clamp<int64_t>(
-          int64_t{ref::requantize(sum[static_cast<size_t>(c)] - offset, requant)} + q.output_zero_point, q.output_min,
-          q.output_max));
+    for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+      const int64_t n = channels - c0 < 16 ? channels - c0 : 16;
+      const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+      __m512i sum = _mm512_setzero_si512();
+      for (int64_t p = 0; p < pixels; ++p)
+        sum = _mm512_add_epi32(sum, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, xb + p * channels + c0)));
+      int32_t sums[16];
+      _mm512_storeu_si512(sums, sum);
+      for (int64_t k = 0; k < n; ++k)
+        y[b * channels + c0 + k] = static_cast<uint8_t>(std::clamp<int64_t>(
+            int64_t{ref::requantize(sums[k] - offset, requant)} + q.output_zero_point, q.output_min, q.output_max));
+    }
   }
 }
 

@@ -52,7 +52,10 @@ std::string floatLiteral(float f) {
 
 class Emitter {
  public:
-  Emitter(const ir::Graph& g, std::string name) : g_(g), name_(std::move(name)) {}
+  Emitter(const ir::Graph& g, std::string name) : g_(g), name_(std::move(name)) {
+    weights_.assign(kMagic, kMagic + 8);  // the file header model_create checks
+    weights_.resize(64, 0);
+  }
 
   StatusOr<Package> run() {
     if (g_.inputs().size() != 1 || g_.outputs().size() != 1)
@@ -104,7 +107,6 @@ class Emitter {
 
   // Appends a blob to the weights file at a 64-byte aligned offset and returns the offset.
   size_t addWeights(const void* data, size_t bytes) {
-    if (weights_.empty()) weights_.assign(kMagic, kMagic + 8), weights_.resize(64, 0);
     const size_t offset = (weights_.size() + 63) / 64 * 64;
     weights_.resize(offset + bytes);
     std::memcpy(weights_.data() + offset, data, bytes);
@@ -315,7 +317,7 @@ class Emitter {
     if (!(xs > 0 && ys > 0)) return invalidInput("node " + n.describe() + ": scales missing");
     EDGEOPT_ASSIGN_OR_RETURN(kernels::ref::QuantParams q, runtime::int8OutputParamsOf(n));
     const int64_t pixels = (*chw)[1] * (*chw)[2];
-    const kernels::ref::Requantization r = kernels::ref::averageRequantization(xs / ys, pixels)[static_cast<size_t>(pixels)];
+    const kernels::ref::Requantization r = kernels::ref::averageMultiplier(xs / ys, pixels);
     const std::string layer = "kLayer" + std::to_string(layers_++);
     emitStage(layer, n.describe(), {r}, q);
     const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*chw)[0]);

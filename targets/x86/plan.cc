@@ -388,19 +388,26 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   auto s = runtime::int8OutputStageOf(n, C);
   if (!s.ok()) return false;
   auto stage = std::make_shared<runtime::Int8OutputStage>(std::move(s).value());
-  auto wide = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(9 * C));
-  for (int64_t c = 0; c < C; ++c)
-    for (int t = 0; t < 9; ++t) (*wide)[static_cast<size_t>(t * C + c)] = w.data<int8_t>()[c * 9 + t];
+  // Weights and bias in the form the chosen kernel reads: VNNI-packed with the zero point folded
+  // into the bias, or widened to int32 tap-major with the node's bias.
+  const bool vnni = kernels::x86::hasAvx512Vnni();
+  auto wide = std::make_shared<std::vector<int32_t>>();
+  auto packed = std::make_shared<std::vector<int8_t>>();
   auto bias = std::make_shared<std::vector<int32_t>>();
   if (b) bias->assign(b->initializer().data<int32_t>(), b->initializer().data<int32_t>() + C);
-  const bool vnni = kernels::x86::hasAvx512Vnni();
-  auto packed = std::make_shared<std::vector<int8_t>>(
-      vnni ? kernels::x86::packDwConv3x3WeightsVnni(w.data<int8_t>(), C) : std::vector<int8_t>{});
-  auto adjusted = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(C), 0);
-  for (int64_t c = 0; c < C; ++c) {
-    int32_t sum = 0;
-    for (int t = 0; t < 9; ++t) sum += w.data<int8_t>()[c * 9 + t];
-    (*adjusted)[static_cast<size_t>(c)] = (bias->empty() ? 0 : (*bias)[static_cast<size_t>(c)]) - inputZeroPointU8(n) * sum;
+  auto adjusted = std::make_shared<std::vector<int32_t>>();
+  if (vnni) {
+    *packed = kernels::x86::packDwConv3x3WeightsVnni(w.data<int8_t>(), C);
+    adjusted->assign(static_cast<size_t>(C), 0);
+    for (int64_t c = 0; c < C; ++c) {
+      int32_t sum = 0;
+      for (int t = 0; t < 9; ++t) sum += w.data<int8_t>()[c * 9 + t];
+      (*adjusted)[static_cast<size_t>(c)] = (bias->empty() ? 0 : (*bias)[static_cast<size_t>(c)]) - inputZeroPointU8(n) * sum;
+    }
+  } else {
+    wide->resize(static_cast<size_t>(9 * C));
+    for (int64_t c = 0; c < C; ++c)
+      for (int t = 0; t < 9; ++t) (*wide)[static_cast<size_t>(t * C + c)] = w.data<int8_t>()[c * 9 + t];
   }
   weightBytes += static_cast<int64_t>(wide->size() * sizeof(int32_t) + packed->size() + adjusted->size() * sizeof(int32_t));
   kernels::x86::DwConv3x3Params d;
@@ -693,8 +700,8 @@ bool Plan::Impl::eltwise(const ir::Node& n) {
     for (size_t i = 1; i < 3 && i < n.inputs().size(); ++i) {
       const ir::Value* v = n.input(i);
       if (!v) continue;
-      const ir::Tensor* t = v->isInitializer() ? &v->initializer() : isStatic.count(v) ? &known.at(v) : nullptr;
-      if (!t || t->numel() != 1) return false;
+      const ir::Tensor* t = staticScalar(v);
+      if (!t) return false;
       (i == 1 ? lo : hi) = static_cast<float>(t->getAsDouble(0));
     }
     params = {lo, hi};
@@ -797,7 +804,7 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     const double xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
     if (x->dtype() != ir::DType::kUInt8 || d.size() != 4 || !(xs > 0 && ys > 0) || xs / ys >= 1073741824.0) return false;
     const int64_t pixels = d[2] * d[3];
-    const ref::Requantization r = ref::averageRequantization(xs / ys, pixels)[static_cast<size_t>(pixels)];
+    const ref::Requantization r = ref::averageMultiplier(xs / ys, pixels);
     const int xsl = slotIn(x, Layout::kNhwc);
     const int ysl = outputSlot(n.output(0), Layout::kPlain);  // [N, C, 1, 1]: NHWC and NCHW coincide
     const size_t xi = static_cast<size_t>(xsl), yi = static_cast<size_t>(ysl);
@@ -836,8 +843,7 @@ Status Plan::Impl::reference(const ir::Node& n) {
     const auto& d0 = dimsOf(dynamicInputs[0]);
     for (const ir::Value* v : n.inputs()) {
       if (!v) continue;
-      const bool single = v->isInitializer() ? v->initializer().numel() == 1 : isStatic.count(v) && known.at(v).numel() == 1;
-      if (!single && (v->isInitializer() || isStatic.count(v) || dimsOf(v) != d0)) layout = Layout::kPlain;
+      if (!staticScalar(v) && (v->isInitializer() || isStatic.count(v) || dimsOf(v) != d0)) layout = Layout::kPlain;
     }
     for (const ir::Value* v : n.outputs())
       if (v && dimsOf(v) != d0) layout = Layout::kPlain;
