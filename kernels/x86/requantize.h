@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "kernels/ref/quant.h"
 
@@ -10,6 +12,36 @@ namespace edgeopt::kernels::x86 {
 // As ref::qs8_requantize_rows__scalar (uint8 storage). AVX-512F; the caller checks the CPU.
 void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
                                   const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y_uint8);
+
+// The same output stage with its per-channel constants prepared once (at plan time), for a layer
+// whose bias, requantization and bounds are fixed. Channels whose right shift s = -exponent is in
+// [1, 22] (every M in [2^-23, 1/2), which covers the scales of real layers) take a shorter form:
+// the two roundings, the bias (b * M) and the output zero point (zp * 2^(31+s)) fold into one int64
+// constant per channel, so a lane is one multiply, one add and one shift; with s <= 22 and the
+// int32 contract on acc + bias, no intermediate leaves int64. Other channels (left shifts, tiny M)
+// run qs8_requantize_rows__avx512f's general form. AVX-512F/BW; the caller checks the CPU.
+class Requantizer {
+ public:
+  Requantizer() = default;
+  // bias may be null; requant has `channels` entries.
+  Requantizer(int64_t channels, const int32_t* bias, const ref::Requantization* requant, const ref::QuantParams& q);
+
+  // y_uint8[r * channels + c] for r < rows from acc[r * channels + c], as ref::qs8_requantize_rows__scalar.
+  void run(int64_t rows, const int32_t* acc, uint8_t* y_uint8) const;
+  // Kernel name for profiles.
+  static const char* name() { return "x86:qs8_requantize_rows_prepared__avx512f"; }
+  int64_t channels() const { return channels_; }
+
+ private:
+  int64_t channels_ = 0;
+  ref::QuantParams q_;
+  std::vector<int32_t> bias_;
+  std::vector<ref::Requantization> requant_;
+  // Per group of 16 channels: whether it takes the short form, and its six constant vectors
+  // (multipliers of even/odd lanes, int64 addends, int64 shifts) as 6 x 64 bytes.
+  std::vector<uint8_t> shortForm_;
+  std::vector<int64_t> constants_;
+};
 
 // True when this CPU runs the AVX-512 kernels of this folder (AVX-512F/BW/VL).
 bool hasAvx512();

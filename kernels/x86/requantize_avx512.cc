@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/x86/requantize.h"
 
 namespace edgeopt::kernels::x86 {
@@ -9,8 +11,10 @@ namespace edgeopt::kernels::x86 {
 // (nested floor divisions by positive integers compose; the 2^(s-1) term is absent for s = 0),
 // so each half of the lanes needs one multiply, one add and one shift. |p| < 2^62 and the added
 // constant is below 2^62, so nothing overflows int64.
-void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
-                                  const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y) {
+namespace {
+// The general form on channels [first, last) of rows of `stride` channels.
+void requantizeChannels(int64_t rows, int64_t stride, int64_t first, int64_t last, const int32_t* acc,
+                        const int32_t* bias, const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y) {
   static_assert(sizeof(ref::Requantization) == 8, "multiplier and exponent are two int32");
   const __m512i lo = _mm512_set1_epi32(q.output_min + 128), hi = _mm512_set1_epi32(q.output_max + 128);
   const __m512i zp = _mm512_set1_epi32(q.output_zero_point + 128);
@@ -18,8 +22,8 @@ void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t*
   const __m512i lowDwords = _mm512_set1_epi64(0xFFFFFFFF);
   const __m512i deinterleave = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i deinterleaveOdd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-  for (int64_t c0 = 0; c0 < channels; c0 += 16) {
-    const int64_t n = channels - c0 < 16 ? channels - c0 : 16;
+  for (int64_t c0 = first; c0 < last; c0 += 16) {
+    const int64_t n = last - c0 < 16 ? last - c0 : 16;
     const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
     // Multipliers and exponents of 16 channels: the struct array read as 32 int32.
     const int32_t* rq = reinterpret_cast<const int32_t*>(requant + c0);
@@ -42,7 +46,7 @@ void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t*
     const __m512i shiftEven = _mm512_add_epi64(sEven, _mm512_set1_epi64(31)), shiftOdd = _mm512_add_epi64(sOdd, _mm512_set1_epi64(31));
     const __m512i multOdd = _mm512_srli_epi64(mult, 32);
     for (int64_t r = 0; r < rows; ++r) {
-      __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, acc + r * channels + c0), b);
+      __m512i a = _mm512_add_epi32(_mm512_maskz_loadu_epi32(mask, acc + r * stride + c0), b);
       if (anyLeft) {
         // a << e, saturated to int32 where it does not fit.
         const __m512i shifted = _mm512_sllv_epi32(a, left);
@@ -56,7 +60,91 @@ void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t*
           _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), multOdd), addOdd), shiftOdd);
       __m512i u = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
       u = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(u, zp), lo), hi);
-      _mm512_mask_cvtusepi32_storeu_epi8(y + r * channels + c0, mask, u);
+      _mm512_mask_cvtusepi32_storeu_epi8(y + r * stride + c0, mask, u);
+    }
+  }
+}
+}  // namespace
+
+void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
+                                  const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y) {
+  requantizeChannels(rows, channels, 0, channels, acc, bias, requant, q, y);
+}
+
+namespace {
+constexpr int kShortFormMaxShift = 22;
+bool shortForm(ref::Requantization r) { return r.exponent <= -1 && r.exponent >= -kShortFormMaxShift; }
+}  // namespace
+
+Requantizer::Requantizer(int64_t channels, const int32_t* bias, const ref::Requantization* requant,
+                         const ref::QuantParams& q)
+    : channels_(channels), q_(q), requant_(requant, requant + channels) {
+  if (bias) bias_.assign(bias, bias + channels);
+  const int64_t groups = (channels + 15) / 16;
+  shortForm_.assign(static_cast<size_t>(groups), 0);
+  constants_.assign(static_cast<size_t>(groups * 48), 0);
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t n = std::min<int64_t>(16, channels - 16 * g);
+    bool all = true;
+    for (int64_t i = 0; i < n; ++i) all = all && shortForm(requant[16 * g + i]);
+    if (!all) continue;
+    shortForm_[static_cast<size_t>(g)] = 1;
+    int64_t* k = constants_.data() + g * 48;
+    int32_t* multEven = reinterpret_cast<int32_t*>(k);
+    int32_t* multOdd = reinterpret_cast<int32_t*>(k + 8);
+    int64_t *addEven = k + 16, *addOdd = k + 24, *shiftEven = k + 32, *shiftOdd = k + 40;
+    for (int64_t i = 0; i < 16; ++i) {
+      // Lanes past the last channel repeat channel 0 of the group (their results are not stored).
+      const ref::Requantization r = requant[16 * g + (i < n ? i : 0)];
+      const int32_t b = bias ? bias[16 * g + (i < n ? i : 0)] : 0;
+      const int s = -r.exponent;
+      // floor((p + 2^30 + 2^(30+s)) / 2^(31+s)) + zp = floor((p + 2^30 + 2^(30+s) + zp 2^(31+s)) / 2^(31+s)),
+      // p = (acc + b) * M = acc * M + b * M (int64 wraps are modular and the true sum fits).
+      const int64_t addend = (int64_t{1} << 30) + (int64_t{1} << (30 + s)) +
+                             static_cast<int64_t>(static_cast<uint64_t>(int64_t{q.output_zero_point}) << (31 + s)) +
+                             int64_t{b} * r.multiplier;
+      // Even lanes: the result's low dword is floor(. / 2^(31+s)). Odd lanes: shifting by s - 1
+      // leaves that same value in the high dword, where the odd lane lives.
+      if (i % 2 == 0) {
+        multEven[i] = r.multiplier;
+        addEven[i / 2] = addend;
+        shiftEven[i / 2] = 31 + s;
+      } else {
+        multOdd[i - 1] = r.multiplier;
+        addOdd[i / 2] = addend;
+        shiftOdd[i / 2] = s - 1;
+      }
+    }
+  }
+}
+
+void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
+  const int32_t* bias = bias_.empty() ? nullptr : bias_.data();
+  const __m512i lo = _mm512_set1_epi32(q_.output_min), hi = _mm512_set1_epi32(q_.output_max);
+  const bool clampLo = q_.output_min > -128, clampHi = q_.output_max < 127;
+  const __m128i toUint8 = _mm_set1_epi8(static_cast<char>(0x80));
+  const int64_t C = channels_;
+  for (int64_t g = 0; 16 * g < C; ++g) {
+    const int64_t c0 = 16 * g, n = std::min<int64_t>(16, C - c0);
+    if (!shortForm_[static_cast<size_t>(g)]) {
+      requantizeChannels(rows, C, c0, c0 + n, acc, bias, requant_.data(), q_, y);
+      continue;
+    }
+    const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+    const int64_t* k = constants_.data() + g * 48;
+    const __m512i multEven = _mm512_loadu_si512(k), multOdd = _mm512_loadu_si512(k + 8);
+    const __m512i addEven = _mm512_loadu_si512(k + 16), addOdd = _mm512_loadu_si512(k + 24);
+    const __m512i shiftEven = _mm512_loadu_si512(k + 32), shiftOdd = _mm512_loadu_si512(k + 40);
+    for (int64_t r = 0; r < rows; ++r) {
+      const __m512i a = _mm512_maskz_loadu_epi32(mask, acc + r * C + c0);
+      const __m512i even = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, multEven), addEven), shiftEven);
+      const __m512i odd =
+          _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), multOdd), addOdd), shiftOdd);
+      __m512i u = _mm512_mask_blend_epi32(0xAAAA, even, odd);  // y in the int8 domain
+      if (clampLo) u = _mm512_max_epi32(u, lo);
+      if (clampHi) u = _mm512_min_epi32(u, hi);
+      // Signed saturation gives [-128, 127]; flipping the top bit stores value + 128.
+      _mm_mask_storeu_epi8(y + r * C + c0, mask, _mm_xor_si128(_mm512_cvtsepi32_epi8(u), toUint8));
     }
   }
 }

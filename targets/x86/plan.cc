@@ -310,14 +310,15 @@ void Plan::Impl::addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, c
   auto st = std::make_shared<runtime::Int8OutputStage>(std::move(*stage));
   auto biasValues = std::make_shared<std::vector<int32_t>>(std::move(biasQ));
   const int32_t* bq = biasValues->empty() ? nullptr : biasValues->data();
+  auto requantizer = fast ? std::make_shared<kernels::x86::Requantizer>(channels, bq, st->requant.data(), st->q) : nullptr;
   addStep({n.name(), n.qualifiedOpType(),
-           impl + (fast ? " + x86:qs8_requantize_rows__avx512f" : " + ref:qs8_requantize_rows__scalar"), macs},
-          {xs}, {ys}, [this, execute, pieces, st, biasValues, bq, channels, fast, ysIdx](uint8_t* a) {
+           impl + " + " + (fast ? kernels::x86::Requantizer::name() : "ref:qs8_requantize_rows__scalar"), macs},
+          {xs}, {ys}, [this, execute, pieces, st, biasValues, bq, requantizer, channels, ysIdx](uint8_t* a) {
             for (const Piece& p : pieces) {
               execute(a, p, accumulators.data());
               uint8_t* y = a + slots[ysIdx].offset + p.firstRow * channels;
-              if (fast)
-                kernels::x86::qs8_requantize_rows__avx512f(p.rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
+              if (requantizer)
+                requantizer->run(p.rows, accumulators.data(), y);
               else
                 ref::qs8_requantize_rows__scalar(p.rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
             }
@@ -427,11 +428,12 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
   const int64_t inImage = p.in[1] * p.in[2] * C;
+  auto requantizer = std::make_shared<kernels::x86::Requantizer>(C, nullptr, stage->requant.data(), stage->q);
   addStep({n.name(), n.qualifiedOpType(),
-           std::string(vnni ? "x86:qu8_dwconv3x3_row__avx512vnni" : "x86:qu8_dwconv3x3_row__avx512f") +
-               " + x86:qs8_requantize_rows__avx512f",
+           std::string(vnni ? "x86:qu8_dwconv3x3_row__avx512vnni" : "x86:qu8_dwconv3x3_row__avx512f") + " + " +
+               kernels::x86::Requantizer::name(),
            N * OH * OW * C * 9},
-          {xs}, {ys}, [this, d, wide, bias, packed, adjusted, scratch, vnni, stage, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
+          {xs}, {ys}, [this, d, wide, bias, packed, adjusted, scratch, vnni, requantizer, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
             const int32_t* bq = bias->empty() ? nullptr : bias->data();
             for (int64_t img = 0; img < N; ++img) {
               const uint8_t* xin = a + slots[xi].offset + img * inImage;
@@ -442,8 +444,7 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
                                                               scratch->data(), accumulators.data());
                 else
                   kernels::x86::qu8_dwconv3x3_row__avx512f(d, oh, xin, wide->data(), bq, accumulators.data());
-                kernels::x86::qs8_requantize_rows__avx512f(OW, C, accumulators.data(), nullptr, stage->requant.data(),
-                                                           stage->q, y + oh * OW * C);
+                requantizer->run(OW, accumulators.data(), y + oh * OW * C);
               }
             }
           });

@@ -26,6 +26,31 @@ TEST(KernelsX86Test, RequantizeRowsAvx512MatchesScalar) {
     RequantizeRowsTester().rows(d(rng) % 40 + 1).channels(d(rng)).seed(static_cast<uint32_t>(trial)).test<uint8_t>(x86::qs8_requantize_rows__avx512f);
 }
 
+// The prepared output stage, through the tester's function-pointer interface.
+void preparedRequantize(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
+                        const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y) {
+  x86::Requantizer(channels, bias, requant, q).run(rows, acc, y);
+}
+
+TEST(KernelsX86Test, PreparedRequantizerMatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  uint32_t seed = 1;
+  // Typical multipliers take the short form on every channel; the mixed draws put groups with
+  // left shifts or tiny multipliers (the general form) next to short-form groups.
+  for (bool typical : {true, false})
+    for (int64_t c : {1, 7, 15, 16, 17, 31, 32, 33, 64, 100})
+      for (int64_t r : {1, 2, 5})
+        for (int bounds = 0; bounds < 3; ++bounds)
+          for (bool bias : {false, true})
+            RequantizeRowsTester().rows(r).channels(c).withBias(bias).relu(bounds == 1).clip(bounds == 2)
+                .typicalMultipliers(typical).seed(seed++).test(preparedRequantize);
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(1, 300);
+  for (int trial = 0; trial < 100; ++trial)
+    RequantizeRowsTester().rows(d(rng) % 40 + 1).channels(d(rng)).typicalMultipliers(trial % 2 == 0).relu(trial % 3 == 0)
+        .seed(static_cast<uint32_t>(trial)).test(preparedRequantize);
+}
+
 std::vector<uint8_t> randomBytes(std::mt19937& rng, size_t n) {
   std::uniform_int_distribution<int> d(0, 255);
   std::vector<uint8_t> v(n);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -22,25 +23,31 @@ class RequantizeRowsTester {
   RequantizeRowsTester& channels(int64_t v) { channels_ = v; return *this; }
   RequantizeRowsTester& withBias(bool v) { bias_ = v; return *this; }
   RequantizeRowsTester& relu(bool v) { relu_ = v; return *this; }
+  // An upper bound below 127 too (a fused Clip / ReLU6).
+  RequantizeRowsTester& clip(bool v) { clip_ = v; return *this; }
   RequantizeRowsTester& seed(uint32_t v) { seed_ = v; return *this; }
+  // Only multipliers M in [2^-23, 1/2) (real layers' scales), no extreme ones.
+  RequantizeRowsTester& typicalMultipliers(bool v) { typical_ = v; return *this; }
 
   template <typename Out>
   void test(void (*fn)(int64_t, int64_t, const int32_t*, const int32_t*, const ref::Requantization*,
                        const ref::QuantParams&, Out*)) const {
     std::mt19937 rng(seed_);
     std::uniform_int_distribution<int32_t> accD(-300000, 300000), zpD(-128, 127), kind(0, 9);
-    std::uniform_real_distribution<double> small(1e-5, 0.99), large(1.0, 5000.0), tiny(1e-10, 1e-8);
+    std::uniform_real_distribution<double> small(1e-5, 0.99), large(1.0, 5000.0), tiny(1e-10, 1e-8),
+        typical(std::ldexp(1.0, -23), 0.4999);
     std::vector<int32_t> acc(static_cast<size_t>(rows_ * channels_)), bias(static_cast<size_t>(channels_));
     for (auto& a : acc) a = kind(rng) == 0 ? (kind(rng) < 5 ? INT32_MAX - 5 : INT32_MIN + 5) : accD(rng);
     for (auto& b : bias) b = accD(rng) / 4;
     std::vector<ref::Requantization> rq(static_cast<size_t>(channels_));
     for (auto& r : rq) {
       const int k = kind(rng);
-      r = ref::quantizeMultiplier(k == 0 ? large(rng) : k == 1 ? tiny(rng) : small(rng));
+      r = ref::quantizeMultiplier(typical_ ? typical(rng) : k == 0 ? large(rng) : k == 1 ? tiny(rng) : small(rng));
     }
     ref::QuantParams q;
     q.output_zero_point = zpD(rng);
-    if (relu_) q.output_min = q.output_zero_point;
+    if (relu_ || clip_) q.output_min = q.output_zero_point;
+    if (clip_) q.output_max = std::min(127, q.output_zero_point + 60);
     const int32_t* b = bias_ ? bias.data() : nullptr;
     // Extreme accumulators plus a bias could overflow int32; the contract keeps acc + bias in range.
     if (b)
@@ -64,7 +71,7 @@ class RequantizeRowsTester {
 
  private:
   int64_t rows_ = 1, channels_ = 16;
-  bool bias_ = true, relu_ = false;
+  bool bias_ = true, relu_ = false, clip_ = false, typical_ = false;
   uint32_t seed_ = 1;
 };
 
