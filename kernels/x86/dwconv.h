@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/ref/quant.h"
+
 namespace edgeopt::kernels::x86 {
 
 struct DwConv3x3Params {
@@ -32,6 +34,46 @@ std::vector<int8_t> packDwConv3x3WeightsVnni(const int8_t* w, int64_t channels);
 size_t dwConv3x3VnniScratchBytes(const DwConv3x3Params& p);
 void qu8_dwconv3x3_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const uint8_t* x, const int8_t* packed,
                                    const int32_t* biasMinusZeroPointSum, uint8_t* scratch, int32_t* acc);
+
+// The VNNI kernel with its output stage fused: one output row of uint8-stored results, with no
+// int32 row in memory between the taps and the requantization. The output stage is prepared by
+// prepareDwConv3x3VnniOutputStage, which folds biasMinusZeroPointSum into it and returns false
+// when a channel's requantization is outside Requantizer's short form (then use the unfused
+// kernel). Per 64-channel block and chunk of output pixels, the accumulators stay in the lane
+// order of the interleaved input (no transposition): the output stage's constants are laid out
+// in that order, and the saturating packs to bytes restore channel order. scratch holds
+// dwConv3x3VnniFusedScratchBytes() bytes.
+struct DwConv3x3VnniOutputStage {
+  std::vector<int64_t> constants;  // per 64-channel block, 4 x 48 (shortFormConstants16)
+  int32_t output_min = -128, output_max = 127;  // int8 domain
+};
+bool prepareDwConv3x3VnniOutputStage(int64_t channels, const int32_t* biasMinusZeroPointSum,
+                                     const ref::Requantization* requant, const ref::QuantParams& q,
+                                     DwConv3x3VnniOutputStage* stage);
+size_t dwConv3x3VnniFusedScratchBytes();
+void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const uint8_t* x, const int8_t* packed,
+                                           const DwConv3x3VnniOutputStage& stage, uint8_t* scratch, uint8_t* y_row);
+
+// Stride 1, channels a multiple of 16: the output row read as a sequence of 16-channel groups
+// (pixel-major), 4 groups per vector whatever the pixel they belong to, so small channel counts
+// fill whole vectors (16 channels: 4 pixels per vector) and none are padded to 64. The three input
+// rows are interleaved once per output row into four planes (one per accumulator lane order k),
+// where group f's taps sit at f * 16 + kw * channels: every vector's inputs are contiguous loads.
+// Weights and output-stage constants repeat with a period of lcm(channels / 16, 4) / 4 vectors.
+struct DwConv3x3VnniFlat {
+  int64_t channels = 0, period = 0;
+  std::vector<int8_t> weights;     // [period][kw][k][64 bytes]
+  std::vector<int64_t> constants;  // [period][k][48] (shortFormConstants16)
+  int32_t output_min = -128, output_max = 127;  // int8 domain
+};
+// False when channels % 16 != 0 or a channel's requantization is outside the short form. w is
+// int8 [channels][9].
+bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* biasMinusZeroPointSum,
+                              const ref::Requantization* requant, const ref::QuantParams& q, DwConv3x3VnniFlat* flat);
+size_t dwConv3x3VnniFlatScratchBytes(const DwConv3x3Params& p);
+// p.stride_w == 1. y_row receives out_w * channels bytes.
+void qu8_dwconv3x3s1_flat_requant_row__avx512vnni(const DwConv3x3Params& p, const DwConv3x3VnniFlat& flat, int64_t oh,
+                                                  const uint8_t* x, uint8_t* scratch, uint8_t* y_row);
 
 // True when this CPU has AVX-512 VNNI.
 bool hasAvx512Vnni();

@@ -20,6 +20,15 @@ void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t*
 // constant per channel, so a lane is one multiply, one add and one shift; with s <= 22 and the
 // int32 contract on acc + bias, no intermediate leaves int64. Other channels (left shifts, tiny M)
 // run qs8_requantize_rows__avx512f's general form. AVX-512F/BW; the caller checks the CPU.
+//
+// The short form's constants for 16 lanes, lane i computing channel channelOfLane[i]: 48 int64
+// (multipliers of even and odd lanes as int32 in the low dwords, addends, shifts), as
+// shortFormRequantize16 (requantize_avx512_inl.h) reads them. False when a channel is outside the
+// short form. bias may be null.
+bool isShortFormRequantization(ref::Requantization r);
+bool shortFormConstants16(const int64_t* channelOfLane, const int32_t* bias, const ref::Requantization* requant,
+                          int32_t output_zero_point, int64_t* constants48);
+
 class Requantizer {
  public:
   Requantizer() = default;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/x86/requantize.h"
+#include "kernels/x86/requantize_avx512_inl.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -71,10 +72,39 @@ void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t*
   requantizeChannels(rows, channels, 0, channels, acc, bias, requant, q, y);
 }
 
-namespace {
-constexpr int kShortFormMaxShift = 22;
-bool shortForm(ref::Requantization r) { return r.exponent <= -1 && r.exponent >= -kShortFormMaxShift; }
-}  // namespace
+bool isShortFormRequantization(ref::Requantization r) { return r.exponent <= -1 && r.exponent >= -22; }
+
+bool shortFormConstants16(const int64_t* channelOfLane, const int32_t* bias, const ref::Requantization* requant,
+                          int32_t output_zero_point, int64_t* k) {
+  int32_t* multEven = reinterpret_cast<int32_t*>(k);
+  int32_t* multOdd = reinterpret_cast<int32_t*>(k + 8);
+  int64_t *addEven = k + 16, *addOdd = k + 24, *shiftEven = k + 32, *shiftOdd = k + 40;
+  std::fill(k, k + 48, 0);
+  for (int i = 0; i < 16; ++i) {
+    const int64_t c = channelOfLane[i];
+    const ref::Requantization r = requant[c];
+    if (!isShortFormRequantization(r)) return false;
+    const int32_t b = bias ? bias[c] : 0;
+    const int s = -r.exponent;
+    // floor((p + 2^30 + 2^(30+s)) / 2^(31+s)) + zp = floor((p + 2^30 + 2^(30+s) + zp 2^(31+s)) / 2^(31+s)),
+    // p = (acc + b) * M = acc * M + b * M (int64 wraps are modular and the true sum fits).
+    const int64_t addend = (int64_t{1} << 30) + (int64_t{1} << (30 + s)) +
+                           static_cast<int64_t>(static_cast<uint64_t>(int64_t{output_zero_point}) << (31 + s)) +
+                           int64_t{b} * r.multiplier;
+    // Even lanes: the result's low dword is floor(. / 2^(31+s)). Odd lanes: shifting by s - 1
+    // leaves that same value in the high dword, where the odd lane lives.
+    if (i % 2 == 0) {
+      multEven[i] = r.multiplier;
+      addEven[i / 2] = addend;
+      shiftEven[i / 2] = 31 + s;
+    } else {
+      multOdd[i - 1] = r.multiplier;
+      addOdd[i / 2] = addend;
+      shiftOdd[i / 2] = s - 1;
+    }
+  }
+  return true;
+}
 
 Requantizer::Requantizer(int64_t channels, const int32_t* bias, const ref::Requantization* requant,
                          const ref::QuantParams& q)
@@ -84,37 +114,10 @@ Requantizer::Requantizer(int64_t channels, const int32_t* bias, const ref::Requa
   shortForm_.assign(static_cast<size_t>(groups), 0);
   constants_.assign(static_cast<size_t>(groups * 48), 0);
   for (int64_t g = 0; g < groups; ++g) {
-    const int64_t n = std::min<int64_t>(16, channels - 16 * g);
-    bool all = true;
-    for (int64_t i = 0; i < n; ++i) all = all && shortForm(requant[16 * g + i]);
-    if (!all) continue;
-    shortForm_[static_cast<size_t>(g)] = 1;
-    int64_t* k = constants_.data() + g * 48;
-    int32_t* multEven = reinterpret_cast<int32_t*>(k);
-    int32_t* multOdd = reinterpret_cast<int32_t*>(k + 8);
-    int64_t *addEven = k + 16, *addOdd = k + 24, *shiftEven = k + 32, *shiftOdd = k + 40;
-    for (int64_t i = 0; i < 16; ++i) {
-      // Lanes past the last channel repeat channel 0 of the group (their results are not stored).
-      const ref::Requantization r = requant[16 * g + (i < n ? i : 0)];
-      const int32_t b = bias ? bias[16 * g + (i < n ? i : 0)] : 0;
-      const int s = -r.exponent;
-      // floor((p + 2^30 + 2^(30+s)) / 2^(31+s)) + zp = floor((p + 2^30 + 2^(30+s) + zp 2^(31+s)) / 2^(31+s)),
-      // p = (acc + b) * M = acc * M + b * M (int64 wraps are modular and the true sum fits).
-      const int64_t addend = (int64_t{1} << 30) + (int64_t{1} << (30 + s)) +
-                             static_cast<int64_t>(static_cast<uint64_t>(int64_t{q.output_zero_point}) << (31 + s)) +
-                             int64_t{b} * r.multiplier;
-      // Even lanes: the result's low dword is floor(. / 2^(31+s)). Odd lanes: shifting by s - 1
-      // leaves that same value in the high dword, where the odd lane lives.
-      if (i % 2 == 0) {
-        multEven[i] = r.multiplier;
-        addEven[i / 2] = addend;
-        shiftEven[i / 2] = 31 + s;
-      } else {
-        multOdd[i - 1] = r.multiplier;
-        addOdd[i / 2] = addend;
-        shiftOdd[i / 2] = s - 1;
-      }
-    }
+    // Lanes past the last channel repeat the group's first channel (their results are not stored).
+    int64_t lanes[16];
+    for (int64_t i = 0; i < 16; ++i) lanes[i] = 16 * g + (16 * g + i < channels ? i : 0);
+    shortForm_[static_cast<size_t>(g)] = shortFormConstants16(lanes, bias, requant, q.output_zero_point, constants_.data() + g * 48);
   }
 }
 
@@ -131,16 +134,9 @@ void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
       continue;
     }
     const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
-    const int64_t* k = constants_.data() + g * 48;
-    const __m512i multEven = _mm512_loadu_si512(k), multOdd = _mm512_loadu_si512(k + 8);
-    const __m512i addEven = _mm512_loadu_si512(k + 16), addOdd = _mm512_loadu_si512(k + 24);
-    const __m512i shiftEven = _mm512_loadu_si512(k + 32), shiftOdd = _mm512_loadu_si512(k + 40);
+    const ShortFormConstants k = loadShortFormConstants(constants_.data() + g * 48);
     for (int64_t r = 0; r < rows; ++r) {
-      const __m512i a = _mm512_maskz_loadu_epi32(mask, acc + r * C + c0);
-      const __m512i even = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, multEven), addEven), shiftEven);
-      const __m512i odd =
-          _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), multOdd), addOdd), shiftOdd);
-      __m512i u = _mm512_mask_blend_epi32(0xAAAA, even, odd);  // y in the int8 domain
+      __m512i u = shortFormRequantize16(_mm512_maskz_loadu_epi32(mask, acc + r * C + c0), k);  // int8 domain
       if (clampLo) u = _mm512_max_epi32(u, lo);
       if (clampHi) u = _mm512_min_epi32(u, hi);
       // Signed saturation gives [-128, 127]; flipping the top bit stores value + 128.

@@ -422,17 +422,49 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   d.pad_left = p.pad_begin[2];
   d.x_zero_point = inputZeroPointU8(n);
   const int64_t N = p.batch, OH = p.out[1], OW = p.out[2];
-  reserveAccumulators(OW * C);
-  auto scratch = std::make_shared<std::vector<uint8_t>>(vnni ? kernels::x86::dwConv3x3VnniScratchBytes(d) : 0);
   const int xs = slotIn(x, Layout::kNhwc);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
   const int64_t inImage = p.in[1] * p.in[2] * C;
+  const int64_t macs = N * OH * OW * C * 9;
+  // With VNNI and every channel's requantization in the short form, the output stage is fused
+  // into the kernel: stride 1 with channels % 16 == 0 over 16-channel groups, otherwise per
+  // 64-channel block. Else int32 rows, then the prepared output stage.
+  auto flat = std::make_shared<kernels::x86::DwConv3x3VnniFlat>();
+  auto fusedStage = std::make_shared<kernels::x86::DwConv3x3VnniOutputStage>();
+  const bool useFlat = vnni && d.stride_w == 1 &&
+                       kernels::x86::prepareDwConv3x3VnniFlat(C, w.data<int8_t>(), adjusted->data(), stage->requant.data(), stage->q, flat.get());
+  const bool useFused = vnni && !useFlat &&
+                        kernels::x86::prepareDwConv3x3VnniOutputStage(C, adjusted->data(), stage->requant.data(), stage->q, fusedStage.get());
+  if (useFlat || useFused) {
+    if (useFlat) packed->clear();  // the flat kernel holds its own copy of the weights
+    weightBytes += static_cast<int64_t>(flat->weights.size() + (flat->constants.size() + fusedStage->constants.size()) * sizeof(int64_t));
+    auto scratch = std::make_shared<std::vector<uint8_t>>(useFlat ? kernels::x86::dwConv3x3VnniFlatScratchBytes(d)
+                                                                  : kernels::x86::dwConv3x3VnniFusedScratchBytes());
+    addStep({n.name(), n.qualifiedOpType(),
+             useFlat ? "x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni" : "x86:qu8_dwconv3x3_requant_row__avx512vnni", macs},
+            {xs}, {ys}, [this, d, flat, fusedStage, packed, scratch, useFlat, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
+              for (int64_t img = 0; img < N; ++img) {
+                const uint8_t* xin = a + slots[xi].offset + img * inImage;
+                uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
+                for (int64_t oh = 0; oh < OH; ++oh) {
+                  if (useFlat)
+                    kernels::x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, *flat, oh, xin, scratch->data(), y + oh * OW * C);
+                  else
+                    kernels::x86::qu8_dwconv3x3_requant_row__avx512vnni(d, oh, xin, packed->data(), *fusedStage, scratch->data(),
+                                                                        y + oh * OW * C);
+                }
+              }
+            });
+    return true;
+  }
   auto requantizer = std::make_shared<kernels::x86::Requantizer>(C, nullptr, stage->requant.data(), stage->q);
+  reserveAccumulators(OW * C);
+  auto scratch = std::make_shared<std::vector<uint8_t>>(vnni ? kernels::x86::dwConv3x3VnniScratchBytes(d) : 0);
   addStep({n.name(), n.qualifiedOpType(),
            std::string(vnni ? "x86:qu8_dwconv3x3_row__avx512vnni" : "x86:qu8_dwconv3x3_row__avx512f") + " + " +
                kernels::x86::Requantizer::name(),
-           N * OH * OW * C * 9},
+           macs},
           {xs}, {ys}, [this, d, wide, bias, packed, adjusted, scratch, vnni, requantizer, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
             const int32_t* bq = bias->empty() ? nullptr : bias->data();
             for (int64_t img = 0; img < N; ++img) {

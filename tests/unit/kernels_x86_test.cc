@@ -147,6 +147,12 @@ class DwConv3x3Tester {
   DwConv3x3Tester& pad(int64_t v) { pad_ = v; return *this; }
   DwConv3x3Tester& seed(uint32_t v) { seed_ = v; return *this; }
   DwConv3x3Tester& vnni(bool v) { vnni_ = v; return *this; }
+  // The VNNI kernel with its output stage fused (prepareDwConv3x3VnniOutputStage).
+  DwConv3x3Tester& fused(bool v) { fused_ = v; return *this; }
+  // The stride-1 kernel over 16-channel groups (prepareDwConv3x3VnniFlat).
+  DwConv3x3Tester& flat(bool v) { flat_ = v; return *this; }
+  // Output bounds narrowed as by a fused ReLU (1) or ReLU6-like Clip (2).
+  DwConv3x3Tester& bounds(int v) { bounds_ = v; return *this; }
 
   void test() const {
     std::mt19937 rng(seed_);
@@ -169,8 +175,11 @@ class DwConv3x3Tester {
     ref::QuantParams q;
     q.input_zero_point = zp(rng);
     q.output_zero_point = zp(rng);
+    if (bounds_ >= 1) q.output_min = q.output_zero_point;
+    if (bounds_ == 2) q.output_max = std::min(127, q.output_zero_point + 50);
     std::vector<ref::Requantization> rq;
-    for (int64_t c = 0; c < c_; ++c) rq.push_back(ref::quantizeMultiplier(0.002 + 0.001 * static_cast<double>(c % 5)));
+    std::uniform_real_distribution<double> md(0.0005, 0.02);
+    for (int64_t c = 0; c < c_; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
     std::vector<int8_t> nchw(xu.size());
     for (int64_t c = 0; c < c_; ++c)
       for (int64_t i = 0; i < h_ * w_; ++i)
@@ -195,19 +204,32 @@ class DwConv3x3Tester {
       for (int t = 0; t < 9; ++t) adjusted[static_cast<size_t>(c)] -= d.x_zero_point * wt[static_cast<size_t>(c * 9 + t)];
     std::vector<int32_t> acc(static_cast<size_t>(p.out[2] * c_));
     std::vector<uint8_t> row(acc.size());
-    std::vector<uint8_t> scratch(x86::dwConv3x3VnniScratchBytes(d));
+    std::vector<uint8_t> scratch(std::max({x86::dwConv3x3VnniScratchBytes(d), x86::dwConv3x3VnniFusedScratchBytes(),
+                                            x86::dwConv3x3VnniFlatScratchBytes(d)}));
+    x86::DwConv3x3VnniOutputStage stage;
+    if (fused_) ASSERT_TRUE(x86::prepareDwConv3x3VnniOutputStage(c_, adjusted.data(), rq.data(), q, &stage));
+    x86::DwConv3x3VnniFlat flat;
+    if (flat_) ASSERT_TRUE(x86::prepareDwConv3x3VnniFlat(c_, wt.data(), adjusted.data(), rq.data(), q, &flat));
     for (int64_t oh = 0; oh < p.out[1]; ++oh) {
-      if (vnni_)
+      if (flat_) {
+        row.assign(acc.size() + 64, 0x5A);
+        x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, flat, oh, xu.data(), scratch.data(), row.data());
+        for (size_t i = acc.size(); i < row.size(); ++i) ASSERT_EQ(row[i], 0x5A) << "wrote past the row";
+      } else if (fused_) {
+        row.assign(acc.size() + 64, 0x5A);
+        x86::qu8_dwconv3x3_requant_row__avx512vnni(d, oh, xu.data(), packed.data(), stage, scratch.data(), row.data());
+        for (size_t i = acc.size(); i < row.size(); ++i) ASSERT_EQ(row[i], 0x5A) << "wrote past the row";
+      } else if (vnni_)
         x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xu.data(), packed.data(), adjusted.data(), scratch.data(), acc.data());
       else
         x86::qu8_dwconv3x3_row__avx512f(d, oh, xu.data(), wide.data(), bias.data(), acc.data());
-      ref::qs8_requantize_rows__scalar(p.out[2], c_, acc.data(), nullptr, rq.data(), q, row.data());
+      if (!fused_ && !flat_) ref::qs8_requantize_rows__scalar(p.out[2], c_, acc.data(), nullptr, rq.data(), q, row.data());
       for (int64_t ow = 0; ow < p.out[2]; ++ow)
         for (int64_t c = 0; c < c_; ++c) {
           const int8_t expected = want[static_cast<size_t>((c * p.out[1] + oh) * p.out[2] + ow)];
           ASSERT_EQ(row[static_cast<size_t>(ow * c_ + c)], static_cast<uint8_t>(expected + 128))
               << "output (" << oh << ", " << ow << ") channel " << c << ": channels " << c_ << " input " << h_ << "x"
-              << w_ << " stride " << stride_ << " pad " << pad_ << (vnni_ ? " (vnni)" : "");
+              << w_ << " stride " << stride_ << " pad " << pad_ << (flat_ ? " (flat)" : fused_ ? " (fused)" : vnni_ ? " (vnni)" : "");
         }
     }
   }
@@ -215,7 +237,8 @@ class DwConv3x3Tester {
  private:
   int64_t c_ = 16, h_ = 5, w_ = 5, stride_ = 1, pad_ = 1;
   uint32_t seed_ = 1;
-  bool vnni_ = false;
+  bool vnni_ = false, fused_ = false, flat_ = false;
+  int bounds_ = 0;
 };
 
 TEST(KernelsX86Test, DwConv3x3Avx512MatchesScalar) {
@@ -237,6 +260,30 @@ TEST(KernelsX86Test, DwConv3x3Avx512VnniMatchesScalar) {
       for (int64_t pad : {0, 1, 2})
         for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {5, 8}, {9, 7}})
           DwConv3x3Tester().channels(c).input(h, w).stride(stride).pad(pad).seed(seed++).vnni(true).test();
+}
+
+TEST(KernelsX86Test, DwConv3x3VnniFusedOutputStageMatchesScalar) {
+  if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  uint32_t seed = 500;
+  // Widths around the 16-pixel chunk (one, several, and partial chunks) and channel edges.
+  for (int64_t c : {1, 17, 32, 63, 64, 65, 96, 144})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1})
+        for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {4, 17}, {5, 40}, {7, 33}})
+          for (int bounds = 0; bounds < 3; ++bounds)
+            DwConv3x3Tester().channels(c).input(h, w).stride(stride).pad(pad).bounds(bounds).seed(seed++).fused(true).test();
+}
+
+TEST(KernelsX86Test, DwConv3x3VnniFlatMatchesScalar) {
+  if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  uint32_t seed = 900;
+  // Periods 1 (16, 32, 64, 128 channels), 3 (48, 96), 9 (144): vectors spanning pixels and rows
+  // ending inside a vector; pads 0 to 2.
+  for (int64_t c : {16, 32, 48, 64, 96, 128, 144})
+    for (int64_t pad : {0, 1, 2})
+      for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {4, 5}, {5, 17}, {6, 37}})
+        for (int bounds = 0; bounds < 3; ++bounds)
+          DwConv3x3Tester().channels(c).input(h, w).stride(1).pad(pad).bounds(bounds).seed(seed++).flat(true).test();
 }
 
 }  // namespace
