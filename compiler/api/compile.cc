@@ -109,7 +109,7 @@ Status measure(const ir::Model& model, Target target, const std::string& precisi
   e->model = fs::path(file).filename().string();
   e->modelBytes = fileBytes(file);
   // One runner (model copy, cleanup, plans) serves the accuracy and the latency figures.
-  const RunnerOptions ro = {target, options.threads};
+  const RunnerOptions ro = runnerOptionsFor(target, options.threads);
   EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, ro));
   if (!options.eval.path.empty()) {
     EvalOptions eo;
@@ -162,7 +162,7 @@ Status armNeon(const ir::Model& int8, const std::string& int8File, const std::st
   EvalOptions eo;
   eo.data = options.eval;
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer qemu launches
-  eo.runner = {Target::kArmNeon, 1, true, options.armCpu};
+  eo.runner = runnerOptionsFor(Target::kArmNeon, 1, options.armCpu);
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(int8, eo));
   e->evalSamples = r.samples;
   e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);

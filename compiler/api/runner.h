@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/ir/ir.h"
@@ -30,8 +31,17 @@ struct RunnerOptions {
   Target target = Target::kRef;
   int threads = 1;  // x86: oneDNN threads
   bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
+  bool ownPointwise = true;  // x86: edgeopt's int8 GEMM for 1x1 convolutions (false: oneDNN's)
   std::string qemuCpu = "cortex-a76";  // arm-neon: the CPU qemu-aarch64 emulates
 };
+// A target's options with edgeopt's own kernels.
+inline RunnerOptions runnerOptionsFor(Target target, int threads = 1, std::string qemuCpu = "cortex-a76") {
+  RunnerOptions o;
+  o.target = target;
+  o.threads = threads;
+  o.qemuCpu = std::move(qemuCpu);
+  return o;
+}
 
 class ModelRunner {
  public:

@@ -50,24 +50,13 @@ inline void interleave3(__m512i r0, __m512i r1, __m512i r2, uint8_t* out, int64_
 
 // The fused output stage of 64 channels: 4 accumulator vectors in interleaved lane order (vector k,
 // lane L: channels 16 L + 4 k .. + 3), short-form requantized with k[0..3], bounded, and stored
-// as 64 uint8 in channel order (the two levels of saturating packs restore it), bytes masked by m.
-struct FusedOutputBounds {
-  __m512i lo, hi;
-  bool clampLo, clampHi;
-  FusedOutputBounds(int32_t output_min, int32_t output_max)
-      : lo(_mm512_set1_epi32(output_min)), hi(_mm512_set1_epi32(output_max)),
-        clampLo(output_min > -128), clampHi(output_max < 127) {}
-};
-inline void requantizeStore64(const int32_t* acc, const ShortFormConstants* k, const FusedOutputBounds& b, __mmask64 m,
+// as 64 uint8 in channel order (packToUint8's byte order is exactly that), bytes masked by m.
+inline void requantizeStore64(const int32_t* acc, const ShortFormConstants* k, const ByteBounds& b, __mmask64 m,
                               uint8_t* y) {
-  __m512i u[4];
-  for (int i = 0; i < 4; ++i) {
-    u[i] = shortFormRequantize16(_mm512_loadu_si512(acc + 16 * i), k[i]);
-    if (b.clampLo) u[i] = _mm512_max_epi32(u[i], b.lo);
-    if (b.clampHi) u[i] = _mm512_min_epi32(u[i], b.hi);
-  }
-  const __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(u[0], u[1]), _mm512_packs_epi32(u[2], u[3]));
-  _mm512_mask_storeu_epi8(y, m, _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80))));
+  _mm512_mask_storeu_epi8(y, m, packToUint8(shortFormRequantize16(_mm512_loadu_si512(acc), k[0]),
+                                            shortFormRequantize16(_mm512_loadu_si512(acc + 16), k[1]),
+                                            shortFormRequantize16(_mm512_loadu_si512(acc + 32), k[2]),
+                                            shortFormRequantize16(_mm512_loadu_si512(acc + 48), k[3]), b));
 }
 }  // namespace
 
@@ -171,7 +160,7 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
   for (int t = 0; t < 3; ++t) rowInside[t] = ih0 + t >= 0 && ih0 + t < p.in_h;
   uint8_t* columns = scratch;
   int32_t* acc = reinterpret_cast<int32_t*>(scratch + kChunkColumns * 256);
-  const FusedOutputBounds bounds(stage.output_min, stage.output_max);
+  const ByteBounds bounds(stage.output_min, stage.output_max);
   const __m512i zero = _mm512_setzero_si512();
   for (int64_t c0 = 0, b = 0; c0 < C; c0 += 64, ++b) {
     const __mmask64 m = byteMask(C - c0);
@@ -272,7 +261,7 @@ void qu8_dwconv3x3s1_flat_requant_row__avx512vnni(const DwConv3x3Params& p, cons
       _mm512_mask_storeu_epi8(plane[k] + o, byteMask(planeBytes - o), zpInterleaved);
 
   const int64_t outBytes = p.out_w * C, vectors = (outBytes + 63) / 64, P = flat.period;
-  const FusedOutputBounds bounds(flat.output_min, flat.output_max);
+  const ByteBounds bounds(flat.output_min, flat.output_max);
   for (int64_t phase = 0; phase < P && phase < vectors; ++phase) {
     const int8_t* wp = flat.weights.data() + phase * 12 * 64;
     const int64_t* kp = flat.constants.data() + phase * 4 * 48;

@@ -123,11 +123,28 @@ Requantizer::Requantizer(int64_t channels, const int32_t* bias, const ref::Requa
 
 void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
   const int32_t* bias = bias_.empty() ? nullptr : bias_.data();
-  const __m512i lo = _mm512_set1_epi32(q_.output_min), hi = _mm512_set1_epi32(q_.output_max);
-  const bool clampLo = q_.output_min > -128, clampHi = q_.output_max < 127;
-  const __m128i toUint8 = _mm_set1_epi8(static_cast<char>(0x80));
+  const ByteBounds bounds(q_.output_min, q_.output_max);
   const int64_t C = channels_;
-  for (int64_t g = 0; 16 * g < C; ++g) {
+  int64_t g = 0;
+  // 64 channels at a time where four groups take the short form: one store per row, bounds on bytes.
+  for (; 16 * (g + 4) <= C; g += 4) {
+    if (!(shortForm_[static_cast<size_t>(g)] && shortForm_[static_cast<size_t>(g + 1)] &&
+          shortForm_[static_cast<size_t>(g + 2)] && shortForm_[static_cast<size_t>(g + 3)]))
+      break;
+    const int64_t* k = constants_.data() + g * 48;
+    const ShortFormConstants k0 = loadShortFormConstants(k), k1 = loadShortFormConstants(k + 48),
+                             k2 = loadShortFormConstants(k + 96), k3 = loadShortFormConstants(k + 144);
+    const __m512i order = packedChannelOrder();
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t* a = acc + r * C + 16 * g;
+      const __m512i bytes = packToUint8(shortFormRequantize16(_mm512_loadu_si512(a), k0),
+                                        shortFormRequantize16(_mm512_loadu_si512(a + 16), k1),
+                                        shortFormRequantize16(_mm512_loadu_si512(a + 32), k2),
+                                        shortFormRequantize16(_mm512_loadu_si512(a + 48), k3), bounds);
+      _mm512_storeu_si512(y + r * C + 16 * g, _mm512_permutexvar_epi32(order, bytes));
+    }
+  }
+  for (; 16 * g < C; ++g) {
     const int64_t c0 = 16 * g, n = std::min<int64_t>(16, C - c0);
     if (!shortForm_[static_cast<size_t>(g)]) {
       requantizeChannels(rows, C, c0, c0 + n, acc, bias, requant_.data(), q_, y);
@@ -135,13 +152,9 @@ void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
     }
     const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
     const ShortFormConstants k = loadShortFormConstants(constants_.data() + g * 48);
-    for (int64_t r = 0; r < rows; ++r) {
-      __m512i u = shortFormRequantize16(_mm512_maskz_loadu_epi32(mask, acc + r * C + c0), k);  // int8 domain
-      if (clampLo) u = _mm512_max_epi32(u, lo);
-      if (clampHi) u = _mm512_min_epi32(u, hi);
-      // Signed saturation gives [-128, 127]; flipping the top bit stores value + 128.
-      _mm_mask_storeu_epi8(y + r * C + c0, mask, _mm_xor_si128(_mm512_cvtsepi32_epi8(u), toUint8));
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      _mm_mask_storeu_epi8(y + r * C + c0, mask,
+                           packToUint8(shortFormRequantize16(_mm512_maskz_loadu_epi32(mask, acc + r * C + c0), k), bounds));
   }
 }
 

@@ -26,4 +26,37 @@ inline __m512i shortFormRequantize16(__m512i acc, const ShortFormConstants& k) {
   return _mm512_mask_blend_epi32(0xAAAA, even, odd);
 }
 
+// Output bounds (int8 domain) applied to saturated bytes: clamping commutes with the saturating
+// narrowing (both monotone, bounds inside [-128, 127]), and on bytes it costs one instruction per
+// 64 outputs instead of one per 16.
+struct ByteBounds {
+  __m512i lo, hi;
+  bool clampLo, clampHi;
+  ByteBounds(int32_t output_min, int32_t output_max)
+      : lo(_mm512_set1_epi8(static_cast<char>(output_min))), hi(_mm512_set1_epi8(static_cast<char>(output_max))),
+        clampLo(output_min > -128), clampHi(output_max < 127) {}
+};
+
+// Four vectors of int8-domain int32 results narrowed with saturation, bounded and stored as uint8
+// (value + 128). Byte 4 q + r of 128-bit lane L comes from dword 4 L + r of u[q] (two levels of
+// saturating packs, which work within lanes).
+inline __m512i packToUint8(__m512i u0, __m512i u1, __m512i u2, __m512i u3, const ByteBounds& b) {
+  __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(u0, u1), _mm512_packs_epi32(u2, u3));
+  if (b.clampLo) bytes = _mm512_max_epi8(bytes, b.lo);
+  if (b.clampHi) bytes = _mm512_min_epi8(bytes, b.hi);
+  return _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+
+// One vector of int8-domain int32 results as 16 bounded uint8 (value + 128).
+inline __m128i packToUint8(__m512i u, const ByteBounds& b) {
+  __m128i bytes = _mm512_cvtsepi32_epi8(u);
+  if (b.clampLo) bytes = _mm_max_epi8(bytes, _mm512_castsi512_si128(b.lo));
+  if (b.clampHi) bytes = _mm_min_epi8(bytes, _mm512_castsi512_si128(b.hi));
+  return _mm_xor_si128(bytes, _mm_set1_epi8(static_cast<char>(0x80)));
+}
+
+// The dword order that puts packToUint8's bytes of u0..u3 = channels [0, 16), [16, 32), ... back
+// in channel order: _mm512_permutexvar_epi32(packedChannelOrder(), bytes).
+inline __m512i packedChannelOrder() { return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15); }
+
 }  // namespace edgeopt::kernels::x86

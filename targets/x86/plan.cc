@@ -14,6 +14,7 @@
 #include "compiler/runtime/executor.h"
 #include "kernels/ref/quant.h"
 #include "kernels/x86/dwconv.h"
+#include "kernels/x86/gemm.h"
 #include "kernels/x86/requantize.h"
 
 namespace edgeopt::x86 {
@@ -366,14 +367,29 @@ bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const int64_t rows = p.batch * p.in[1] * p.in[2], C = p.in_channels, M = p.out_channels;
   auto s = runtime::int8OutputStageOf(n, M);
   if (!s.ok()) return false;
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
+  if (bias.empty()) bias.assign(static_cast<size_t>(M), 0);
+  // edgeopt's GEMM keeps the accumulators in registers through the output stage; it needs VNNI,
+  // a depth that is a multiple of 4 and short-form requantization, else oneDNN's matmul.
+  auto gemm = std::make_shared<kernels::x86::QGemmVnni>();
+  if (options.ownPointwise && kernels::x86::hasAvx512Vnni() &&
+      kernels::x86::prepareQGemmVnni(C, M, w.data<int8_t>(), bias.data(), s.value().requant.data(), s.value().q, gemm.get())) {
+    weightBytes += static_cast<int64_t>(gemm->b.size() + gemm->constants.size() * sizeof(int64_t));
+    const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
+    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_gemm_requant__avx512vnni (1x1 conv)", rows * C * M}, {xs}, {ys},
+            [this, gemm, rows, xi, yi](uint8_t* a) {
+              kernels::x86::qu8_gemm_requant__avx512vnni(rows, a + slots[xi].offset, *gemm, a + slots[yi].offset);
+            });
+    return true;
+  }
   std::vector<Piece> pieces;
   std::shared_ptr<memory> weights;
   std::string impl;
   if (!matmulPieces(rows, C, M, true, w, /*wTransposed=*/true, memory::desc(), dnnl::primitive_attr(), &pieces, &weights,
                     &impl))
     return false;
-  const int xs = slotIn(x, Layout::kNhwc);
-  const int ys = outputSlot(n.output(0), Layout::kNhwc);
   addWeightedStep(n, std::move(pieces), impl + " (1x1 conv as matmul)", weights, nullptr, xs, ys, rows * C * M,
                   std::move(s).value(), int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false), M);
   return true;

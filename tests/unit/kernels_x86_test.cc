@@ -7,6 +7,7 @@
 
 #include "kernels/ref/quant.h"
 #include "kernels/x86/dwconv.h"
+#include "kernels/x86/gemm.h"
 #include "kernels/x86/requantize.h"
 #include "tests/unit/requantize_tester.h"
 
@@ -207,9 +208,13 @@ class DwConv3x3Tester {
     std::vector<uint8_t> scratch(std::max({x86::dwConv3x3VnniScratchBytes(d), x86::dwConv3x3VnniFusedScratchBytes(),
                                             x86::dwConv3x3VnniFlatScratchBytes(d)}));
     x86::DwConv3x3VnniOutputStage stage;
-    if (fused_) ASSERT_TRUE(x86::prepareDwConv3x3VnniOutputStage(c_, adjusted.data(), rq.data(), q, &stage));
+    if (fused_) {
+      ASSERT_TRUE(x86::prepareDwConv3x3VnniOutputStage(c_, adjusted.data(), rq.data(), q, &stage));
+    }
     x86::DwConv3x3VnniFlat flat;
-    if (flat_) ASSERT_TRUE(x86::prepareDwConv3x3VnniFlat(c_, wt.data(), adjusted.data(), rq.data(), q, &flat));
+    if (flat_) {
+      ASSERT_TRUE(x86::prepareDwConv3x3VnniFlat(c_, wt.data(), adjusted.data(), rq.data(), q, &flat));
+    }
     for (int64_t oh = 0; oh < p.out[1]; ++oh) {
       if (flat_) {
         row.assign(acc.size() + 64, 0x5A);
@@ -284,6 +289,65 @@ TEST(KernelsX86Test, DwConv3x3VnniFlatMatchesScalar) {
       for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {4, 5}, {5, 17}, {6, 37}})
         for (int bounds = 0; bounds < 3; ++bounds)
           DwConv3x3Tester().channels(c).input(h, w).stride(1).pad(pad).bounds(bounds).seed(seed++).flat(true).test();
+}
+
+
+// The fused-output int8 GEMM against the definition: int32 sums of (a - zero point) * w plus bias,
+// then ref::qs8_requantize_rows__scalar. Rows around the 6-row tile and 48-row block, channels
+// around the 16-channel vector and 64-channel tile, depths that are multiples of 4.
+TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
+  if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-5000, 5000);
+  std::uniform_real_distribution<double> md(0.0002, 0.05);
+  auto check = [&](int64_t M, int64_t K, int64_t N, int bounds) {
+    const auto a = randomBytes(rng, static_cast<size_t>(M * K));
+    std::vector<int8_t> w(static_cast<size_t>(N * K));
+    for (auto& v : w) v = static_cast<int8_t>(wd(rng));
+    std::vector<int32_t> bias(static_cast<size_t>(N));
+    for (auto& v : bias) v = bd(rng);
+    std::vector<ref::Requantization> rq;
+    for (int64_t c = 0; c < N; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    if (bounds >= 1) q.output_min = q.output_zero_point;
+    if (bounds == 2) q.output_max = std::min(127, q.output_zero_point + 40);
+    const int32_t zpU8 = q.input_zero_point + 128;
+    std::vector<int32_t> acc(static_cast<size_t>(M * N)), adjusted(bias);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; ++k) sum += (a[static_cast<size_t>(m * K + k)] - zpU8) * w[static_cast<size_t>(n * K + k)];
+        acc[static_cast<size_t>(m * N + n)] = sum;
+      }
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) adjusted[static_cast<size_t>(n)] -= zpU8 * w[static_cast<size_t>(n * K + k)];
+    std::vector<uint8_t> want(acc.size());
+    ref::qs8_requantize_rows__scalar(M, N, acc.data(), bias.data(), rq.data(), q, want.data());
+    x86::QGemmVnni g;
+    ASSERT_TRUE(x86::prepareQGemmVnni(K, N, w.data(), adjusted.data(), rq.data(), q, &g));
+    std::vector<uint8_t> got(want.size() + 64, 0x5A);
+    x86::qu8_gemm_requant__avx512vnni(M, a.data(), g, got.data());
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << "row " << i / N << " channel " << i % N << " of " << M << "x" << K << "x" << N
+                                 << " bounds " << bounds;
+    for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0x5A) << "wrote past the end";
+  };
+  int trial = 0;
+  for (int64_t M : {1, 5, 6, 7, 13, 48, 50})
+    for (int64_t K : {4, 16, 24, 100})
+      for (int64_t N : {1, 15, 16, 17, 48, 64, 65, 96, 130}) check(M, K, N, trial++ % 3);
+  std::uniform_int_distribution<int64_t> md2(1, 120), kd(1, 60), nd(1, 300);
+  for (int i = 0; i < 40; ++i) check(md2(rng), 4 * kd(rng), nd(rng), i % 3);
+  // Outside the short form (a multiplier >= 1/2), or a depth not a multiple of 4: not prepared.
+  x86::QGemmVnni g;
+  const std::vector<int8_t> w(8, 1);
+  const std::vector<int32_t> b(2, 0);
+  const std::vector<ref::Requantization> big(2, ref::quantizeMultiplier(0.75));
+  EXPECT_FALSE(x86::prepareQGemmVnni(4, 2, w.data(), b.data(), big.data(), ref::QuantParams{}, &g));
+  const std::vector<ref::Requantization> ok(2, ref::quantizeMultiplier(0.01));
+  EXPECT_FALSE(x86::prepareQGemmVnni(2, 4, w.data(), b.data(), ok.data(), ref::QuantParams{}, &g));
 }
 
 }  // namespace

@@ -25,8 +25,11 @@ using ir::Tensor;
 const fs::path kZoo = testing::kZoo;
 const fs::path kCalib = testing::kBundled;
 
-std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs) {
-  auto runner = api::ModelRunner::create(m, {target, 1});
+std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs,
+                          bool ownKernels = true) {
+  api::RunnerOptions options = api::runnerOptionsFor(target);
+  options.ownDepthwise = options.ownPointwise = ownKernels;
+  auto runner = api::ModelRunner::create(m, options);
   EXPECT_TRUE(runner.ok()) << runner.status().message();
   if (!runner.ok()) return {};
   auto out = runner.value()->run(inputs);
@@ -116,14 +119,18 @@ Int8Case randomQConv(std::mt19937& rng, int trial) {
   return c;
 }
 
+// Both with edgeopt's depthwise and pointwise kernels (where they apply) and with oneDNN's
+// convolutions and matmuls plus the separate output stage.
 TEST(X86TargetTest, QConvBitExactOnRandomGeometries) {
-  std::mt19937 rng(11);
-  for (int trial = 0; trial < 60; ++trial) {
-    Int8Case c = randomQConv(rng, trial);
-    const auto want = runOn(c.model, api::Target::kRef, {c.input});
-    const auto got = runOn(c.model, api::Target::kX86, {c.input});
-    expectBitExact(want, got, c.describe);
-    if (HasFatalFailure()) return;
+  for (bool ownKernels : {true, false}) {
+    std::mt19937 rng(11);
+    for (int trial = 0; trial < 60; ++trial) {
+      Int8Case c = randomQConv(rng, trial);
+      const auto want = runOn(c.model, api::Target::kRef, {c.input});
+      const auto got = runOn(c.model, api::Target::kX86, {c.input}, ownKernels);
+      expectBitExact(want, got, c.describe + (ownKernels ? " (own kernels)" : " (oneDNN)"));
+      if (HasFatalFailure()) return;
+    }
   }
 }
 
@@ -185,14 +192,22 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     ASSERT_TRUE(api::quantizeModel(int8.value(), q, &report).ok());
     ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
     auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
+    api::RunnerOptions onednnOnly = api::runnerOptionsFor(api::Target::kX86);
+    onednnOnly.ownDepthwise = onednnOnly.ownPointwise = false;
     auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
-    ASSERT_TRUE(ref.ok() && x86.ok());
+    auto x86Onednn = api::ModelRunner::create(int8.value(), onednnOnly);
+    ASSERT_TRUE(ref.ok() && x86.ok() && x86Onednn.ok());
     for (int64_t batch : {100, 7}) {
       for (const Tensor& in : testing::bundledBatches(preprocess, batch, batch == 100 ? 500 : 14)) {
         auto want = ref.value()->run({in});
         auto got = x86.value()->run({in});
         ASSERT_TRUE(want.ok() && got.ok());
         expectBitExact(want.value(), got.value(), name + " int8 batch " + std::to_string(batch));
+        if (batch == 7) {
+          auto gotOnednn = x86Onednn.value()->run({in});
+          ASSERT_TRUE(gotOnednn.ok());
+          expectBitExact(want.value(), gotOnednn.value(), name + " int8 batch 7, oneDNN kernels");
+        }
       }
     }
   }

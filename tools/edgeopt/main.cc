@@ -98,7 +98,7 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   // Unsupported ops are reported before any input file is read; run() checks the inputs.
-  auto exec = edgeopt::api::ModelRunner::create(model.value(), {target.value(), threads, true, armCpu});
+  auto exec = edgeopt::api::ModelRunner::create(model.value(), edgeopt::api::runnerOptionsFor(target.value(), threads, armCpu));
   if (!exec.ok()) return report(exec.status().withContext(modelPath));
 
   // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
@@ -234,7 +234,7 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   options.data = a.data;
   options.batchSize = a.batch;
   options.keepPredictions = !a.predictions.empty();
-  options.runner = {target.value(), a.threads, true, a.armCpu};
+  options.runner = edgeopt::api::runnerOptionsFor(target.value(), a.threads, a.armCpu);
   const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   if (bar)
@@ -361,14 +361,16 @@ struct BenchArgs {
   std::string target = "x86";
   int threads = 1, iters = 50, warmup = 5, top = 15;
   std::vector<std::string> shapes;
-  bool json = false, onednnDepthwise = false;
+  bool json = false, onednnDepthwise = false, onednnPointwise = false;
 };
 
 int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   auto target = edgeopt::api::parseTarget(a.target);
   if (!target.ok()) return report(target.status());
   edgeopt::api::BenchOptions options;
-  options.runner = {target.value(), a.threads, !a.onednnDepthwise};
+  options.runner = edgeopt::api::runnerOptionsFor(target.value(), a.threads);
+  options.runner.ownDepthwise = !a.onednnDepthwise;
+  options.runner.ownPointwise = !a.onednnPointwise;
   options.iters = a.iters;
   options.warmup = a.warmup;
   Status shapes = parseShapes(a.shapes, &options.inputShapes);
@@ -486,6 +488,9 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", ba.json, "Print JSON (every step of the profile)");
   bench->add_flag("--onednn-depthwise", ba.onednnDepthwise,
                   "x86: run int8 depthwise 3x3 convolutions with oneDNN instead of edgeopt's kernel (to compare them)");
+  bench->add_flag("--onednn-pointwise", ba.onednnPointwise,
+                  "x86: run int8 1x1 convolutions with oneDNN's matmul and a separate output stage instead of edgeopt's "
+                  "fused GEMM (to compare them)");
 
   QuantizeArgs qa;
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
