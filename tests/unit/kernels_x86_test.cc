@@ -67,8 +67,11 @@ TEST(KernelsX86Test, AddAvx512MatchesScalar) {
   for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 1000, 4099}) {
     for (int trial = 0; trial < 8; ++trial) {
       const auto a = randomBytes(rng, static_cast<size_t>(n)), b = randomBytes(rng, static_cast<size_t>(n));
-      const ref::AddRequantization r = trial == 0 ? ref::quantizeAddMultipliers(1.0, 1.0)
-                                                  : ref::quantizeAddMultipliers(ratio(rng), ratio(rng) / (trial % 3 + 1));
+      // Trial 7: ratios above 2^14 (shift below 17), where the kernel's int64 form runs; the
+      // others take the 16-bit-piece form.
+      const ref::AddRequantization r = trial == 0   ? ref::quantizeAddMultipliers(1.0, 1.0)
+                                       : trial == 7 ? ref::quantizeAddMultipliers(50000.0, ratio(rng))
+                                                    : ref::quantizeAddMultipliers(ratio(rng), ratio(rng) / (trial % 3 + 1));
       ref::QuantParams q;
       q.output_zero_point = zp(rng) - 128;
       if (trial % 2) q.output_min = q.output_zero_point;
