@@ -8,37 +8,58 @@
 
 namespace edgeopt::kernels::x86 {
 
-bool prepareQGemmVnni(int64_t k, int64_t n, const int8_t* w, const int32_t* biasMinusZeroPointSum,
-                      const ref::Requantization* requant, const ref::QuantParams& q, QGemmVnni* gemm) {
-  if (k % 4 != 0 || k <= 0 || n <= 0) return false;
-  const int64_t vectors = (n + 15) / 16;
-  gemm->k = k;
-  gemm->n = n;
-  gemm->output_min = q.output_min;
-  gemm->output_max = q.output_max;
-  gemm->b.assign(static_cast<size_t>(vectors * k * 16), 0);
-  gemm->constants.assign(static_cast<size_t>(vectors * 48), 0);
+namespace {
+// Packs weights given as w(c, segment, byte) (byte < segmentBytes) and the output stage.
+template <class Weight>
+bool prepare(int64_t segments, int64_t segmentBytes, int64_t n, Weight w, const int32_t* biasMinusZeroPointSum,
+             const ref::Requantization* requant, const ref::QuantParams& q, QGemmVnni* g) {
+  if (segments <= 0 || segmentBytes <= 0 || n <= 0) return false;
+  const int64_t vectors = (n + 15) / 16, groups = (segmentBytes + 3) / 4;
+  g->segments = segments;
+  g->segmentBytes = segmentBytes;
+  g->groups = groups;
+  g->n = n;
+  g->output_min = q.output_min;
+  g->output_max = q.output_max;
+  g->b.assign(static_cast<size_t>(vectors * segments * groups * 64), 0);
+  g->constants.assign(static_cast<size_t>(vectors * 48), 0);
   for (int64_t v = 0; v < vectors; ++v) {
     int64_t lanes[16];
     for (int64_t j = 0; j < 16; ++j) {
       const int64_t c = 16 * v + j;
       lanes[j] = c < n ? c : 16 * v;  // padding lanes repeat a real channel; never stored
       if (c >= n) continue;
-      for (int64_t i = 0; i < k; ++i)
-        gemm->b[static_cast<size_t>(((v * (k / 4) + i / 4) * 16 + j) * 4 + i % 4)] = w[c * k + i];
+      for (int64_t s = 0; s < segments; ++s)
+        for (int64_t i = 0; i < segmentBytes; ++i)
+          g->b[static_cast<size_t>((((v * segments + s) * groups + i / 4) * 16 + j) * 4 + i % 4)] = w(c, s, i);
     }
-    if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point, gemm->constants.data() + v * 48))
+    if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point, g->constants.data() + v * 48))
       return false;
   }
   return true;
 }
+}  // namespace
+
+bool prepareQGemmVnni(int64_t k, int64_t n, const int8_t* w, const int32_t* biasMinusZeroPointSum,
+                      const ref::Requantization* requant, const ref::QuantParams& q, QGemmVnni* gemm) {
+  if (k % 4 != 0) return false;
+  return prepare(1, k, n, [&](int64_t c, int64_t, int64_t i) { return w[c * k + i]; }, biasMinusZeroPointSum, requant,
+                 q, gemm);
+}
+
+bool prepareQConvVnni(int64_t channels, int64_t n, int64_t kernel_h, int64_t kernel_w, const int8_t* w,
+                      const int32_t* biasMinusZeroPointSum, const ref::Requantization* requant,
+                      const ref::QuantParams& q, QGemmVnni* conv) {
+  // Segment byte i of kernel row s is tap (s, i / channels) of input channel i % channels (NHWC).
+  return prepare(
+      kernel_h, kernel_w * channels, n,
+      [&](int64_t c, int64_t s, int64_t i) {
+        return w[((c * channels + i % channels) * kernel_h + s) * kernel_w + i / channels];
+      },
+      biasMinusZeroPointSum, requant, q, conv);
+}
 
 namespace {
-
-// Expands X(i, v) for every row i < 4 and vector v < 4 of a register tile.
-#define EDGEOPT_TILE_4X4(X) \
-  X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) X(2, 0) X(2, 1) X(2, 2) X(2, 3) \
-  X(3, 0) X(3, 1) X(3, 2) X(3, 3)
 
 // acc + the dot products of a's unsigned and b's signed byte quadruples (vpdpbusd). As inline
 // asm because GCC 12 copies the accumulator of _mm512_dpbusd_epi32 around the instruction and,
@@ -54,39 +75,57 @@ inline __m512i broadcastFour(const uint8_t* p) {
   return _mm512_set1_epi32(four);
 }
 
-// MR rows x NR vectors of 16 channels, starting at row pointer a (stride k) and vector v0. The
-// accumulators are named variables updated by dpbusd's asm: with an array and the intrinsic, GCC
-// 12 copied and spilled them on every iteration, which halved the speed of the vpdpbusd stream.
+// Expands X(i, v) for every row i < 8 and vector v < 4 of a register tile (only tiles of at most
+// 16 accumulators are instantiated: 8 x 1 and up to 4 x 4).
+#define EDGEOPT_TILE(X)                                                                           \
+  X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) X(2, 0) X(2, 1) X(2, 2) X(2, 3) \
+  X(3, 0) X(3, 1) X(3, 2) X(3, 3) X(4, 0) X(4, 1) X(4, 2) X(4, 3) X(5, 0) X(5, 1) X(5, 2) X(5, 3) \
+  X(6, 0) X(6, 1) X(6, 2) X(6, 3) X(7, 0) X(7, 1) X(7, 2) X(7, 3)
+#define EDGEOPT_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+// MR pixels (pixel i's input at base + i * pixelStride, its segment s segmentStride further) x NR
+// vectors of 16 channels from vector v0, written to y (pixel i at y + i * g.n). The accumulators are named
+// variables updated by dpbusd's asm: with an array and the intrinsic, GCC 12 copied and spilled
+// them on every iteration, which halved the speed of the vpdpbusd stream.
 template <int MR, int NR>
-void tile(const uint8_t* a, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
-  const int64_t k = g.k, groups = k / 4;
-  const int8_t* b = g.b.data() + v0 * k * 16;
+void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds,
+          uint8_t* y) {
+  static_assert(MR * NR <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
+  const int64_t groups = g.groups, perVector = g.segments * groups;
+  const int8_t* b = g.b.data() + v0 * perVector * 64;
   const __m512i zero = _mm512_setzero_si512();
 #define EDGEOPT_DECLARE(i, v) __m512i acc##i##v = zero;
-  EDGEOPT_TILE_4X4(EDGEOPT_DECLARE)
+  EDGEOPT_TILE(EDGEOPT_DECLARE)
 #undef EDGEOPT_DECLARE
-  for (int64_t q = 0; q < groups; ++q) {
-    const __m512i b0 = _mm512_loadu_si512(b + q * 64);
-    const __m512i b1 = NR > 1 ? _mm512_loadu_si512(b + (groups + q) * 64) : zero;
-    const __m512i b2 = NR > 2 ? _mm512_loadu_si512(b + (2 * groups + q) * 64) : zero;
-    const __m512i b3 = NR > 3 ? _mm512_loadu_si512(b + (3 * groups + q) * 64) : zero;
-    // One broadcast register at a time, right before its four vpdpbusd.
-#define EDGEOPT_ROW(i)                                                   \
-  if constexpr (MR > i) {                                                \
-    const __m512i ai = broadcastFour(a + i * k + 4 * q);                 \
-    acc##i##0 = dpbusd(acc##i##0, ai, b0);                  \
-    if constexpr (NR > 1) acc##i##1 = dpbusd(acc##i##1, ai, b1); \
-    if constexpr (NR > 2) acc##i##2 = dpbusd(acc##i##2, ai, b2); \
-    if constexpr (NR > 3) acc##i##3 = dpbusd(acc##i##3, ai, b3); \
+#define EDGEOPT_ROW_POINTER(i) const uint8_t* row##i = base + i * pixelStride;
+  EDGEOPT_ROWS(EDGEOPT_ROW_POINTER)
+#undef EDGEOPT_ROW_POINTER
+  for (int64_t s = 0; s < g.segments; ++s) {
+    const int64_t offset = s * segmentStride;
+    const int8_t* bs = b + s * groups * 64;
+    for (int64_t q = 0; q < groups; ++q) {
+      const __m512i b0 = _mm512_loadu_si512(bs + q * 64);
+      const __m512i b1 = NR > 1 ? _mm512_loadu_si512(bs + (perVector + q) * 64) : zero;
+      const __m512i b2 = NR > 2 ? _mm512_loadu_si512(bs + (2 * perVector + q) * 64) : zero;
+      const __m512i b3 = NR > 3 ? _mm512_loadu_si512(bs + (3 * perVector + q) * 64) : zero;
+      // One broadcast register at a time, right before its vpdpbusd.
+#define EDGEOPT_STEP(i)                                                         \
+  if constexpr (MR > i) {                                                       \
+    const __m512i ai = broadcastFour(row##i + offset + 4 * q);                  \
+    acc##i##0 = dpbusd(acc##i##0, ai, b0);                                      \
+    if constexpr (NR > 1) acc##i##1 = dpbusd(acc##i##1, ai, b1);                \
+    if constexpr (NR > 2) acc##i##2 = dpbusd(acc##i##2, ai, b2);                \
+    if constexpr (NR > 3) acc##i##3 = dpbusd(acc##i##3, ai, b3);                \
   }
-    EDGEOPT_ROW(0) EDGEOPT_ROW(1) EDGEOPT_ROW(2) EDGEOPT_ROW(3)
-#undef EDGEOPT_ROW
+      EDGEOPT_ROWS(EDGEOPT_STEP)
+#undef EDGEOPT_STEP
+    }
   }
   ShortFormConstants c[NR];
   for (int v = 0; v < NR; ++v) c[v] = loadShortFormConstants(g.constants.data() + (v0 + v) * 48);
 #define EDGEOPT_REQUANTIZE(i, v) \
   if constexpr (MR > i && NR > v) acc##i##v = shortFormRequantize16(acc##i##v, c[v]);
-  EDGEOPT_TILE_4X4(EDGEOPT_REQUANTIZE)
+  EDGEOPT_TILE(EDGEOPT_REQUANTIZE)
 #undef EDGEOPT_REQUANTIZE
   const int64_t n = g.n, c0 = v0 * 16, valid = n - c0;  // channels of this tile's row present in y
   auto storeRow = [&](uint8_t* yr, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
@@ -104,47 +143,69 @@ void tile(const uint8_t* a, const QGemmVnni& g, int64_t v0, const ByteBounds& bo
   };
 #define EDGEOPT_STORE(i) \
   if constexpr (MR > i) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);
-  EDGEOPT_STORE(0) EDGEOPT_STORE(1) EDGEOPT_STORE(2) EDGEOPT_STORE(3)
+  EDGEOPT_ROWS(EDGEOPT_STORE)
 #undef EDGEOPT_STORE
 }
-#undef EDGEOPT_TILE_4X4
+#undef EDGEOPT_TILE
+#undef EDGEOPT_ROWS
 
-// Tiles of 4 rows: measured faster than 6 (24 accumulators leave the output stage too few
-// registers) on every MobileNetV2 shape, including the deep ones.
-constexpr int kTileRows = 4;
-
+// Tiles over a block of pixels. Tiles of 8 pixels for one vector of channels (one weight load per 8 vpdpbusd), 4 pixels for
+// 2-4 vectors: measured faster than 6 x 4 (24 accumulators leave the output stage too few
+// registers) on every MobileNetV2 1x1 shape, the deep ones included.
 template <int NR>
-void rowsOfTiles(int64_t m, const uint8_t* a, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
-  int64_t r = 0;
-  for (; r + kTileRows <= m; r += kTileRows) tile<kTileRows, NR>(a + r * g.k, g, v0, bounds, y + r * g.n);
-  switch (m - r) {
-    case 3: tile<3, NR>(a + r * g.k, g, v0, bounds, y + r * g.n); break;
-    case 2: tile<2, NR>(a + r * g.k, g, v0, bounds, y + r * g.n); break;
-    case 1: tile<1, NR>(a + r * g.k, g, v0, bounds, y + r * g.n); break;
+void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
+                     int64_t v0, const ByteBounds& bounds, uint8_t* y) {
+  constexpr int kRows = NR == 1 ? 8 : 4;
+  int64_t p = 0;
+  for (; p + kRows <= pixels; p += kRows) tile<kRows, NR>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
+  const uint8_t* bp = base + p * pixelStride;
+  uint8_t* yp = y + p * g.n;
+  switch (pixels - p) {
+    case 7: tile<7, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 6: tile<6, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 5: tile<5, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 4: tile<4, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 3: tile<3, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 2: tile<2, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 1: tile<1, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     default: break;
+  }
+}
+
+// A run of pixels whose inputs are pixelStride bytes apart: blocks of pixels outer (their input
+// stays in L1 while every channel block passes over them), channel blocks of up to 4 vectors inner.
+void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
+         const ByteBounds& bounds, uint8_t* y) {
+  const int64_t vectors = (g.n + 15) / 16;
+  constexpr int64_t kPixelBlock = 48;
+  for (int64_t p0 = 0; p0 < pixels; p0 += kPixelBlock) {
+    const int64_t count = pixels - p0 < kPixelBlock ? pixels - p0 : kPixelBlock;
+    const uint8_t* bb = base + p0 * pixelStride;
+    uint8_t* yb = y + p0 * g.n;
+    int64_t v0 = 0;
+    for (; v0 + 4 <= vectors; v0 += 4) tilesOverPixels<4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    switch (vectors - v0) {
+      case 3: tilesOverPixels<3>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
+      case 2: tilesOverPixels<2>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
+      case 1: tilesOverPixels<1>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
+      default: break;
+    }
   }
 }
 
 }  // namespace
 
 void qu8_gemm_requant__avx512vnni(int64_t m, const uint8_t* a, const QGemmVnni& g, uint8_t* y) {
+  run(m, a, g.segmentBytes, 0, g, ByteBounds(g.output_min, g.output_max), y);
+}
+
+void qu8_conv_requant__avx512vnni(const QConvGeometry& geo, const uint8_t* padded, const QGemmVnni& g, uint8_t* y) {
+  // One output row at a time: its pixels' inputs are stride_w * channels bytes apart.
+  const int64_t rowBytes = geo.padded_w * geo.channels;
   const ByteBounds bounds(g.output_min, g.output_max);
-  const int64_t vectors = (g.n + 15) / 16;
-  // Row blocks outer: a block's rows of a stay in L1 while every channel block passes over them.
-  constexpr int64_t kRowBlock = 48;
-  for (int64_t r0 = 0; r0 < m; r0 += kRowBlock) {
-    const int64_t rows = m - r0 < kRowBlock ? m - r0 : kRowBlock;
-    const uint8_t* ar = a + r0 * g.k;
-    uint8_t* yr = y + r0 * g.n;
-    int64_t v0 = 0;
-    for (; v0 + 4 <= vectors; v0 += 4) rowsOfTiles<4>(rows, ar, g, v0, bounds, yr);
-    switch (vectors - v0) {
-      case 3: rowsOfTiles<3>(rows, ar, g, v0, bounds, yr); break;
-      case 2: rowsOfTiles<2>(rows, ar, g, v0, bounds, yr); break;
-      case 1: rowsOfTiles<1>(rows, ar, g, v0, bounds, yr); break;
-      default: break;
-    }
-  }
+  for (int64_t oh = 0; oh < geo.out_h; ++oh)
+    run(geo.out_w, padded + oh * geo.stride_h * rowBytes, geo.stride_w * geo.channels, geo.dilation_h * rowBytes, g,
+        bounds, y + oh * geo.out_w * g.n);
 }
 
 }  // namespace edgeopt::kernels::x86

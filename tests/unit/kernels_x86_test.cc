@@ -353,5 +353,84 @@ TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
   EXPECT_FALSE(x86::prepareQGemmVnni(2, 4, w.data(), b.data(), ok.data(), ref::QuantParams{}, &g));
 }
 
+
+// k x k convolutions through the GEMM kernel (qu8_conv_requant__avx512vnni on a padded image)
+// against ref::qs8_conv__scalar: stems (1-3 channels), channel counts around the 4-byte group and
+// 16-channel vector, kernels 1-7, strides 1-2, pads 0-3 (asymmetric), height dilation.
+TEST(KernelsX86Test, QConvVnniMatchesScalar) {
+  if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-5000, 5000), pick(0, 1000);
+  std::uniform_real_distribution<double> md(0.0002, 0.02);
+  const int64_t channelChoices[] = {1, 3, 4, 5, 16, 17, 32};
+  const int64_t outChoices[] = {1, 16, 17, 40, 64, 70};
+  for (int trial = 0; trial < 120; ++trial) {
+    const int64_t C = channelChoices[pick(rng) % 7], M = outChoices[pick(rng) % 6];
+    const int64_t KH = pick(rng) % 3 + 1 + (trial % 10 == 0 ? 4 : 0), KW = pick(rng) % 3 + 1 + (trial % 10 == 0 ? 4 : 0);
+    const int64_t SH = pick(rng) % 2 + 1, SW = pick(rng) % 2 + 1, DH = trial % 7 == 0 ? 2 : 1;
+    const int64_t pt = pick(rng) % 4, pl = pick(rng) % 4, pb = pick(rng) % 4, pr = pick(rng) % 4;
+    const int64_t H = pick(rng) % 12 + (KH - 1) * DH + 1, W = pick(rng) % 20 + KW;
+    ref::ConvParams p;
+    p.in_channels = C;
+    p.out_channels = M;
+    p.in[1] = H;
+    p.in[2] = W;
+    p.kernel[1] = KH;
+    p.kernel[2] = KW;
+    p.stride[1] = SH;
+    p.stride[2] = SW;
+    p.dilation[1] = DH;
+    p.pad_begin[1] = pt;
+    p.pad_begin[2] = pl;
+    p.out[1] = (H + pt + pb - (KH - 1) * DH - 1) / SH + 1;
+    p.out[2] = (W + pl + pr - KW) / SW + 1;
+    const auto x = randomBytes(rng, static_cast<size_t>(H * W * C));  // NHWC uint8-stored
+    std::vector<int8_t> w(static_cast<size_t>(M * C * KH * KW));
+    for (auto& v : w) v = static_cast<int8_t>(wd(rng));
+    std::vector<int32_t> bias(static_cast<size_t>(M));
+    for (auto& v : bias) v = bd(rng);
+    std::vector<ref::Requantization> rq;
+    for (int64_t c = 0; c < M; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    if (trial % 3 == 1) q.output_min = q.output_zero_point;
+    if (trial % 3 == 2) q.output_max = std::min(127, q.output_zero_point + 30);
+    std::vector<int8_t> nchw(x.size());
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < H * W; ++i) nchw[static_cast<size_t>(c * H * W + i)] = static_cast<int8_t>(x[static_cast<size_t>(i * C + c)] - 128);
+    std::vector<int8_t> want(static_cast<size_t>(M * p.out[1] * p.out[2]));
+    ref::qs8_conv__scalar(p, q, nchw.data(), w.data(), bias.data(), rq.data(), want.data());
+
+    const int32_t zpU8 = q.input_zero_point + 128;
+    const int64_t PH = std::max(H + pt + pb, (p.out[1] - 1) * SH + (KH - 1) * DH + 1), PW = W + pl + pr;
+    std::vector<uint8_t> padded(static_cast<size_t>(PH * PW * C + 4), static_cast<uint8_t>(zpU8));
+    for (int64_t h = 0; h < H; ++h)
+      std::copy(x.begin() + h * W * C, x.begin() + (h + 1) * W * C, padded.begin() + ((h + pt) * PW + pl) * C);
+    std::vector<int32_t> adjusted(bias);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t i = 0; i < C * KH * KW; ++i) adjusted[static_cast<size_t>(m)] -= zpU8 * w[static_cast<size_t>(m * C * KH * KW + i)];
+    x86::QGemmVnni g;
+    ASSERT_TRUE(x86::prepareQConvVnni(C, M, KH, KW, w.data(), adjusted.data(), rq.data(), q, &g));
+    x86::QConvGeometry geo;
+    geo.padded_w = PW;
+    geo.channels = C;
+    geo.out_h = p.out[1];
+    geo.out_w = p.out[2];
+    geo.stride_h = SH;
+    geo.stride_w = SW;
+    geo.dilation_h = DH;
+    std::vector<uint8_t> got(want.size() + 64, 0x5A);
+    x86::qu8_conv_requant__avx512vnni(geo, padded.data(), g, got.data());
+    const int64_t pixels = p.out[1] * p.out[2];
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t i = 0; i < pixels; ++i)
+        ASSERT_EQ(got[static_cast<size_t>(i * M + m)], static_cast<uint8_t>(want[static_cast<size_t>(m * pixels + i)] + 128))
+            << "trial " << trial << " pixel " << i << " channel " << m << ": C " << C << " M " << M << " kernel " << KH
+            << "x" << KW << " stride " << SH << "x" << SW << " dilation_h " << DH << " input " << H << "x" << W;
+    for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0x5A) << "wrote past the end";
+  }
+}
+
 }  // namespace
 }  // namespace edgeopt::kernels
