@@ -30,9 +30,9 @@ const char* targetName(Target t);
 struct RunnerOptions {
   Target target = Target::kRef;
   int threads = 1;  // x86: oneDNN threads
-  bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
-  bool ownPointwise = true;  // x86: edgeopt's int8 GEMM for 1x1 convolutions (false: oneDNN's)
   std::string qemuCpu = "cortex-a76";  // arm-neon: the CPU qemu-aarch64 emulates
+  bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
+  bool ownConv = true;  // x86: edgeopt's fused-output int8 GEMM for convolutions where it applies (false: oneDNN's)
 };
 // A target's options with edgeopt's own kernels.
 inline RunnerOptions runnerOptionsFor(Target target, int threads = 1, std::string qemuCpu = "cortex-a76") {

@@ -76,7 +76,7 @@ inline __m512i broadcastFour(const uint8_t* p) {
 }
 
 // Expands X(i, v) for every row i < 8 and vector v < 4 of a register tile (only tiles of at most
-// 16 accumulators are instantiated: 8 x 1 and up to 4 x 4).
+// 16 accumulators are instantiated: up to 8 x 2 and 4 x 4).
 #define EDGEOPT_TILE(X)                                                                           \
   X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) X(2, 0) X(2, 1) X(2, 2) X(2, 3) \
   X(3, 0) X(3, 1) X(3, 2) X(3, 3) X(4, 0) X(4, 1) X(4, 2) X(4, 3) X(5, 0) X(5, 1) X(5, 2) X(5, 3) \
@@ -149,22 +149,20 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
 #undef EDGEOPT_TILE
 #undef EDGEOPT_ROWS
 
-// Tiles over a block of pixels. Tiles of 8 pixels for one vector of channels (one weight load per 8 vpdpbusd), 4 pixels for
-// 2-4 vectors: measured faster than 6 x 4 (24 accumulators leave the output stage too few
-// registers) on every MobileNetV2 1x1 shape, the deep ones included.
-template <int NR>
+// Tiles over a block of pixels: kRows pixels x NR vectors, the tail in smaller tiles.
+template <int NR, int kRows>
 void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
                      int64_t v0, const ByteBounds& bounds, uint8_t* y) {
-  constexpr int kRows = NR == 1 ? 8 : 4;
   int64_t p = 0;
-  for (; p + kRows <= pixels; p += kRows) tile<kRows, NR>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
+  for (; p + kRows <= pixels; p += kRows)
+    tile<kRows, NR>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
   const uint8_t* bp = base + p * pixelStride;
   uint8_t* yp = y + p * g.n;
   switch (pixels - p) {
-    case 7: tile<7, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 6: tile<6, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 5: tile<5, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 4: tile<4, 1>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 7: if constexpr (kRows > 7) tile<7, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 6: if constexpr (kRows > 6) tile<6, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 5: if constexpr (kRows > 5) tile<5, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 4: if constexpr (kRows > 4) tile<4, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     case 3: tile<3, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     case 2: tile<2, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     case 1: tile<1, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
@@ -173,23 +171,25 @@ void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, i
 }
 
 // A run of pixels whose inputs are pixelStride bytes apart: blocks of pixels outer (their input
-// stays in L1 while every channel block passes over them), channel blocks of up to 4 vectors inner.
+// stays in L1 while every channel block passes over them), channel blocks inner. Tiles are 4
+// pixels x 4 vectors while 4 vectors' weights fit in 16 KB (measured faster than 6 x 4, whose 24
+// accumulators leave the output stage too few registers, on every MobileNetV2 1x1 shape); deeper
+// layers take 8 pixels x 2 vectors, which halves the weight traffic per vpdpbusd (their weights
+// stream from L2); one vector takes 8 pixels (one weight load per 8 vpdpbusd).
 void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
          const ByteBounds& bounds, uint8_t* y) {
   const int64_t vectors = (g.n + 15) / 16;
+  const bool wide = g.segments * g.groups * 64 * 4 <= 16384;
   constexpr int64_t kPixelBlock = 48;
   for (int64_t p0 = 0; p0 < pixels; p0 += kPixelBlock) {
     const int64_t count = pixels - p0 < kPixelBlock ? pixels - p0 : kPixelBlock;
     const uint8_t* bb = base + p0 * pixelStride;
     uint8_t* yb = y + p0 * g.n;
     int64_t v0 = 0;
-    for (; v0 + 4 <= vectors; v0 += 4) tilesOverPixels<4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
-    switch (vectors - v0) {
-      case 3: tilesOverPixels<3>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
-      case 2: tilesOverPixels<2>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
-      case 1: tilesOverPixels<1>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb); break;
-      default: break;
-    }
+    if (wide)
+      for (; v0 + 4 <= vectors; v0 += 4) tilesOverPixels<4, 4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    for (; v0 + 2 <= vectors; v0 += 2) tilesOverPixels<2, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    if (v0 < vectors) tilesOverPixels<1, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
   }
 }
 

@@ -40,7 +40,7 @@ TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
     auto ref = api::ModelRunner::create(model.value(), {api::Target::kRef, 1});
     ASSERT_TRUE(ref.ok());
     for (const char* cpu : {"cortex-a76", "cortex-a53"}) {
-      auto arm = api::ModelRunner::create(model.value(), {api::Target::kArmNeon, 1, true, cpu});
+      auto arm = api::ModelRunner::create(model.value(), api::runnerOptionsFor(api::Target::kArmNeon, 1, cpu));
       ASSERT_TRUE(arm.ok()) << arm.status().message();
       for (const ir::Tensor& batch : testing::bundledBatches(preprocess, 250)) {
         auto want = ref.value()->run({batch});

@@ -28,7 +28,7 @@ const fs::path kCalib = testing::kBundled;
 std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs,
                           bool ownKernels = true) {
   api::RunnerOptions options = api::runnerOptionsFor(target);
-  options.ownDepthwise = options.ownPointwise = ownKernels;
+  options.ownDepthwise = options.ownConv = ownKernels;
   auto runner = api::ModelRunner::create(m, options);
   EXPECT_TRUE(runner.ok()) << runner.status().message();
   if (!runner.ok()) return {};
@@ -193,7 +193,7 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
     auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
     api::RunnerOptions onednnOnly = api::runnerOptionsFor(api::Target::kX86);
-    onednnOnly.ownDepthwise = onednnOnly.ownPointwise = false;
+    onednnOnly.ownDepthwise = onednnOnly.ownConv = false;
     auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
     auto x86Onednn = api::ModelRunner::create(int8.value(), onednnOnly);
     ASSERT_TRUE(ref.ok() && x86.ok() && x86Onednn.ok());
