@@ -82,6 +82,11 @@ inline __m512i broadcastFour(const uint8_t* p) {
   X(3, 0) X(3, 1) X(3, 2) X(3, 3) X(4, 0) X(4, 1) X(4, 2) X(4, 3) X(5, 0) X(5, 1) X(5, 2) X(5, 3) \
   X(6, 0) X(6, 1) X(6, 2) X(6, 3) X(7, 0) X(7, 1) X(7, 2) X(7, 3)
 #define EDGEOPT_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+// The same tile, vector by vector (the output stage needs one vector's constants at a time).
+#define EDGEOPT_TILE_BY_VECTOR(X)                                                                 \
+  X(0, 0) X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(7, 0) X(0, 1) X(1, 1) X(2, 1) X(3, 1) \
+  X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(0, 2) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) \
+  X(0, 3) X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3)
 
 // MR pixels (pixel i's input at base + i * pixelStride, its segment s segmentStride further) x NR
 // vectors of 16 channels from vector v0, written to y (pixel i at y + i * g.n). The accumulators are named
@@ -121,11 +126,11 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
 #undef EDGEOPT_STEP
     }
   }
-  ShortFormConstants c[NR];
-  for (int v = 0; v < NR; ++v) c[v] = loadShortFormConstants(g.constants.data() + (v0 + v) * 48);
-#define EDGEOPT_REQUANTIZE(i, v) \
-  if constexpr (MR > i && NR > v) acc##i##v = shortFormRequantize16(acc##i##v, c[v]);
-  EDGEOPT_TILE(EDGEOPT_REQUANTIZE)
+  const int64_t* constants = g.constants.data() + v0 * 48;
+#define EDGEOPT_REQUANTIZE(i, v)                                                         \
+  if constexpr (MR > i && NR > v)                                                        \
+    acc##i##v = shortFormRequantize16(acc##i##v, loadShortFormConstants(constants + v * 48));
+  EDGEOPT_TILE_BY_VECTOR(EDGEOPT_REQUANTIZE)
 #undef EDGEOPT_REQUANTIZE
   const int64_t n = g.n, c0 = v0 * 16, valid = n - c0;  // channels of this tile's row present in y
   auto storeRow = [&](uint8_t* yr, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
@@ -147,6 +152,7 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
 #undef EDGEOPT_STORE
 }
 #undef EDGEOPT_TILE
+#undef EDGEOPT_TILE_BY_VECTOR
 #undef EDGEOPT_ROWS
 
 // Tiles over a block of pixels: kRows pixels x NR vectors, the tail in smaller tiles.
