@@ -7,11 +7,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "compiler/api/edgeopt.h"
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/pass/pass_manager.h"
+#include "kernels/x86/dwconv.h"
 #include "targets/x86/plan.h"
 #include "tests/unit/zoo_data.h"
 
@@ -229,6 +231,38 @@ TEST(X86TargetTest, ResidualAddFusedIntoConvolution) {
     fusedSteps += step.kernel.find("residual add post-op") != std::string::npos;
   }
   EXPECT_EQ(fusedSteps, 3);  // one per residual stage
+}
+
+// The quantized zoo CNN runs its convolutions with edgeopt's fused-output kernels wherever the
+// plan's rules say they apply (depthwise over 16-channel groups or per 64-channel block, 1x1 and
+// narrow k x k through the GEMM), so a selection condition that silently stops holding (e.g. a
+// requantization outside the short form) fails here rather than only costing speed.
+TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
+  if (!kernels::x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  auto model = api::loadModel((testing::kZoo / "mobilenet_v2_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  api::QuantizeOptions q;
+  q.calib.path = kCalib.string();
+  q.calib.preprocess = "channels=gray," + testing::zooManifest()["models"]["mobilenet_v2_fm"]["preprocess"].get<std::string>();
+  q.calib.limit = 50;
+  q.attributionSamples = 2;
+  api::QuantizeReport report;
+  ASSERT_TRUE(api::quantizeModel(model.value(), q, &report).ok());
+  ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
+  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  ASSERT_TRUE(runner.ok());
+  auto plan = runner.value()->planFor({{2, 1, 28, 28}});
+  ASSERT_TRUE(plan.ok() && plan.value());
+  std::map<std::string, int> kernels;
+  for (const auto& step : plan.value()->steps()) {
+    if (step.op != "edgeopt.QConv") continue;
+    EXPECT_EQ(step.kernel.find("onednn"), std::string::npos) << step.node << " runs " << step.kernel;
+    ++kernels[step.kernel.substr(0, step.kernel.find(' '))];
+  }
+  EXPECT_EQ(kernels["x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni"], 4);  // stride-1 depthwise
+  EXPECT_EQ(kernels["x86:qu8_dwconv3x3_requant_row__avx512vnni"], 2);         // stride-2 depthwise
+  EXPECT_EQ(kernels["x86:qu8_gemm_requant__avx512vnni"], 13);                 // 1x1
+  EXPECT_EQ(kernels["x86:qu8_conv_requant__avx512vnni"], 1);                  // the stem
 }
 
 TEST(X86TargetTest, BadInput) {
