@@ -106,6 +106,22 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
   }
 }
 
+void qu8_planes_to_pixels4__avx512bw(int64_t n, const uint8_t* const* planes, int count, uint8_t fill, uint8_t* out) {
+  const __m128i filler = _mm_set1_epi8(static_cast<char>(fill));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m128i p[4];
+    for (int c = 0; c < 4; ++c) p[c] = c < count ? _mm_maskz_loadu_epi8(m, planes[c] + i) : filler;
+    const __m128i p01l = _mm_unpacklo_epi8(p[0], p[1]), p01h = _mm_unpackhi_epi8(p[0], p[1]);
+    const __m128i p23l = _mm_unpacklo_epi8(p[2], p[3]), p23h = _mm_unpackhi_epi8(p[2], p[3]);
+    const __m512i pixels = _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_setr_m128i(_mm_unpacklo_epi16(p01l, p23l), _mm_unpackhi_epi16(p01l, p23l))),
+        _mm256_setr_m128i(_mm_unpacklo_epi16(p01h, p23h), _mm_unpackhi_epi16(p01h, p23h)), 1);
+    const __mmask64 bytes = n - i >= 16 ? ~__mmask64{0} : (__mmask64{1} << (4 * (n - i))) - 1;
+    _mm512_mask_storeu_epi8(out + 4 * i, bytes, pixels);
+  }
+}
+
 void qu8_quantize__avx512f(int64_t n, const float* x, float scale, int32_t zero_point, uint8_t* y) {
   const __m512 s = _mm512_set1_ps(scale);
   const __m512 lo = _mm512_set1_ps(-1e9f), hi = _mm512_set1_ps(1e9f);

@@ -63,6 +63,10 @@ namespace edgeopt::kernels::x86 {
 void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
                       const ref::AddRequantization& r, const ref::QuantParams& q, uint8_t* y);
 
+// n pixels of up to 4 byte planes (NCHW rows) as 4-byte pixels (NHWC with the channels padded to
+// 4): out[4 i + c] = planes[c][i] for c < count, `fill` for the others. AVX-512F/BW.
+void qu8_planes_to_pixels4__avx512bw(int64_t n, const uint8_t* const* planes, int count, uint8_t fill, uint8_t* out);
+
 // As ref::qu8_quantize__scalar: ONNX QuantizeLinear of float32 to uint8.
 void qu8_quantize__avx512f(int64_t n, const float* x, float scale, int32_t zero_point, uint8_t* y);
 

@@ -511,36 +511,58 @@ bool Plan::Impl::convInt8(const ir::Node& n, const ref::ConvParams& p) {
   if (!s.ok()) return false;
   std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
   if (bias.empty()) bias.assign(static_cast<size_t>(M), 0);
+  // A stem reading the graph's NCHW input (2-4 channels) transposes it while filling the padded
+  // buffer, as pixels of 4 channels (a zero-weight channel where the input has fewer), instead of
+  // a separate reorder step; with 1 channel NCHW is NHWC.
+  const Layout inLayout = currentLayout(x) == Layout::kPlain && C <= 4 ? Layout::kPlain : Layout::kNhwc;
+  const bool fromPlanes = inLayout == Layout::kPlain && C > 1;
+  const int64_t Cp = fromPlanes ? 4 : C;
+  std::vector<int8_t> weights(w.data<int8_t>(), w.data<int8_t>() + w.numel());
+  if (Cp != C) {
+    weights.assign(static_cast<size_t>(M * Cp * KH * KW), 0);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t c = 0; c < C; ++c)
+        std::copy_n(w.data<int8_t>() + (m * C + c) * KH * KW, KH * KW, weights.begin() + (m * Cp + c) * KH * KW);
+  }
   auto conv = std::make_shared<kernels::x86::QGemmVnni>();
-  if (!kernels::x86::prepareQConvVnni(C, M, KH, KW, w.data<int8_t>(), bias.data(), s.value().requant.data(), s.value().q,
+  if (!kernels::x86::prepareQConvVnni(Cp, M, KH, KW, weights.data(), bias.data(), s.value().requant.data(), s.value().q,
                                       conv.get()))
     return false;
   const int64_t padTop = p.pad_begin[1], padLeft = p.pad_begin[2];
   const int64_t paddedH = std::max(p.in[1] + padTop, (p.out[1] - 1) * p.stride[1] + (KH - 1) * p.dilation[1] + 1);
   const int64_t paddedW = std::max(p.in[2] + padLeft, (p.out[2] - 1) * p.stride[2] + KW);
   // Padding rows and columns hold the zero point from plan time on; each run writes the interior.
-  auto padded = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(paddedH * paddedW * C + 4),
-                                                       static_cast<uint8_t>(inputZeroPointU8(n)));
+  const uint8_t zp = static_cast<uint8_t>(inputZeroPointU8(n));
+  auto padded = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(paddedH * paddedW * Cp + 4), zp);
   weightBytes += static_cast<int64_t>(conv->b.size() + conv->constants.size() * sizeof(int64_t));
   kernels::x86::QConvGeometry geo;
   geo.padded_w = paddedW;
-  geo.channels = C;
+  geo.channels = Cp;
   geo.out_h = p.out[1];
   geo.out_w = p.out[2];
   geo.stride_h = p.stride[1];
   geo.stride_w = p.stride[2];
   geo.dilation_h = p.dilation[1];
-  const int xs = slotIn(x, Layout::kNhwc);
+  const int xs = slotIn(x, inLayout);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
   const int64_t H = p.in[1], W = p.in[2], outImage = p.out[1] * p.out[2] * M;
-  addStep({n.name(), n.qualifiedOpType(), "x86:qu8_conv_requant__avx512vnni", N * M * p.out[1] * p.out[2] * C * KH * KW},
-          {xs}, {ys}, [this, conv, padded, geo, N, H, W, C, padTop, padLeft, paddedW, outImage, xi, yi](uint8_t* a) {
+  addStep({n.name(), n.qualifiedOpType(),
+           std::string("x86:qu8_conv_requant__avx512vnni") + (fromPlanes ? " (NCHW input via x86:qu8_planes_to_pixels4__avx512bw)" : ""),
+           N * M * p.out[1] * p.out[2] * C * KH * KW},
+          {xs}, {ys}, [this, conv, padded, geo, fromPlanes, zp, N, H, W, C, Cp, padTop, padLeft, paddedW, outImage, xi, yi](uint8_t* a) {
             for (int64_t img = 0; img < N; ++img) {
               const uint8_t* xin = a + slots[xi].offset + img * H * W * C;
-              for (int64_t h = 0; h < H; ++h)
-                std::memcpy(padded->data() + ((h + padTop) * paddedW + padLeft) * C, xin + h * W * C,
-                            static_cast<size_t>(W * C));
+              for (int64_t h = 0; h < H; ++h) {
+                uint8_t* row = padded->data() + ((h + padTop) * paddedW + padLeft) * Cp;
+                if (fromPlanes) {
+                  const uint8_t* planes[4] = {};
+                  for (int64_t c = 0; c < C; ++c) planes[c] = xin + (c * H + h) * W;
+                  kernels::x86::qu8_planes_to_pixels4__avx512bw(W, planes, static_cast<int>(C), zp, row);
+                } else {
+                  std::memcpy(row, xin + h * W * C, static_cast<size_t>(W * C));
+                }
+              }
               kernels::x86::qu8_conv_requant__avx512vnni(geo, padded->data(), *conv, a + slots[yi].offset + img * outImage);
             }
           });

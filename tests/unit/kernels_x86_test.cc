@@ -432,5 +432,29 @@ TEST(KernelsX86Test, QConvVnniMatchesScalar) {
   }
 }
 
+
+// NCHW byte planes to 4-byte pixels against the obvious loop: 1-4 planes, lengths around the
+// 16-pixel step.
+TEST(KernelsX86Test, PlanesToPixels4MatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(5);
+  for (int count = 1; count <= 4; ++count)
+    for (int64_t n : {1, 15, 16, 17, 33, 224, 1000}) {
+      std::vector<std::vector<uint8_t>> planes;
+      const uint8_t* pointers[4] = {};
+      for (int c = 0; c < count; ++c) {
+        planes.push_back(randomBytes(rng, static_cast<size_t>(n)));
+        pointers[c] = planes.back().data();
+      }
+      std::vector<uint8_t> got(static_cast<size_t>(4 * n + 64), 0x5A);
+      x86::qu8_planes_to_pixels4__avx512bw(n, pointers, count, 0x77, got.data());
+      for (int64_t i = 0; i < n; ++i)
+        for (int c = 0; c < 4; ++c)
+          ASSERT_EQ(got[static_cast<size_t>(4 * i + c)], c < count ? planes[static_cast<size_t>(c)][static_cast<size_t>(i)] : 0x77)
+              << "pixel " << i << " channel " << c << " of " << n << " (" << count << " planes)";
+      for (size_t i = static_cast<size_t>(4 * n); i < got.size(); ++i) ASSERT_EQ(got[i], 0x5A) << "wrote past the end";
+    }
+}
+
 }  // namespace
 }  // namespace edgeopt::kernels

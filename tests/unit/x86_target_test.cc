@@ -75,6 +75,7 @@ Int8Case randomQConv(std::mt19937& rng, int trial) {
   int64_t G = 1, C = small(rng) * 4, M = small(rng) * 4 + (trial % 3);
   if (trial % 3 == 0) G = C, M = C;            // depthwise
   else if (trial % 3 == 1) G = 2, C *= 2, M = 2 * M;  // grouped
+  else if (trial % 12 == 2 || trial % 12 == 8) C = trial % 12 == 2 ? 3 : 2;  // stems read from NCHW planes
   int64_t H = size(rng) + (kh - 1) * dh, W = size(rng) + (kw - 1) * dw;
   std::vector<int64_t> pads = {small(rng) - 1, small(rng) - 1, small(rng) - 1, small(rng) - 1};
   if (trial % 6 == 5) {
