@@ -61,7 +61,7 @@ StatusOr<x86::Plan*> ModelRunner::planFor(const std::vector<std::vector<int64_t>
   x86::PlanOptions o;
   o.threads = impl_->options.threads;
   o.ownDepthwise = impl_->options.ownDepthwise;
-  o.ownConv = impl_->options.ownConv;
+  o.ownGemm = impl_->options.ownGemm;
   EDGEOPT_ASSIGN_OR_RETURN(auto plan, x86::Plan::create(*impl_->model.graph, inputDims, o));
   x86::Plan* p = plan.get();
   impl_->plans[inputDims] = std::move(plan);

@@ -32,7 +32,7 @@ struct RunnerOptions {
   int threads = 1;  // x86: oneDNN threads
   std::string qemuCpu = "cortex-a76";  // arm-neon: the CPU qemu-aarch64 emulates
   bool ownDepthwise = true;  // x86: edgeopt's int8 depthwise 3x3 kernel (false: oneDNN's)
-  bool ownConv = true;  // x86: edgeopt's fused-output int8 GEMM for convolutions where it applies (false: oneDNN's)
+  bool ownGemm = true;  // x86: edgeopt's fused-output int8 GEMM for convolutions and matrix products where it applies (false: oneDNN's)
 };
 // A target's options with edgeopt's own kernels.
 inline RunnerOptions runnerOptionsFor(Target target, int threads = 1, std::string qemuCpu = "cortex-a76") {

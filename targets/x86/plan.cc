@@ -217,6 +217,8 @@ struct Plan::Impl {
   bool matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, const ir::Tensor& w, bool wTransposed,
                     const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,
                     std::shared_ptr<memory>* weights, std::string* impl);
+  bool ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t N, const int8_t* w, const std::vector<int32_t>& bias,
+                   const runtime::Int8OutputStage& stage, Layout layout, const std::string& what);
   bool pointwiseInt8(const ir::Node& n, const ref::ConvParams& p);
   bool depthwiseInt8(const ir::Node& n, const ref::ConvParams& p);
   bool convInt8(const ir::Node& n, const ref::ConvParams& p);
@@ -362,35 +364,45 @@ bool Plan::Impl::matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, con
 
 // A 1x1, stride-1, unpadded, ungrouped int8 convolution is a matmul over NHWC rows: [N*H*W, C] x
 // [C, M]; as one, it runs in cache-sized pieces at any batch size.
+// An int8 matrix product [rows, K] x w^T -> [rows, N] (w int8 [N][K], bias with the input zero
+// point folded in) with edgeopt's fused-output GEMM, which keeps the accumulators in registers
+// through the output stage. False (nothing added) where it does not apply: no VNNI, a depth that
+// is not a multiple of 4, or requantization outside the short form.
+bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t N, const int8_t* w,
+                             const std::vector<int32_t>& bias, const runtime::Int8OutputStage& stage, Layout layout,
+                             const std::string& what) {
+  auto gemm = std::make_shared<kernels::x86::QGemmVnni>();
+  if (!options.ownGemm || !kernels::x86::hasAvx512Vnni() ||
+      !kernels::x86::prepareQGemmVnni(K, N, w, bias.data(), stage.requant.data(), stage.q, gemm.get()))
+    return false;
+  const int xs = slotIn(n.input(0), layout);
+  const int ys = outputSlot(n.output(0), layout);
+  weightBytes += static_cast<int64_t>(gemm->b.size() + gemm->constants.size() * sizeof(int64_t));
+  const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
+  addStep({n.name(), n.qualifiedOpType(), "x86:qu8_gemm_requant__avx512vnni" + what, rows * K * N}, {xs}, {ys},
+          [this, gemm, rows, xi, yi](uint8_t* a) {
+            kernels::x86::qu8_gemm_requant__avx512vnni(rows, a + slots[xi].offset, *gemm, a + slots[yi].offset);
+          });
+  return true;
+}
+
 bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const ir::Value* x = n.input(0);
   const ir::Tensor& w = n.input(1)->initializer();
   const int64_t rows = p.batch * p.in[1] * p.in[2], C = p.in_channels, M = p.out_channels;
   auto s = runtime::int8OutputStageOf(n, M);
   if (!s.ok()) return false;
-  const int xs = slotIn(x, Layout::kNhwc);
-  const int ys = outputSlot(n.output(0), Layout::kNhwc);
   std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
   if (bias.empty()) bias.assign(static_cast<size_t>(M), 0);
-  // edgeopt's GEMM keeps the accumulators in registers through the output stage; it needs VNNI,
-  // a depth that is a multiple of 4 and short-form requantization, else oneDNN's matmul.
-  auto gemm = std::make_shared<kernels::x86::QGemmVnni>();
-  if (options.ownConv && kernels::x86::hasAvx512Vnni() &&
-      kernels::x86::prepareQGemmVnni(C, M, w.data<int8_t>(), bias.data(), s.value().requant.data(), s.value().q, gemm.get())) {
-    weightBytes += static_cast<int64_t>(gemm->b.size() + gemm->constants.size() * sizeof(int64_t));
-    const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
-    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_gemm_requant__avx512vnni (1x1 conv)", rows * C * M}, {xs}, {ys},
-            [this, gemm, rows, xi, yi](uint8_t* a) {
-              kernels::x86::qu8_gemm_requant__avx512vnni(rows, a + slots[xi].offset, *gemm, a + slots[yi].offset);
-            });
-    return true;
-  }
+  if (ownGemmStep(n, rows, C, M, w.data<int8_t>(), bias, s.value(), Layout::kNhwc, " (1x1 conv)")) return true;
   std::vector<Piece> pieces;
   std::shared_ptr<memory> weights;
   std::string impl;
   if (!matmulPieces(rows, C, M, true, w, /*wTransposed=*/true, memory::desc(), dnnl::primitive_attr(), &pieces, &weights,
                     &impl))
     return false;
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
   addWeightedStep(n, std::move(pieces), impl + " (1x1 conv as matmul)", weights, nullptr, xs, ys, rows * C * M,
                   std::move(s).value(), int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false), M);
   return true;
@@ -588,7 +600,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   // edgeopt's GEMM for k x k convolutions where one side is narrow (stems, 16-32 channel layers):
   // 0.43-0.95x oneDNN's time there (with its output stage); from 64 channels on both sides
   // oneDNN's brgconv runs near the VNNI peak and measured 1-11 % faster (ResNet-18, resnet_fm).
-  if (int8 && options.ownConv && G == 1 && p.dilation[2] == 1 && std::min(C, M) <= 32 && kernels::x86::hasAvx512Vnni() &&
+  if (int8 && options.ownGemm && G == 1 && p.dilation[2] == 1 && std::min(C, M) <= 32 && kernels::x86::hasAvx512Vnni() &&
       convInt8(n, p))
     return true;
   const memory::dims strides = {p.stride[1], p.stride[2]}, dil = {p.dilation[1] - 1, p.dilation[2] - 1};
@@ -707,6 +719,13 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
     if (!s.ok()) return false;
     stage = std::move(s).value();
     biasQ = int8Bias(n, w->initializer(), N, /*channelsFirst=*/transB, /*padded=*/false);
+    std::vector<int32_t> bias = biasQ.empty() ? std::vector<int32_t>(static_cast<size_t>(N), 0) : biasQ;
+    // w as [N][K] for edgeopt's GEMM.
+    std::vector<int8_t> wNK(w->initializer().data<int8_t>(), w->initializer().data<int8_t>() + N * K);
+    if (!transB)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = 0; j < N; ++j) wNK[static_cast<size_t>(j * K + k)] = w->initializer().data<int8_t>()[k * N + j];
+    if (ownGemmStep(n, M, K, N, wNK.data(), bias, *stage, Layout::kPlain, "")) return true;
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }

@@ -26,7 +26,7 @@ namespace edgeopt::x86 {
 struct PlanOptions {
   int threads = 1;  // oneDNN (OpenMP) threads
   bool ownDepthwise = true;  // int8 depthwise 3x3 with kernels/x86 (false: oneDNN's, for comparison)
-  bool ownConv = true;  // int8 convolutions with kernels/x86's fused-output GEMM where it applies (false: oneDNN's)
+  bool ownGemm = true;  // int8 convolutions and matrix products with kernels/x86's fused-output GEMM where it applies (false: oneDNN's)
 };
 
 // One step of the plan, as the per-layer profile shows it.

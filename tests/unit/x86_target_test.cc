@@ -30,7 +30,7 @@ const fs::path kCalib = testing::kBundled;
 std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs,
                           bool ownKernels = true) {
   api::RunnerOptions options = api::runnerOptionsFor(target);
-  options.ownDepthwise = options.ownConv = ownKernels;
+  options.ownDepthwise = options.ownGemm = ownKernels;
   auto runner = api::ModelRunner::create(m, options);
   EXPECT_TRUE(runner.ok()) << runner.status().message();
   if (!runner.ok()) return {};
@@ -141,7 +141,7 @@ TEST(X86TargetTest, QGemmBitExactOnRandomShapes) {
   std::mt19937 rng(12);
   std::uniform_int_distribution<int> d(1, 70), zp(-128, 127), wd(-127, 127);
   for (int trial = 0; trial < 40; ++trial) {
-    const int64_t M = d(rng), K = d(rng), N = d(rng);
+    const int64_t M = d(rng), N = d(rng), K = trial % 4 < 2 ? 4 * (d(rng) / 4 + 1) : d(rng);  // half with K % 4 == 0
     const bool transB = trial % 2;
     ir::Model m;
     m.opsets = {{"", 17}, {ir::kEdgeoptDomain, 1}};
@@ -161,9 +161,13 @@ TEST(X86TargetTest, QGemmBitExactOnRandomShapes) {
     n->output(0)->setDType(DType::kUInt8);
     g.markOutput(n->output(0));
     const Tensor in = randomU8(rng, {M, K});
-    expectBitExact(runOn(m, api::Target::kRef, {in}), runOn(m, api::Target::kX86, {in}),
-                   "M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N));
-    if (HasFatalFailure()) return;
+    const auto want = runOn(m, api::Target::kRef, {in});
+    for (bool ownKernels : {true, false}) {  // edgeopt's GEMM where K % 4 == 0, and oneDNN's matmul
+      expectBitExact(want, runOn(m, api::Target::kX86, {in}, ownKernels),
+                     "M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N) +
+                         (ownKernels ? " (own kernels)" : " (oneDNN)"));
+      if (HasFatalFailure()) return;
+    }
   }
 }
 
@@ -196,7 +200,7 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
     auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
     api::RunnerOptions onednnOnly = api::runnerOptionsFor(api::Target::kX86);
-    onednnOnly.ownDepthwise = onednnOnly.ownConv = false;
+    onednnOnly.ownDepthwise = onednnOnly.ownGemm = false;
     auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
     auto x86Onednn = api::ModelRunner::create(int8.value(), onednnOnly);
     ASSERT_TRUE(ref.ok() && x86.ok() && x86Onednn.ok());

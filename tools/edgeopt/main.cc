@@ -361,7 +361,7 @@ struct BenchArgs {
   std::string target = "x86";
   int threads = 1, iters = 50, warmup = 5, top = 15;
   std::vector<std::string> shapes;
-  bool json = false, onednnDepthwise = false, onednnConv = false;
+  bool json = false, onednnDepthwise = false, onednnGemm = false;
 };
 
 int cmdBench(const std::string& modelPath, const BenchArgs& a) {
@@ -370,7 +370,7 @@ int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   edgeopt::api::BenchOptions options;
   options.runner = edgeopt::api::runnerOptionsFor(target.value(), a.threads);
   options.runner.ownDepthwise = !a.onednnDepthwise;
-  options.runner.ownConv = !a.onednnConv;
+  options.runner.ownGemm = !a.onednnGemm;
   options.iters = a.iters;
   options.warmup = a.warmup;
   Status shapes = parseShapes(a.shapes, &options.inputShapes);
@@ -488,9 +488,9 @@ int main(int argc, char** argv) {
   bench->add_flag("--json", ba.json, "Print JSON (every step of the profile)");
   bench->add_flag("--onednn-depthwise", ba.onednnDepthwise,
                   "x86: run int8 depthwise 3x3 convolutions with oneDNN instead of edgeopt's kernel (to compare them)");
-  bench->add_flag("--onednn-conv", ba.onednnConv,
-                  "x86: run int8 (non-depthwise) convolutions with oneDNN and a separate output stage instead of "
-                  "edgeopt's fused-output GEMM (to compare them)");
+  bench->add_flag("--onednn-gemm", ba.onednnGemm,
+                  "x86: run int8 (non-depthwise) convolutions and matrix products with oneDNN and a separate output "
+                  "stage instead of edgeopt's fused-output GEMM (to compare them)");
 
   QuantizeArgs qa;
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
