@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "kernels/ref/quant.h"
@@ -59,7 +58,9 @@ bool hasAvx512();
 
 namespace edgeopt::kernels::x86 {
 
-// As ref::qu8_add__scalar (uint8-stored activations, uint8-domain zero points and bounds).
+// As ref::qu8_add__scalar (uint8-stored activations, uint8-domain zero points and bounds). With a
+// shift of 17 or more (ratios below about 2^14: real residual Adds) it computes in exact 16-bit
+// pieces (vpmaddwd); otherwise in int64.
 void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
                       const ref::AddRequantization& r, const ref::QuantParams& q, uint8_t* y);
 
