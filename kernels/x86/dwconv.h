@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/ref/quant.h"
+#include "kernels/x86/aligned.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -28,9 +29,10 @@ void qu8_dwconv3x3_row__avx512f(const DwConv3x3Params& p, int64_t oh, const uint
 // interleaved once (channel c's three rows in one dword; rows and columns outside the image read
 // the zero point, so they contribute nothing), then every output pixel is 12 vpdpbusd (u8 x s8)
 // over its three columns. Weights packed by packDwConv3x3WeightsVnni (from int8 [channels][9]);
-// biasMinusZeroPointSum[c] = bias[c] - x_zero_point * (sum of channel c's 9 weights). scratch holds
+// biasMinusZeroPointSum[c] = bias[c] - x_zero_point * (sum of channel c's 9 weights), here and in
+// the prepare functions below, or null when that is zero for every channel. scratch holds
 // dwConv3x3VnniScratchBytes(p) bytes.
-std::vector<int8_t> packDwConv3x3WeightsVnni(const int8_t* w, int64_t channels);
+AlignedVector<int8_t> packDwConv3x3WeightsVnni(const int8_t* w, int64_t channels);
 size_t dwConv3x3VnniScratchBytes(const DwConv3x3Params& p);
 void qu8_dwconv3x3_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const uint8_t* x, const int8_t* packed,
                                    const int32_t* biasMinusZeroPointSum, uint8_t* scratch, int32_t* acc);
@@ -44,7 +46,7 @@ void qu8_dwconv3x3_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const u
 // in that order, and the saturating packs to bytes restore channel order. scratch holds
 // dwConv3x3VnniFusedScratchBytes() bytes.
 struct DwConv3x3VnniOutputStage {
-  std::vector<int64_t> constants;  // per 64-channel block, 4 x 48 (shortFormConstants16)
+  AlignedVector<int64_t> constants;  // per 64-channel block, 4 x 48 (shortFormConstants16)
   int32_t output_min = -128, output_max = 127;  // int8 domain
 };
 bool prepareDwConv3x3VnniOutputStage(int64_t channels, const int32_t* biasMinusZeroPointSum,
@@ -62,8 +64,8 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
 // Weights and output-stage constants repeat with a period of lcm(channels / 16, 4) / 4 vectors.
 struct DwConv3x3VnniFlat {
   int64_t channels = 0, period = 0;
-  std::vector<int8_t> weights;     // [period][kw][k][64 bytes]
-  std::vector<int64_t> constants;  // [period][k][48] (shortFormConstants16)
+  AlignedVector<int8_t> weights;     // [period][kw][k][64 bytes]
+  AlignedVector<int64_t> constants;  // [period][k][48] (shortFormConstants16)
   int32_t output_min = -128, output_max = 127;  // int8 domain
 };
 // False when channels % 16 != 0 or a channel's requantization is outside the short form. w is

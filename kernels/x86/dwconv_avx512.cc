@@ -1,6 +1,7 @@
 #include <immintrin.h>
 
 #include "kernels/x86/dwconv.h"
+#include "kernels/x86/requantize_avx512_inl.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -15,7 +16,7 @@ void qu8_dwconv3x3_row__avx512f(const DwConv3x3Params& p, int64_t oh, const uint
     const int64_t kw0 = iw0 < 0 ? -iw0 : 0, kw1 = iw0 + 3 > p.in_w ? p.in_w - iw0 : 3;
     int32_t* out = acc + ow * C;
     for (int64_t c0 = 0; c0 < C; c0 += 16) {
-      const __mmask16 mask = C - c0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (C - c0)) - 1);
+      const __mmask16 mask = tailMask16(C - c0);
       __m512i sum = bias ? _mm512_maskz_loadu_epi32(mask, bias + c0) : _mm512_setzero_si512();
       for (int64_t kh = kh0; kh < kh1; ++kh) {
         const uint8_t* row = x + ((ih0 + kh) * p.in_w + iw0) * C + c0;

@@ -72,16 +72,12 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
     // packs_epi16 interleaves the two halves by 8-byte pieces within lanes; vpermq restores order.
     const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
     for (int64_t i = 0; i < n; i += 64) {
-      const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+      const __mmask64 m = tailMask64(n - i);
       const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
       const __m512i w0 = addWords32(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv), za, zb, high, low, constant, shift);
       const __m512i w1 = addWords32(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1), za, zb, high, low,
                                     constant, shift);
-      __m512i bytes = _mm512_packs_epi16(w0, w1);
-      if (bounds.clampLo) bytes = _mm512_max_epi8(bytes, bounds.lo);
-      if (bounds.clampHi) bytes = _mm512_min_epi8(bytes, bounds.hi);
-      bytes = _mm512_xor_si512(_mm512_permutexvar_epi64(order, bytes), _mm512_set1_epi8(static_cast<char>(0x80)));
-      _mm512_mask_storeu_epi8(y + i, m, bytes);
+      _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), bounds)));
     }
     return;
   }
@@ -92,7 +88,7 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
   const __m512i zp = _mm512_set1_epi32(q.output_zero_point);
   const __m512i lo = _mm512_set1_epi32(q.output_min), hi = _mm512_set1_epi32(q.output_max);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 mask = tailMask16(n - i);
     const __m512i av = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, a + i)), za);
     const __m512i bv = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zb);
     __m512i even = _mm512_add_epi64(_mm512_mul_epi32(av, ma), _mm512_mul_epi32(bv, mb));
@@ -109,7 +105,7 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
 void qu8_planes_to_pixels4__avx512bw(int64_t n, const uint8_t* const* planes, int count, uint8_t fill, uint8_t* out) {
   const __m128i filler = _mm_set1_epi8(static_cast<char>(fill));
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = tailMask16(n - i);
     __m128i p[4];
     for (int c = 0; c < 4; ++c) p[c] = c < count ? _mm_maskz_loadu_epi8(m, planes[c] + i) : filler;
     const __m128i p01l = _mm_unpacklo_epi8(p[0], p[1]), p01h = _mm_unpackhi_epi8(p[0], p[1]);
@@ -117,7 +113,7 @@ void qu8_planes_to_pixels4__avx512bw(int64_t n, const uint8_t* const* planes, in
     const __m512i pixels = _mm512_inserti64x4(
         _mm512_castsi256_si512(_mm256_setr_m128i(_mm_unpacklo_epi16(p01l, p23l), _mm_unpackhi_epi16(p01l, p23l))),
         _mm256_setr_m128i(_mm_unpacklo_epi16(p01h, p23h), _mm_unpackhi_epi16(p01h, p23h)), 1);
-    const __mmask64 bytes = n - i >= 16 ? ~__mmask64{0} : (__mmask64{1} << (4 * (n - i))) - 1;
+    const __mmask64 bytes = tailMask64(4 * (n - i));
     _mm512_mask_storeu_epi8(out + 4 * i, bytes, pixels);
   }
 }
@@ -127,7 +123,7 @@ void qu8_quantize__avx512f(int64_t n, const float* x, float scale, int32_t zero_
   const __m512 lo = _mm512_set1_ps(-1e9f), hi = _mm512_set1_ps(1e9f);
   const __m512i zp = _mm512_set1_epi32(zero_point), zero = _mm512_setzero_si512(), top = _mm512_set1_epi32(255);
   for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = n - i >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 mask = tailMask16(n - i);
     __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mask, x + i), s);
     const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
@@ -145,7 +141,7 @@ void qu8_global_avgpool_nhwc__avx512f(int64_t batch, int64_t pixels, int64_t cha
     const uint8_t* xb = x + b * pixels * channels;
     for (int64_t c0 = 0; c0 < channels; c0 += 16) {
       const int64_t n = channels - c0 < 16 ? channels - c0 : 16;
-      const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+      const __mmask16 mask = tailMask16(n);
       __m512i sum = _mm512_setzero_si512();
       for (int64_t p = 0; p < pixels; ++p)
         sum = _mm512_add_epi32(sum, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, xb + p * channels + c0)));

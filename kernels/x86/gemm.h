@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/ref/quant.h"
+#include "kernels/x86/aligned.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -24,15 +25,15 @@ struct QGemmVnni {
   int64_t segmentBytes = 0;  // kernel width x input channels
   int64_t groups = 0;        // 4-byte groups per segment (the last one zero-padded)
   int64_t n = 0;             // output channels
-  std::vector<int8_t> b;     // per 16 output channels: [segments][groups][16 channels][4 bytes]
-  std::vector<int64_t> constants;  // per 16 output channels: shortFormConstants16
+  AlignedVector<int8_t> b;     // per 16 output channels: [segments][groups][16 channels][4 bytes]
+  AlignedVector<int64_t> constants;  // per 16 output channels: shortFormConstants16
   int32_t output_min = -128, output_max = 127;  // int8 domain
 };
 
 // Both return false when a channel's requantization is outside Requantizer's short form (then use
 // another kernel). biasMinusZeroPointSum[c] = bias[c] - x_zero_point (uint8 storage) * (sum of
-// channel c's weights), so that the kernel multiplies the stored bytes directly; padding must
-// then hold the zero point.
+// channel c's weights), or null when that is zero for every channel, so that the kernel
+// multiplies the stored bytes directly; padding must then hold the zero point.
 // 1x1 / GEMM: w is int8 [n][k]; also false when k % 4 != 0 (rows are read 4 bytes at a time).
 bool prepareQGemmVnni(int64_t k, int64_t n, const int8_t* w, const int32_t* biasMinusZeroPointSum,
                       const ref::Requantization* requant, const ref::QuantParams& q, QGemmVnni* gemm);

@@ -75,14 +75,10 @@ inline __m512i broadcastFour(const uint8_t* p) {
   return _mm512_set1_epi32(four);
 }
 
-// Expands X(i, v) for every row i < 8 and vector v < 4 of a register tile (only tiles of at most
-// 16 accumulators are instantiated: up to 8 x 2 and 4 x 4).
-#define EDGEOPT_TILE(X)                                                                           \
-  X(0, 0) X(0, 1) X(0, 2) X(0, 3) X(1, 0) X(1, 1) X(1, 2) X(1, 3) X(2, 0) X(2, 1) X(2, 2) X(2, 3) \
-  X(3, 0) X(3, 1) X(3, 2) X(3, 3) X(4, 0) X(4, 1) X(4, 2) X(4, 3) X(5, 0) X(5, 1) X(5, 2) X(5, 3) \
-  X(6, 0) X(6, 1) X(6, 2) X(6, 3) X(7, 0) X(7, 1) X(7, 2) X(7, 3)
+// Expands X(i) for every row i < 8 of a register tile, and X(i, v) for every row i < 8 and vector
+// v < 4, vector by vector (the output stage needs one vector's constants at a time). Only tiles
+// of at most 16 accumulators are instantiated: up to 8 x 2 and 4 x 4.
 #define EDGEOPT_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-// The same tile, vector by vector (the output stage needs one vector's constants at a time).
 #define EDGEOPT_TILE_BY_VECTOR(X)                                                                 \
   X(0, 0) X(1, 0) X(2, 0) X(3, 0) X(4, 0) X(5, 0) X(6, 0) X(7, 0) X(0, 1) X(1, 1) X(2, 1) X(3, 1) \
   X(4, 1) X(5, 1) X(6, 1) X(7, 1) X(0, 2) X(1, 2) X(2, 2) X(3, 2) X(4, 2) X(5, 2) X(6, 2) X(7, 2) \
@@ -100,7 +96,7 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
   const int8_t* b = g.b.data() + v0 * perVector * 64;
   const __m512i zero = _mm512_setzero_si512();
 #define EDGEOPT_DECLARE(i, v) __m512i acc##i##v = zero;
-  EDGEOPT_TILE(EDGEOPT_DECLARE)
+  EDGEOPT_TILE_BY_VECTOR(EDGEOPT_DECLARE)
 #undef EDGEOPT_DECLARE
 #define EDGEOPT_ROW_POINTER(i) const uint8_t* row##i = base + i * pixelStride;
   EDGEOPT_ROWS(EDGEOPT_ROW_POINTER)
@@ -135,15 +131,10 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
   const int64_t n = g.n, c0 = v0 * 16, valid = n - c0;  // channels of this tile's row present in y
   auto storeRow = [&](uint8_t* yr, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
     if constexpr (NR == 4) {
-      const __mmask64 m = valid >= 64 ? ~__mmask64{0} : (__mmask64{1} << valid) - 1;
-      _mm512_mask_storeu_epi8(yr, m, _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
+      _mm512_mask_storeu_epi8(yr, tailMask64(valid), _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
     } else {
       const __m512i u[3] = {u0, u1, u2};
-      for (int v = 0; v < NR; ++v) {
-        const int64_t left = valid - 16 * v;
-        const __mmask16 m = left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
-        _mm_mask_storeu_epi8(yr + 16 * v, m, packToUint8(u[v], bounds));
-      }
+      for (int v = 0; v < NR; ++v) _mm_mask_storeu_epi8(yr + 16 * v, tailMask16(valid - 16 * v), packToUint8(u[v], bounds));
     }
   };
 #define EDGEOPT_STORE(i) \
@@ -151,7 +142,6 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
   EDGEOPT_ROWS(EDGEOPT_STORE)
 #undef EDGEOPT_STORE
 }
-#undef EDGEOPT_TILE
 #undef EDGEOPT_TILE_BY_VECTOR
 #undef EDGEOPT_ROWS
 

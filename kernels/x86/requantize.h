@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/ref/quant.h"
+#include "kernels/x86/aligned.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -12,25 +13,24 @@ namespace edgeopt::kernels::x86 {
 void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
                                   const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y_uint8);
 
-// The same output stage with its per-channel constants prepared once (at plan time), for a layer
-// whose bias, requantization and bounds are fixed. Channels whose right shift s = -exponent is in
-// [1, 22] (every M in [2^-23, 1/2), which covers the scales of real layers) take a shorter form:
-// the two roundings, the bias (b * M) and the output zero point (zp * 2^(31+s)) fold into one int64
-// constant per channel, so a lane is one multiply, one add and one shift; with s <= 22 and the
-// int32 contract on acc + bias, no intermediate leaves int64. Other channels (left shifts, tiny M)
-// run qs8_requantize_rows__avx512f's general form. AVX-512F/BW; the caller checks the CPU.
-//
-// The short form's constants for 16 lanes, lane i computing channel channelOfLane[i]: 48 int64
-// (multipliers of even and odd lanes as int32 in the low dwords, addends, shifts), as
-// shortFormRequantize16 (requantize_avx512_inl.h) reads them. False when a channel is outside the
-// short form. bias may be null.
+// The short form of the output stage, for channels whose right shift s = -exponent is in [1, 22]
+// (every M in [2^-23, 1/2), which covers the scales of real layers): the two roundings, the bias
+// (b * M) and the output zero point (zp * 2^(31+s)) fold into one int64 constant per channel, so a
+// lane is one multiply, one add and one shift; with s <= 22 and the int32 contract on acc + bias,
+// no intermediate leaves int64. shortFormConstants16 writes the constants for 16 lanes, lane i
+// computing channel channelOfLane[i]: 48 int64 (multipliers of even and odd lanes as int32 in the
+// low dwords, addends, shifts), as shortFormRequantize16 (requantize_avx512_inl.h) reads them.
+// False when a channel is outside the short form. bias may be null (zero).
 bool isShortFormRequantization(ref::Requantization r);
 bool shortFormConstants16(const int64_t* channelOfLane, const int32_t* bias, const ref::Requantization* requant,
                           int32_t output_zero_point, int64_t* constants48);
 
+// The output stage with its per-channel constants prepared once (at plan time), for a layer whose
+// bias, requantization and bounds are fixed: short-form channels in the short form, the others
+// (left shifts, tiny M) in qs8_requantize_rows__avx512f's general form. AVX-512F/BW; the caller
+// checks the CPU.
 class Requantizer {
  public:
-  Requantizer() = default;
   // bias may be null; requant has `channels` entries.
   Requantizer(int64_t channels, const int32_t* bias, const ref::Requantization* requant, const ref::QuantParams& q);
 
@@ -38,17 +38,16 @@ class Requantizer {
   void run(int64_t rows, const int32_t* acc, uint8_t* y_uint8) const;
   // Kernel name for profiles.
   static const char* name() { return "x86:qs8_requantize_rows_prepared__avx512f"; }
-  int64_t channels() const { return channels_; }
 
  private:
-  int64_t channels_ = 0;
+  int64_t channels_;
   ref::QuantParams q_;
   std::vector<int32_t> bias_;
   std::vector<ref::Requantization> requant_;
   // Per group of 16 channels: whether it takes the short form, and its six constant vectors
   // (multipliers of even/odd lanes, int64 addends, int64 shifts) as 6 x 64 bytes.
   std::vector<uint8_t> shortForm_;
-  std::vector<int64_t> constants_;
+  AlignedVector<int64_t> constants_;
 };
 
 // True when this CPU runs the AVX-512 kernels of this folder (AVX-512F/BW/VL).

@@ -25,11 +25,10 @@ void requantizeChannels(int64_t rows, int64_t stride, int64_t first, int64_t las
   const __m512i deinterleaveOdd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
   for (int64_t c0 = first; c0 < last; c0 += 16) {
     const int64_t n = last - c0 < 16 ? last - c0 : 16;
-    const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mask = tailMask16(n);
     // Multipliers and exponents of 16 channels: the struct array read as 32 int32.
     const int32_t* rq = reinterpret_cast<const int32_t*>(requant + c0);
-    const __mmask16 lowMask = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const __mmask16 highMask = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const __mmask16 lowMask = tailMask16(2 * n), highMask = tailMask16(2 * (n - 8));
     const __m512i r0 = _mm512_maskz_loadu_epi32(lowMask, rq), r1 = _mm512_maskz_loadu_epi32(highMask, rq + 16);
     const __m512i mult = _mm512_permutex2var_epi32(r0, deinterleave, r1);
     const __m512i expo = _mm512_permutex2var_epi32(r0, deinterleaveOdd, r1);
@@ -131,18 +130,11 @@ void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
     if (!(shortForm_[static_cast<size_t>(g)] && shortForm_[static_cast<size_t>(g + 1)] &&
           shortForm_[static_cast<size_t>(g + 2)] && shortForm_[static_cast<size_t>(g + 3)]))
       break;
-    const int64_t* k = constants_.data() + g * 48;
-    const ShortFormConstants k0 = loadShortFormConstants(k), k1 = loadShortFormConstants(k + 48),
-                             k2 = loadShortFormConstants(k + 96), k3 = loadShortFormConstants(k + 144);
+    const ShortFormConstants64 k = loadShortFormConstants64(constants_.data() + g * 48);
     const __m512i order = packedChannelOrder();
-    for (int64_t r = 0; r < rows; ++r) {
-      const int32_t* a = acc + r * C + 16 * g;
-      const __m512i bytes = packToUint8(shortFormRequantize16(_mm512_loadu_si512(a), k0),
-                                        shortFormRequantize16(_mm512_loadu_si512(a + 16), k1),
-                                        shortFormRequantize16(_mm512_loadu_si512(a + 32), k2),
-                                        shortFormRequantize16(_mm512_loadu_si512(a + 48), k3), bounds);
-      _mm512_storeu_si512(y + r * C + 16 * g, _mm512_permutexvar_epi32(order, bytes));
-    }
+    for (int64_t r = 0; r < rows; ++r)
+      _mm512_storeu_si512(y + r * C + 16 * g,
+                          _mm512_permutexvar_epi32(order, requantizePack64(acc + r * C + 16 * g, k, bounds)));
   }
   for (; 16 * g < C; ++g) {
     const int64_t c0 = 16 * g, n = std::min<int64_t>(16, C - c0);
@@ -150,7 +142,7 @@ void Requantizer::run(int64_t rows, const int32_t* acc, uint8_t* y) const {
       requantizeChannels(rows, C, c0, c0 + n, acc, bias, requant_.data(), q_, y);
       continue;
     }
-    const __mmask16 mask = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mask = tailMask16(n);
     const ShortFormConstants k = loadShortFormConstants(constants_.data() + g * 48);
     for (int64_t r = 0; r < rows; ++r)
       _mm_mask_storeu_epi8(y + r * C + c0, mask,

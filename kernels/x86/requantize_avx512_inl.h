@@ -1,5 +1,6 @@
-// The short-form requantization of requantize.h on 16 int32 lanes, for kernels that fuse their
-// output stage. Include only from translation units compiled for AVX-512.
+// Inline AVX-512 pieces shared by the kernels of this folder: tail masks, and the short-form
+// requantization of requantize.h for kernels that fuse their output stage. Include only from
+// translation units compiled for AVX-512.
 #pragma once
 
 #include <immintrin.h>
@@ -7,6 +8,13 @@
 #include <cstdint>
 
 namespace edgeopt::kernels::x86 {
+
+// The first min(n, 64) lanes of a byte mask, n > 0 (one compare on the kernels' hot paths); the
+// first n (clamped to [0, 16]) lanes of a dword mask.
+inline __mmask64 tailMask64(int64_t n) { return n >= 64 ? ~__mmask64{0} : (__mmask64{1} << n) - 1; }
+inline __mmask16 tailMask16(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+}
 
 struct ShortFormConstants {
   __m512i multEven, multOdd, addEven, addOdd, shiftEven, shiftOdd;
@@ -37,14 +45,36 @@ struct ByteBounds {
         clampLo(output_min > -128), clampHi(output_max < 127) {}
 };
 
+// 64 saturated int8-domain bytes, bounded and stored as uint8 (value + 128).
+inline __m512i boundedUint8(__m512i bytes, const ByteBounds& b) {
+  if (b.clampLo) bytes = _mm512_max_epi8(bytes, b.lo);
+  if (b.clampHi) bytes = _mm512_min_epi8(bytes, b.hi);
+  return _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+}
+
 // Four vectors of int8-domain int32 results narrowed with saturation, bounded and stored as uint8
 // (value + 128). Byte 4 q + r of 128-bit lane L comes from dword 4 L + r of u[q] (two levels of
 // saturating packs, which work within lanes).
 inline __m512i packToUint8(__m512i u0, __m512i u1, __m512i u2, __m512i u3, const ByteBounds& b) {
-  __m512i bytes = _mm512_packs_epi16(_mm512_packs_epi32(u0, u1), _mm512_packs_epi32(u2, u3));
-  if (b.clampLo) bytes = _mm512_max_epi8(bytes, b.lo);
-  if (b.clampHi) bytes = _mm512_min_epi8(bytes, b.hi);
-  return _mm512_xor_si512(bytes, _mm512_set1_epi8(static_cast<char>(0x80)));
+  return boundedUint8(_mm512_packs_epi16(_mm512_packs_epi32(u0, u1), _mm512_packs_epi32(u2, u3)), b);
+}
+
+// The constants of 64 consecutive short-form lanes (four sets of 16). Named members, not an
+// array: GCC keeps an array of vectors filled in a loop in memory and reloads it on every use.
+struct ShortFormConstants64 {
+  ShortFormConstants k0, k1, k2, k3;
+};
+inline ShortFormConstants64 loadShortFormConstants64(const int64_t* k) {
+  return {loadShortFormConstants(k), loadShortFormConstants(k + 48), loadShortFormConstants(k + 96),
+          loadShortFormConstants(k + 144)};
+}
+
+// 64 int32 accumulators at acc, requantized with k (16 per set) and packed by packToUint8.
+inline __m512i requantizePack64(const int32_t* acc, const ShortFormConstants64& k, const ByteBounds& b) {
+  return packToUint8(shortFormRequantize16(_mm512_loadu_si512(acc), k.k0),
+                     shortFormRequantize16(_mm512_loadu_si512(acc + 16), k.k1),
+                     shortFormRequantize16(_mm512_loadu_si512(acc + 32), k.k2),
+                     shortFormRequantize16(_mm512_loadu_si512(acc + 48), k.k3), b);
 }
 
 // One vector of int8-domain int32 results as 16 bounded uint8 (value + 128).

@@ -117,7 +117,7 @@ struct Plan::Impl {
   std::unique_ptr<uint8_t, decltype(&std::free)> arena{nullptr, &std::free};
   size_t arenaBytes = 0;
   int64_t weightBytes = 0;
-  std::vector<int32_t> accumulators;  // int32 scratch shared by the int8 output stages
+  kernels::x86::AlignedVector<int32_t> accumulators;  // int32 scratch shared by the int8 output stages
   const bool avx512 = kernels::x86::hasAvx512();
   Status stepError;  // set by a reference step that failed on this run's data
 
@@ -143,18 +143,26 @@ struct Plan::Impl {
     const int from = slotOf.at({v, other});
     const int to = newSlot(dimsOf(v), v->dtype(), layout);
     slotOf[{v, layout}] = to;
-    auto src = std::make_shared<memory>(descOf(slots[from].dims, slots[from].dtype, slots[from].layout), engine, nullptr);
-    auto dst = std::make_shared<memory>(descOf(slots[to].dims, slots[to].dtype, slots[to].layout), engine, nullptr);
-    auto prim = std::make_shared<dnnl::reorder>(*src, *dst);
-    const size_t fromIdx = static_cast<size_t>(from), toIdx = static_cast<size_t>(to);
-    addStep({v->name(), "Reorder", layout == Layout::kNhwc ? "onednn:reorder nchw->nhwc" : "onednn:reorder nhwc->nchw", 0},
-            {from}, {to}, [this, src, dst, prim, fromIdx, toIdx](uint8_t* a) {
-              src->set_data_handle(a + slots[fromIdx].offset);
-              dst->set_data_handle(a + slots[toIdx].offset);
-              prim->execute(stream, *src, *dst);
-              stream.wait();
-            });
+    const memory::desc srcMd = descOf(slots[from].dims, slots[from].dtype, slots[from].layout);
+    const memory::desc dstMd = descOf(slots[to].dims, slots[to].dtype, slots[to].layout);
+    addSrcDstStep({v->name(), "Reorder", layout == Layout::kNhwc ? "onednn:reorder nchw->nhwc" : "onednn:reorder nhwc->nchw", 0},
+                  std::make_shared<dnnl::reorder>(dnnl::reorder::primitive_desc(engine, srcMd, engine, dstMd)), srcMd, dstMd,
+                  from, to);
     return to;
+  }
+
+  // A step running a oneDNN primitive with one source and one destination slot (DNNL_ARG_SRC /
+  // DNNL_ARG_DST, which are also a reorder's FROM / TO).
+  void addSrcDstStep(StepInfo info, std::shared_ptr<dnnl::primitive> prim, const memory::desc& srcMd,
+                     const memory::desc& dstMd, int xs, int ys) {
+    auto src = std::make_shared<memory>(srcMd, engine, nullptr), dst = std::make_shared<memory>(dstMd, engine, nullptr);
+    auto bindSrc = binder(src, xs), bindDst = binder(dst, ys);
+    addStep(std::move(info), {xs}, {ys}, [this, prim, src, dst, bindSrc, bindDst](uint8_t* a) {
+      bindSrc(a);
+      bindDst(a);
+      prim->execute(stream, {{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, *dst}});
+      stream.wait();
+    });
   }
 
   // The layout v currently has (its producer's), plain when it has none yet.
@@ -365,7 +373,7 @@ bool Plan::Impl::matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, con
 // A 1x1, stride-1, unpadded, ungrouped int8 convolution is a matmul over NHWC rows: [N*H*W, C] x
 // [C, M]; as one, it runs in cache-sized pieces at any batch size.
 // An int8 matrix product [rows, K] x w^T -> [rows, N] (w int8 [N][K], bias with the input zero
-// point folded in) with edgeopt's fused-output GEMM, which keeps the accumulators in registers
+// point folded in as int8Bias gives it, empty for none) with edgeopt's fused-output GEMM, which keeps the accumulators in registers
 // through the output stage. False (nothing added) where it does not apply: no VNNI, a depth that
 // is not a multiple of 4, or requantization outside the short form.
 bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t N, const int8_t* w,
@@ -373,7 +381,8 @@ bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t
                              const std::string& what) {
   auto gemm = std::make_shared<kernels::x86::QGemmVnni>();
   if (!options.ownGemm || !kernels::x86::hasAvx512Vnni() ||
-      !kernels::x86::prepareQGemmVnni(K, N, w, bias.data(), stage.requant.data(), stage.q, gemm.get()))
+      !kernels::x86::prepareQGemmVnni(K, N, w, bias.empty() ? nullptr : bias.data(), stage.requant.data(), stage.q,
+                                      gemm.get()))
     return false;
   const int xs = slotIn(n.input(0), layout);
   const int ys = outputSlot(n.output(0), layout);
@@ -393,7 +402,6 @@ bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   auto s = runtime::int8OutputStageOf(n, M);
   if (!s.ok()) return false;
   std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
-  if (bias.empty()) bias.assign(static_cast<size_t>(M), 0);
   if (ownGemmStep(n, rows, C, M, w.data<int8_t>(), bias, s.value(), Layout::kNhwc, " (1x1 conv)")) return true;
   std::vector<Piece> pieces;
   std::shared_ptr<memory> weights;
@@ -404,7 +412,7 @@ bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const int xs = slotIn(x, Layout::kNhwc);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
   addWeightedStep(n, std::move(pieces), impl + " (1x1 conv as matmul)", weights, nullptr, xs, ys, rows * C * M,
-                  std::move(s).value(), int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false), M);
+                  std::move(s).value(), std::move(bias), M);
   return true;
 }
 
@@ -418,28 +426,10 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   auto s = runtime::int8OutputStageOf(n, C);
   if (!s.ok()) return false;
   auto stage = std::make_shared<runtime::Int8OutputStage>(std::move(s).value());
-  // Weights and bias in the form the chosen kernel reads: VNNI-packed with the zero point folded
-  // into the bias, or widened to int32 tap-major with the node's bias.
   const bool vnni = kernels::x86::hasAvx512Vnni();
-  auto wide = std::make_shared<std::vector<int32_t>>();
-  auto packed = std::make_shared<std::vector<int8_t>>();
-  auto bias = std::make_shared<std::vector<int32_t>>();
-  if (b) bias->assign(b->initializer().data<int32_t>(), b->initializer().data<int32_t>() + C);
-  auto adjusted = std::make_shared<std::vector<int32_t>>();
-  if (vnni) {
-    *packed = kernels::x86::packDwConv3x3WeightsVnni(w.data<int8_t>(), C);
-    adjusted->assign(static_cast<size_t>(C), 0);
-    for (int64_t c = 0; c < C; ++c) {
-      int32_t sum = 0;
-      for (int t = 0; t < 9; ++t) sum += w.data<int8_t>()[c * 9 + t];
-      (*adjusted)[static_cast<size_t>(c)] = (bias->empty() ? 0 : (*bias)[static_cast<size_t>(c)]) - inputZeroPointU8(n) * sum;
-    }
-  } else {
-    wide->resize(static_cast<size_t>(9 * C));
-    for (int64_t c = 0; c < C; ++c)
-      for (int t = 0; t < 9; ++t) (*wide)[static_cast<size_t>(t * C + c)] = w.data<int8_t>()[c * 9 + t];
-  }
-  weightBytes += static_cast<int64_t>(wide->size() * sizeof(int32_t) + packed->size() + adjusted->size() * sizeof(int32_t));
+  // The VNNI kernels multiply the stored bytes, so the input zero point folds into the bias.
+  auto adjusted = std::make_shared<std::vector<int32_t>>(int8Bias(n, w, C, /*channelsFirst=*/true, /*padded=*/false));
+  const int32_t* adjustedData = adjusted->empty() ? nullptr : adjusted->data();
   kernels::x86::DwConv3x3Params d;
   d.in_h = p.in[1];
   d.in_w = p.in[2];
@@ -456,59 +446,77 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
   const int64_t inImage = p.in[1] * p.in[2] * C;
   const int64_t macs = N * OH * OW * C * 9;
+  const auto eachRow = [this, N, OH, OW, C, inImage, xi, yi](auto&& row) {
+    return [this, N, OH, OW, C, inImage, xi, yi, row](uint8_t* a) {
+      for (int64_t img = 0; img < N; ++img) {
+        const uint8_t* xin = a + slots[xi].offset + img * inImage;
+        uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
+        for (int64_t oh = 0; oh < OH; ++oh) row(oh, xin, y + oh * OW * C);
+      }
+    };
+  };
   // With VNNI and every channel's requantization in the short form, the output stage is fused
   // into the kernel: stride 1 with channels % 16 == 0 over 16-channel groups, otherwise per
   // 64-channel block. Else int32 rows, then the prepared output stage.
   auto flat = std::make_shared<kernels::x86::DwConv3x3VnniFlat>();
-  auto fusedStage = std::make_shared<kernels::x86::DwConv3x3VnniOutputStage>();
-  const bool useFlat = vnni && d.stride_w == 1 &&
-                       kernels::x86::prepareDwConv3x3VnniFlat(C, w.data<int8_t>(), adjusted->data(), stage->requant.data(), stage->q, flat.get());
-  const bool useFused = vnni && !useFlat &&
-                        kernels::x86::prepareDwConv3x3VnniOutputStage(C, adjusted->data(), stage->requant.data(), stage->q, fusedStage.get());
-  if (useFlat || useFused) {
-    if (useFlat) packed->clear();  // the flat kernel holds its own copy of the weights
-    weightBytes += static_cast<int64_t>(flat->weights.size() + (flat->constants.size() + fusedStage->constants.size()) * sizeof(int64_t));
-    auto scratch = std::make_shared<std::vector<uint8_t>>(useFlat ? kernels::x86::dwConv3x3VnniFlatScratchBytes(d)
-                                                                  : kernels::x86::dwConv3x3VnniFusedScratchBytes());
-    addStep({n.name(), n.qualifiedOpType(),
-             useFlat ? "x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni" : "x86:qu8_dwconv3x3_requant_row__avx512vnni", macs},
-            {xs}, {ys}, [this, d, flat, fusedStage, packed, scratch, useFlat, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
-              for (int64_t img = 0; img < N; ++img) {
-                const uint8_t* xin = a + slots[xi].offset + img * inImage;
-                uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
-                for (int64_t oh = 0; oh < OH; ++oh) {
-                  if (useFlat)
-                    kernels::x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, *flat, oh, xin, scratch->data(), y + oh * OW * C);
-                  else
-                    kernels::x86::qu8_dwconv3x3_requant_row__avx512vnni(d, oh, xin, packed->data(), *fusedStage, scratch->data(),
-                                                                        y + oh * OW * C);
-                }
-              }
-            });
+  if (vnni && d.stride_w == 1 &&
+      kernels::x86::prepareDwConv3x3VnniFlat(C, w.data<int8_t>(), adjustedData, stage->requant.data(), stage->q, flat.get())) {
+    weightBytes += static_cast<int64_t>(flat->weights.size() + flat->constants.size() * sizeof(int64_t));
+    auto scratch = std::make_shared<kernels::x86::AlignedVector<uint8_t>>(kernels::x86::dwConv3x3VnniFlatScratchBytes(d));
+    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni", macs}, {xs}, {ys},
+            eachRow([d, flat, scratch](int64_t oh, const uint8_t* xin, uint8_t* yRow) {
+              kernels::x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, *flat, oh, xin, scratch->data(), yRow);
+            }));
     return true;
+  }
+  auto packed = std::make_shared<kernels::x86::AlignedVector<int8_t>>();
+  if (vnni) {
+    *packed = kernels::x86::packDwConv3x3WeightsVnni(w.data<int8_t>(), C);
+    weightBytes += static_cast<int64_t>(packed->size());
+  }
+  auto fusedStage = std::make_shared<kernels::x86::DwConv3x3VnniOutputStage>();
+  if (vnni &&
+      kernels::x86::prepareDwConv3x3VnniOutputStage(C, adjustedData, stage->requant.data(), stage->q, fusedStage.get())) {
+    weightBytes += static_cast<int64_t>(fusedStage->constants.size() * sizeof(int64_t));
+    auto scratch = std::make_shared<kernels::x86::AlignedVector<uint8_t>>(kernels::x86::dwConv3x3VnniFusedScratchBytes());
+    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_dwconv3x3_requant_row__avx512vnni", macs}, {xs}, {ys},
+            eachRow([d, packed, fusedStage, scratch](int64_t oh, const uint8_t* xin, uint8_t* yRow) {
+              kernels::x86::qu8_dwconv3x3_requant_row__avx512vnni(d, oh, xin, packed->data(), *fusedStage, scratch->data(),
+                                                                  yRow);
+            }));
+    return true;
+  }
+  // Unfused: VNNI taps with the zero point folded into the bias, or (AVX-512F) int32-widened
+  // tap-major weights with the node's own bias; then the prepared output stage.
+  auto wide = std::make_shared<std::vector<int32_t>>();
+  auto bias = std::make_shared<std::vector<int32_t>>();
+  if (!vnni) {
+    wide->resize(static_cast<size_t>(9 * C));
+    for (int64_t c = 0; c < C; ++c)
+      for (int t = 0; t < 9; ++t) (*wide)[static_cast<size_t>(t * C + c)] = w.data<int8_t>()[c * 9 + t];
+    weightBytes += static_cast<int64_t>(wide->size() * sizeof(int32_t));
+    if (b) bias->assign(b->initializer().data<int32_t>(), b->initializer().data<int32_t>() + C);
+  } else {
+    weightBytes += static_cast<int64_t>(adjusted->size() * sizeof(int32_t));
   }
   auto requantizer = std::make_shared<kernels::x86::Requantizer>(C, nullptr, stage->requant.data(), stage->q);
   reserveAccumulators(OW * C);
-  auto scratch = std::make_shared<std::vector<uint8_t>>(vnni ? kernels::x86::dwConv3x3VnniScratchBytes(d) : 0);
+  auto scratch = std::make_shared<kernels::x86::AlignedVector<uint8_t>>(vnni ? kernels::x86::dwConv3x3VnniScratchBytes(d) : 0);
   addStep({n.name(), n.qualifiedOpType(),
            std::string(vnni ? "x86:qu8_dwconv3x3_row__avx512vnni" : "x86:qu8_dwconv3x3_row__avx512f") + " + " +
                kernels::x86::Requantizer::name(),
            macs},
-          {xs}, {ys}, [this, d, wide, bias, packed, adjusted, scratch, vnni, requantizer, N, OH, OW, C, inImage, xi, yi](uint8_t* a) {
-            const int32_t* bq = bias->empty() ? nullptr : bias->data();
-            for (int64_t img = 0; img < N; ++img) {
-              const uint8_t* xin = a + slots[xi].offset + img * inImage;
-              uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
-              for (int64_t oh = 0; oh < OH; ++oh) {
-                if (vnni)
-                  kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjusted->data(),
-                                                              scratch->data(), accumulators.data());
-                else
-                  kernels::x86::qu8_dwconv3x3_row__avx512f(d, oh, xin, wide->data(), bq, accumulators.data());
-                requantizer->run(OW, accumulators.data(), y + oh * OW * C);
-              }
-            }
-          });
+          {xs}, {ys},
+          eachRow([this, d, wide, bias, packed, adjusted, scratch, vnni, requantizer, OW](int64_t oh, const uint8_t* xin,
+                                                                                         uint8_t* yRow) {
+            if (vnni)
+              kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjusted->empty() ? nullptr : adjusted->data(),
+                                                          scratch->data(), accumulators.data());
+            else
+              kernels::x86::qu8_dwconv3x3_row__avx512f(d, oh, xin, wide->data(), bias->empty() ? nullptr : bias->data(),
+                                                       accumulators.data());
+            requantizer->run(OW, accumulators.data(), yRow);
+          }));
   return true;
 }
 
@@ -521,8 +529,7 @@ bool Plan::Impl::convInt8(const ir::Node& n, const ref::ConvParams& p) {
   const int64_t N = p.batch, C = p.in_channels, M = p.out_channels, KH = p.kernel[1], KW = p.kernel[2];
   auto s = runtime::int8OutputStageOf(n, M);
   if (!s.ok()) return false;
-  std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
-  if (bias.empty()) bias.assign(static_cast<size_t>(M), 0);
+  const std::vector<int32_t> bias = int8Bias(n, w, M, /*channelsFirst=*/true, /*padded=*/false);
   // A stem reading the graph's NCHW input transposes it while filling the padded buffer, as
   // pixels of 4 channels (a zero-weight channel where the input has fewer), instead of a separate
   // reorder step, when that adds no 4-byte group to a kernel row (3 channels: 1x1 and 3x3, not
@@ -540,8 +547,8 @@ bool Plan::Impl::convInt8(const ir::Node& n, const ref::ConvParams& p) {
         std::copy_n(w.data<int8_t>() + (m * C + c) * KH * KW, KH * KW, weights.begin() + (m * Cp + c) * KH * KW);
   }
   auto conv = std::make_shared<kernels::x86::QGemmVnni>();
-  if (!kernels::x86::prepareQConvVnni(Cp, M, KH, KW, weights.data(), bias.data(), s.value().requant.data(), s.value().q,
-                                      conv.get()))
+  if (!kernels::x86::prepareQConvVnni(Cp, M, KH, KW, weights.data(), bias.empty() ? nullptr : bias.data(),
+                                      s.value().requant.data(), s.value().q, conv.get()))
     return false;
   const int64_t padTop = p.pad_begin[1], padLeft = p.pad_begin[2];
   const int64_t paddedH = std::max(p.in[1] + padTop, (p.out[1] - 1) * p.stride[1] + (KH - 1) * p.dilation[1] + 1);
@@ -722,13 +729,15 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
     if (!s.ok()) return false;
     stage = std::move(s).value();
     biasQ = int8Bias(n, w->initializer(), N, /*channelsFirst=*/transB, /*padded=*/false);
-    std::vector<int32_t> bias = biasQ.empty() ? std::vector<int32_t>(static_cast<size_t>(N), 0) : biasQ;
-    // w as [N][K] for edgeopt's GEMM.
-    std::vector<int8_t> wNK(w->initializer().data<int8_t>(), w->initializer().data<int8_t>() + N * K);
-    if (!transB)
+    // Edgeopt's GEMM reads w as [N][K].
+    const int8_t* wData = w->initializer().data<int8_t>();
+    std::vector<int8_t> transposed;
+    if (!transB) {
+      transposed.resize(static_cast<size_t>(N * K));
       for (int64_t k = 0; k < K; ++k)
-        for (int64_t j = 0; j < N; ++j) wNK[static_cast<size_t>(j * K + k)] = w->initializer().data<int8_t>()[k * N + j];
-    if (ownGemmStep(n, M, K, N, wNK.data(), bias, *stage, Layout::kPlain, "")) return true;
+        for (int64_t j = 0; j < N; ++j) transposed[static_cast<size_t>(j * K + k)] = wData[k * N + j];
+    }
+    if (ownGemmStep(n, M, K, N, transB ? wData : transposed.data(), biasQ, *stage, Layout::kPlain, "")) return true;
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
@@ -790,16 +799,8 @@ bool Plan::Impl::pool(const ir::Node& n) {
   }
   const int xs = slotIn(x, Layout::kNhwc);
   const int ys = outputSlot(n.output(0), Layout::kNhwc);
-  auto src = std::make_shared<memory>(srcMd, engine, nullptr);
-  auto dst = std::make_shared<memory>(dstMd, engine, nullptr);
-  auto prim = std::make_shared<dnnl::pooling_forward>(pd);
-  auto bindSrc = binder(src, xs), bindDst = binder(dst, ys);
-  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {xs}, {ys}, [this, prim, src, dst, bindSrc, bindDst](uint8_t* a) {
-    bindSrc(a);
-    bindDst(a);
-    prim->execute(stream, {{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, *dst}});
-    stream.wait();
-  });
+  addSrcDstStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, std::make_shared<dnnl::pooling_forward>(pd), srcMd, dstMd,
+                xs, ys);
   return true;
 }
 
@@ -866,15 +867,8 @@ bool Plan::Impl::eltwise(const ir::Node& n) {
   } catch (const dnnl::error&) {
     return false;
   }
-  auto src = std::make_shared<memory>(md, engine, nullptr), dst = std::make_shared<memory>(md, engine, nullptr);
-  auto prim = std::make_shared<dnnl::eltwise_forward>(pd);
-  auto bs = binder(src, xs), bd = binder(dst, ys);
-  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {xs}, {ys}, [this, prim, src, dst, bs, bd](uint8_t* a) {
-    bs(a);
-    bd(a);
-    prim->execute(stream, {{DNNL_ARG_SRC, *src}, {DNNL_ARG_DST, *dst}});
-    stream.wait();
-  });
+  addSrcDstStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, std::make_shared<dnnl::eltwise_forward>(pd), md, md, xs,
+                ys);
   return true;
 }
 

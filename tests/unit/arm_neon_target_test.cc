@@ -20,7 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kZoo = testing::kZoo;
-const fs::path kCalib = testing::kBundled;
 
 TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
   if (!api::neonToolsAvailable().ok()) GTEST_SKIP() << api::neonToolsAvailable().message();
@@ -30,13 +29,7 @@ TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
     auto model = api::loadModel((kZoo / entry["file"].get<std::string>()).string());
     ASSERT_TRUE(model.ok());
     const std::string preprocess = entry["preprocess"].get<std::string>();
-    api::QuantizeOptions q;
-    q.calib.path = kCalib.string();
-    q.calib.preprocess = "channels=gray," + preprocess;
-    q.calib.limit = 100;
-    q.attributionSamples = 2;
-    api::QuantizeReport report;
-    ASSERT_TRUE(api::quantizeModel(model.value(), q, &report).ok());
+    ASSERT_TRUE(testing::quantizeWithBundled(model.value(), preprocess, 100).ok());
     auto ref = api::ModelRunner::create(model.value(), {api::Target::kRef, 1});
     ASSERT_TRUE(ref.ok());
     for (const char* cpu : {"cortex-a76", "cortex-a53"}) {

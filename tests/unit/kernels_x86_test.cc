@@ -59,6 +59,53 @@ std::vector<uint8_t> randomBytes(std::mt19937& rng, size_t n) {
   return v;
 }
 
+// uint8-stored NHWC data of one image ([pixels][channels]) as the int8 NCHW the reference reads.
+std::vector<int8_t> int8Nchw(const std::vector<uint8_t>& nhwc, int64_t channels) {
+  const int64_t pixels = static_cast<int64_t>(nhwc.size()) / channels;
+  std::vector<int8_t> nchw(nhwc.size());
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t i = 0; i < pixels; ++i)
+      nchw[static_cast<size_t>(c * pixels + i)] = static_cast<int8_t>(nhwc[static_cast<size_t>(i * channels + c)] - 128);
+  return nchw;
+}
+
+// The parameters of a random int8 layer with `channels` output channels of `perChannel` weights
+// each ([channels][perChannel], in [-127, 127]): bias in [-biasRange, biasRange], multipliers
+// uniform in [multiplierLo, multiplierHi], random zero points, and bounds 0: none, 1: a fused ReLU
+// (min = output zero point), 2: also a Clip (max = output zero point + clipRange, at most 127).
+struct RandomInt8Layer {
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  std::vector<ref::Requantization> requant;
+  ref::QuantParams q;
+
+  RandomInt8Layer(std::mt19937& rng, int64_t channels, int64_t perChannel, int bounds, int clipRange, int biasRange,
+                  double multiplierLo, double multiplierHi) {
+    std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-biasRange, biasRange);
+    std::uniform_real_distribution<double> md(multiplierLo, multiplierHi);
+    w.resize(static_cast<size_t>(channels * perChannel));
+    for (auto& v : w) v = static_cast<int8_t>(wd(rng));
+    bias.resize(static_cast<size_t>(channels));
+    for (auto& v : bias) v = bd(rng);
+    for (int64_t c = 0; c < channels; ++c) requant.push_back(ref::quantizeMultiplier(md(rng)));
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    if (bounds >= 1) q.output_min = q.output_zero_point;
+    if (bounds == 2) q.output_max = std::min(127, q.output_zero_point + clipRange);
+  }
+
+  // The input zero point in uint8 storage.
+  int32_t inputZeroPointU8() const { return q.input_zero_point + 128; }
+
+  // bias - inputZeroPointU8() * (sum of the channel's weights): what edgeopt's x86 kernels take.
+  std::vector<int32_t> biasMinusZeroPointSum() const {
+    std::vector<int32_t> adjusted(bias);
+    const size_t perChannel = w.size() / bias.size();
+    for (size_t i = 0; i < w.size(); ++i) adjusted[i / perChannel] -= inputZeroPointU8() * w[i];
+    return adjusted;
+  }
+};
+
 TEST(KernelsX86Test, AddAvx512MatchesScalar) {
   if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
   std::mt19937 rng(7);
@@ -160,7 +207,6 @@ class DwConv3x3Tester {
 
   void test() const {
     std::mt19937 rng(seed_);
-    std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-3000, 3000);
     ref::ConvParams p;
     p.batch = 1;
     p.in_channels = p.out_channels = p.groups = c_;
@@ -172,24 +218,13 @@ class DwConv3x3Tester {
     p.out[1] = (h_ + 2 * pad_ - 3) / stride_ + 1;
     p.out[2] = (w_ + 2 * pad_ - 3) / stride_ + 1;
     const auto xu = randomBytes(rng, static_cast<size_t>(h_ * w_ * c_));  // NHWC uint8-stored
-    std::vector<int8_t> wt(static_cast<size_t>(c_ * 9));
-    for (auto& v : wt) v = static_cast<int8_t>(wd(rng));
-    std::vector<int32_t> bias(static_cast<size_t>(c_));
-    for (auto& v : bias) v = bd(rng);
-    ref::QuantParams q;
-    q.input_zero_point = zp(rng);
-    q.output_zero_point = zp(rng);
-    if (bounds_ >= 1) q.output_min = q.output_zero_point;
-    if (bounds_ == 2) q.output_max = std::min(127, q.output_zero_point + 50);
-    std::vector<ref::Requantization> rq;
-    std::uniform_real_distribution<double> md(0.0005, 0.02);
-    for (int64_t c = 0; c < c_; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
-    std::vector<int8_t> nchw(xu.size());
-    for (int64_t c = 0; c < c_; ++c)
-      for (int64_t i = 0; i < h_ * w_; ++i)
-        nchw[static_cast<size_t>(c * h_ * w_ + i)] = static_cast<int8_t>(xu[static_cast<size_t>(i * c_ + c)] - 128);
+    const RandomInt8Layer layer(rng, c_, 9, bounds_, 50, 3000, 0.0005, 0.02);
+    const std::vector<int8_t>& wt = layer.w;
+    const std::vector<int32_t>& bias = layer.bias;
+    const std::vector<ref::Requantization>& rq = layer.requant;
+    const ref::QuantParams& q = layer.q;
     std::vector<int8_t> want(static_cast<size_t>(c_ * p.out[1] * p.out[2]));
-    ref::qs8_conv__scalar(p, q, nchw.data(), wt.data(), bias.data(), rq.data(), want.data());
+    ref::qs8_conv__scalar(p, q, int8Nchw(xu, c_).data(), wt.data(), bias.data(), rq.data(), want.data());
 
     std::vector<int32_t> wide(static_cast<size_t>(9 * c_));
     for (int64_t c = 0; c < c_; ++c)
@@ -201,11 +236,9 @@ class DwConv3x3Tester {
     d.out_w = p.out[2];
     d.stride_h = d.stride_w = stride_;
     d.pad_top = d.pad_left = pad_;
-    d.x_zero_point = q.input_zero_point + 128;
-    const std::vector<int8_t> packed = x86::packDwConv3x3WeightsVnni(wt.data(), c_);
-    std::vector<int32_t> adjusted(bias);
-    for (int64_t c = 0; c < c_; ++c)
-      for (int t = 0; t < 9; ++t) adjusted[static_cast<size_t>(c)] -= d.x_zero_point * wt[static_cast<size_t>(c * 9 + t)];
+    d.x_zero_point = layer.inputZeroPointU8();
+    const auto packed = x86::packDwConv3x3WeightsVnni(wt.data(), c_);
+    const std::vector<int32_t> adjusted = layer.biasMinusZeroPointSum();
     std::vector<int32_t> acc(static_cast<size_t>(p.out[2] * c_));
     std::vector<uint8_t> row(acc.size());
     std::vector<uint8_t> scratch(std::max({x86::dwConv3x3VnniScratchBytes(d), x86::dwConv3x3VnniFusedScratchBytes(),
@@ -301,35 +334,23 @@ TEST(KernelsX86Test, DwConv3x3VnniFlatMatchesScalar) {
 TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
   if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-5000, 5000);
-  std::uniform_real_distribution<double> md(0.0002, 0.05);
   auto check = [&](int64_t M, int64_t K, int64_t N, int bounds) {
     const auto a = randomBytes(rng, static_cast<size_t>(M * K));
-    std::vector<int8_t> w(static_cast<size_t>(N * K));
-    for (auto& v : w) v = static_cast<int8_t>(wd(rng));
-    std::vector<int32_t> bias(static_cast<size_t>(N));
-    for (auto& v : bias) v = bd(rng);
-    std::vector<ref::Requantization> rq;
-    for (int64_t c = 0; c < N; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
-    ref::QuantParams q;
-    q.input_zero_point = zp(rng);
-    q.output_zero_point = zp(rng);
-    if (bounds >= 1) q.output_min = q.output_zero_point;
-    if (bounds == 2) q.output_max = std::min(127, q.output_zero_point + 40);
-    const int32_t zpU8 = q.input_zero_point + 128;
-    std::vector<int32_t> acc(static_cast<size_t>(M * N)), adjusted(bias);
+    const RandomInt8Layer layer(rng, N, K, bounds, 40, 5000, 0.0002, 0.05);
+    const std::vector<int8_t>& w = layer.w;
+    const ref::QuantParams& q = layer.q;
+    const int32_t zpU8 = layer.inputZeroPointU8();
+    std::vector<int32_t> acc(static_cast<size_t>(M * N));
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {
         int32_t sum = 0;
         for (int64_t k = 0; k < K; ++k) sum += (a[static_cast<size_t>(m * K + k)] - zpU8) * w[static_cast<size_t>(n * K + k)];
         acc[static_cast<size_t>(m * N + n)] = sum;
       }
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k) adjusted[static_cast<size_t>(n)] -= zpU8 * w[static_cast<size_t>(n * K + k)];
     std::vector<uint8_t> want(acc.size());
-    ref::qs8_requantize_rows__scalar(M, N, acc.data(), bias.data(), rq.data(), q, want.data());
+    ref::qs8_requantize_rows__scalar(M, N, acc.data(), layer.bias.data(), layer.requant.data(), q, want.data());
     x86::QGemmVnni g;
-    ASSERT_TRUE(x86::prepareQGemmVnni(K, N, w.data(), adjusted.data(), rq.data(), q, &g));
+    ASSERT_TRUE(x86::prepareQGemmVnni(K, N, w.data(), layer.biasMinusZeroPointSum().data(), layer.requant.data(), q, &g));
     std::vector<uint8_t> got(want.size() + 64, 0x5A);
     x86::qu8_gemm_requant__avx512vnni(M, a.data(), g, got.data());
     for (size_t i = 0; i < want.size(); ++i)
@@ -360,8 +381,7 @@ TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
 TEST(KernelsX86Test, QConvVnniMatchesScalar) {
   if (!x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   std::mt19937 rng(23);
-  std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-5000, 5000), pick(0, 1000);
-  std::uniform_real_distribution<double> md(0.0002, 0.02);
+  std::uniform_int_distribution<int> pick(0, 1000);
   const int64_t channelChoices[] = {1, 3, 4, 5, 16, 17, 32};
   const int64_t outChoices[] = {1, 16, 17, 40, 64, 70};
   for (int trial = 0; trial < 120; ++trial) {
@@ -385,33 +405,19 @@ TEST(KernelsX86Test, QConvVnniMatchesScalar) {
     p.out[1] = (H + pt + pb - (KH - 1) * DH - 1) / SH + 1;
     p.out[2] = (W + pl + pr - KW) / SW + 1;
     const auto x = randomBytes(rng, static_cast<size_t>(H * W * C));  // NHWC uint8-stored
-    std::vector<int8_t> w(static_cast<size_t>(M * C * KH * KW));
-    for (auto& v : w) v = static_cast<int8_t>(wd(rng));
-    std::vector<int32_t> bias(static_cast<size_t>(M));
-    for (auto& v : bias) v = bd(rng);
-    std::vector<ref::Requantization> rq;
-    for (int64_t c = 0; c < M; ++c) rq.push_back(ref::quantizeMultiplier(md(rng)));
-    ref::QuantParams q;
-    q.input_zero_point = zp(rng);
-    q.output_zero_point = zp(rng);
-    if (trial % 3 == 1) q.output_min = q.output_zero_point;
-    if (trial % 3 == 2) q.output_max = std::min(127, q.output_zero_point + 30);
-    std::vector<int8_t> nchw(x.size());
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < H * W; ++i) nchw[static_cast<size_t>(c * H * W + i)] = static_cast<int8_t>(x[static_cast<size_t>(i * C + c)] - 128);
+    const RandomInt8Layer layer(rng, M, C * KH * KW, trial % 3, 30, 5000, 0.0002, 0.02);
     std::vector<int8_t> want(static_cast<size_t>(M * p.out[1] * p.out[2]));
-    ref::qs8_conv__scalar(p, q, nchw.data(), w.data(), bias.data(), rq.data(), want.data());
+    ref::qs8_conv__scalar(p, layer.q, int8Nchw(x, C).data(), layer.w.data(), layer.bias.data(), layer.requant.data(),
+                          want.data());
 
-    const int32_t zpU8 = q.input_zero_point + 128;
+    const int32_t zpU8 = layer.inputZeroPointU8();
     const int64_t PH = std::max(H + pt + pb, (p.out[1] - 1) * SH + (KH - 1) * DH + 1), PW = W + pl + pr;
     std::vector<uint8_t> padded(static_cast<size_t>(PH * PW * C + 4), static_cast<uint8_t>(zpU8));
     for (int64_t h = 0; h < H; ++h)
       std::copy(x.begin() + h * W * C, x.begin() + (h + 1) * W * C, padded.begin() + ((h + pt) * PW + pl) * C);
-    std::vector<int32_t> adjusted(bias);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t i = 0; i < C * KH * KW; ++i) adjusted[static_cast<size_t>(m)] -= zpU8 * w[static_cast<size_t>(m * C * KH * KW + i)];
     x86::QGemmVnni g;
-    ASSERT_TRUE(x86::prepareQConvVnni(C, M, KH, KW, w.data(), adjusted.data(), rq.data(), q, &g));
+    ASSERT_TRUE(x86::prepareQConvVnni(C, M, KH, KW, layer.w.data(), layer.biasMinusZeroPointSum().data(),
+                                      layer.requant.data(), layer.q, &g));
     x86::QConvGeometry geo;
     geo.padded_w = PW;
     geo.channels = C;

@@ -25,7 +25,6 @@ using ir::Dim;
 using ir::Tensor;
 
 const fs::path kZoo = testing::kZoo;
-const fs::path kCalib = testing::kBundled;
 
 std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs,
                           bool ownKernels = true) {
@@ -190,13 +189,7 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
       EXPECT_LT(err.value(), 1e-4) << "fp32 batch " << batch;
     }
     auto int8 = api::loadModel(file);
-    api::QuantizeOptions q;
-    q.calib.path = kCalib.string();
-    q.calib.preprocess = "channels=gray," + preprocess;
-    q.calib.limit = 100;
-    q.attributionSamples = 2;
-    api::QuantizeReport report;
-    ASSERT_TRUE(api::quantizeModel(int8.value(), q, &report).ok());
+    ASSERT_TRUE(testing::quantizeWithBundled(int8.value(), preprocess, 100).ok());
     ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
     auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
     api::RunnerOptions onednnOnly = api::runnerOptionsFor(api::Target::kX86);
@@ -246,13 +239,9 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
   if (!kernels::x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   auto model = api::loadModel((testing::kZoo / "mobilenet_v2_fm.onnx").string());
   ASSERT_TRUE(model.ok());
-  api::QuantizeOptions q;
-  q.calib.path = kCalib.string();
-  q.calib.preprocess = "channels=gray," + testing::zooManifest()["models"]["mobilenet_v2_fm"]["preprocess"].get<std::string>();
-  q.calib.limit = 50;
-  q.attributionSamples = 2;
-  api::QuantizeReport report;
-  ASSERT_TRUE(api::quantizeModel(model.value(), q, &report).ok());
+  ASSERT_TRUE(testing::quantizeWithBundled(
+                  model.value(), testing::zooManifest()["models"]["mobilenet_v2_fm"]["preprocess"].get<std::string>(), 50)
+                  .ok());
   ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
   auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
   ASSERT_TRUE(runner.ok());

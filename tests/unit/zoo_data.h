@@ -1,5 +1,5 @@
-// Test helper: the trained zoo's manifest and the bundled Fashion-MNIST images as model input
-// batches (shared by the target tests).
+// Test helper: the trained zoo's manifest, the bundled Fashion-MNIST images as model input
+// batches, and zoo models quantized with them (shared by the target tests).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compiler/api/quantize.h"
 #include "compiler/data/dataset.h"
 
 namespace edgeopt::testing {
@@ -37,6 +38,17 @@ inline std::vector<ir::Tensor> bundledBatches(const std::string& preprocess, int
   data::Batch b;
   while (reader.next(&b).value()) out.push_back(b.inputs);
   return out;
+}
+
+// Quantizes a zoo model in place, calibrated on the first `limit` bundled images.
+inline Status quantizeWithBundled(ir::Model& model, const std::string& preprocess, int64_t limit) {
+  api::QuantizeOptions q;
+  q.calib.path = kBundled.string();
+  q.calib.preprocess = "channels=gray," + preprocess;
+  q.calib.limit = limit;
+  q.attributionSamples = 2;
+  api::QuantizeReport report;
+  return api::quantizeModel(model, q, &report);
 }
 
 }  // namespace edgeopt::testing
