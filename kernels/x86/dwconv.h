@@ -58,13 +58,14 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
 
 // Stride 1, channels a multiple of 16: the output row read as a sequence of 16-channel groups
 // (pixel-major), 4 groups per vector whatever the pixel they belong to, so small channel counts
-// fill whole vectors (16 channels: 4 pixels per vector) and none are padded to 64. The three input
-// rows are interleaved once per output row into four planes (one per accumulator lane order k),
-// where group f's taps sit at f * 16 + kw * channels: every vector's inputs are contiguous loads.
-// Weights and output-stage constants repeat with a period of lcm(channels / 16, 4) / 4 vectors.
+// fill whole vectors (16 channels: 4 pixels per vector) and none are padded to 64. Four input
+// rows are interleaved once per pair of output rows into four planes (one per accumulator lane
+// order k), where group f's taps sit at f * 16 + kw * channels: every vector's inputs are
+// contiguous loads, and the two rows differ only in which three bytes of each dword their weights
+// take. Weights and output-stage constants repeat with a period of lcm(channels / 16, 4) / 4 vectors.
 struct DwConv3x3VnniFlat {
   int64_t channels = 0, period = 0;
-  AlignedVector<int8_t> weights;     // [period][kw][k][64 bytes]
+  AlignedVector<int8_t> weights;     // [row of the pair][period][kw][k][64 bytes]
   AlignedVector<int64_t> constants;  // [period][k][48] (shortFormConstants16)
   int32_t output_min = -128, output_max = 127;  // int8 domain
 };
@@ -73,9 +74,10 @@ struct DwConv3x3VnniFlat {
 bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* biasMinusZeroPointSum,
                               const ref::Requantization* requant, const ref::QuantParams& q, DwConv3x3VnniFlat* flat);
 size_t dwConv3x3VnniFlatScratchBytes(const DwConv3x3Params& p);
-// p.stride_w == 1. y_row receives out_w * channels bytes.
-void qu8_dwconv3x3s1_flat_requant_row__avx512vnni(const DwConv3x3Params& p, const DwConv3x3VnniFlat& flat, int64_t oh,
-                                                  const uint8_t* x, uint8_t* scratch, uint8_t* y_row);
+// Output rows oh .. oh + rows - 1 (rows 1 or 2; 2 only with p.stride_h == 1) of one image, for
+// p.stride_w == 1. y receives rows * out_w * channels bytes, row after row.
+void qu8_dwconv3x3s1_flat_requant_rows__avx512vnni(const DwConv3x3Params& p, const DwConv3x3VnniFlat& flat, int64_t oh,
+                                                   int64_t rows, const uint8_t* x, uint8_t* scratch, uint8_t* y);
 
 // True when this CPU has AVX-512 VNNI.
 bool hasAvx512Vnni();

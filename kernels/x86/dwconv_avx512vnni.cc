@@ -32,16 +32,16 @@ size_t dwConv3x3VnniScratchBytes(const DwConv3x3Params& p) {
 
 namespace {
 
-// The three rows' 64 bytes interleaved into 4 vectors at out, out + stride, ...: dword j of vector
-// k holds bytes 16 (j / 4) + 4 k + j % 4 of rows 0..2 and a zero (packDwConv3x3WeightsVnni's order).
-inline void interleave3(__m512i r0, __m512i r1, __m512i r2, uint8_t* out, int64_t stride) {
-  const __m512i zero = _mm512_setzero_si512();
+// Four rows' 64 bytes interleaved into 4 vectors at out, out + stride, ...: dword j of vector k
+// holds bytes 16 (j / 4) + 4 k + j % 4 of rows 0..3 (packDwConv3x3WeightsVnni's order; the
+// three-row kernels pass a zero fourth row).
+inline void interleave4(__m512i r0, __m512i r1, __m512i r2, __m512i r3, uint8_t* out, int64_t stride) {
   const __m512i u01l = _mm512_unpacklo_epi8(r0, r1), u01h = _mm512_unpackhi_epi8(r0, r1);
-  const __m512i u2l = _mm512_unpacklo_epi8(r2, zero), u2h = _mm512_unpackhi_epi8(r2, zero);
-  _mm512_storeu_si512(out, _mm512_unpacklo_epi16(u01l, u2l));
-  _mm512_storeu_si512(out + stride, _mm512_unpackhi_epi16(u01l, u2l));
-  _mm512_storeu_si512(out + 2 * stride, _mm512_unpacklo_epi16(u01h, u2h));
-  _mm512_storeu_si512(out + 3 * stride, _mm512_unpackhi_epi16(u01h, u2h));
+  const __m512i u23l = _mm512_unpacklo_epi8(r2, r3), u23h = _mm512_unpackhi_epi8(r2, r3);
+  _mm512_storeu_si512(out, _mm512_unpacklo_epi16(u01l, u23l));
+  _mm512_storeu_si512(out + stride, _mm512_unpackhi_epi16(u01l, u23l));
+  _mm512_storeu_si512(out + 2 * stride, _mm512_unpacklo_epi16(u01h, u23h));
+  _mm512_storeu_si512(out + 3 * stride, _mm512_unpackhi_epi16(u01h, u23h));
 }
 
 // The weights of one tap block (3 columns x 4 lane orders, 64 bytes each) into registers.
@@ -69,7 +69,7 @@ inline void interleaveColumns(const DwConv3x3Params& p, const uint8_t* x, int64_
     __m512i r[3];
     for (int t = 0; t < 3; ++t)
       r[t] = rowInside[t] && colInside ? _mm512_maskz_loadu_epi8(m, x + ((ih0 + t) * p.in_w + iw) * p.channels + c0) : zpBytes;
-    interleave3(r[0], r[1], r[2], scratch + col * 256, 64);
+    interleave4(r[0], r[1], r[2], _mm512_setzero_si512(), scratch + col * 256, 64);
   }
 }
 
@@ -194,7 +194,8 @@ bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* 
   flat->period = groups * 4 / gcd(groups, 4) / 4;
   flat->output_min = q.output_min;
   flat->output_max = q.output_max;
-  flat->weights.assign(static_cast<size_t>(flat->period * 12 * 64), 0);
+  const int64_t setBytes = flat->period * 12 * 64;
+  flat->weights.assign(static_cast<size_t>(2 * setBytes), 0);
   flat->constants.assign(static_cast<size_t>(flat->period * 4 * 48), 0);
   for (int64_t phase = 0; phase < flat->period; ++phase) {
     for (int k = 0; k < 4; ++k) {
@@ -206,7 +207,9 @@ bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* 
         lanes[d] = c;
         for (int kw = 0; kw < 3; ++kw)
           for (int kh = 0; kh < 3; ++kh)
-            flat->weights[static_cast<size_t>(((phase * 3 + kw) * 4 + k) * 64 + d * 4 + kh)] = w[c * 9 + kh * 3 + kw];
+            for (int set = 0; set < 2; ++set)
+              flat->weights[static_cast<size_t>(set * setBytes + ((phase * 3 + kw) * 4 + k) * 64 + d * 4 + kh + set)] =
+                  w[c * 9 + kh * 3 + kw];
       }
       if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point,
                                 flat->constants.data() + (phase * 4 + k) * 48))
@@ -220,16 +223,17 @@ size_t dwConv3x3VnniFlatScratchBytes(const DwConv3x3Params& p) {
   return static_cast<size_t>(4 * flatPlaneBytes(p) + kFlatChunk * 256);
 }
 
-void qu8_dwconv3x3s1_flat_requant_row__avx512vnni(const DwConv3x3Params& p, const DwConv3x3VnniFlat& flat, int64_t oh,
-                                                  const uint8_t* x, uint8_t* scratch, uint8_t* y) {
+void qu8_dwconv3x3s1_flat_requant_rows__avx512vnni(const DwConv3x3Params& p, const DwConv3x3VnniFlat& flat, int64_t oh,
+                                                   int64_t rows, const uint8_t* x, uint8_t* scratch, uint8_t* y) {
   const int64_t C = p.channels, planeBytes = flatPlaneBytes(p), rowBytes = p.in_w * C;
   const int64_t ih0 = oh * p.stride_h - p.pad_top;
   int32_t* acc = reinterpret_cast<int32_t*>(scratch + 4 * planeBytes);
-  // Interleave into planes k at scratch + k * planeBytes: padding columns hold the zero point in
-  // rows 0..2 (contributing nothing after the zero-point sum folded into the bias); the input row
-  // in 64-byte pieces, lane for lane.
+  // Interleave input rows ih0..ih0+3 into planes k at scratch + k * planeBytes: padding columns and
+  // rows outside the image hold the zero point (contributing nothing after the zero-point sum
+  // folded into the bias); the input row in 64-byte pieces, lane for lane. Output row oh takes
+  // bytes 0..2 of each dword (weight set 0), row oh + 1 bytes 1..3 (set 1).
   const __m512i zpBytes = _mm512_set1_epi8(static_cast<char>(p.x_zero_point));
-  const __m512i zpInterleaved = _mm512_set1_epi32(p.x_zero_point * 0x010101);
+  const __m512i zpInterleaved = _mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(p.x_zero_point) * 0x01010101u));
   auto fillPadding = [&](int64_t begin, int64_t end) {  // bytes [begin, end) of every plane
     for (int k = 0; k < 4; ++k)
       for (int64_t o = begin; o < end; o += 64)
@@ -237,34 +241,38 @@ void qu8_dwconv3x3s1_flat_requant_row__avx512vnni(const DwConv3x3Params& p, cons
   };
   const int64_t leftBytes = p.pad_left * C;
   fillPadding(0, leftBytes);
-  bool rowInside[3];
-  rowsInside(p, ih0, rowInside);
+  bool rowInside[4];
+  for (int t = 0; t < 4; ++t) rowInside[t] = ih0 + t >= 0 && ih0 + t < p.in_h && (t < 3 || rows == 2);
   for (int64_t o = 0; o < rowBytes; o += 64) {
     const __mmask64 m = tailMask64(rowBytes - o);
-    __m512i r[3];
-    for (int t = 0; t < 3; ++t) r[t] = rowInside[t] ? _mm512_maskz_loadu_epi8(m, x + (ih0 + t) * rowBytes + o) : zpBytes;
-    interleave3(r[0], r[1], r[2], scratch + leftBytes + o, planeBytes);
+    __m512i r[4];
+    for (int t = 0; t < 4; ++t) r[t] = rowInside[t] ? _mm512_maskz_loadu_epi8(m, x + (ih0 + t) * rowBytes + o) : zpBytes;
+    interleave4(r[0], r[1], r[2], r[3], scratch + leftBytes + o, planeBytes);
   }
   fillPadding((p.pad_left + p.in_w) * C, planeBytes);  // also what the last piece spilled past the row
 
   const int64_t outBytes = p.out_w * C, vectors = (outBytes + 63) / 64, P = flat.period;
+  const int64_t setBytes = P * 12 * 64;
   const ByteBounds bounds(flat.output_min, flat.output_max);
   for (int64_t phase = 0; phase < P && phase < vectors; ++phase) {
+    const ShortFormConstants64 k = loadShortFormConstants64(flat.constants.data() + phase * 4 * 48);
     for (int64_t j0 = phase; j0 < vectors; j0 += kFlatChunk * P) {
       const int64_t n = std::min(kFlatChunk, (vectors - j0 + P - 1) / P);
-      {
-        __m512i w[3][4];
-        loadTapWeights(flat.weights.data() + phase * 12 * 64, w);
-        for (int64_t i = 0; i < n; ++i) {
-          __m512i a[4];
-          taps3x3(scratch + (j0 + i * P) * 64, C, planeBytes, w, a);
-          for (int k = 0; k < 4; ++k) _mm512_storeu_si512(acc + i * 64 + k * 16, a[k]);
+      for (int64_t r = 0; r < rows; ++r) {  // both rows per chunk: its planes are still in L1
+        {
+          __m512i w[3][4];
+          loadTapWeights(flat.weights.data() + r * setBytes + phase * 12 * 64, w);
+          for (int64_t i = 0; i < n; ++i) {
+            __m512i a[4];
+            taps3x3(scratch + (j0 + i * P) * 64, C, planeBytes, w, a);
+            for (int q = 0; q < 4; ++q) _mm512_storeu_si512(acc + i * 64 + q * 16, a[q]);
+          }
         }
-      }
-      const ShortFormConstants64 k = loadShortFormConstants64(flat.constants.data() + phase * 4 * 48);
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t base = (j0 + i * P) * 64;
-        _mm512_mask_storeu_epi8(y + base, tailMask64(outBytes - base), requantizePack64(acc + i * 64, k, bounds));
+        uint8_t* yr = y + r * outBytes;
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t base = (j0 + i * P) * 64;
+          _mm512_mask_storeu_epi8(yr + base, tailMask64(outBytes - base), requantizePack64(acc + i * 64, k, bounds));
+        }
       }
     }
   }

@@ -446,14 +446,19 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
   const int64_t inImage = p.in[1] * p.in[2] * C;
   const int64_t macs = N * OH * OW * C * 9;
-  const auto eachRow = [this, N, OH, OW, C, inImage, xi, yi](auto&& row) {
-    return [this, N, OH, OW, C, inImage, xi, yi, row](uint8_t* a) {
+  // A step calling rows(oh, count, image's input, output row oh) for runs of `step` output rows
+  // (the last run of an image may be shorter), or row(oh, input, output row) for each row.
+  const auto eachRows = [this, N, OH, OW, C, inImage, xi, yi](int64_t step, auto&& rows) {
+    return [this, N, OH, OW, C, inImage, xi, yi, step, rows](uint8_t* a) {
       for (int64_t img = 0; img < N; ++img) {
         const uint8_t* xin = a + slots[xi].offset + img * inImage;
         uint8_t* y = a + slots[yi].offset + img * OH * OW * C;
-        for (int64_t oh = 0; oh < OH; ++oh) row(oh, xin, y + oh * OW * C);
+        for (int64_t oh = 0; oh < OH; oh += step) rows(oh, std::min(step, OH - oh), xin, y + oh * OW * C);
       }
     };
+  };
+  const auto eachRow = [&eachRows](auto&& row) {
+    return eachRows(1, [row](int64_t oh, int64_t, const uint8_t* xin, uint8_t* yRow) { row(oh, xin, yRow); });
   };
   // With VNNI and every channel's requantization in the short form, the output stage is fused
   // into the kernel: stride 1 with channels % 16 == 0 over 16-channel groups, otherwise per
@@ -463,9 +468,11 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
       kernels::x86::prepareDwConv3x3VnniFlat(C, w.data<int8_t>(), adjustedData, stage->requant.data(), stage->q, flat.get())) {
     weightBytes += static_cast<int64_t>(flat->weights.size() + flat->constants.size() * sizeof(int64_t));
     auto scratch = std::make_shared<kernels::x86::AlignedVector<uint8_t>>(kernels::x86::dwConv3x3VnniFlatScratchBytes(d));
-    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni", macs}, {xs}, {ys},
-            eachRow([d, flat, scratch](int64_t oh, const uint8_t* xin, uint8_t* yRow) {
-              kernels::x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, *flat, oh, xin, scratch->data(), yRow);
+    // Pairs of output rows share one interleave of their four input rows (stride 1 in height).
+    const int64_t rowsPerCall = d.stride_h == 1 ? 2 : 1;
+    addStep({n.name(), n.qualifiedOpType(), "x86:qu8_dwconv3x3s1_flat_requant_rows__avx512vnni", macs}, {xs}, {ys},
+            eachRows(rowsPerCall, [d, flat, scratch](int64_t oh, int64_t rows, const uint8_t* xin, uint8_t* y) {
+              kernels::x86::qu8_dwconv3x3s1_flat_requant_rows__avx512vnni(d, *flat, oh, rows, xin, scratch->data(), y);
             }));
     return true;
   }

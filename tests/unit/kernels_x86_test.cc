@@ -202,6 +202,8 @@ class DwConv3x3Tester {
   DwConv3x3Tester& fused(bool v) { fused_ = v; return *this; }
   // The stride-1 kernel over 16-channel groups (prepareDwConv3x3VnniFlat).
   DwConv3x3Tester& flat(bool v) { flat_ = v; return *this; }
+  // With flat: output rows two at a time (as the plan runs it) instead of one at a time.
+  DwConv3x3Tester& rowPairs(bool v) { rowPairs_ = v; return *this; }
   // Output bounds narrowed as by a fused ReLU (1) or ReLU6-like Clip (2).
   DwConv3x3Tester& bounds(int v) { bounds_ = v; return *this; }
 
@@ -240,7 +242,7 @@ class DwConv3x3Tester {
     const auto packed = x86::packDwConv3x3WeightsVnni(wt.data(), c_);
     const std::vector<int32_t> adjusted = layer.biasMinusZeroPointSum();
     std::vector<int32_t> acc(static_cast<size_t>(p.out[2] * c_));
-    std::vector<uint8_t> row(acc.size());
+    std::vector<uint8_t> row(acc.size()), pair;
     std::vector<uint8_t> scratch(std::max({x86::dwConv3x3VnniScratchBytes(d), x86::dwConv3x3VnniFusedScratchBytes(),
                                             x86::dwConv3x3VnniFlatScratchBytes(d)}));
     x86::DwConv3x3VnniOutputStage stage;
@@ -253,9 +255,17 @@ class DwConv3x3Tester {
     }
     for (int64_t oh = 0; oh < p.out[1]; ++oh) {
       if (flat_) {
-        row.assign(acc.size() + 64, 0x5A);
-        x86::qu8_dwconv3x3s1_flat_requant_row__avx512vnni(d, flat, oh, xu.data(), scratch.data(), row.data());
-        for (size_t i = acc.size(); i < row.size(); ++i) ASSERT_EQ(row[i], 0x5A) << "wrote past the row";
+        // Pairs of rows (rowPairs_) with a single last row when the height is odd, or one by one.
+        const int64_t rows = rowPairs_ && oh % 2 == 0 && oh + 1 < p.out[1] ? 2 : 1;
+        if (oh % 2 == 0 || !rowPairs_) {
+          pair.assign(2 * acc.size() + 64, 0x5A);
+          x86::qu8_dwconv3x3s1_flat_requant_rows__avx512vnni(d, flat, oh, rows, xu.data(), scratch.data(), pair.data());
+          for (size_t i = static_cast<size_t>(rows) * acc.size(); i < pair.size(); ++i)
+            ASSERT_EQ(pair[i], 0x5A) << "wrote past row " << oh + rows - 1;
+        }
+        const size_t second = rowPairs_ && oh % 2 == 1 ? acc.size() : 0;
+        row.assign(pair.begin() + static_cast<std::ptrdiff_t>(second),
+                   pair.begin() + static_cast<std::ptrdiff_t>(second + acc.size()));
       } else if (fused_) {
         row.assign(acc.size() + 64, 0x5A);
         x86::qu8_dwconv3x3_requant_row__avx512vnni(d, oh, xu.data(), packed.data(), stage, scratch.data(), row.data());
@@ -278,7 +288,7 @@ class DwConv3x3Tester {
  private:
   int64_t c_ = 16, h_ = 5, w_ = 5, stride_ = 1, pad_ = 1;
   uint32_t seed_ = 1;
-  bool vnni_ = false, fused_ = false, flat_ = false;
+  bool vnni_ = false, fused_ = false, flat_ = false, rowPairs_ = false;
   int bounds_ = 0;
 };
 
@@ -324,7 +334,8 @@ TEST(KernelsX86Test, DwConv3x3VnniFlatMatchesScalar) {
     for (int64_t pad : {0, 1, 2})
       for (auto [h, w] : {std::pair<int64_t, int64_t>{3, 3}, {4, 5}, {5, 17}, {6, 37}})
         for (int bounds = 0; bounds < 3; ++bounds)
-          DwConv3x3Tester().channels(c).input(h, w).stride(1).pad(pad).bounds(bounds).seed(seed++).flat(true).test();
+          for (bool pairs : {false, true})
+            DwConv3x3Tester().channels(c).input(h, w).stride(1).pad(pad).bounds(bounds).seed(seed++).flat(true).rowPairs(pairs).test();
 }
 
 

@@ -253,7 +253,7 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
     EXPECT_EQ(step.kernel.find("onednn"), std::string::npos) << step.node << " runs " << step.kernel;
     ++kernels[step.kernel.substr(0, step.kernel.find(' '))];
   }
-  EXPECT_EQ(kernels["x86:qu8_dwconv3x3s1_flat_requant_row__avx512vnni"], 4);  // stride-1 depthwise
+  EXPECT_EQ(kernels["x86:qu8_dwconv3x3s1_flat_requant_rows__avx512vnni"], 4);  // stride-1 depthwise
   EXPECT_EQ(kernels["x86:qu8_dwconv3x3_requant_row__avx512vnni"], 2);         // stride-2 depthwise
   EXPECT_EQ(kernels["x86:qu8_gemm_requant__avx512vnni"], 13);                 // 1x1
   EXPECT_EQ(kernels["x86:qu8_conv_requant__avx512vnni"], 1);                  // the stem
