@@ -69,6 +69,19 @@ inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
   return acc;
 }
 
+inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+}
+
+// shortFormRequantize16 on 8 lanes: the first half of each of the 16-lane constants at k.
+inline __m256i shortFormRequantize8(__m256i acc, const int64_t* k) {
+  auto half = [k](int section) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8 * section)); };
+  const __m256i even = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, half(0)), half(2)), half(4));
+  const __m256i odd = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), half(1)), half(3)), half(5));
+  return _mm256_blend_epi32(even, odd, 0xAA);
+}
+
 inline __m512i broadcastFour(const uint8_t* p) {
   int32_t four;
   std::memcpy(&four, p, 4);
@@ -85,19 +98,24 @@ inline __m512i broadcastFour(const uint8_t* p) {
   X(0, 3) X(1, 3) X(2, 3) X(3, 3) X(4, 3) X(5, 3) X(6, 3) X(7, 3)
 
 // MR pixels (pixel i's input at base + i * pixelStride, its segment s segmentStride further) x NR
-// vectors of 16 channels from vector v0, written to y (pixel i at y + i * g.n). The accumulators are named
+// vectors of 16 channels from vector v0, and with kHalf one more vector of which only the first 8
+// lanes are computed (in 256-bit registers, which cost half on this CPU: a layer whose channel count
+// is 8 more than a multiple of 16 wastes no lanes), written to y (pixel i at y + i * g.n). The accumulators are named
 // variables updated by dpbusd's asm: with an array and the intrinsic, GCC 12 copied and spilled
 // them on every iteration, which halved the speed of the vpdpbusd stream.
-template <int MR, int NR>
+template <int MR, int NR, bool kHalf = false>
 void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds,
           uint8_t* y) {
-  static_assert(MR * NR <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
+  static_assert(MR * (NR + kHalf) <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
   const int64_t groups = g.groups, perVector = g.segments * groups;
   const int8_t* b = g.b.data() + v0 * perVector * 64;
   const __m512i zero = _mm512_setzero_si512();
 #define EDGEOPT_DECLARE(i, v) __m512i acc##i##v = zero;
   EDGEOPT_TILE_BY_VECTOR(EDGEOPT_DECLARE)
 #undef EDGEOPT_DECLARE
+#define EDGEOPT_DECLARE_HALF(i) __m256i half##i = _mm256_setzero_si256();
+  EDGEOPT_ROWS(EDGEOPT_DECLARE_HALF)
+#undef EDGEOPT_DECLARE_HALF
 #define EDGEOPT_ROW_POINTER(i) const uint8_t* row##i = base + i * pixelStride;
   EDGEOPT_ROWS(EDGEOPT_ROW_POINTER)
 #undef EDGEOPT_ROW_POINTER
@@ -105,18 +123,21 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
     const int64_t offset = s * segmentStride;
     const int8_t* bs = b + s * groups * 64;
     for (int64_t q = 0; q < groups; ++q) {
-      const __m512i b0 = _mm512_loadu_si512(bs + q * 64);
+      const __m512i b0 = NR > 0 ? _mm512_loadu_si512(bs + q * 64) : zero;
       const __m512i b1 = NR > 1 ? _mm512_loadu_si512(bs + (perVector + q) * 64) : zero;
       const __m512i b2 = NR > 2 ? _mm512_loadu_si512(bs + (2 * perVector + q) * 64) : zero;
       const __m512i b3 = NR > 3 ? _mm512_loadu_si512(bs + (3 * perVector + q) * 64) : zero;
+      const __m256i bh = kHalf ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + (NR * perVector + q) * 64))
+                               : _mm256_setzero_si256();
       // One broadcast register at a time, right before its vpdpbusd.
-#define EDGEOPT_STEP(i)                                                         \
-  if constexpr (MR > i) {                                                       \
-    const __m512i ai = broadcastFour(row##i + offset + 4 * q);                  \
-    acc##i##0 = dpbusd(acc##i##0, ai, b0);                                      \
-    if constexpr (NR > 1) acc##i##1 = dpbusd(acc##i##1, ai, b1);                \
-    if constexpr (NR > 2) acc##i##2 = dpbusd(acc##i##2, ai, b2);                \
-    if constexpr (NR > 3) acc##i##3 = dpbusd(acc##i##3, ai, b3);                \
+#define EDGEOPT_STEP(i)                                                                     \
+  if constexpr (MR > i) {                                                                   \
+    const __m512i ai = broadcastFour(row##i + offset + 4 * q);                              \
+    if constexpr (NR > 0) acc##i##0 = dpbusd(acc##i##0, ai, b0);                            \
+    if constexpr (NR > 1) acc##i##1 = dpbusd(acc##i##1, ai, b1);                            \
+    if constexpr (NR > 2) acc##i##2 = dpbusd(acc##i##2, ai, b2);                            \
+    if constexpr (NR > 3) acc##i##3 = dpbusd(acc##i##3, ai, b3);                            \
+    if constexpr (kHalf) half##i = dpbusd(half##i, _mm512_castsi512_si256(ai), bh);         \
   }
       EDGEOPT_ROWS(EDGEOPT_STEP)
 #undef EDGEOPT_STEP
@@ -128,17 +149,48 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
     acc##i##v = shortFormRequantize16(acc##i##v, loadShortFormConstants(constants + v * 48));
   EDGEOPT_TILE_BY_VECTOR(EDGEOPT_REQUANTIZE)
 #undef EDGEOPT_REQUANTIZE
+#define EDGEOPT_REQUANTIZE_HALF(i) \
+  if constexpr (MR > i && kHalf) half##i = shortFormRequantize8(half##i, constants + NR * 48);
+  EDGEOPT_ROWS(EDGEOPT_REQUANTIZE_HALF)
+#undef EDGEOPT_REQUANTIZE_HALF
   const int64_t n = g.n, c0 = v0 * 16, valid = n - c0;  // channels of this tile's row present in y
+  auto storeHalf = [&](uint8_t* yr, __m256i u) {
+    if constexpr (kHalf) _mm_mask_storeu_epi8(yr + 16 * NR, tailMask16(valid - 16 * NR) & 0xFF, packToUint8(u, bounds));
+  };
   auto storeRow = [&](uint8_t* yr, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
-    if constexpr (NR == 4) {
+    if constexpr (NR == 0) {
+    } else if constexpr (NR == 4) {
       _mm512_mask_storeu_epi8(yr, tailMask64(valid), _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
     } else {
       const __m512i u[3] = {u0, u1, u2};
       for (int v = 0; v < NR; ++v) _mm_mask_storeu_epi8(yr + 16 * v, tailMask16(valid - 16 * v), packToUint8(u[v], bounds));
     }
   };
-#define EDGEOPT_STORE(i) \
-  if constexpr (MR > i) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);
+  // Rows of 16 or 32 channels that are the whole output row: four vectors in row-major order are
+  // 64 contiguous bytes of y, stored at once (one permute and three packs instead of a narrowing
+  // and a partial store per vector). firstRow: the rows stored this way.
+  int firstRow = 0;
+  if (!kHalf && n == 16 * NR && (NR == 1 || NR == 2)) {
+    auto store4 = [&](uint8_t* dst, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
+      _mm512_storeu_si512(dst, _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
+    };
+    if constexpr (NR == 1) {
+      if constexpr (MR >= 4) store4(y, acc00, acc10, acc20, acc30);
+      if constexpr (MR == 8) store4(y + 64, acc40, acc50, acc60, acc70);
+      firstRow = MR >= 4 ? (MR == 8 ? 8 : 4) : 0;
+    } else if constexpr (NR == 2) {
+      if constexpr (MR >= 2) store4(y, acc00, acc01, acc10, acc11);
+      if constexpr (MR >= 4) store4(y + 64, acc20, acc21, acc30, acc31);
+      if constexpr (MR >= 6) store4(y + 128, acc40, acc41, acc50, acc51);
+      if constexpr (MR >= 8) store4(y + 192, acc60, acc61, acc70, acc71);
+      firstRow = MR / 2 * 2;
+    }
+  }
+#define EDGEOPT_STORE(i)                                                                         \
+  if constexpr (MR > i) {                                                                        \
+    if (i >= firstRow) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);     \
+    storeHalf(y + i * n + c0, half##i);                                                          \
+  }
   EDGEOPT_ROWS(EDGEOPT_STORE)
 #undef EDGEOPT_STORE
 }
@@ -146,22 +198,22 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
 #undef EDGEOPT_ROWS
 
 // Tiles over a block of pixels: kRows pixels x NR vectors, the tail in smaller tiles.
-template <int NR, int kRows>
+template <int NR, int kRows, bool kHalf = false>
 void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
                      int64_t v0, const ByteBounds& bounds, uint8_t* y) {
   int64_t p = 0;
   for (; p + kRows <= pixels; p += kRows)
-    tile<kRows, NR>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
+    tile<kRows, NR, kHalf>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
   const uint8_t* bp = base + p * pixelStride;
   uint8_t* yp = y + p * g.n;
   switch (pixels - p) {
-    case 7: if constexpr (kRows > 7) tile<7, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 6: if constexpr (kRows > 6) tile<6, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 5: if constexpr (kRows > 5) tile<5, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 4: if constexpr (kRows > 4) tile<4, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 3: tile<3, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 2: tile<2, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 1: tile<1, NR>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 7: if constexpr (kRows > 7) tile<7, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 6: if constexpr (kRows > 6) tile<6, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 5: if constexpr (kRows > 5) tile<5, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 4: if constexpr (kRows > 4) tile<4, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 3: tile<3, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 2: tile<2, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 1: tile<1, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     default: break;
   }
 }
@@ -175,6 +227,10 @@ void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, i
 void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
          const ByteBounds& bounds, uint8_t* y) {
   const int64_t vectors = (g.n + 15) / 16;
+  // A last vector with 8 or fewer channels is computed in 256-bit registers (with the vector
+  // before it when one is left for it, so that the pair shares its broadcasts).
+  const bool halfLast = g.n % 16 != 0 && g.n % 16 <= 8;
+  const int64_t full = vectors - halfLast;
   const bool wide = g.segments * g.groups * 64 * 4 <= 16384;
   constexpr int64_t kPixelBlock = 48;
   for (int64_t p0 = 0; p0 < pixels; p0 += kPixelBlock) {
@@ -183,9 +239,16 @@ void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segme
     uint8_t* yb = y + p0 * g.n;
     int64_t v0 = 0;
     if (wide)
-      for (; v0 + 4 <= vectors; v0 += 4) tilesOverPixels<4, 4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
-    for (; v0 + 2 <= vectors; v0 += 2) tilesOverPixels<2, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
-    if (v0 < vectors) tilesOverPixels<1, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+      for (; v0 + 4 <= full; v0 += 4) tilesOverPixels<4, 4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    for (; v0 + 2 <= full; v0 += 2) tilesOverPixels<2, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    if (v0 < full) {
+      if (halfLast)
+        tilesOverPixels<1, 8, true>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+      else
+        tilesOverPixels<1, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    } else if (halfLast) {
+      tilesOverPixels<0, 8, true>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    }
   }
 }
 

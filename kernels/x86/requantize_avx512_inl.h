@@ -77,13 +77,16 @@ inline __m512i requantizePack64(const int32_t* acc, const ShortFormConstants64& 
                      shortFormRequantize16(_mm512_loadu_si512(acc + 48), k.k3), b);
 }
 
-// One vector of int8-domain int32 results as 16 bounded uint8 (value + 128).
-inline __m128i packToUint8(__m512i u, const ByteBounds& b) {
-  __m128i bytes = _mm512_cvtsepi32_epi8(u);
+// Saturated int8-domain bytes, bounded and stored as uint8 (value + 128).
+inline __m128i boundedUint8(__m128i bytes, const ByteBounds& b) {
   if (b.clampLo) bytes = _mm_max_epi8(bytes, _mm512_castsi512_si128(b.lo));
   if (b.clampHi) bytes = _mm_min_epi8(bytes, _mm512_castsi512_si128(b.hi));
   return _mm_xor_si128(bytes, _mm_set1_epi8(static_cast<char>(0x80)));
 }
+// One vector of int8-domain int32 results as 16 bounded uint8 (value + 128); of 8 results, the
+// low 8 bytes.
+inline __m128i packToUint8(__m512i u, const ByteBounds& b) { return boundedUint8(_mm512_cvtsepi32_epi8(u), b); }
+inline __m128i packToUint8(__m256i u, const ByteBounds& b) { return boundedUint8(_mm256_cvtsepi32_epi8(u), b); }
 
 // The dword order that puts packToUint8's bytes of u0..u3 = channels [0, 16), [16, 32), ... back
 // in channel order: _mm512_permutexvar_epi32(packedChannelOrder(), bytes).

@@ -372,7 +372,7 @@ TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
   int trial = 0;
   for (int64_t M : {1, 5, 6, 7, 13, 48, 50})
     for (int64_t K : {4, 16, 24, 100})
-      for (int64_t N : {1, 15, 16, 17, 48, 64, 65, 96, 130}) check(M, K, N, trial++ % 3);
+      for (int64_t N : {1, 15, 16, 17, 24, 32, 48, 64, 65, 96, 130}) check(M, K, N, trial++ % 3);
   std::uniform_int_distribution<int64_t> md2(1, 120), kd(1, 60), nd(1, 300);
   for (int i = 0; i < 40; ++i) check(md2(rng), 4 * kd(rng), nd(rng), i % 3);
   // Outside the short form (a multiplier >= 1/2), or a depth not a multiple of 4: not prepared.
