@@ -103,8 +103,8 @@ inline __m512i broadcastFour(const uint8_t* p) {
 // is 8 more than a multiple of 16 wastes no lanes), written to y (pixel i at y + i * g.n). The accumulators are named
 // variables updated by dpbusd's asm: with an array and the intrinsic, GCC 12 copied and spilled
 // them on every iteration, which halved the speed of the vpdpbusd stream.
-template <int MR, int NR, bool kHalf = false>
-void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds,
+template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
+[[gnu::always_inline]] inline void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds,
           uint8_t* y) {
   static_assert(MR * (NR + kHalf) <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
   const int64_t groups = g.groups, perVector = g.segments * groups;
@@ -166,29 +166,28 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
       for (int v = 0; v < NR; ++v) _mm_mask_storeu_epi8(yr + 16 * v, tailMask16(valid - 16 * v), packToUint8(u[v], bounds));
     }
   };
-  // Rows of 16 or 32 channels that are the whole output row: four vectors in row-major order are
-  // 64 contiguous bytes of y, stored at once (one permute and three packs instead of a narrowing
-  // and a partial store per vector). firstRow: the rows stored this way.
-  int firstRow = 0;
-  if (!kHalf && n == 16 * NR && (NR == 1 || NR == 2)) {
+  // kWholeRows: the NR vectors (1 or 2) are the whole output row (n == 16 NR), so four vectors in
+  // row-major order are 64 contiguous bytes of y, stored at once (one permute and three packs
+  // instead of a narrowing and a partial store per vector). firstRow: the rows stored this way.
+  constexpr int firstRow = !kWholeRows ? 0 : NR == 1 ? (MR >= 4 ? (MR == 8 ? 8 : 4) : 0) : MR / 2 * 2;
+  if constexpr (kWholeRows) {
+    static_assert(!kHalf && (NR == 1 || NR == 2), "whole rows of 16 or 32 channels only");
     auto store4 = [&](uint8_t* dst, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
       _mm512_storeu_si512(dst, _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
     };
     if constexpr (NR == 1) {
       if constexpr (MR >= 4) store4(y, acc00, acc10, acc20, acc30);
       if constexpr (MR == 8) store4(y + 64, acc40, acc50, acc60, acc70);
-      firstRow = MR >= 4 ? (MR == 8 ? 8 : 4) : 0;
     } else if constexpr (NR == 2) {
       if constexpr (MR >= 2) store4(y, acc00, acc01, acc10, acc11);
       if constexpr (MR >= 4) store4(y + 64, acc20, acc21, acc30, acc31);
       if constexpr (MR >= 6) store4(y + 128, acc40, acc41, acc50, acc51);
       if constexpr (MR >= 8) store4(y + 192, acc60, acc61, acc70, acc71);
-      firstRow = MR / 2 * 2;
     }
   }
 #define EDGEOPT_STORE(i)                                                                         \
   if constexpr (MR > i) {                                                                        \
-    if (i >= firstRow) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);     \
+    if constexpr (i >= firstRow) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);     \
     storeHalf(y + i * n + c0, half##i);                                                          \
   }
   EDGEOPT_ROWS(EDGEOPT_STORE)
@@ -197,23 +196,25 @@ void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const
 #undef EDGEOPT_TILE_BY_VECTOR
 #undef EDGEOPT_ROWS
 
-// Tiles over a block of pixels: kRows pixels x NR vectors, the tail in smaller tiles.
-template <int NR, int kRows, bool kHalf = false>
-void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
+// Tiles over a block of pixels: kRows pixels x NR vectors, the tail in smaller tiles. One function
+// per tile shape with its tiles inlined (left to itself, GCC stops inlining the tiles once there
+// are many shapes, and a call per tile measured up to 10 % slower).
+template <int NR, int kRows, bool kHalf = false, bool kWholeRows = false>
+[[gnu::noinline]] void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
                      int64_t v0, const ByteBounds& bounds, uint8_t* y) {
   int64_t p = 0;
   for (; p + kRows <= pixels; p += kRows)
-    tile<kRows, NR, kHalf>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
+    tile<kRows, NR, kHalf, kWholeRows>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
   const uint8_t* bp = base + p * pixelStride;
   uint8_t* yp = y + p * g.n;
   switch (pixels - p) {
-    case 7: if constexpr (kRows > 7) tile<7, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 6: if constexpr (kRows > 6) tile<6, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 5: if constexpr (kRows > 5) tile<5, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 4: if constexpr (kRows > 4) tile<4, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 3: tile<3, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 2: tile<2, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
-    case 1: tile<1, NR, kHalf>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 7: if constexpr (kRows > 7) tile<7, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 6: if constexpr (kRows > 6) tile<6, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 5: if constexpr (kRows > 5) tile<5, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 4: if constexpr (kRows > 4) tile<4, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 3: tile<3, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 2: tile<2, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
+    case 1: tile<1, NR, kHalf, kWholeRows>(bp, pixelStride, segmentStride, g, v0, bounds, yp); break;
     default: break;
   }
 }
@@ -240,10 +241,16 @@ void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segme
     int64_t v0 = 0;
     if (wide)
       for (; v0 + 4 <= full; v0 += 4) tilesOverPixels<4, 4>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+    if (g.n == 32) {
+      tilesOverPixels<2, 8, false, true>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+      v0 = 2;
+    }
     for (; v0 + 2 <= full; v0 += 2) tilesOverPixels<2, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
     if (v0 < full) {
       if (halfLast)
         tilesOverPixels<1, 8, true>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
+      else if (g.n == 16)
+        tilesOverPixels<1, 8, false, true>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
       else
         tilesOverPixels<1, 8>(count, bb, pixelStride, segmentStride, g, v0, bounds, yb);
     } else if (halfLast) {
