@@ -82,12 +82,14 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, con
     // Measured on one thread (about 0.1 s each), times the threads used.
     if (kernels::x86::hasAvx512Vnni())
       r.peakGopsInt8 = kernels::x86::measurePeakInt8Gops__avx512vnni(0.05) * r.threads;
-    if (kernels::x86::hasAvx512())
+    if (kernels::x86::hasAvx512()) {
       r.peakGopsFp32 = kernels::x86::measurePeakFp32Gflops__avx512f(0.05) * r.threads;
+      r.outputStageGoutputs = kernels::x86::measureOutputStageGoutputs__avx512f(0.05) * r.threads;
+    }
     double total = 0;
     for (size_t s = 0; s < plan->steps().size(); ++s) {
       const x86::StepInfo& info = plan->steps()[s];
-      StepProfile p{info.node, info.op, info.kernel, percentile(stepMs[s], 0.5), 0, 0, 0};
+      StepProfile p{info.node, info.op, info.kernel, percentile(stepMs[s], 0.5), 0, 0, 0, info.macs, info.outputs};
       if (info.macs > 0 && p.medianMs > 0) {
         p.gops = 2.0 * static_cast<double>(info.macs) / (p.medianMs * 1e6);
         const bool int8 = info.op.rfind("edgeopt.Q", 0) == 0;
@@ -124,8 +126,10 @@ std::string benchResultText(const BenchResult& r, int topSteps) {
   std::vector<size_t> order(r.steps.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return r.steps[a].medianMs > r.steps[b].medianMs; });
-  std::snprintf(line, sizeof line, "measured peak (AVX-512 VNNI / FMA stream, x threads): int8 %.0f GOP/s, fp32 %.0f GOP/s\n",
-                r.peakGopsInt8, r.peakGopsFp32);
+  std::snprintf(line, sizeof line,
+                "measured peak (AVX-512 VNNI / FMA stream, x threads): int8 %.0f GOP/s, fp32 %.0f GOP/s; "
+                "int8 output stage %.1f G outputs/s\n",
+                r.peakGopsInt8, r.peakGopsFp32, r.outputStageGoutputs);
   s += line;
   std::snprintf(line, sizeof line, "%-40s %-18s %9s %7s %8s %6s  %s\n", "step (slowest first)", "op", "ms", "share", "GOP/s", "peak", "kernel");
   s += line;
@@ -158,10 +162,11 @@ std::string benchResultJson(const BenchResult& r) {
     j["arena_bytes"] = r.arenaBytes;
     j["packed_weight_bytes"] = r.weightBytes;
     j["measured_peak_gops"] = {{"int8", r.peakGopsInt8}, {"fp32", r.peakGopsFp32}};
+    j["measured_output_stage_goutputs_per_s"] = r.outputStageGoutputs;
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& p : r.steps)
       steps.push_back({{"node", p.node}, {"op", p.op}, {"kernel", p.kernel}, {"median_ms", p.medianMs}, {"share", p.share},
-                       {"gops", p.gops}, {"peak_share", p.peakShare}});
+                       {"gops", p.gops}, {"peak_share", p.peakShare}, {"macs", p.macs}, {"outputs", p.outputs}});
     j["steps"] = steps;
   }
   return j.dump(2);

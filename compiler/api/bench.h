@@ -26,6 +26,8 @@ struct StepProfile {
   double share = 0;       // of the summed step medians
   double gops = 0;        // 2 * MACs / time, 0 without MACs
   double peakShare = 0;   // gops against the measured peak of its precision (0 when unknown)
+  int64_t macs = 0;       // multiply-accumulates (conv, gemm), else 0
+  int64_t outputs = 0;    // elements the step writes
 };
 
 struct BenchResult {
@@ -40,6 +42,7 @@ struct BenchResult {
   int64_t arenaBytes = 0;     // x86: intermediates arena
   int64_t weightBytes = 0;    // x86: packed weights
   double peakGopsInt8 = 0, peakGopsFp32 = 0;  // x86: measured peak x threads (0: no AVX-512)
+  double outputStageGoutputs = 0;  // x86: measured int8 output-stage rate x threads, G outputs/s
   std::vector<StepProfile> steps;  // x86: in plan order
 };
 

@@ -1,8 +1,11 @@
 #include <immintrin.h>
 
 #include <chrono>
+#include <vector>
 
+#include "kernels/ref/quant.h"
 #include "kernels/x86/peak.h"
+#include "kernels/x86/requantize.h"
 
 namespace edgeopt::kernels::x86 {
 
@@ -47,6 +50,29 @@ double measurePeakFp32Gflops__avx512f(double seconds) {
   volatile float sink = 0;
   for (int i = 0; i < 12; ++i) sink = sink + _mm512_reduce_add_ps(acc[i]);
   return gflops;
+}
+
+double measureOutputStageGoutputs__avx512f(double seconds) {
+  // 64 pixels x 128 channels: 32 KB of accumulators, typical multipliers (short form), ReLU bounds.
+  constexpr int64_t kRows = 64, kChannels = 128;
+  std::vector<ref::Requantization> requant(kChannels);
+  std::vector<int32_t> bias(kChannels), acc(kRows * kChannels);
+  for (int64_t c = 0; c < kChannels; ++c) {
+    requant[static_cast<size_t>(c)] = ref::quantizeMultiplier(0.002 + 0.0001 * static_cast<double>(c));
+    bias[static_cast<size_t>(c)] = static_cast<int32_t>(c * 37 % 1000) - 500;
+  }
+  for (size_t i = 0; i < acc.size(); ++i) acc[i] = static_cast<int32_t>(i * 2654435761u % 200000) - 100000;
+  ref::QuantParams q;
+  q.output_zero_point = -20;
+  q.output_min = -20;
+  const Requantizer requantizer(kChannels, bias.data(), requant.data(), q);
+  std::vector<uint8_t> y(acc.size());
+  const double gOutputs = timeLoop(seconds, static_cast<double>(kRows * kChannels) / 1000.0, [&](long n) {
+    for (long k = 0; k < n / 1000; ++k) requantizer.run(kRows, acc.data(), y.data());
+  });
+  volatile uint8_t sink = y[0];
+  (void)sink;
+  return gOutputs;
 }
 
 }  // namespace edgeopt::kernels::x86

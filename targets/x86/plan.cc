@@ -178,6 +178,8 @@ struct Plan::Impl {
   }
 
   void addStep(StepInfo info, std::vector<int> reads, std::vector<int> writes, std::function<void(uint8_t*)> run) {
+    info.outputs = 0;
+    for (int w : writes) info.outputs += ir::numElements(slots[static_cast<size_t>(w)].dims);
     steps.push_back({std::move(info), std::move(reads), std::move(writes), std::move(run)});
   }
 

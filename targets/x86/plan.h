@@ -35,6 +35,7 @@ struct StepInfo {
   std::string op;      // qualified op type, or "Reorder"
   std::string kernel;  // what runs: "onednn:<implementation>", "ref", "x86:<kernel>"
   int64_t macs = 0;    // multiply-accumulates (conv, gemm), else 0
+  int64_t outputs = 0;  // elements the step writes (set by the plan)
 };
 
 class Plan {

@@ -363,8 +363,15 @@ TEST_F(CliEvalTest, X86TargetAndBench) {
   EXPECT_GE(j["latency_ms"]["p90"].get<double>(), j["latency_ms"]["median"].get<double>());
   ASSERT_FALSE(j["steps"].empty());
   bool conv = false;
-  for (const auto& s : j["steps"]) conv = conv || (s["op"] == "Conv" && s["kernel"].get<std::string>().rfind("onednn:", 0) == 0);
+  for (const auto& s : j["steps"]) {
+    conv = conv || (s["op"] == "Conv" && s["kernel"].get<std::string>().rfind("onednn:", 0) == 0);
+    EXPECT_GT(s["outputs"].get<int64_t>(), 0) << s;
+    if (s["op"] == "Conv") EXPECT_GT(s["macs"].get<int64_t>(), 0) << s;
+  }
   EXPECT_TRUE(conv) << bench.out;
+  // The output-stage rate is measured wherever the FMA peak is (AVX-512).
+  if (j["measured_peak_gops"]["fp32"].get<double>() > 0)
+    EXPECT_GT(j["measured_output_stage_goutputs_per_s"].get<double>(), 0) << bench.out;
   auto text = cli("bench " + model() + " --iters 2 --warmup 0 --target ref");
   ASSERT_EQ(text.exitCode, 0) << text.err;
   EXPECT_NE(text.out.find("latency: median"), std::string::npos);
