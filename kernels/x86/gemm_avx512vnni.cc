@@ -74,14 +74,6 @@ inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b) {
   return acc;
 }
 
-// shortFormRequantize16 on 8 lanes: the first half of each of the 16-lane constants at k.
-inline __m256i shortFormRequantize8(__m256i acc, const int64_t* k) {
-  auto half = [k](int section) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8 * section)); };
-  const __m256i even = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, half(0)), half(2)), half(4));
-  const __m256i odd = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), half(1)), half(3)), half(5));
-  return _mm256_blend_epi32(even, odd, 0xAA);
-}
-
 inline __m512i broadcastFour(const uint8_t* p) {
   int32_t four;
   std::memcpy(&four, p, 4);
@@ -99,13 +91,13 @@ inline __m512i broadcastFour(const uint8_t* p) {
 
 // MR pixels (pixel i's input at base + i * pixelStride, its segment s segmentStride further) x NR
 // vectors of 16 channels from vector v0, and with kHalf one more vector of which only the first 8
-// lanes are computed (in 256-bit registers, which cost half on this CPU: a layer whose channel count
-// is 8 more than a multiple of 16 wastes no lanes), written to y (pixel i at y + i * g.n). The accumulators are named
-// variables updated by dpbusd's asm: with an array and the intrinsic, GCC 12 copied and spilled
-// them on every iteration, which halved the speed of the vpdpbusd stream.
+// lanes are computed (in 256-bit registers, which cost half on this CPU: a layer whose channel
+// count is 8 more than a multiple of 16 wastes no lanes), written to y (pixel i at y + i * g.n).
+// The accumulators are named variables updated by dpbusd's asm: with an array and the intrinsic,
+// GCC 12 copied and spilled them on every iteration, which halved the speed of the vpdpbusd stream.
 template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
-[[gnu::always_inline]] inline void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g, int64_t v0, const ByteBounds& bounds,
-          uint8_t* y) {
+[[gnu::always_inline]] inline void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride,
+                                        const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
   static_assert(MR * (NR + kHalf) <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
   const int64_t groups = g.groups, perVector = g.segments * groups;
   const int8_t* b = g.b.data() + v0 * perVector * 64;
@@ -149,10 +141,13 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
     acc##i##v = shortFormRequantize16(acc##i##v, loadShortFormConstants(constants + v * 48));
   EDGEOPT_TILE_BY_VECTOR(EDGEOPT_REQUANTIZE)
 #undef EDGEOPT_REQUANTIZE
+  if constexpr (kHalf) {
+    const ShortFormConstants8 kh = loadShortFormConstants8(constants + NR * 48);
 #define EDGEOPT_REQUANTIZE_HALF(i) \
-  if constexpr (MR > i && kHalf) half##i = shortFormRequantize8(half##i, constants + NR * 48);
-  EDGEOPT_ROWS(EDGEOPT_REQUANTIZE_HALF)
+  if constexpr (MR > i) half##i = shortFormRequantize8(half##i, kh);
+    EDGEOPT_ROWS(EDGEOPT_REQUANTIZE_HALF)
 #undef EDGEOPT_REQUANTIZE_HALF
+  }
   const int64_t n = g.n, c0 = v0 * 16, valid = n - c0;  // channels of this tile's row present in y
   auto storeHalf = [&](uint8_t* yr, __m256i u) {
     if constexpr (kHalf) _mm_mask_storeu_epi8(yr + 16 * NR, tailMask16(valid - 16 * NR) & 0xFF, packToUint8(u, bounds));
@@ -160,7 +155,7 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
   auto storeRow = [&](uint8_t* yr, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
     if constexpr (NR == 0) {
     } else if constexpr (NR == 4) {
-      _mm512_mask_storeu_epi8(yr, tailMask64(valid), _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
+      _mm512_mask_storeu_epi8(yr, tailMask64(valid), packInOrder(u0, u1, u2, u3, bounds));
     } else {
       const __m512i u[3] = {u0, u1, u2};
       for (int v = 0; v < NR; ++v) _mm_mask_storeu_epi8(yr + 16 * v, tailMask16(valid - 16 * v), packToUint8(u[v], bounds));
@@ -173,7 +168,7 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
   if constexpr (kWholeRows) {
     static_assert(!kHalf && (NR == 1 || NR == 2), "whole rows of 16 or 32 channels only");
     auto store4 = [&](uint8_t* dst, __m512i u0, __m512i u1, __m512i u2, __m512i u3) {
-      _mm512_storeu_si512(dst, _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, bounds)));
+      _mm512_storeu_si512(dst, packInOrder(u0, u1, u2, u3, bounds));
     };
     if constexpr (NR == 1) {
       if constexpr (MR >= 4) store4(y, acc00, acc10, acc20, acc30);
@@ -187,8 +182,8 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
   }
 #define EDGEOPT_STORE(i)                                                                         \
   if constexpr (MR > i) {                                                                        \
-    if constexpr (i >= firstRow) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3);     \
-    storeHalf(y + i * n + c0, half##i);                                                          \
+    if constexpr (i >= firstRow) storeRow(y + i * n + c0, acc##i##0, acc##i##1, acc##i##2, acc##i##3); \
+    storeHalf(y + i * n + c0, half##i);                                                              \
   }
   EDGEOPT_ROWS(EDGEOPT_STORE)
 #undef EDGEOPT_STORE
@@ -200,8 +195,8 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
 // per tile shape with its tiles inlined (left to itself, GCC stops inlining the tiles once there
 // are many shapes, and a call per tile measured up to 10 % slower).
 template <int NR, int kRows, bool kHalf = false, bool kWholeRows = false>
-[[gnu::noinline]] void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
-                     int64_t v0, const ByteBounds& bounds, uint8_t* y) {
+[[gnu::noinline]] void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride,
+                                       const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
   int64_t p = 0;
   for (; p + kRows <= pixels; p += kRows)
     tile<kRows, NR, kHalf, kWholeRows>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);

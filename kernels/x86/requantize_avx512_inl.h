@@ -34,6 +34,22 @@ inline __m512i shortFormRequantize16(__m512i acc, const ShortFormConstants& k) {
   return _mm512_mask_blend_epi32(0xAAAA, even, odd);
 }
 
+// shortFormRequantize16 on 8 lanes (256-bit registers): the first half of each of the six 16-lane
+// constant vectors that shortFormConstants16 wrote.
+struct ShortFormConstants8 {
+  __m256i multEven, multOdd, addEven, addOdd, shiftEven, shiftOdd;
+};
+inline ShortFormConstants8 loadShortFormConstants8(const int64_t* k) {
+  auto half = [k](int section) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8 * section)); };
+  return {half(0), half(1), half(2), half(3), half(4), half(5)};
+}
+inline __m256i shortFormRequantize8(__m256i acc, const ShortFormConstants8& k) {
+  const __m256i even = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, k.multEven), k.addEven), k.shiftEven);
+  const __m256i odd =
+      _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), k.multOdd), k.addOdd), k.shiftOdd);
+  return _mm256_blend_epi32(even, odd, 0xAA);
+}
+
 // Output bounds (int8 domain) applied to saturated bytes: clamping commutes with the saturating
 // narrowing (both monotone, bounds inside [-128, 127]), and on bytes it costs one instruction per
 // 64 outputs instead of one per 16.
@@ -91,5 +107,10 @@ inline __m128i packToUint8(__m256i u, const ByteBounds& b) { return boundedUint8
 // The dword order that puts packToUint8's bytes of u0..u3 = channels [0, 16), [16, 32), ... back
 // in channel order: _mm512_permutexvar_epi32(packedChannelOrder(), bytes).
 inline __m512i packedChannelOrder() { return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15); }
+
+// packToUint8's 64 bytes restored to element order: u0's 16 results, then u1's, u2's, u3's.
+inline __m512i packInOrder(__m512i u0, __m512i u1, __m512i u2, __m512i u3, const ByteBounds& b) {
+  return _mm512_permutexvar_epi32(packedChannelOrder(), packToUint8(u0, u1, u2, u3, b));
+}
 
 }  // namespace edgeopt::kernels::x86

@@ -372,12 +372,11 @@ bool Plan::Impl::matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, con
   return true;
 }
 
-// A 1x1, stride-1, unpadded, ungrouped int8 convolution is a matmul over NHWC rows: [N*H*W, C] x
-// [C, M]; as one, it runs in cache-sized pieces at any batch size.
 // An int8 matrix product [rows, K] x w^T -> [rows, N] (w int8 [N][K], bias with the input zero
-// point folded in as int8Bias gives it, empty for none) with edgeopt's fused-output GEMM, which keeps the accumulators in registers
-// through the output stage. False (nothing added) where it does not apply: no VNNI, a depth that
-// is not a multiple of 4, or requantization outside the short form.
+// point folded in as int8Bias gives it, empty for none) with edgeopt's fused-output GEMM, which
+// keeps the accumulators in registers through the output stage. False (nothing added) where it
+// does not apply: no VNNI, a depth that is not a multiple of 4, or requantization outside the
+// short form.
 bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t N, const int8_t* w,
                              const std::vector<int32_t>& bias, const runtime::Int8OutputStage& stage, Layout layout,
                              const std::string& what) {
@@ -397,6 +396,9 @@ bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t
   return true;
 }
 
+// A 1x1, stride-1, unpadded, ungrouped int8 convolution is a matmul over NHWC rows: [N*H*W, C] x
+// [C, M]; edgeopt's GEMM where it applies, else oneDNN's matmul in cache-sized pieces at any batch
+// size.
 bool Plan::Impl::pointwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const ir::Value* x = n.input(0);
   const ir::Tensor& w = n.input(1)->initializer();
@@ -516,11 +518,11 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
                kernels::x86::Requantizer::name(),
            macs},
           {xs}, {ys},
-          eachRow([this, d, wide, bias, packed, adjusted, scratch, vnni, requantizer, OW](int64_t oh, const uint8_t* xin,
-                                                                                         uint8_t* yRow) {
+          eachRow([this, d, wide, bias, packed, adjusted, adjustedData, scratch, vnni, requantizer, OW](
+                      int64_t oh, const uint8_t* xin, uint8_t* yRow) {
             if (vnni)
-              kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjusted->empty() ? nullptr : adjusted->data(),
-                                                          scratch->data(), accumulators.data());
+              kernels::x86::qu8_dwconv3x3_row__avx512vnni(d, oh, xin, packed->data(), adjustedData, scratch->data(),
+                                                          accumulators.data());
             else
               kernels::x86::qu8_dwconv3x3_row__avx512f(d, oh, xin, wide->data(), bias->empty() ? nullptr : bias->data(),
                                                        accumulators.data());
