@@ -6,10 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# ocl-icd-opencl-dev: libdnnl-dev only recommends it, but oneDNN's CMake config fails without it
+# (and recommends are not installed here).
 packages=(
   build-essential cmake ninja-build pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
-  libeigen3-dev libopencv-dev libdnnl-dev
+  libeigen3-dev libopencv-dev libdnnl-dev ocl-icd-opencl-dev
   libcli11-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
   g++-aarch64-linux-gnu qemu-user
