@@ -61,6 +61,12 @@ ModelSummary summarize(const ir::Model& model) {
     s.parameterBytes += static_cast<int64_t>(v->initializer().byteSize());
   }
   for (const ir::Node* n : g.nodes()) {
+    // Exporters such as paddle2onnx store every weight as a Constant node, not an initializer.
+    if (n->opType() == "Constant" && n->domain().empty())
+      if (const ir::Attribute* value = n->attr("value"); value && value->kind() == ir::Attribute::Kind::kTensor) {
+        s.parameters += value->t().numel();
+        s.parameterBytes += static_cast<int64_t>(value->t().byteSize());
+      }
     ++s.nodeCount;
     ++s.opHistogram[n->qualifiedOpType()];
     const int64_t macs = nodeMacs(*n, &s.dynamicDims);

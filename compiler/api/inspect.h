@@ -25,7 +25,7 @@ struct ModelSummary {
   int64_t opset = 0;
   size_t nodeCount = 0;
   std::map<std::string, int64_t> opHistogram;
-  int64_t parameters = 0;      // elements in initializers
+  int64_t parameters = 0;      // elements in initializers and Constant-node tensors
   int64_t parameterBytes = 0;  // their storage
   // MACs of Conv, ConvTranspose, Gemm and MatMul nodes (the ops that dominate compute). Dims the
   // model leaves symbolic (e.g. batch) are counted as 1; `dynamicDims` says whether any was.

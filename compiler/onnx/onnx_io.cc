@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "compiler/ir/edgeopt_ops.h"
+#include "compiler/onnx/opset_upgrade.h"
 #include "compiler/support/files.h"
 
 namespace edgeopt::onnx_io {
@@ -334,8 +335,48 @@ std::string firstLine(const std::exception& e) {
   return msg;
 }
 
+// Element types that IR version 8 (libonnx 1.12) knows: UNDEFINED .. BFLOAT16.
+bool usesOnlyIr8Types(const onnx::GraphProto& g) {
+  auto known = [](int32_t t) { return t >= 0 && t <= onnx::TensorProto::BFLOAT16; };
+  auto knownType = [&](const onnx::ValueInfoProto& v) {
+    return !v.type().has_tensor_type() || known(v.type().tensor_type().elem_type());
+  };
+  for (const auto& t : g.initializer())
+    if (!known(t.data_type())) return false;
+  for (const auto& v : g.input())
+    if (!knownType(v)) return false;
+  for (const auto& v : g.output())
+    if (!knownType(v)) return false;
+  for (const auto& v : g.value_info())
+    if (!knownType(v)) return false;
+  for (const auto& n : g.node())
+    for (const auto& a : n.attribute()) {
+      if (a.has_t() && !known(a.t().data_type())) return false;
+      if (a.has_g() && !usesOnlyIr8Types(a.g())) return false;
+      for (const auto& sub : a.graphs())
+        if (!usesOnlyIr8Types(sub)) return false;
+    }
+  return true;
+}
+
 // Checker, structural checks, opset conversion and shape inference, in place.
 Status canonicalize(onnx::ModelProto& proto, const std::string& path, const ImportOptions& options) {
+  int64_t opset = 0;
+  for (const auto& o : proto.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
+  if (opset > kCanonicalOpset)
+    return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
+                       "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
+  // Exporters stamp the newest IR version they know. A model whose opset is at most 17 and whose
+  // tensors use no element type newer than IR 8 has nothing IR 8 cannot express, so it is read as IR 8.
+  if (proto.ir_version() > onnx::IR_VERSION) {
+    if (!usesOnlyIr8Types(proto.graph()) || proto.functions_size() > 0)
+      return unsupported(path + ": IR version " + std::to_string(proto.ir_version()) +
+                         " features (float8/int4 tensors or model-local functions) are not supported; "
+                         "edgeopt's ONNX library reads IR version " + std::to_string(onnx::IR_VERSION) +
+                         " (ONNX 1.12)");
+    proto.set_ir_version(onnx::IR_VERSION);
+  }
   try {
     if (options.runChecker) onnx::checker::check_model(proto);
   } catch (const std::exception& e) {
@@ -344,31 +385,37 @@ Status canonicalize(onnx::ModelProto& proto, const std::string& path, const Impo
   Status structure = checkStructure(proto.graph());
   if (!structure.ok()) return structure.withContext(path);
 
-  int64_t opset = 0;
-  for (const auto& o : proto.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
-  if (opset > kCanonicalOpset)
-    return unsupported(path + ": opset " + std::to_string(opset) + " is newer than the newest "
-                       "this edgeopt knows (" + std::to_string(kCanonicalOpset) + ")");
+  // libonnx 1.12 leaves a Reshape's output rank unknown when its shape is computed at run time,
+  // even when the shape's length is known; supplying those ranks and inferring again, to a fixed
+  // point, gives every later node (and the opset upgrade) its rank.
   auto inferShapes = [&]() -> Status {
     try {
       onnx::shape_inference::InferShapes(proto);
+      for (int round = 0; round < 16 && addReshapeRanks(*proto.mutable_graph()) > 0; ++round)
+        onnx::shape_inference::InferShapes(proto);
     } catch (const std::exception& e) {
       return invalidInput(path + ": shape inference failed: " + firstLine(e));
     }
     return Status::Ok();
   };
   if (options.convertOpset && opset != 0 && opset != kCanonicalOpset) {
-    // Several version-converter adapters need input shapes, so infer them first.
     EDGEOPT_RETURN_IF_ERROR(inferShapes());
-    try {
-      proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
-      // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
-      // graph inputs, which the converter creates (e.g. Pad-2 -> Pad-11 pads).
-      if (proto.ir_version() < 8) proto.set_ir_version(8);
-    } catch (const std::exception& e) {
-      return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " +
-                         std::to_string(kCanonicalOpset) + ": " + firstLine(e));
+    std::string whyNot;
+    auto outcome = upgradeOpset(proto, opset, kCanonicalOpset, &whyNot);
+    if (!outcome.ok()) return outcome.status().withContext(path + ": opset " + std::to_string(opset) + " -> " +
+                                                           std::to_string(kCanonicalOpset));
+    if (*outcome == UpgradeOutcome::kNotHandled) {
+      // Fall back to libonnx's converter, which covers more operators but needs shapes.
+      try {
+        proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
+        // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not
+        // graph inputs, which the converter creates (e.g. Pad-2 -> Pad-11 pads).
+        if (proto.ir_version() < 8) proto.set_ir_version(8);
+      } catch (const std::exception& e) {
+        return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " +
+                           std::to_string(kCanonicalOpset) + " (" + whyNot + ", and libonnx's converter failed: " +
+                           firstLine(e) + ")");
+      }
     }
   }
   if (options.inferShapes) EDGEOPT_RETURN_IF_ERROR(inferShapes());

@@ -3,7 +3,7 @@
 // same seeded random inputs, and prints one JSON line per model.
 //
 //   node tools/peer/compare_with_ort.js --edgeopt build/tools/edgeopt [--tol 1e-4] [--seed 1]
-//        [--shape NAME=1x3x224x224] MODEL.onnx [MODEL.onnx ...]
+//        [--shape NAME=1x3x224x224] [--target ref|x86|arm-neon] MODEL.onnx [MODEL.onnx ...]
 //
 // Error measure: max_rel_err = max_i |edgeopt_i - ort_i| / max_i |ort_i| per output (the
 // largest absolute error relative to the output's scale, so near-zero elements do not blow it
@@ -23,12 +23,13 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const a = { edgeopt: null, tol: 1e-4, seed: 1, shapes: {}, models: [] };
+  const a = { edgeopt: null, tol: 1e-4, seed: 1, shapes: {}, target: null, models: [] };
   for (let i = 0; i < argv.length; ++i) {
     const v = argv[i];
     if (v === '--edgeopt') a.edgeopt = argv[++i];
     else if (v === '--tol') a.tol = Number(argv[++i]);
     else if (v === '--seed') a.seed = Number(argv[++i]);
+    else if (v === '--target') a.target = argv[++i];
     else if (v === '--shape') {
       const [name, dims] = argv[++i].split('=');
       a.shapes[name] = dims.split('x').map(Number);
@@ -54,9 +55,10 @@ async function compareModel(ort, args, modelPath) {
     const outNames = session.outputNames;
     const outPath = path.join(dir, outNames.length === 1 ? 'out.npy' : 'out');
     const t0 = process.hrtime.bigint();
-    execFileSync(args.edgeopt, ['run', modelPath, ...cliInputs, '--output', outPath], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const target = args.target ? ['--target', args.target] : [];
+    execFileSync(args.edgeopt, ['run', modelPath, ...cliInputs, '--output', outPath, ...target], { stdio: ['ignore', 'ignore', 'inherit'] });
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const result = { model: path.basename(modelPath), outputs: {}, edgeopt_run_seconds: +seconds.toFixed(3), ok: true };
+    const result = { model: path.basename(modelPath), target: args.target || 'ref', outputs: {}, edgeopt_run_seconds: +seconds.toFixed(3), ok: true };
     for (const name of outNames) {
       const file = outNames.length === 1 ? outPath : path.join(outPath, `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.npy`);
       const ours = readNpy(file);
