@@ -16,6 +16,7 @@ const std::vector<OpDef>& registry() {
     addMathOps(t);
     addNnOps(t);
     addShapeOps(t);
+    addRnnOps(t);
     return t;
   }();
   return table;

@@ -45,6 +45,7 @@ Status checkFusedActivation(const ir::Node& node);
 void addMathOps(std::vector<OpDef>& table);
 void addNnOps(std::vector<OpDef>& table);
 void addShapeOps(std::vector<OpDef>& table);
+void addRnnOps(std::vector<OpDef>& table);
 
 // Helpers shared by the op families.
 // Normalizes a possibly negative axis against `rank`; error when out of [-rank, rank).

@@ -124,6 +124,7 @@ Status checkFloat32Input(const ir::Node& n) {
 
 Status runSqrt(OpContext& c) { return unaryFloat(c, [](auto v) { return std::sqrt(v); }); }
 Status runExp(OpContext& c) { return unaryFloat(c, [](auto v) { return std::exp(v); }); }
+Status runLog(OpContext& c) { return unaryFloat(c, [](auto v) { return std::log(v); }); }
 Status runErf(OpContext& c) { return unaryFloat(c, [](auto v) { return std::erf(v); }); }
 Status runTanh(OpContext& c) { return unaryFloat(c, [](auto v) { return std::tanh(v); }); }
 Status runSigmoid(OpContext& c) {
@@ -192,13 +193,16 @@ Status runSoftmax(OpContext& ctx) {
   return Status::Ok();
 }
 
-// ReduceMean (axes attribute at opset 17) and ReduceSum (axes input since opset 13).
-template <bool kMean>
+enum class Reduce { kSum, kMean, kMax, kMin };
+
+// ReduceMean/Max/Min (axes attribute at opset 17) and ReduceSum (axes input since opset 13).
+// An empty reduction gives Sum 0, Mean NaN, Max the lowest value, Min the highest.
+template <Reduce kKind>
 Status runReduce(OpContext& ctx) {
   const Tensor* x = ctx.input(0);
   std::vector<int64_t> axes;
   bool axesGiven = false;
-  if (kMean) {
+  if (kKind != Reduce::kSum) {
     if (ctx.node.hasAttr("axes")) { axes = ctx.node.attrInts("axes"); axesGiven = true; }
   } else if (const Tensor* a = ctx.input(1)) {
     axes = a->toInt64Vector();
@@ -232,13 +236,21 @@ Status runReduce(OpContext& ctx) {
   }
   bool ok = dispatchNumeric(x->dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    using Acc = std::conditional_t<std::is_floating_point_v<T>, T, int64_t>;
-    std::vector<Acc> acc(static_cast<size_t>(y.numel()), Acc{0});
+    constexpr bool kExtremum = kKind == Reduce::kMax || kKind == Reduce::kMin;
+    using Acc = std::conditional_t<std::is_floating_point_v<T> || kExtremum, T, int64_t>;
+    Acc init{0};
+    if constexpr (kKind == Reduce::kMax)
+      init = std::is_floating_point_v<T> ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest();
+    if constexpr (kKind == Reduce::kMin)
+      init = std::is_floating_point_v<T> ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max();
+    std::vector<Acc> acc(static_cast<size_t>(y.numel()), init);
     std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
     int64_t off = 0;
     const T* xp = x->data<T>();
     for (int64_t i = 0; i < x->numel(); ++i) {
-      acc[off] += static_cast<Acc>(xp[i]);
+      if constexpr (kKind == Reduce::kMax) acc[off] = std::isnan(static_cast<double>(xp[i])) || xp[i] > acc[off] ? xp[i] : acc[off];
+      else if constexpr (kKind == Reduce::kMin) acc[off] = std::isnan(static_cast<double>(xp[i])) || xp[i] < acc[off] ? xp[i] : acc[off];
+      else acc[off] += static_cast<Acc>(xp[i]);
       for (int64_t a = rank - 1; a >= 0; --a) {
         off += ostride[a];
         if (++idx[a] < x->dims()[a]) break;
@@ -247,7 +259,7 @@ Status runReduce(OpContext& ctx) {
       }
     }
     for (int64_t i = 0; i < y.numel(); ++i) {
-      if constexpr (kMean) {
+      if constexpr (kKind == Reduce::kMean) {
         if constexpr (std::is_floating_point_v<T>)
           y.data<T>()[i] = count ? acc[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
         else
@@ -258,6 +270,34 @@ Status runReduce(OpContext& ctx) {
     }
   });
   if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(x->dtype()));
+  ctx.outputs[0] = std::move(y);
+  return Status::Ok();
+}
+
+// Max and Min: any number of inputs of one dtype, broadcast together (numpy rules); NaN wins.
+template <bool kMax>
+Status runExtremum(OpContext& ctx) {
+  if (ctx.inputs.empty() || !ctx.input(0)) return ctx.invalid("needs at least one input");
+  Tensor y = *ctx.input(0);
+  for (size_t k = 1; k < ctx.inputs.size(); ++k) {
+    const Tensor* b = ctx.input(k);
+    if (!b) return ctx.invalid("input " + std::to_string(k) + " is missing");
+    if (b->dtype() != y.dtype())
+      return ctx.invalid(std::string("operand dtypes differ: ") + ir::dtypeName(y.dtype()) + " and " + ir::dtypeName(b->dtype()));
+    EDGEOPT_ASSIGN_OR_RETURN(auto out, broadcastShapes(y.dims(), b->dims(), ctx));
+    Tensor next(y.dtype(), out);
+    auto sa = broadcastStrides(y.dims(), out), sb = broadcastStrides(b->dims(), out);
+    const bool ok = dispatchNumeric(y.dtype(), [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      broadcastApply(out, y.data<T>(), sa, b->data<T>(), sb, next.data<T>(), [](T p, T q) {
+        if (std::isnan(static_cast<double>(p))) return p;
+        if (std::isnan(static_cast<double>(q))) return q;
+        return kMax ? (p < q ? q : p) : (q < p ? q : p);
+      });
+    });
+    if (!ok) return ctx.unsupportedHere(std::string("dtype ") + ir::dtypeName(y.dtype()));
+    y = std::move(next);
+  }
   ctx.outputs[0] = std::move(y);
   return Status::Ok();
 }
@@ -417,8 +457,13 @@ void addMathOps(std::vector<OpDef>& t) {
   t.push_back({"Relu", checkNumericInput, runRelu});
   t.push_back({"Clip", checkNumericInput, runClip});
   t.push_back({"Softmax", checkFloat32Input, runSoftmax});
-  t.push_back({"ReduceMean", checkNumericInput, runReduce<true>});
-  t.push_back({"ReduceSum", checkNumericInput, runReduce<false>});
+  t.push_back({"Log", checkFloatInput, runLog});
+  t.push_back({"Max", checkNumericInput, runExtremum<true>});
+  t.push_back({"Min", checkNumericInput, runExtremum<false>});
+  t.push_back({"ReduceMean", checkNumericInput, runReduce<Reduce::kMean>});
+  t.push_back({"ReduceSum", checkNumericInput, runReduce<Reduce::kSum>});
+  t.push_back({"ReduceMax", checkNumericInput, runReduce<Reduce::kMax>});
+  t.push_back({"ReduceMin", checkNumericInput, runReduce<Reduce::kMin>});
   t.push_back({"Cast", checkCast, runCast});
   t.push_back({"QuantizeLinear", nullptr, runQuantizeLinear});
   t.push_back({"DequantizeLinear", nullptr, runDequantizeLinear});
