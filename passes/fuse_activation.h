@@ -13,5 +13,19 @@
 #include "compiler/pass/pass.h"
 
 namespace edgeopt::passes {
-std::unique_ptr<pass::Pass> makeFuseActivation();
-}
+
+// Which activations fuse_activation moves into their producer.
+enum class FusibleActivations {
+  kAll,         // every activation listed above (the registered "fuse_activation")
+  kInt8Bounds,  // Relu and Clip only: the ones an int8 output range computes (quantization)
+};
+
+std::unique_ptr<pass::Pass> makeFuseActivation(FusibleActivations which = FusibleActivations::kAll);
+
+// Undoes fuse_activation for the fused activations `keep` does not cover: the node then writes a
+// fresh value, and a standard activation node after it writes the node's old output value (same
+// name, same consumers). Quantization uses it so that a Conv followed by HardSwish or Sigmoid runs
+// in int8 with the activation in float after it. Returns how many it split.
+size_t splitFusedActivations(ir::Graph& g, FusibleActivations keep);
+
+}  // namespace edgeopt::passes

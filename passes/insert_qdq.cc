@@ -149,14 +149,21 @@ class QdqRewriter {
     }
   }
 
-  // A Relu after n whose output range the int8 encoding of that output already clamps to
-  // (zero point at the bottom of the range) is dropped: the output Q's saturation computes it.
-  // Returns the value whose parameters n's output takes.
-  ir::Value* absorbRelu(ir::Node& n) {
-    ir::Node* relu = const_cast<ir::Node*>(foldableRelu(g_, n));
+  // A Relu or constant Clip after n whose range the int8 encoding of that output lies within
+  // (for Relu: zero point at the bottom of the range) is dropped: the output Q's saturation
+  // computes it. Returns the value whose parameters n's output takes.
+  ir::Value* absorbClamp(ir::Node& n) {
+    ir::Node* relu = const_cast<ir::Node*>(foldableClamp(g_, n));
     if (!relu) return n.output(0);
     auto q = paramsOf(relu->output(0));
-    if (!q || q->zeroPoint != -128) return n.output(0);
+    if (!q) return n.output(0);
+    if (relu->opType() == "Relu" && q->zeroPoint != -128) return n.output(0);
+    if (relu->opType() == "Clip") {
+      const double lo = relu->input(1) ? *scalarConstant(relu->input(1)) : -INFINITY;
+      const double hi = relu->input(2) ? *scalarConstant(relu->input(2)) : INFINITY;
+      const double qlo = (-128.0 - q->zeroPoint) * q->scale, qhi = (127.0 - q->zeroPoint) * q->scale;
+      if (qlo < lo - 1e-6 * std::fabs(lo) || qhi > hi + 1e-6 * std::fabs(hi)) return n.output(0);
+    }
     ir::Value* reluOut = relu->output(0);
     removed_.insert(relu);  // replaceOutput deletes it: the walk must not touch it again
     if (!replaceOutput(g_, reluOut, n.output(0), /*takeName=*/false)) {
@@ -180,7 +187,7 @@ class QdqRewriter {
       if (!producerOf(n.input(0), "DequantizeLinear")) return false;
       yq = paramsOf(n.input(0));
     } else {
-      if (n.opType() == "Add" || n.opType() == "Mul") absorbRelu(n);
+      if (n.opType() == "Add" || n.opType() == "Mul") absorbClamp(n);
       yq = paramsOf(n.output(0));
     }
     if (!yq) return false;
@@ -285,10 +292,13 @@ std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g) {
   return out;
 }
 
-const ir::Node* foldableRelu(const ir::Graph& g, const ir::Node& n) {
+const ir::Node* foldableClamp(const ir::Graph& g, const ir::Node& n) {
   if (!n.domain().empty() || (n.opType() != "Add" && n.opType() != "Mul") || !hasSingleUse(g, n.output(0))) return nullptr;
   const ir::Node* r = n.output(0)->uses()[0].node;
-  return r->domain().empty() && r->opType() == "Relu" && !isGraphOutput(g, r->output(0)) ? r : nullptr;
+  if (!r->domain().empty() || isGraphOutput(g, r->output(0)) || r->input(0) != n.output(0)) return nullptr;
+  if (r->opType() == "Relu") return r;
+  const bool constantBounds = (!r->input(1) || scalarConstant(r->input(1))) && (!r->input(2) || scalarConstant(r->input(2)));
+  return r->opType() == "Clip" && constantBounds ? r : nullptr;
 }
 
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g) {
@@ -313,7 +323,7 @@ std::vector<const ir::Value*> calibratedValues(const ir::Graph& g) {
     if (!n->domain().empty() || !isWeightlessInt8(*n) || isDataMovement(*n)) continue;
     for (size_t i : activationInputs(*n)) add(n->input(i));
     add(n->output(0));
-    if (const ir::Node* relu = foldableRelu(g, *n)) add(relu->output(0));
+    if (const ir::Node* clamp = foldableClamp(g, *n)) add(clamp->output(0));
   }
   return out;
 }

@@ -14,8 +14,9 @@
 //     QuantizeLinear computes it), leaving the DQ -> op -> Q pattern ONNX Runtime fuses.
 // Then the weightless ops with an int8 form, when all their activation inputs have parameters:
 //   - Add, Mul, Concat, AveragePool, GlobalAveragePool: inputs through Q -> DQ as above, output
-//     Q -> DQ at its calibrated parameters; a Relu that only follows an Add/Mul and whose output
-//     encoding starts at zero is dropped and its parameters go to the Add/Mul output;
+//     Q -> DQ at its calibrated parameters; a Relu (or constant Clip) that only follows an Add/Mul
+//     and whose output encoding lies within its range is dropped and its parameters go to the
+//     Add/Mul output;
 //   - MaxPool (4-D, no indices), Flatten, Reshape, nearest Resize fed by a DequantizeLinear: data movement,
 //     output Q -> DQ at the input's parameters, so that int8 passes through unchanged.
 // Activation tensors are stored as uint8 with zero point + 128 (the same values as the int8
@@ -52,9 +53,10 @@ std::vector<const ir::Node*> quantizableNodes(const ir::Graph& g);
 // Concat and pooling ops); data movement (MaxPool, Flatten, Reshape, nearest Resize) follows its input.
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g);
 
-// The Relu insertQdq may fold into an Add or Mul (their only consumer, not a graph output; folded
-// when its calibrated range starts at zero), or null. Its output is then what the int8 output encodes.
-const ir::Node* foldableRelu(const ir::Graph& g, const ir::Node& n);
+// The Relu or constant-bound Clip insertQdq may fold into an Add or Mul (their only consumer, not
+// a graph output; folded when the int8 encoding of its calibrated range lies within its bounds, for
+// Relu when that range starts at zero), or null. Its output is then what the int8 output encodes.
+const ir::Node* foldableClamp(const ir::Graph& g, const ir::Node& n);
 
 // The float activations whose calibrated parameters insertQdq may use: the inputs and outputs of
 // the quantizable nodes and of the weightless int8 ops, and foldable Relus.

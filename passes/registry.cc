@@ -6,6 +6,7 @@
 #include "passes/eliminate_noops.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activation.h"
+#include "passes/fuse_clamp.h"
 #include "passes/fuse_gelu.h"
 #include "passes/fuse_hard_swish.h"
 #include "passes/fuse_layer_norm.h"
@@ -22,6 +23,9 @@ const std::vector<std::shared_ptr<const pass::Pass>>& allPasses() {
       makeConstantFolding(),
       // Before activation fusion: a fused activation would sit between Conv and BatchNorm.
       makeFoldBatchNorm(),
+      // Min/Max clamps become Clip before the fusions below, which match Clip (HardSwish's
+      // Clip(x + 3, 0, 6), and activation fusion into the Conv).
+      makeFuseClamp(),
       // Pattern fusions before activation fusion, so Conv -> (decomposed) HardSwish can fuse.
       makeFuseHardSwish(),
       makeFuseGelu(),

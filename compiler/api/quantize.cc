@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -17,6 +19,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
+#include "passes/fuse_activation.h"
 #include "passes/insert_qdq.h"
 #include "passes/lower_qdq.h"
 #include "passes/registry.h"
@@ -30,8 +33,10 @@ namespace {
 StatusOr<ir::Model> int8Variant(const ir::Model& fp32, const passes::QdqPlan& basePlan,
                                 const std::set<std::string>& excluded, std::vector<std::string>* quantized) {
   ir::Model m = ir::cloneModel(fp32);
-  // Export re-expanded fused activations; fuse them again so the value names match the plan.
-  EDGEOPT_ASSIGN_OR_RETURN(auto refuse, passes::pipelineFromNames({"eliminate_noops", "fold_batchnorm", "fuse_activation"}));
+  // Fuse Relu/Clip again, as quantizeModel's graph has them, so the value names match the plan;
+  // other activations stay split after their producer (it runs in int8, they in float).
+  EDGEOPT_ASSIGN_OR_RETURN(auto refuse, passes::pipelineFromNames({"eliminate_noops", "fold_batchnorm"}));
+  refuse.add(passes::makeFuseActivation(passes::FusibleActivations::kInt8Bounds));
   std::vector<pass::PassRecord> records;
   EDGEOPT_RETURN_IF_ERROR(refuse.run(m, {}, &records));
   passes::QdqPlan plan = basePlan;
@@ -71,6 +76,44 @@ std::vector<float> dequantizedOutput(const ir::Node& n, const ir::Tensor& t) {
   return out;
 }
 
+// Ops whose output range is known whatever the data: [0, 1].
+bool hasUnitRange(const ir::Node& n) {
+  if (!n.domain().empty()) return false;
+  const std::string& op = n.opType();
+  return op == "Sigmoid" || op == "HardSigmoid" || op == "Softmax";
+}
+
+// Graph outputs stay float. A Conv/Gemm/MatMul whose output reaches a graph output only through
+// a [0, 1]-range op (Sigmoid, HardSigmoid, Softmax) and ops that pass values through (a constant
+// Add/Sub/Mul/Div, reshapes) stays float too: an int8 output would clamp its logits to the range
+// calibration saw, and a detector calibrated on ordinary data could then never fire.
+std::map<std::string, std::string> logitsFeedingBoundedOutputs(const ir::Graph& g,
+                                                               const std::vector<const ir::Node*>& candidates) {
+  std::map<std::string, std::string> out;
+  const std::set<const ir::Node*> weighted(candidates.begin(), candidates.end());
+  auto isConstant = [](const ir::Value* v) { return v && v->isInitializer(); };
+  for (const ir::Value* o : g.outputs()) {
+    const ir::Node* p = o->producer();
+    if (!p || !hasUnitRange(*p)) continue;
+    const ir::Value* x = p->input(0);
+    for (;;) {
+      const ir::Node* q = x ? x->producer() : nullptr;
+      if (!q || x->uses().size() != 1) break;
+      if (weighted.count(q)) {
+        out[q->name()] = "its output reaches graph output '" + o->name() + "' through " + p->opType() +
+                         " (an int8 output would clamp it to the calibrated range)";
+        break;
+      }
+      const std::string& op = q->opType();
+      const bool constOperand = (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") && isConstant(q->input(1));
+      const bool reshape = op == "Reshape" || op == "Flatten" || op == "Transpose" || op == "Squeeze" || op == "Unsqueeze";
+      if (!q->domain().empty() || (!constOperand && !reshape)) break;
+      x = q->input(0);
+    }
+  }
+  return out;
+}
+
 // Top-1 accuracy on labelled data, and how many samples it was measured on.
 StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOptions& d) {
   EvalOptions o;
@@ -79,6 +122,60 @@ StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOp
   if (!r.ok()) return r.status().withContext("--eval");
   return std::make_pair(static_cast<double>(r->top1Correct) / static_cast<double>(r->samples), r->samples);
 }
+
+// SQNR of a model's outputs (all of them, over all samples) against the fp32 model's on
+// evaluation data, labels not needed: the accuracy budget of models without classes.
+class OutputSqnrMeter {
+ public:
+  static StatusOr<std::unique_ptr<OutputSqnrMeter>> create(const ir::Model& fp32, const data::DataOptions& data) {
+    auto meter = std::unique_ptr<OutputSqnrMeter>(new OutputSqnrMeter());
+    EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(data));
+    EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(fp32, *source));
+    int64_t batch = 32;
+    const ir::Shape& inShape = fp32.graph->inputs()[0]->shape();
+    const bool fixed = inShape && !inShape->empty() && (*inShape)[0].isKnown();
+    if (fixed) batch = (*inShape)[0].value;
+    auto exec = runtime::Executor::create(*fp32.graph);
+    if (!exec.ok()) return exec.status();
+    data::BatchReader reader(*source, data, batch);
+    data::Batch b;
+    for (;;) {
+      auto more = reader.next(&b);
+      if (!more.ok()) return more.status();
+      if (!more.value() || (fixed && static_cast<int64_t>(b.indices.size()) != batch)) break;
+      auto out = exec.value()->run({b.inputs});
+      if (!out.ok()) return out.status().withContext(source->describe(b.indices[0]));
+      meter->inputs_.push_back(b.inputs);
+      meter->reference_.push_back(std::move(out).value());
+      meter->samples_ += static_cast<int64_t>(b.indices.size());
+    }
+    if (meter->samples_ == 0) return invalidInput(data.path + ": no evaluation sample was used");
+    return meter;
+  }
+  int64_t samples() const { return samples_; }
+  StatusOr<double> measure(const ir::Model& int8) const {
+    auto exec = runtime::Executor::create(*int8.graph);
+    if (!exec.ok()) return exec.status();
+    ErrorSums sums;
+    for (size_t k = 0; k < inputs_.size(); ++k) {
+      auto out = exec.value()->run({inputs_[k]});
+      if (!out.ok()) return out.status();
+      for (size_t o = 0; o < reference_[k].size(); ++o) {
+        const ir::Tensor& ref = reference_[k][o];
+        const ir::Tensor& got = out.value()[o];
+        if (ref.dtype() != ir::DType::kFloat32 || got.dtype() != ir::DType::kFloat32 || ref.numel() != got.numel()) continue;
+        sums.add(ref.data<float>(), got.data<float>(), ref.numel());
+      }
+    }
+    return sums.sqnrDb();
+  }
+
+ private:
+  OutputSqnrMeter() = default;
+  std::vector<ir::Tensor> inputs_;
+  std::vector<std::vector<ir::Tensor>> reference_;
+  int64_t samples_ = 0;
+};
 
 }  // namespace
 
@@ -89,6 +186,9 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
 
   OptimizeReport cleanup;
   EDGEOPT_RETURN_IF_ERROR(optimize(model, {}, &cleanup));
+  // The int8 arithmetic computes Relu and Clip through its output range; other activations
+  // (HardSwish, Sigmoid, ...) run in float after their int8 producer.
+  passes::splitFusedActivations(g, passes::FusibleActivations::kInt8Bounds);
 
   const auto candidates = passes::quantizableNodes(g);
   for (const std::string& name : options.exclude) {
@@ -97,6 +197,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     if (!found) return invalidInput("--exclude '" + name + "' names no node of the (cleaned-up) model");
   }
   if (candidates.empty()) return unsupported("the model has no Conv, Gemm or MatMul with constant weights to quantize");
+  const std::map<std::string, std::string> floatByRule = logitsFeedingBoundedOutputs(g, candidates);
 
   // Calibration: observe every activation whose parameters insert_qdq may use.
   std::map<const ir::Value*, std::unique_ptr<quant::TensorHistogram>> observed;
@@ -107,7 +208,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   if (!exec.ok()) return exec.status();
   int64_t batch = options.batchSize;
   const ir::Shape& inShape = g.inputs()[0]->shape();
-  if (inShape && !inShape->empty() && (*inShape)[0].isKnown()) batch = (*inShape)[0].value;
+  const bool fixedBatch = inShape && !inShape->empty() && (*inShape)[0].isKnown();
+  if (fixedBatch) batch = (*inShape)[0].value;
   data::BatchReader reader(*source, options.calib, batch);
   if (reader.total() == 0) return invalidInput(options.calib.path + ": the calibration set is empty");
   const ir::Value* graphInput = g.inputs()[0];
@@ -115,12 +217,13 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     auto it = observed.find(&v);
     if (it != observed.end() && t.dtype() == ir::DType::kFloat32) it->second->observe(t.data<float>(), t.numel());
   };
+  const auto calibrationStart = std::chrono::steady_clock::now();
   data::Batch b;
   for (;;) {
     auto more = reader.next(&b);
     if (!more.ok()) return more.status();
     if (!more.value()) break;
-    if (static_cast<int64_t>(b.indices.size()) != batch && inShape && (*inShape)[0].isKnown()) break;  // fixed batch
+    if (static_cast<int64_t>(b.indices.size()) != batch && fixedBatch) break;
     if (auto it = observed.find(graphInput); it != observed.end())
       it->second->observe(b.inputs.data<float>(), b.inputs.numel());
     auto outs = exec.value()->run({b.inputs}, observe);
@@ -128,103 +231,222 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     report->calibrationSamples += static_cast<int64_t>(b.indices.size());
   }
   if (report->calibrationSamples == 0) return invalidInput(options.calib.path + ": no calibration sample was used");
+  const double calibrationSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - calibrationStart).count();
 
   passes::QdqPlan plan;
   plan.perTensorWeights = options.perTensorWeights;
   for (const auto& [value, hist] : observed) {
     if (hist->count() == 0) continue;
-    const auto r = hist->range(options.calibrator, options.percentile);
+    auto r = hist->range(options.calibrator, options.percentile);
+    // A [0, 1]-range op's output is encoded over [0, 1], not over what calibration happened to see.
+    if (value->producer() && hasUnitRange(*value->producer())) r = {0.0f, 1.0f};
     const quant::AffineQuant q = quant::chooseInt8(r.first, r.second);
     plan.activations[value->name()] = {q.scale, q.zeroPoint};
     report->tensors.push_back({value->name(), hist->min(), hist->max(), r.first, r.second, q.scale, q.zeroPoint});
   }
-  // Error attribution on the first calibration samples: each int8 layer's output against fp32
-  // (all layers in int8), and the model output with only that layer in int8 (sensitivity).
-  const std::set<std::string> userExcluded(options.exclude.begin(), options.exclude.end());
-  std::vector<std::string> int8Nodes;
+  // Layers kept in float: by the user, and by rule (logits of a bounded graph output).
+  std::set<std::string> userExcluded(options.exclude.begin(), options.exclude.end());
+  for (const auto& [name, why] : floatByRule) userExcluded.insert(name);
+
+  // Error attribution: each int8 layer's output against fp32 (all layers in int8: two model runs
+  // per sample), and, when asked or when a mixed-precision budget needs it, the model output with
+  // only that layer in int8 (sensitivity: one more run per layer and sample). The default sample
+  // count keeps it to about a quarter of the calibration time (or two seconds, whichever allows
+  // more samples), between 1 and 128.
+  const bool needSensitivity = options.sensitivity || options.maxDrop >= 0 || options.minSqnrDb.has_value();
   const auto int8Candidates = passes::int8CandidateNodes(g);
+  std::vector<std::string> quantizedAll;
+  EDGEOPT_ASSIGN_OR_RETURN(ir::Model all, int8Variant(model, plan, userExcluded, &quantizedAll));
+  const std::set<std::string> inInt8(quantizedAll.begin(), quantizedAll.end());
+  std::vector<std::string> int8Nodes;  // what insert_qdq really puts in int8, in graph order
   for (const ir::Node* n : int8Candidates)
-    if (!userExcluded.count(n->name())) int8Nodes.push_back(n->name());
+    if (inInt8.count(n->name())) int8Nodes.push_back(n->name());
   {
+    const double runsPerSample = needSensitivity ? static_cast<double>(int8Nodes.size() + 2) : 2.0;
+    const double secondsPerSample = calibrationSeconds / static_cast<double>(report->calibrationSamples);
+    int64_t samples = options.attributionSamples;
+    if (samples <= 0) {
+      const double budget = std::max(0.25 * calibrationSeconds, 2.0);
+      samples = std::clamp<int64_t>(static_cast<int64_t>(budget / (runsPerSample * std::max(secondsPerSample, 1e-9))), 1, 128);
+    }
+    samples = std::min<int64_t>(samples, report->calibrationSamples);
+    // A fixed batch is read in batches of that size; otherwise in one batch.
+    const int64_t attrBatch = fixedBatch ? batch : samples;
+    samples = std::max<int64_t>(attrBatch, samples / attrBatch * attrBatch);
+    report->attributionSamples = samples;
     data::DataOptions first = options.calib;
-    first.limit = std::min<int64_t>(options.attributionSamples, reader.total());
+    first.limit = samples;
     first.shuffle = false;
     EDGEOPT_ASSIGN_OR_RETURN(auto src, data::openDataSource(first));
-    data::BatchReader r2(*src, first, first.limit);
+    data::BatchReader r2(*src, first, attrBatch);
+    std::vector<ir::Tensor> sampleBatches;
     data::Batch sample;
-    auto got = r2.next(&sample);
-    if (!got.ok()) return got.status();
-    std::map<std::string, std::vector<float>> fp32Outputs;  // node name -> float output
+    for (;;) {
+      auto got = r2.next(&sample);
+      if (!got.ok()) return got.status();
+      if (!got.value() || static_cast<int64_t>(sample.indices.size()) != attrBatch) break;
+      sampleBatches.push_back(sample.inputs);
+    }
     std::set<std::string> wanted(int8Nodes.begin(), int8Nodes.end());
     std::map<const ir::Value*, std::string> producerName;
     for (const ir::Node* n : int8Candidates) {
       producerName[n->output(0)] = n->name();
-      // A Relu insert_qdq folds into the node's int8 output: compare with fp32 after it.
-      if (const ir::Node* relu = passes::foldableRelu(g, *n)) producerName[relu->output(0)] = n->name();
+      // A Relu/Clip insert_qdq folds into the node's int8 output: compare with fp32 after it.
+      if (const ir::Node* clamp = passes::foldableClamp(g, *n)) producerName[clamp->output(0)] = n->name();
     }
-    std::vector<ir::Tensor> fp32Final;
-    {
-      auto out = exec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
+    auto allExec = runtime::Executor::create(*all.graph);
+    if (!allExec.ok()) return allExec.status();
+    std::map<std::string, ErrorSums> layerSums;
+    std::vector<ir::Tensor> fp32Final;  // model output 0 per batch
+    for (const ir::Tensor& inputs : sampleBatches) {
+      std::map<std::string, std::vector<float>> fp32Outputs;  // node name -> float output
+      auto out = exec.value()->run({inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
         auto it = producerName.find(&v);
-        if (it != producerName.end() && wanted.count(it->second))
+        if (it != producerName.end() && wanted.count(it->second) && t.dtype() == ir::DType::kFloat32)
           fp32Outputs[it->second] = std::vector<float>(t.data<float>(), t.data<float>() + t.numel());
       });
       if (!out.ok()) return out.status();
-      fp32Final = std::move(out).value();
+      fp32Final.push_back(std::move(out.value()[0]));
+      auto allOut = allExec.value()->run({inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
+        const ir::Node* p = v.producer();
+        // Ops that run as themselves on integer tensors (Concat, pooling) are compared where a
+        // DequantizeLinear reads their output.
+        if (p && p->domain().empty() && p->opType() == "DequantizeLinear" && t.dtype() == ir::DType::kFloat32) {
+          const ir::Node* q = p->input(0)->producer();
+          if (!q || !q->domain().empty()) return;
+          auto ref = fp32Outputs.find(q->name());
+          if (ref != fp32Outputs.end() && static_cast<int64_t>(ref->second.size()) == t.numel())
+            layerSums[q->name()].add(ref->second.data(), t.data<float>(), t.numel());
+          return;
+        }
+        if (p && p->domain().empty() && (t.dtype() == ir::DType::kInt8 || t.dtype() == ir::DType::kUInt8)) {
+          auto ref = fp32Outputs.find(p->name());
+          auto q = plan.activations.find(v.name());
+          if (ref == fp32Outputs.end() || q == plan.activations.end() || static_cast<int64_t>(ref->second.size()) != t.numel())
+            return;
+          std::vector<float> deq(static_cast<size_t>(t.numel()));
+          const bool u8 = t.dtype() == ir::DType::kUInt8;  // stored as value + 128
+          for (int64_t i = 0; i < t.numel(); ++i)
+            deq[static_cast<size_t>(i)] =
+                static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - q->second.zeroPoint) * q->second.scale;
+          layerSums[p->name()].add(ref->second.data(), deq.data(), t.numel());
+          return;
+        }
+        if (!p || p->domain() != ir::kEdgeoptDomain || (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8)) return;
+        const std::string name = p->name().substr(0, p->name().size() - 5);  // strip "_int8"
+        auto ref = fp32Outputs.find(name);
+        if (ref == fp32Outputs.end() || static_cast<int64_t>(ref->second.size()) != t.numel()) return;
+        const auto deq = dequantizedOutput(*p, t);
+        layerSums[name].add(ref->second.data(), deq.data(), t.numel());
+      });
+      if (!allOut.ok()) return allOut.status();
     }
-    std::set<std::string> allButNone = userExcluded;
-    EDGEOPT_ASSIGN_OR_RETURN(ir::Model all, int8Variant(model, plan, allButNone, nullptr));
-    std::map<std::string, ErrorSums> layerSums;
-    auto allExec = runtime::Executor::create(*all.graph);
-    if (!allExec.ok()) return allExec.status();
-    auto allOut = allExec.value()->run({sample.inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
-      const ir::Node* p = v.producer();
-      if (!p || p->domain() != ir::kEdgeoptDomain || (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8)) return;
-      const std::string name = p->name().substr(0, p->name().size() - 5);  // strip "_int8"
-      auto ref = fp32Outputs.find(name);
-      if (ref == fp32Outputs.end() || static_cast<int64_t>(ref->second.size()) != t.numel()) return;
-      const auto deq = dequantizedOutput(*p, t);
-      layerSums[name].add(ref->second.data(), deq.data(), t.numel());
-    });
-    if (!allOut.ok()) return allOut.status();
     for (const std::string& name : int8Nodes) {
+      const ErrorSums& l = layerSums[name];
+      if (!needSensitivity) {
+        report->layers.push_back({name, l.sqnrDb(), l.cosine(), std::nan("")});
+        continue;
+      }
       std::set<std::string> others = userExcluded;
       for (const std::string& o : int8Nodes)
         if (o != name) others.insert(o);
       EDGEOPT_ASSIGN_OR_RETURN(ir::Model single, int8Variant(model, plan, others, nullptr));
       auto singleExec = runtime::Executor::create(*single.graph);
       if (!singleExec.ok()) return singleExec.status();
-      auto out = singleExec.value()->run({sample.inputs});
-      if (!out.ok()) return out.status();
       ErrorSums o;
-      o.add(fp32Final[0].data<float>(), out.value()[0].data<float>(), fp32Final[0].numel());
-      const ErrorSums& l = layerSums[name];
+      for (size_t k = 0; k < sampleBatches.size(); ++k) {
+        auto out = singleExec.value()->run({sampleBatches[k]});
+        if (!out.ok()) return out.status();
+        o.add(fp32Final[k].data<float>(), out.value()[0].data<float>(), fp32Final[k].numel());
+      }
       report->layers.push_back({name, l.sqnrDb(), l.cosine(), o.sqnrDb()});
     }
   }
 
-  // Mixed precision: return the most sensitive layers to float until the drop fits.
+  // Mixed precision: return the most sensitive layers to float until every budget holds. A
+  // budget measures an int8 variant and says whether it holds, and if not, by how much it misses.
   std::set<std::string> excluded = userExcluded;
+  using Budget = std::function<StatusOr<std::pair<bool, std::string>>(const ir::Model&)>;
+  std::vector<Budget> budgets;
   if (options.maxDrop >= 0) {
     if (options.eval.path.empty()) return invalidInput("--max-drop needs labelled evaluation data (--eval)");
     EDGEOPT_ASSIGN_OR_RETURN(auto fp32, top1(model, options.eval));
     report->fp32Top1 = fp32.first;
     report->evalSamples = fp32.second;
-    std::vector<LayerError> bySensitivity = report->layers;
-    std::sort(bySensitivity.begin(), bySensitivity.end(),
-              [](const LayerError& a, const LayerError& b) { return a.outputSqnrDb < b.outputSqnrDb; });
-    size_t next = 0;
-    for (;;) {
-      EDGEOPT_ASSIGN_OR_RETURN(ir::Model q, int8Variant(model, plan, excluded, nullptr));
+    budgets.push_back([&](const ir::Model& q) -> StatusOr<std::pair<bool, std::string>> {
       EDGEOPT_ASSIGN_OR_RETURN(auto int8, top1(q, options.eval));
       report->int8Top1 = int8.first;
       const double drop = (report->fp32Top1 - report->int8Top1) * 100.0;
-      if (drop <= options.maxDrop || next == bySensitivity.size()) break;
-      const LayerError& l = bySensitivity[next++];
+      char why[96];
+      std::snprintf(why, sizeof why, "top-1 drop %.2f points > %.2f", drop, options.maxDrop);
+      return std::make_pair(drop <= options.maxDrop, std::string(why));
+    });
+  }
+  std::unique_ptr<OutputSqnrMeter> sqnrMeter;
+  if (options.minSqnrDb) {
+    if (options.eval.path.empty()) return invalidInput("--min-sqnr needs evaluation data (--eval; labels not needed)");
+    EDGEOPT_ASSIGN_OR_RETURN(sqnrMeter, OutputSqnrMeter::create(model, options.eval));
+    report->evalSamples = sqnrMeter->samples();
+    budgets.push_back([&](const ir::Model& q) -> StatusOr<std::pair<bool, std::string>> {
+      EDGEOPT_ASSIGN_OR_RETURN(report->outputSqnrDb, sqnrMeter->measure(q));
+      char why[96];
+      std::snprintf(why, sizeof why, "output SQNR %.2f dB < %.2f", report->outputSqnrDb, *options.minSqnrDb);
+      return std::make_pair(report->outputSqnrDb >= *options.minSqnrDb, std::string(why));
+    });
+  }
+  if (!budgets.empty()) {
+    // The k most sensitive layers go to float, with the smallest k for which every budget holds,
+    // found by doubling k and then bisecting (the budgets are taken as monotone in k): about
+    // 2 log2(layers) measurements instead of one per layer.
+    std::vector<LayerError> bySensitivity = report->layers;
+    std::sort(bySensitivity.begin(), bySensitivity.end(),
+              [](const LayerError& a, const LayerError& b) { return a.outputSqnrDb < b.outputSqnrDb; });
+    const size_t layers = bySensitivity.size();
+    size_t measuredK = SIZE_MAX;
+    auto missedWith = [&](size_t k) -> StatusOr<std::string> {
+      std::set<std::string> floatLayers = userExcluded;
+      for (size_t i = 0; i < k; ++i) floatLayers.insert(bySensitivity[i].node);
+      EDGEOPT_ASSIGN_OR_RETURN(ir::Model q, int8Variant(model, plan, floatLayers, nullptr));
+      measuredK = k;
+      std::string missed;
+      for (const Budget& b : budgets) {
+        EDGEOPT_ASSIGN_OR_RETURN(auto held, b(q));
+        if (!held.first && missed.empty()) missed = held.second;
+      }
+      return missed;
+    };
+    EDGEOPT_ASSIGN_OR_RETURN(std::string missedBelow, missedWith(0));
+    size_t k = 0;
+    if (!missedBelow.empty()) {
+      size_t lo = 0, hi = 1;  // lo misses the budget
+      bool held = false;
+      for (; lo < layers; hi = std::min(layers, hi * 2)) {
+        EDGEOPT_ASSIGN_OR_RETURN(std::string missed, missedWith(hi));
+        if (missed.empty()) { held = true; break; }
+        lo = hi;
+        missedBelow = missed;
+      }
+      if (held) {
+        while (hi - lo > 1) {
+          const size_t mid = lo + (hi - lo) / 2;
+          EDGEOPT_ASSIGN_OR_RETURN(std::string missed, missedWith(mid));
+          if (missed.empty()) hi = mid;
+          else { lo = mid; missedBelow = missed; }
+        }
+        k = hi;
+      } else {
+        k = layers;
+      }
+      if (measuredK != k) EDGEOPT_RETURN_IF_ERROR(missedWith(k).status());  // the report's figures are k's
+    }
+    for (size_t i = 0; i < k; ++i) {
+      const LayerError& l = bySensitivity[i];
       excluded.insert(l.node);
-      char why[160];
-      std::snprintf(why, sizeof why, ": kept in float (top-1 drop %.2f points > %.2f; output SQNR with only it in int8 %.1f dB, the lowest left)",
-                    drop, options.maxDrop, l.outputSqnrDb);
+      char why[240];
+      std::snprintf(why, sizeof why, ": kept in float (one of the %zu most sensitive layers; with %s; output SQNR with only it in int8 %.1f dB)",
+                    k, k == layers ? "every layer in float the budget still misses" : ("fewer, " + missedBelow).c_str(),
+                    l.outputSqnrDb);
       report->keptInFloat.push_back(l.node + why);
     }
   }
@@ -235,9 +457,10 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       // Quantized nodes read int8 weights through a DequantizeLinear.
       const bool inInt8 = n->input(1) && n->input(1)->producer() && n->input(1)->producer()->opType() == "DequantizeLinear";
       if (!inInt8)
-        report->floatNodes.push_back(n->name() + (userExcluded.count(n->name())   ? ": excluded (--exclude)"
-                                                  : excluded.count(n->name()) ? ": kept in float by --max-drop"
-                                                                              : ": no int8 form"));
+        report->floatNodes.push_back(n->name() + (floatByRule.count(n->name())  ? ": kept in float: " + floatByRule.at(n->name())
+                                                  : userExcluded.count(n->name()) ? std::string(": excluded (--exclude)")
+                                                  : excluded.count(n->name())     ? std::string(": kept in float by --max-drop")
+                                                                                  : std::string(": no int8 form")));
     }
   {
     // What still runs in fp32 once lowered for execution: the float ops other than Q/DQ.
@@ -263,6 +486,7 @@ std::string quantizeReportJson(const QuantizeReport& r) {
   nlohmann::json j;
   j["calibrator"] = r.calibrator;
   j["calibration_samples"] = r.calibrationSamples;
+  j["attribution_samples"] = r.attributionSamples;
   j["int8_nodes"] = r.quantizedNodes;
   j["float_nodes"] = r.floatNodes;
   j["fp32_ops"] = r.fp32Ops;
@@ -276,9 +500,13 @@ std::string quantizeReportJson(const QuantizeReport& r) {
     layers.push_back({{"node", l.node}, {"sqnr_db", finiteOrNull(l.sqnrDb)}, {"cosine", finiteOrNull(l.cosine)},
                       {"output_sqnr_db_only_this_int8", finiteOrNull(l.outputSqnrDb)}});
   j["layers"] = layers;
-  if (r.fp32Top1 >= 0) {
-    j["mixed_precision"] = {{"eval_samples", r.evalSamples}, {"fp32_top1", r.fp32Top1}, {"int8_top1", r.int8Top1},
-                            {"kept_in_float", r.keptInFloat}};
+  if (r.fp32Top1 >= 0 || std::isfinite(r.outputSqnrDb)) {
+    j["mixed_precision"] = {{"eval_samples", r.evalSamples}, {"kept_in_float", r.keptInFloat}};
+    if (r.fp32Top1 >= 0) {
+      j["mixed_precision"]["fp32_top1"] = r.fp32Top1;
+      j["mixed_precision"]["int8_top1"] = r.int8Top1;
+    }
+    if (std::isfinite(r.outputSqnrDb)) j["mixed_precision"]["output_sqnr_db"] = r.outputSqnrDb;
   }
   return j.dump(2);
 }
@@ -289,16 +517,25 @@ std::string quantizeReportTable(const QuantizeReport& r) {
   std::snprintf(line, sizeof line, "%-44s %9s %9s %14s\n", "int8 layer", "SQNR dB", "cosine", "out SQNR dB*");
   os << line;
   for (const auto& l : r.layers) {
-    std::snprintf(line, sizeof line, "%-44s %9.2f %9.5f %14.2f\n", l.node.substr(0, 44).c_str(), l.sqnrDb, l.cosine, l.outputSqnrDb);
+    if (std::isnan(l.outputSqnrDb))
+      std::snprintf(line, sizeof line, "%-44s %9.2f %9.5f %14s\n", l.node.substr(0, 44).c_str(), l.sqnrDb, l.cosine, "-");
+    else
+      std::snprintf(line, sizeof line, "%-44s %9.2f %9.5f %14.2f\n", l.node.substr(0, 44).c_str(), l.sqnrDb, l.cosine, l.outputSqnrDb);
     os << line;
   }
-  os << "* model output SQNR with only that layer in int8 (lower = more sensitive)\n";
+  os << "* model output SQNR with only that layer in int8 (lower = more sensitive; with --sensitivity,\n"
+        "  --max-drop or --min-sqnr)\n";
   if (r.fp32Top1 >= 0) {
     std::snprintf(line, sizeof line, "eval (%lld samples): fp32 top-1 %.4f, int8 top-1 %.4f\n",
                   static_cast<long long>(r.evalSamples), r.fp32Top1, r.int8Top1);
     os << line;
-    for (const auto& k : r.keptInFloat) os << "  " << k << "\n";
   }
+  if (std::isfinite(r.outputSqnrDb)) {
+    std::snprintf(line, sizeof line, "eval (%lld samples): model output SQNR int8 vs fp32 %.2f dB\n",
+                  static_cast<long long>(r.evalSamples), r.outputSqnrDb);
+    os << line;
+  }
+  for (const auto& k : r.keptInFloat) os << "  " << k << "\n";
   return os.str();
 }
 

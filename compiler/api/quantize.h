@@ -8,7 +8,9 @@
 // and `eval` execute them with the int8 reference kernels (kernels/ref/quant.h).
 #pragma once
 
+#include <cmath>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,11 +28,19 @@ struct QuantizeOptions {
   bool perTensorWeights = false;
   std::vector<std::string> exclude;  // node names kept in float
   int64_t batchSize = 32;
-  // Error attribution and sensitivity run on the first attributionSamples calibration samples.
-  int64_t attributionSamples = 256;
+  // Sensitivity (the model output with only one layer in int8, per layer) costs one model run per
+  // layer and sample: measured when asked, or when --max-drop / --min-sqnr need it.
+  bool sensitivity = false;
+  // Error attribution and sensitivity run on the first attributionSamples calibration samples;
+  // 0 picks the count by cost (about a quarter of the calibration time, or 2 s; 1..128).
+  int64_t attributionSamples = 0;
   // Mixed precision: with maxDrop >= 0 and labelled eval data, layers go back to float, most
   // sensitive first, until the top-1 drop on the eval data is at most maxDrop points.
   double maxDrop = -1;
+  // Mixed precision for models without labels (detection, OCR, audio): layers go back to float,
+  // most sensitive first, until the SQNR of the model's outputs (int8 vs fp32) over the eval data
+  // is at least this many dB.
+  std::optional<double> minSqnrDb;
   data::DataOptions eval;
 };
 
@@ -40,7 +50,7 @@ struct LayerError {
   std::string node;
   double sqnrDb = 0;        // 10 log10(sum x^2 / sum (x - x_int8)^2) of the layer's output
   double cosine = 0;        // of the layer's output, int8 vs fp32
-  double outputSqnrDb = 0;  // of the model output with only this layer in int8 (sensitivity)
+  double outputSqnrDb = 0;  // of the model output with only this layer in int8 (sensitivity); NaN if not measured
 };
 
 struct TensorRange {
@@ -54,6 +64,7 @@ struct TensorRange {
 struct QuantizeReport {
   std::string calibrator;
   int64_t calibrationSamples = 0;
+  int64_t attributionSamples = 0;           // samples the per-layer errors were measured on
   std::vector<std::string> quantizedNodes;  // run in int8
   std::vector<std::string> floatNodes;      // Conv/Gemm/MatMul left in float, with the reason
   // The ops that still run in fp32 once the model is lowered for execution (no int8 form, or
@@ -63,6 +74,7 @@ struct QuantizeReport {
   std::vector<LayerError> layers;  // per int8 node, in graph order
   // Mixed precision (--max-drop): accuracies on the eval data and the layers kept in float.
   double fp32Top1 = -1, int8Top1 = -1;
+  double outputSqnrDb = std::nan("");  // --min-sqnr: the final model's output SQNR on the eval data
   int64_t evalSamples = 0;
   std::vector<std::string> keptInFloat;  // "node: reason"
 };

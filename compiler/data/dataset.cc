@@ -392,11 +392,13 @@ StatusOr<std::unique_ptr<DataSource>> openDataSource(const DataOptions& o) {
 
 BatchReader::BatchReader(DataSource& source, const DataOptions& options, int64_t batchSize)
     : source_(source), batchSize_(std::max<int64_t>(1, batchSize)) {
-  const int64_t n = source.size();
+  const int64_t skip = std::clamp<int64_t>(options.skip, 0, source.size());
+  const int64_t n = source.size() - skip;
+  first_ = skip;
   total_ = options.limit >= 0 ? std::min(options.limit, n) : n;
   if (options.shuffle) {
     order_.resize(static_cast<size_t>(n));
-    std::iota(order_.begin(), order_.end(), int64_t{0});
+    std::iota(order_.begin(), order_.end(), skip);
     std::mt19937_64 rng(options.seed);
     std::shuffle(order_.begin(), order_.end(), rng);
     order_.resize(static_cast<size_t>(total_));
@@ -413,7 +415,7 @@ StatusOr<bool> BatchReader::next(Batch* batch) {
   batch->indices.clear();
   const int64_t per = ir::numElements(source_.sampleDims());
   for (int64_t i = 0; i < count; ++i) {
-    const int64_t index = order_.empty() ? next_ + i : order_[static_cast<size_t>(next_ + i)];
+    const int64_t index = order_.empty() ? first_ + next_ + i : order_[static_cast<size_t>(next_ + i)];
     int64_t label = -1;
     EDGEOPT_RETURN_IF_ERROR(source_.read(index, batch->inputs.data<float>() + i * per, &label));
     batch->indices.push_back(index);

@@ -25,7 +25,8 @@ struct DataOptions {
   std::string path;
   std::string labelsPath;   // .npy / IDX labels; for an image folder, a labels.csv (optional)
   std::string preprocess;   // spec string (preprocess.h)
-  int64_t limit = -1;       // use at most this many samples
+  int64_t skip = 0;         // leave out the first N samples (e.g. those calibration used)
+  int64_t limit = -1;       // use at most this many samples (after skip)
   bool shuffle = false;     // deterministic shuffle (with seed) before the limit
   uint64_t seed = 0;
 };
@@ -70,6 +71,7 @@ class BatchReader {
   int64_t total_ = 0;
   std::vector<int64_t> order_;  // the shuffled order; empty when reading in file order
   int64_t next_ = 0;
+  int64_t first_ = 0;  // the first sample index used (DataOptions::skip)
 };
 
 }  // namespace edgeopt::data

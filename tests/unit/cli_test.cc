@@ -120,6 +120,24 @@ TEST_F(CliTest, RunWithSeveralOutputsWritesAFolder) {
   EXPECT_FALSE(fs::exists(path("outs.tmp-edgeopt")));
 }
 
+TEST_F(CliTest, RunSaysHowItRenamesOutputsAndNeverMergesThem) {
+  // "a/b" and "a:b" both become a_b: the second gets a_b_2, both are printed, outputs.json maps them.
+  OnnxModelBuilder b;
+  b.input("x", {1, 4}).output("a/b", {1, 2}).output("a:b", {1, 2}).int64Initializer("split", {2, 2});
+  auto* n = b.node("Split", {"x", "split"}, {"a/b", "a:b"});
+  edgeopt::testing::addIntAttr(n, "axis", 1);
+  b.save(path("model/names.onnx"));
+  auto r = cli("run " + path("model/names.onnx") + " --input " + path("x.npy") + " --output " + path("outs"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("outs/a_b.npy")));
+  EXPECT_TRUE(fs::exists(path("outs/a_b_2.npy")));
+  EXPECT_NE(r.out.find("output 'a/b' written as"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("output 'a:b' written as"), std::string::npos) << r.out;
+  const std::string index = slurp(path("outs/outputs.json"));
+  EXPECT_NE(index.find("\"a/b\": \"a_b.npy\""), std::string::npos) << index;
+  EXPECT_NE(index.find("\"a:b\": \"a_b_2.npy\""), std::string::npos) << index;
+}
+
 TEST_F(CliTest, TruncatedModel) {
   const std::string bytes = slurp(path("model/good.onnx"));
   std::ofstream(path("model/trunc.onnx"), std::ios::binary) << bytes.substr(0, bytes.size() - 7);

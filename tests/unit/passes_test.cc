@@ -304,6 +304,29 @@ TEST(FuseHardSwishTest, ClipFormsIncludingRelu6Export) {
   }, {{"HardSwish", 2}}, 1e-6);
 }
 
+// ---- fuse_clamp ----
+
+TEST(FuseClampTest, MinMaxClampsBecomeOneClip) {
+  expectPass("fuse_clamp", [](G& b) {
+    Value* x = b.input("x", {2, 8});
+    // tf2onnx's Relu6: Max(Min(x, 6), 0); then a lone Min with the constant first.
+    Value* lo = b.out(b.op("Min", {x, b.scalar("six", 6.0f)}, std::vector<int64_t>{2, 8}));
+    Value* r6 = b.out(b.op("Max", {lo, b.scalar("zero", 0.0f)}, std::vector<int64_t>{2, 8}));
+    b.output(b.out(b.op("Min", {b.scalar("four", 4.0f), r6}, std::vector<int64_t>{2, 8})));
+  }, {{"Clip", 1}}, 0.0);
+}
+
+TEST(FuseClampTest, DisjointClipsAndTensorOperandsStay) {
+  expectPass("fuse_clamp", [](G& b) {
+    Value* x = b.input("x", {2, 8});
+    Value* y = b.input("y", {2, 8});
+    // Clip(Clip(x, 0, 1), 2, 3) is the constant 2, not a merged Clip.
+    Value* c1 = b.out(b.op("Clip", {x, b.scalar("z", 0.0f), b.scalar("one", 1.0f)}, std::vector<int64_t>{2, 8}));
+    Value* c2 = b.out(b.op("Clip", {c1, b.scalar("two", 2.0f), b.scalar("three", 3.0f)}, std::vector<int64_t>{2, 8}));
+    b.output(b.out(b.op("Max", {c2, y}, std::vector<int64_t>{2, 8})));
+  }, {{"Clip", 2}, {"Max", 1}}, 0.0, /*expectChange=*/false);
+}
+
 // ---- fuse_gelu ----
 
 TEST(FuseGeluTest, EveryAssociation) {

@@ -3,6 +3,7 @@
 // and the bad inputs of the issue.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <random>
 
@@ -20,22 +21,25 @@ using ir::DType;
 using ir::Dim;
 using ir::Tensor;
 
+// A float32 initializer of uniform values in [-0.5, 0.5).
+ir::Value* randomWeights(ir::Graph& g, std::mt19937& rng, const std::string& name, const std::vector<int64_t>& dims) {
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> v(static_cast<size_t>(ir::numElements(dims)));
+  for (auto& x : v) x = u(rng);
+  return g.addInitializer(name, Tensor::fromVector<float>(dims, v));
+}
+
 // x[N,2,6,6] -> Conv(4,3x3,pad 1)+bias -> Relu -> Conv(4,1x1) -> Flatten -> Gemm(144->5)+bias -> y
-ir::Model buildModel() {
+ir::Model buildModel(const std::string& activation = "Relu") {
   ir::Model m;
   m.opsets = {{"", 17}};
   ir::Graph& g = *m.graph;
   std::mt19937 rng(9);
-  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  auto weights = [&](const std::string& name, std::vector<int64_t> dims) {
-    std::vector<float> v(static_cast<size_t>(ir::numElements(dims)));
-    for (auto& x : v) x = u(rng);
-    return g.addInitializer(name, Tensor::fromVector<float>(dims, v));
-  };
+  auto weights = [&](const std::string& name, std::vector<int64_t> dims) { return randomWeights(g, rng, name, dims); };
   ir::Value* x = g.addInput("x", DType::kFloat32, std::vector<Dim>{Dim::named("batch"), Dim(2), Dim(6), Dim(6)});
   ir::Node* c1 = g.addNode("Conv", {x, weights("w1", {4, 2, 3, 3}), weights("b1", {4})}, {"c1"}, "conv1");
   c1->setAttr("pads", std::vector<int64_t>{1, 1, 1, 1});
-  ir::Node* r = g.addNode("Relu", {c1->output(0)}, {"r"}, "relu");
+  ir::Node* r = g.addNode(activation, {c1->output(0)}, {"r"}, "relu");
   ir::Node* c2 = g.addNode("Conv", {r->output(0), weights("w2", {4, 4, 1, 1})}, {"c2"}, "conv2");
   ir::Node* f = g.addNode("Flatten", {c2->output(0)}, {"f"}, "flatten");
   ir::Node* gemm = g.addNode("Gemm", {f->output(0), weights("w3", {5, 144}), weights("b3", {5})}, {"y"}, "fc");
@@ -369,5 +373,146 @@ TEST_F(QuantizeTest, NearestResizeRunsOnIntegers) {
   expectWithinOutputSteps(report, int8.value()[0], qdqOut[0], 2);
 }
 
+
+// ---- Defects found on real models (issue 13) ----
+
+// x[B,4] -> Gemm(4->3) [+ activation] -> y; batch B fixed when fixedBatch > 0.
+ir::Model gemmModel(int64_t fixedBatch, const std::string& activation, float bias = 0.0f) {
+  ir::Model m;
+  m.opsets = {{"", 17}};
+  ir::Graph& g = *m.graph;
+  const Dim batch = fixedBatch > 0 ? Dim(fixedBatch) : Dim::named("batch");
+  ir::Value* x = g.addInput("x", DType::kFloat32, std::vector<Dim>{batch, Dim(4)});
+  std::vector<float> w = {0.5f, -0.25f, 0.75f, 0.1f, -0.3f, 0.2f, 0.6f, -0.4f, 0.9f, 0.05f, -0.15f, 0.35f};
+  ir::Node* gemm = g.addNode("Gemm", {x, g.addInitializer("w", Tensor::fromVector<float>({3, 4}, w)),
+                                      g.addInitializer("b", Tensor::fromVector<float>({3}, {bias, bias, bias}))},
+                             {activation.empty() ? "y" : "logits"}, "fc");
+  gemm->setAttr("transB", int64_t{1});
+  gemm->output(0)->setDType(DType::kFloat32);
+  gemm->output(0)->setShape(std::vector<Dim>{batch, Dim(3)});
+  ir::Value* y = gemm->output(0);
+  if (!activation.empty()) {
+    ir::Node* act = g.addNode(activation, {y}, {"y"}, "act");
+    act->output(0)->setDType(DType::kFloat32);
+    act->output(0)->setShape(y->shape());
+    y = act->output(0);
+  }
+  g.markOutput(y);
+  return m;
+}
+
+TEST_F(QuantizeTest, FixedBatchOfOneWithManyCalibrationSamples) {
+  // The attribution step used to read min(128, N) samples as one batch: "shape [8,4], model
+  // expects [1,4]".
+  Tensor x(DType::kFloat32, {8, 4});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 0.1f * static_cast<float>(i % 7) - 0.3f;
+  ASSERT_TRUE(data::writeNpy(x, path("b1.npy")).ok());
+  ir::Model model = gemmModel(1, "");
+  QuantizeOptions o;
+  o.calib.path = path("b1.npy");
+  o.attributionSamples = 8;
+  QuantizeReport report;
+  Status st = quantizeModel(model, o, &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(report.calibrationSamples, 8);
+  EXPECT_EQ(report.attributionSamples, 8);
+  ASSERT_FALSE(report.layers.empty());
+  EXPECT_TRUE(std::isfinite(report.layers[0].sqnrDb));
+}
+
+TEST_F(QuantizeTest, AttributionSampleCountIsChosenByCost) {
+  ir::Model model = buildModel();
+  QuantizeReport report;
+  QuantizeOptions o = options();
+  ASSERT_EQ(o.attributionSamples, 0);  // the default: chosen by cost
+  Status st = quantizeModel(model, o, &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_GE(report.attributionSamples, 1);
+  EXPECT_LE(report.attributionSamples, 64);  // never more than calibration had
+}
+
+TEST_F(QuantizeTest, ConvWithHardSwishRunsInInt8WithFiniteErrors) {
+  // A fused activation other than Relu/Clip used to keep the layer in float QDQ form, and its
+  // SQNR and cosine printed nan.
+  ir::Model model = buildModel("HardSwish");
+  QuantizeReport report;
+  Status st = quantizeModel(model, options(), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  bool sawConv1 = false;
+  for (const auto& l : report.layers) {
+    EXPECT_TRUE(std::isfinite(l.sqnrDb)) << l.node;
+    EXPECT_TRUE(std::isfinite(l.cosine)) << l.node;
+    sawConv1 = sawConv1 || l.node == "conv1";
+  }
+  EXPECT_TRUE(sawConv1);
+  EXPECT_EQ(report.fp32Ops["HardSwish"], 1);
+  ASSERT_TRUE(prepareForExecution(model).ok());
+  EXPECT_EQ(ops(*model.graph)["edgeopt.QConv"], 2);
+}
+
+TEST_F(QuantizeTest, SigmoidGraphOutputIsNotClampedToItsCalibratedRange) {
+  // Calibrated on inputs whose outputs are tiny (a wake-word detector on ordinary audio), the
+  // int8 model could never output more than the calibrated maximum.
+  Tensor quiet(DType::kFloat32, {16, 4});
+  for (int64_t i = 0; i < quiet.numel(); ++i) quiet.data<float>()[i] = 0.01f * static_cast<float>(i % 5);
+  ASSERT_TRUE(data::writeNpy(quiet, path("quiet.npy")).ok());
+  ir::Model model = gemmModel(0, "Sigmoid", -7.0f);
+  ir::Model fp32 = gemmModel(0, "Sigmoid", -7.0f);
+  QuantizeOptions o;
+  o.calib.path = path("quiet.npy");
+  QuantizeReport report;
+  Status st = quantizeModel(model, o, &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(report.floatNodes.size(), 1u);
+  EXPECT_NE(report.floatNodes[0].find("graph output 'y'"), std::string::npos) << report.floatNodes[0];
+  ASSERT_TRUE(prepareForExecution(model).ok());
+  const Tensor loud = Tensor::fromVector<float>({1, 4}, {8, 8, 8, 8});
+  auto want = runtime::Executor::create(*fp32.graph).value()->run({loud});
+  auto got = runtime::Executor::create(*model.graph).value()->run({loud});
+  ASSERT_TRUE(want.ok() && got.ok());
+  EXPECT_GT(want.value()[0].data<float>()[0], 0.8f);  // fp32: 0.86, 0.002, 0.90
+  for (int64_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(got.value()[0].data<float>()[i], want.value()[0].data<float>()[i], 0.02f) << i;
+}
+
+TEST_F(QuantizeTest, ClampsAfterAResidualAddAndTheMaxPoolAfterThemRunInInt8) {
+  // tf2onnx writes Relu6 as Max(Min(x, 6), 0): it used to stay fp32, and the MaxPool after it too.
+  ir::Model m;
+  m.opsets = {{"", 17}};
+  ir::Graph& g = *m.graph;
+  std::mt19937 rng(3);
+  auto weights = [&](const std::string& name, std::vector<int64_t> dims) { return randomWeights(g, rng, name, dims); };
+  auto shaped = [](ir::Node* n, std::vector<Dim> dims) {
+    n->output(0)->setDType(DType::kFloat32);
+    n->output(0)->setShape(dims);
+    return n->output(0);
+  };
+  const std::vector<Dim> full = {Dim::named("batch"), Dim(4), Dim(6), Dim(6)};
+  ir::Value* x = g.addInput("x", DType::kFloat32, std::vector<Dim>{Dim::named("batch"), Dim(2), Dim(6), Dim(6)});
+  ir::Node* c1 = g.addNode("Conv", {x, weights("w1", {4, 2, 3, 3}), weights("b1", {4})}, {"c1"}, "conv1");
+  c1->setAttr("pads", std::vector<int64_t>{1, 1, 1, 1});
+  ir::Value* v1 = shaped(c1, full);
+  ir::Value* v2 = shaped(g.addNode("Conv", {v1, weights("w2", {4, 4, 1, 1})}, {"c2"}, "conv2"), full);
+  ir::Value* sum = shaped(g.addNode("Add", {v1, v2}, {"sum"}, "residual"), full);
+  ir::Value* six = g.addInitializer("six", Tensor::scalar<float>(6.0f));
+  ir::Value* zero = g.addInitializer("zero", Tensor::scalar<float>(0.0f));
+  ir::Value* lo = shaped(g.addNode("Min", {sum, six}, {"min6"}, "min6"), full);
+  ir::Value* r6 = shaped(g.addNode("Max", {lo, zero}, {"relu6"}, "relu6"), full);
+  ir::Node* pool = g.addNode("MaxPool", {r6}, {"pool"}, "pool");
+  pool->setAttr("kernel_shape", std::vector<int64_t>{2, 2});
+  pool->setAttr("strides", std::vector<int64_t>{2, 2});
+  ir::Value* p = shaped(pool, {Dim::named("batch"), Dim(4), Dim(3), Dim(3)});
+  g.markOutput(shaped(g.addNode("Conv", {p, weights("w3", {3, 4, 1, 1})}, {"y"}, "conv3"),
+                      {Dim::named("batch"), Dim(3), Dim(3), Dim(3)}));
+  QuantizeReport report;
+  Status st = quantizeModel(m, options(), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(report.fp32Ops.empty()) << "fp32: " << report.fp32Ops.size() << " kinds, first "
+                                      << (report.fp32Ops.empty() ? "" : report.fp32Ops.begin()->first);
+  ASSERT_TRUE(prepareForExecution(m).ok());
+  const auto h = ops(*m.graph);
+  EXPECT_EQ(h.count("Clip") + h.count("Min") + h.count("Max"), 0u);
+  EXPECT_EQ(h.at("edgeopt.QAdd"), 1);
+}
 }  // namespace
 }  // namespace edgeopt::api

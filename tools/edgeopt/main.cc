@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <filesystem>
 #include <iostream>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -70,15 +72,30 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) return edgeopt::ioError(tmp + ": cannot create folder: " + ec.message());
+  // File names keep [A-Za-z0-9._-] of the output name; outputs.json maps every output name to
+  // its file, and each renamed output is said on stdout, so no name is changed silently.
   std::set<std::string> used;
+  std::string index = "{\n";
   for (const auto* v : graph.outputs()) {
     std::string name = fileNameFor(v->name());
-    while (!used.insert(name).second) name += "_";
+    for (int k = 2; !used.insert(name).second; ++k) name = fileNameFor(v->name()) + "_" + std::to_string(k);
     Status st = edgeopt::data::writeNpy(outs.at(v->name()), tmp + "/" + name + ".npy");
     if (!st.ok()) {
       fs::remove_all(tmp, ec);
       return st;
     }
+    if (name != v->name()) std::cout << "output '" << v->name() << "' written as " << out << "/" << name << ".npy\n";
+    std::string quoted;
+    for (char c : v->name()) {
+      if (c == '"' || c == '\\') quoted += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) quoted += c;
+    }
+    index += std::string(index.size() > 2 ? ",\n" : "") + "  \"" + quoted + "\": \"" + name + ".npy\"";
+  }
+  index += "\n}\n";
+  if (Status st = edgeopt::support::writeFileAtomically(tmp + "/outputs.json", index); !st.ok()) {
+    fs::remove_all(tmp, ec);
+    return st;
   }
   fs::create_directories(out, ec);
   for (const auto& entry : fs::directory_iterator(tmp))
@@ -263,10 +280,11 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
 struct QuantizeArgs {
   edgeopt::data::DataOptions calib, eval;
   double maxDrop = -1;
-  int64_t attributionSamples = 128;
+  double minSqnr = std::nan("");  // NaN: no --min-sqnr
+  int64_t attributionSamples = 0;
   std::string out, calibrator = "minmax", exclude, reportPath;
   double percentile = 99.99;
-  bool perTensor = false;
+  bool perTensor = false, sensitivity = false;
 };
 
 int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
@@ -278,11 +296,14 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   options.percentile = a.percentile;
   options.perTensorWeights = a.perTensor;
   options.attributionSamples = a.attributionSamples;
+  options.sensitivity = a.sensitivity;
   options.maxDrop = a.maxDrop;
+  if (!std::isnan(a.minSqnr)) options.minSqnrDb = a.minSqnr;
   options.eval = a.eval;
   if (options.eval.preprocess.empty()) options.eval.preprocess = a.calib.preprocess;
   if (options.eval.preprocess == "none") options.eval.preprocess.clear();
   if (a.maxDrop >= 0 && a.eval.path.empty()) return report(edgeopt::invalidInput("--max-drop needs --eval DATA"));
+  if (!std::isnan(a.minSqnr) && a.eval.path.empty()) return report(edgeopt::invalidInput("--min-sqnr needs --eval DATA"));
   std::stringstream ss(a.exclude);
   for (std::string name; std::getline(ss, name, ',');)
     if (!name.empty()) options.exclude.push_back(name);
@@ -301,7 +322,8 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
     }
   }
   std::cout << edgeopt::api::quantizeReportTable(rep);
-  std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples; "
+  std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples (errors above on "
+            << rep.attributionSamples << "); "
             << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
   for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
   if (!rep.fp32Ops.empty()) {
@@ -318,7 +340,7 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
 struct CompileArgs {
   std::string targets = "x86", out, calibrator = "minmax";
   edgeopt::data::DataOptions calib, eval;
-  int64_t attributionSamples = 128, evalBatch = 32;
+  int64_t attributionSamples = 0, evalBatch = 32;
   std::vector<std::string> shapes;
   int threads = 1, iters = 20;
 };
@@ -445,6 +467,8 @@ int main(int argc, char** argv) {
                    "Preprocessing spec, e.g. 'resize=256,crop=224x224,channels=rgb,scale=1/255,mean=0.485:0.456:0.406,"
                    "std=0.229:0.224:0.225,layout=NCHW'");
   eval->add_option("--limit", evalArgs.data.limit, "Use at most N samples")->check(CLI::NonNegativeNumber);
+  eval->add_option("--skip", evalArgs.data.skip, "Leave out the first N samples (e.g. the ones calibration used)")
+      ->check(CLI::NonNegativeNumber);
   eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
   eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0);
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
@@ -465,12 +489,15 @@ int main(int argc, char** argv) {
   compile->add_option("--preprocess", ca.calib.preprocess, "Preprocessing spec for --calib (and --eval, unless --eval-preprocess)");
   compile->add_option("--limit", ca.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
   compile->add_option("--calibrator", ca.calibrator, "minmax, percentile, entropy or mse")->default_val("minmax");
-  compile->add_option("--attribution-samples", ca.attributionSamples, "Calibration samples for per-layer error attribution")
-      ->default_val(128)->check(CLI::Range(int64_t{1}, int64_t{100000}));
+  compile->add_option("--attribution-samples", ca.attributionSamples,
+                      "Calibration samples for per-layer error attribution (0, the default: chosen by cost, see quantize)")
+      ->default_val(0)->check(CLI::Range(int64_t{0}, int64_t{100000}));
   compile->add_option("--eval", ca.eval.path, "Labelled evaluation data for the accuracy figures (the forms of eval's --data)");
   compile->add_option("--labels", ca.eval.labelsPath, "Labels for --eval");
   compile->add_option("--eval-preprocess", ca.eval.preprocess, "Preprocessing for --eval (default: --preprocess; 'none' for none)");
   compile->add_option("--eval-limit", ca.eval.limit, "Use at most N evaluation samples")->check(CLI::NonNegativeNumber);
+  compile->add_option("--eval-skip", ca.eval.skip, "Leave out the first N evaluation samples (held-out evaluation)")
+      ->check(CLI::NonNegativeNumber);
   compile->add_option("--batch", ca.evalBatch, "Samples per run when evaluating")->default_val(32)->check(CLI::Range(1, 65536));
   compile->add_option("--shape", ca.shapes, "Input shape for the latency figures, e.g. input=1x3x224x224 (symbolic dims 1)");
   compile->add_option("--threads", ca.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
@@ -509,15 +536,24 @@ int main(int argc, char** argv) {
   quantize->add_option("--report", qa.reportPath,
                        "Also write a JSON report (ranges, scales, per-layer SQNR/cosine/sensitivity, int8 and float nodes)");
   quantize->add_option("--attribution-samples", qa.attributionSamples,
-                       "Calibration samples used for per-layer error attribution and sensitivity")->default_val(128)
-      ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+                       "Calibration samples used for per-layer error attribution and sensitivity; 0 (default) picks "
+                       "the count by cost: about a quarter of the calibration time, or 2 s, 1 to 128 samples")->default_val(0)
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  quantize->add_flag("--sensitivity", qa.sensitivity,
+                     "Also measure each layer's sensitivity: the model output's SQNR with only that layer in int8 "
+                     "(one model run per layer and sample; --max-drop and --min-sqnr measure it anyway)");
   quantize->add_option("--max-drop", qa.maxDrop,
                        "Keep layers in float, most sensitive first, until the top-1 drop on --eval is at most this many points")
       ->check(CLI::Range(0.0, 100.0));
-  quantize->add_option("--eval", qa.eval.path, "Labelled evaluation data for --max-drop (the forms of eval's --data)");
+  quantize->add_option("--min-sqnr", qa.minSqnr,
+                       "Keep layers in float, most sensitive first, until the SQNR (dB) of the model's outputs, int8 "
+                       "against fp32, on --eval is at least this (for models without labels)");
+  quantize->add_option("--eval", qa.eval.path,
+                       "Evaluation data for --max-drop (labelled) or --min-sqnr (labels not needed); the forms of eval's --data");
   quantize->add_option("--eval-labels", qa.eval.labelsPath, "Labels for --eval");
   quantize->add_option("--eval-preprocess", qa.eval.preprocess, "Preprocessing for --eval (default: --preprocess; 'none' for none)");
   quantize->add_option("--eval-limit", qa.eval.limit, "Use at most N evaluation samples")->check(CLI::NonNegativeNumber);
+  quantize->add_option("--eval-skip", qa.eval.skip, "Leave out the first N evaluation samples")->check(CLI::NonNegativeNumber);
 
   try {
     app.parse(argc, argv);
