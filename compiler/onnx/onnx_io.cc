@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "compiler/ir/edgeopt_ops.h"
+#include "compiler/onnx/control_flow.h"
 #include "compiler/onnx/opset_upgrade.h"
 #include "compiler/support/files.h"
 
@@ -284,7 +285,8 @@ Status checkStructure(const onnx::GraphProto& g) {
       if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g() ||
           a.graphs_size() > 0)
         return unsupported("node " + descr + ": attribute '" + a.name() +
-                           "' holds a subgraph; control flow (If, Loop, Scan) is not supported");
+                           "' holds a subgraph whose use is decided at run time; edgeopt removes If and Loop "
+                           "only when their condition or trip count is a constant (compiler/onnx/control_flow.h)");
     for (const auto& in : n.input())
       if (!in.empty() && !defined.count(in))
         return invalidInput("node " + descr + ": input '" + in + "' is not defined before it");
@@ -382,6 +384,8 @@ Status canonicalize(onnx::ModelProto& proto, const std::string& path, const Impo
   } catch (const std::exception& e) {
     return invalidInput(path + ": rejected by the ONNX checker: " + firstLine(e));
   }
+  auto inlined = inlineConstantControlFlow(*proto.mutable_graph());
+  if (!inlined.ok()) return inlined.status().withContext(path);
   Status structure = checkStructure(proto.graph());
   if (!structure.ok()) return structure.withContext(path);
 

@@ -214,5 +214,124 @@ TEST_F(OpsetUpgradeTest, UnknownOperatorLeavesTheModelToLibonnx) {
   EXPECT_EQ(copy.opset_import(0).version(), 9);
 }
 
+// ---- Control flow decided before run time (compiler/onnx/control_flow.h) ----
+
+onnx::GraphProto unaryGraph(const std::string& name, const std::string& op, const std::string& in,
+                            const std::string& out) {
+  onnx::GraphProto g;
+  g.set_name(name);
+  auto* n = g.add_node();
+  n->set_op_type(op);
+  n->set_name(name + "_" + op);
+  n->add_input(in);
+  n->add_output(out);
+  auto* o = g.add_output();
+  o->set_name(out);
+  o->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  return g;
+}
+
+void addGraphAttr(onnx::NodeProto* n, const std::string& name, const onnx::GraphProto& g) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::GRAPH);
+  *a->mutable_g() = g;
+}
+
+void addBoolInitializer(OnnxModelBuilder& b, const std::string& name, bool v) {
+  auto* t = b.proto().mutable_graph()->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::BOOL);
+  t->add_int32_data(v ? 1 : 0);
+}
+
+TEST_F(OpsetUpgradeTest, IfWithAConstantConditionIsInlined) {
+  OnnxModelBuilder b(17);
+  b.input("x", {3}).output("y", {3});
+  addBoolInitializer(b, "cond", false);
+  auto* n = b.node("If", {"cond"}, {"y"}, "branchy");
+  addGraphAttr(n, "then_branch", unaryGraph("then", "Relu", "x", "then_y"));
+  addGraphAttr(n, "else_branch", unaryGraph("else", "Neg", "x", "else_y"));
+  auto m = load(b);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(count(*m, "If"), 0u);
+  EXPECT_EQ(count(*m, "Neg"), 1u);
+  expectNear(run(*m, {ir::Tensor::fromVector<float>({3}, {1, -2, 3})}), {-1, 2, -3});
+}
+
+TEST_F(OpsetUpgradeTest, IfDecidedAtRunTimeIsRefusedByName) {
+  OnnxModelBuilder b(17);
+  b.input("c", {}, onnx::TensorProto::BOOL).input("x", {3}).output("y", {3});
+  auto* n = b.node("If", {"c"}, {"y"}, "runtime_if");
+  addGraphAttr(n, "then_branch", unaryGraph("then", "Relu", "x", "then_y"));
+  addGraphAttr(n, "else_branch", unaryGraph("else", "Neg", "x", "else_y"));
+  auto m = load(b);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(m.status().message().find("runtime_if"), std::string::npos) << m.status().message();
+  EXPECT_NE(m.status().message().find("decided at run time"), std::string::npos) << m.status().message();
+}
+
+TEST_F(OpsetUpgradeTest, LoopWithAConstantTripCountIsUnrolled) {
+  // v = x; for i in 0..2: scan_i = v * 2; v = v + 1   ->  v_final = x + 3, scans stacked.
+  OnnxModelBuilder b(17);
+  b.input("x", {2}).output("v_final", {2}).output("scans", {3, 2});
+  b.int64Initializer("trips", {3});
+  // A scalar trip count: drop the dims int64Initializer gave it.
+  b.proto().mutable_graph()->mutable_initializer(0)->clear_dims();
+  onnx::GraphProto body;
+  body.set_name("body");
+  auto input = [&](const std::string& name, int32_t type, bool scalar) {
+    auto* v = body.add_input();
+    v->set_name(name);
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(type);
+    if (scalar) tt->mutable_shape();
+  };
+  input("i", onnx::TensorProto::INT64, true);
+  input("cond_in", onnx::TensorProto::BOOL, true);
+  input("v_in", onnx::TensorProto::FLOAT, false);
+  auto* one = body.add_initializer();
+  one->set_name("one");
+  one->set_data_type(onnx::TensorProto::FLOAT);
+  one->add_float_data(1.0f);
+  auto* two = body.add_initializer();
+  two->set_name("two");
+  two->set_data_type(onnx::TensorProto::FLOAT);
+  two->add_float_data(2.0f);
+  auto node = [&](const std::string& op, std::vector<std::string> ins, const std::string& out) {
+    auto* n = body.add_node();
+    n->set_op_type(op);
+    n->set_name("body_" + out);
+    for (auto& i : ins) n->add_input(i);
+    n->add_output(out);
+  };
+  node("Identity", {"cond_in"}, "cond_out");
+  node("Add", {"v_in", "one"}, "v_out");
+  node("Mul", {"v_in", "two"}, "scan_out");
+  for (auto [name, type] : {std::pair<const char*, int32_t>{"cond_out", onnx::TensorProto::BOOL},
+                            {"v_out", onnx::TensorProto::FLOAT}, {"scan_out", onnx::TensorProto::FLOAT}}) {
+    auto* o = body.add_output();
+    o->set_name(name);
+    o->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+  }
+  auto* loop = b.node("Loop", {"trips", "", "x"}, {"v_final", "scans"}, "unrollable");
+  addGraphAttr(loop, "body", body);
+  auto m = load(b);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(count(*m, "Loop"), 0u);
+  auto exec = runtime::Executor::create(*m->graph);
+  ASSERT_TRUE(exec.ok()) << exec.status().message();
+  auto out = exec.value()->run({ir::Tensor::fromVector<float>({2}, {10, 20})});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const ir::Tensor& v = out.value()[0];
+  const ir::Tensor& scans = out.value()[1];
+  EXPECT_EQ(v.data<float>()[0], 13.0f);
+  EXPECT_EQ(v.data<float>()[1], 23.0f);
+  EXPECT_EQ(scans.dims(), (std::vector<int64_t>{3, 2}));
+  const std::vector<float> want = {20, 40, 22, 42, 24, 44};
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_EQ(scans.data<float>()[k], want[k]) << k;
+}
+
 }  // namespace
 }  // namespace edgeopt::onnx_io
