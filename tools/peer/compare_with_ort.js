@@ -3,7 +3,7 @@
 // same seeded random inputs, and prints one JSON line per model.
 //
 //   node tools/peer/compare_with_ort.js --edgeopt build/tools/edgeopt [--tol 1e-4] [--seed 1]
-//        [--shape NAME=1x3x224x224] [--target ref|x86|arm-neon] MODEL.onnx [MODEL.onnx ...]
+//        [--atol A] [--shape NAME=1x3x224x224] [--target ref|x86|arm-neon] MODEL.onnx [MODEL.onnx ...]
 //
 // Error measure: max_rel_err = max_i |edgeopt_i - ort_i| / max_i |ort_i| per output (the
 // largest absolute error relative to the output's scale, so near-zero elements do not blow it
@@ -23,13 +23,14 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const a = { edgeopt: null, tol: 1e-4, seed: 1, shapes: {}, target: null, models: [] };
+  const a = { edgeopt: null, tol: 1e-4, atol: 0, seed: 1, shapes: {}, target: null, models: [] };
   for (let i = 0; i < argv.length; ++i) {
     const v = argv[i];
     if (v === '--edgeopt') a.edgeopt = argv[++i];
     else if (v === '--tol') a.tol = Number(argv[++i]);
     else if (v === '--seed') a.seed = Number(argv[++i]);
     else if (v === '--target') a.target = argv[++i];
+    else if (v === '--atol') a.atol = Number(argv[++i]);
     else if (v === '--shape') {
       const [name, dims] = argv[++i].split('=');
       a.shapes[name] = dims.split('x').map(Number);
@@ -70,7 +71,9 @@ async function compareModel(ort, args, modelPath) {
       }
       const { maxAbs, rel } = relativeError(ref.data, ours.data);
       result.outputs[name] = { dims: ours.dims, max_abs_err: maxAbs, max_rel_err: rel };
-      if (!(rel <= args.tol)) result.ok = false;
+      // Within --tol of the output's scale, or within the absolute floor --atol (outputs such as a
+      // Sigmoid's whose scale on random inputs can be tiny).
+      if (!(rel <= args.tol || maxAbs <= args.atol)) result.ok = false;
     }
     return result;
   } finally {
