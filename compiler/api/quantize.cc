@@ -290,10 +290,13 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     }
     std::set<std::string> wanted(int8Nodes.begin(), int8Nodes.end());
     std::map<const ir::Value*, std::string> producerName;
+    std::map<std::string, passes::ActivationQuant> outputParams;  // node name -> its output's int8 parameters
     for (const ir::Node* n : int8Candidates) {
-      producerName[n->output(0)] = n->name();
+      const ir::Value* encoded = n->output(0);
       // A Relu/Clip insert_qdq folds into the node's int8 output: compare with fp32 after it.
-      if (const ir::Node* clamp = passes::foldableClamp(g, *n)) producerName[clamp->output(0)] = n->name();
+      if (const ir::Node* clamp = passes::foldableClamp(g, *n)) encoded = clamp->output(0);
+      producerName[encoded] = n->name();
+      if (auto q = plan.activations.find(encoded->name()); q != plan.activations.end()) outputParams[n->name()] = q->second;
     }
     auto allExec = runtime::Executor::create(*all.graph);
     if (!allExec.ok()) return allExec.status();
@@ -320,17 +323,20 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
             layerSums[q->name()].add(ref->second.data(), t.data<float>(), t.numel());
           return;
         }
+        // Ops that run as themselves on the integers (lowered Concat: "<node>_int8").
         if (p && p->domain().empty() && (t.dtype() == ir::DType::kInt8 || t.dtype() == ir::DType::kUInt8)) {
-          auto ref = fp32Outputs.find(p->name());
-          auto q = plan.activations.find(v.name());
-          if (ref == fp32Outputs.end() || q == plan.activations.end() || static_cast<int64_t>(ref->second.size()) != t.numel())
+          const std::string& pn = p->name();
+          const std::string name = pn.size() > 5 && pn.compare(pn.size() - 5, 5, "_int8") == 0 ? pn.substr(0, pn.size() - 5) : pn;
+          auto ref = fp32Outputs.find(name);
+          auto q = outputParams.find(name);
+          if (ref == fp32Outputs.end() || q == outputParams.end() || static_cast<int64_t>(ref->second.size()) != t.numel())
             return;
           std::vector<float> deq(static_cast<size_t>(t.numel()));
           const bool u8 = t.dtype() == ir::DType::kUInt8;  // stored as value + 128
           for (int64_t i = 0; i < t.numel(); ++i)
             deq[static_cast<size_t>(i)] =
                 static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - q->second.zeroPoint) * q->second.scale;
-          layerSums[p->name()].add(ref->second.data(), deq.data(), t.numel());
+          layerSums[name].add(ref->second.data(), deq.data(), t.numel());
           return;
         }
         if (!p || p->domain() != ir::kEdgeoptDomain || (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8)) return;
