@@ -9,10 +9,6 @@
 
 #include "compiler/pass/pass_manager.h"
 #include "compiler/runtime/executor.h"
-#include "kernels/x86/dwconv.h"
-#include "kernels/x86/peak.h"
-#include "kernels/x86/requantize.h"
-#include "targets/x86/plan.h"
 
 namespace edgeopt::api {
 namespace {
@@ -46,28 +42,22 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, con
                           " does not fit the model input " + ir::shapeToString(g.inputs()[i]->shape()) + " (--shape)");
   }
   BenchResult r;
-  r.target = targetName(options.runner.target);
+  r.target = runner.target().info().name;
   r.threads = options.runner.threads;
   for (const auto& t : inputs) r.inputDims.push_back(t.dims());
   r.batch = !inputs.empty() && inputs[0].rank() > 0 ? inputs[0].dims()[0] : 1;
   r.iters = options.iters;
-  EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, runner.planFor(r.inputDims));
+  targets::Executable& exe = runner.executable();
+  EDGEOPT_ASSIGN_OR_RETURN(const std::vector<targets::Step> steps, exe.steps(r.inputDims));
   for (int i = 0; i < options.warmup; ++i) EDGEOPT_RETURN_IF_ERROR(runner.run(inputs).status());
   std::vector<double> ms;
-  std::vector<std::vector<double>> stepMs;
+  std::vector<std::vector<double>> stepMs(steps.size());
   std::vector<double> stepSeconds;
   for (int i = 0; i < options.iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (plan) {
-      EDGEOPT_RETURN_IF_ERROR(plan->run(inputs, &stepSeconds).status());
-    } else {
-      EDGEOPT_RETURN_IF_ERROR(runner.run(inputs).status());
-    }
+    EDGEOPT_RETURN_IF_ERROR(exe.runProfiled(inputs, steps.empty() ? nullptr : &stepSeconds).status());
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (plan) {
-      stepMs.resize(stepSeconds.size());
-      for (size_t s = 0; s < stepSeconds.size(); ++s) stepMs[s].push_back(stepSeconds[s] * 1e3);
-    }
+    for (size_t s = 0; s < stepSeconds.size() && s < steps.size(); ++s) stepMs[s].push_back(stepSeconds[s] * 1e3);
   }
   r.medianMs = percentile(ms, 0.5);
   r.p90Ms = percentile(ms, 0.9);
@@ -76,19 +66,18 @@ StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, con
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   r.peakRssMb = static_cast<double>(ru.ru_maxrss) / 1024.0;
-  if (plan) {
-    r.arenaBytes = plan->arenaBytes();
-    r.weightBytes = plan->weightBytes();
+  EDGEOPT_ASSIGN_OR_RETURN(const targets::MemoryFigures memory, exe.memory(r.inputDims));
+  r.arenaBytes = memory.arenaBytes;
+  r.weightBytes = memory.weightBytes;
+  if (!steps.empty()) {
     // Measured on one thread (about 0.1 s each), times the threads used.
-    if (kernels::x86::hasAvx512Vnni())
-      r.peakGopsInt8 = kernels::x86::measurePeakInt8Gops__avx512vnni(0.05) * r.threads;
-    if (kernels::x86::hasAvx512()) {
-      r.peakGopsFp32 = kernels::x86::measurePeakFp32Gflops__avx512f(0.05) * r.threads;
-      r.outputStageGoutputs = kernels::x86::measureOutputStageGoutputs__avx512f(0.05) * r.threads;
-    }
+    const targets::PeakRates peaks = runner.target().measurePeaks(0.05);
+    r.peakGopsInt8 = peaks.int8Gops * r.threads;
+    r.peakGopsFp32 = peaks.fp32Gflops * r.threads;
+    r.outputStageGoutputs = peaks.int8OutputsG * r.threads;
     double total = 0;
-    for (size_t s = 0; s < plan->steps().size(); ++s) {
-      const x86::StepInfo& info = plan->steps()[s];
+    for (size_t s = 0; s < steps.size(); ++s) {
+      const targets::Step& info = steps[s];
       StepProfile p{info.node, info.op, info.kernel, percentile(stepMs[s], 0.5), 0, 0, 0, info.macs, info.outputs};
       if (info.macs > 0 && p.medianMs > 0) {
         p.gops = 2.0 * static_cast<double>(info.macs) / (p.medianMs * 1e6);
@@ -117,7 +106,7 @@ std::string benchResultText(const BenchResult& r, int topSteps) {
   s += line;
   std::snprintf(line, sizeof line, "peak memory (process RSS): %.1f MB", r.peakRssMb);
   s += line;
-  if (r.target == "x86") {
+  if (r.arenaBytes > 0 || r.weightBytes > 0) {
     std::snprintf(line, sizeof line, "; arena %.2f MB, packed weights %.2f MB", r.arenaBytes / 1048576.0, r.weightBytes / 1048576.0);
     s += line;
   }
@@ -158,7 +147,7 @@ std::string benchResultJson(const BenchResult& r) {
   j["latency_ms"] = {{"median", r.medianMs}, {"p90", r.p90Ms}, {"min", r.minMs}};
   j["throughput_per_s"] = r.throughput;
   j["peak_rss_mb"] = r.peakRssMb;
-  if (r.target == "x86") {
+  if (!r.steps.empty()) {
     j["arena_bytes"] = r.arenaBytes;
     j["packed_weight_bytes"] = r.weightBytes;
     j["measured_peak_gops"] = {{"int8", r.peakGopsInt8}, {"fp32", r.peakGopsFp32}};

@@ -1,6 +1,7 @@
 // Latency of a model on a target (`edgeopt bench`): warm-up runs, then timed runs on seeded random
-// inputs; median / p90 / min latency, throughput, peak memory and, for x86, a per-step profile
-// (which primitive or kernel ran, its share of the time, achieved GOP/s against the measured peak).
+// inputs; median / p90 / min latency, throughput, peak memory and, for a target with a per-step
+// view (x86), the profile: which primitive or kernel ran, its share of the time, achieved GOP/s
+// against the peak the target measures on this machine.
 #pragma once
 
 #include <map>
@@ -39,11 +40,11 @@ struct BenchResult {
   double medianMs = 0, p90Ms = 0, minMs = 0;
   double throughput = 0;      // samples (first input's batch) per second at the median
   double peakRssMb = 0;       // process high-water mark, includes the model and plan
-  int64_t arenaBytes = 0;     // x86: intermediates arena
-  int64_t weightBytes = 0;    // x86: packed weights
-  double peakGopsInt8 = 0, peakGopsFp32 = 0;  // x86: measured peak x threads (0: no AVX-512)
-  double outputStageGoutputs = 0;  // x86: measured int8 output-stage rate x threads, G outputs/s
-  std::vector<StepProfile> steps;  // x86: in plan order
+  int64_t arenaBytes = 0;     // the target's intermediates arena (0: not reported)
+  int64_t weightBytes = 0;    // the target's packed weights (0: not reported)
+  double peakGopsInt8 = 0, peakGopsFp32 = 0;  // measured peak x threads (0: unknown)
+  double outputStageGoutputs = 0;  // measured int8 output-stage rate x threads, G outputs/s
+  std::vector<StepProfile> steps;  // in the target's step order (empty: no per-step view)
 };
 
 // The model must be prepared for execution (prepareForExecution).

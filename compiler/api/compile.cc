@@ -11,7 +11,7 @@
 #include "compiler/api/evaluate.h"
 #include "compiler/api/inspect.h"
 #include "compiler/api/optimize.h"
-#include "compiler/api/arm_neon_package.h"
+#include "targets/arm_neon/qemu_runner.h"
 #include "compiler/onnx/onnx_io.h"
 #include "targets/arm_neon/emit.h"
 #include "compiler/support/files.h"
@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   if (!model.ok()) { std::fprintf(stderr, "model_runner: %s\n", model.status().message().c_str()); return 2; }
   auto input = edgeopt::data::readNpy(argv[2]);
   if (!input.ok()) { std::fprintf(stderr, "model_runner: %s\n", input.status().message().c_str()); return 2; }
-  auto runner = edgeopt::api::ModelRunner::create(model.value(), {edgeopt::api::Target::kX86, threads});
+  auto runner = edgeopt::api::ModelRunner::create(model.value(), edgeopt::api::runnerOptionsFor("x86", threads));
   if (!runner.ok()) { std::fprintf(stderr, "model_runner: %s\n", runner.status().message().c_str()); return 2; }
   std::vector<edgeopt::ir::Tensor> in = {std::move(input).value()};
   auto out = runner.value()->run(in);
@@ -102,9 +102,9 @@ int64_t fileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
-Status measure(const ir::Model& model, Target target, const std::string& precision, const std::string& file,
+Status measure(const ir::Model& model, const std::string& target, const std::string& precision, const std::string& file,
                const CompileOptions& options, CompileEntry* e) {
-  e->target = targetName(target);
+  e->target = target;
   e->precision = precision;
   e->model = fs::path(file).filename().string();
   e->modelBytes = fileBytes(file);
@@ -155,14 +155,14 @@ Status armNeon(const ir::Model& int8, const std::string& int8File, const std::st
   e->latencyEstimated = true;
   e->note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
   if (options.eval.path.empty()) return Status::Ok();
-  if (Status tools = neonToolsAvailable(); !tools.ok()) {
+  if (Status tools = arm_neon::neonToolsAvailable(); !tools.ok()) {
     e->note += "; accuracy not measured: " + tools.message();
     return Status::Ok();
   }
   EvalOptions eo;
   eo.data = options.eval;
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer qemu launches
-  eo.runner = runnerOptionsFor(Target::kArmNeon, 1, options.armCpu);
+  eo.runner = runnerOptionsFor("arm-neon", 1, options.armCpu);
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(int8, eo));
   e->evalSamples = r.samples;
   e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
@@ -207,8 +207,9 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
     precisions.emplace_back("int8", std::move(q));
   }
-  for (Target t : options.targets) {
-    if (t == Target::kArmNeon) {
+  for (const std::string& t : options.targets) {
+    if (Status known = targets::find(t).status(); !known.ok()) return fail(known);
+    if (t == "arm-neon") {
       if (!options.quantize) return fail(invalidInput("--targets arm-neon needs int8: give calibration data (--calib)"));
       CompileEntry e;
       if (Status st = armNeon(precisions.back().second, int8File, tmp, options, &e); !st.ok()) return fail(st);
@@ -220,11 +221,11 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       CompileEntry e;
       const std::string file = precision == "int8" ? int8File : optFile;
       if (Status st = measure(m, t, precision, file, options, &e); !st.ok())
-        return fail(st.withContext(std::string(targetName(t)) + " " + precision));
+        return fail(st.withContext(t + " " + precision));
       e.macs = summary.macs;
       report->entries.push_back(std::move(e));
     }
-    if (t == Target::kX86) {
+    if (t == "x86") {
       fs::create_directories(tmp + "/x86", ec);
       for (const auto& [name, text] : {std::pair<const char*, const char*>{"CMakeLists.txt", kRunnerCmake}, {"runner.cc", kRunnerSource}})
         if (Status st = support::writeFileAtomically(tmp + "/x86/" + name, text); !st.ok()) return fail(st);

@@ -17,7 +17,7 @@
 namespace edgeopt::api {
 
 struct CompileOptions {
-  std::vector<Target> targets = {Target::kX86};
+  std::vector<std::string> targets = {"x86"};  // names from targets::registry()
   std::string armCpu = "cortex-a76";  // arm-neon accuracy: the CPU qemu emulates
   bool quantize = false;          // int8 when calibration data is given (quantizeOptions.calib)
   QuantizeOptions quantizeOptions;

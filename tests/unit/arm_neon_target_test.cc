@@ -9,9 +9,9 @@
 #include <fstream>
 #include <random>
 
-#include "compiler/api/arm_neon_package.h"
 #include "compiler/api/edgeopt.h"
 #include "targets/arm_neon/emit.h"
+#include "targets/arm_neon/qemu_runner.h"
 #include "tests/unit/onnx_model_builder.h"
 #include "tests/unit/zoo_data.h"
 
@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 const fs::path kZoo = testing::kZoo;
 
 TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
-  if (!api::neonToolsAvailable().ok()) GTEST_SKIP() << api::neonToolsAvailable().message();
+  if (!arm_neon::neonToolsAvailable().ok()) GTEST_SKIP() << arm_neon::neonToolsAvailable().message();
   const auto zoo = testing::zooManifest();
   for (const auto& [name, entry] : zoo["models"].items()) {
     SCOPED_TRACE(name);
@@ -30,10 +30,10 @@ TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
     ASSERT_TRUE(model.ok());
     const std::string preprocess = entry["preprocess"].get<std::string>();
     ASSERT_TRUE(testing::quantizeWithBundled(model.value(), preprocess, 100).ok());
-    auto ref = api::ModelRunner::create(model.value(), {api::Target::kRef, 1});
+    auto ref = api::ModelRunner::create(model.value(), api::runnerOptionsFor("ref", 1));
     ASSERT_TRUE(ref.ok());
     for (const char* cpu : {"cortex-a76", "cortex-a53"}) {
-      auto arm = api::ModelRunner::create(model.value(), api::runnerOptionsFor(api::Target::kArmNeon, 1, cpu));
+      auto arm = api::ModelRunner::create(model.value(), api::runnerOptionsFor("arm-neon", 1, cpu));
       ASSERT_TRUE(arm.ok()) << arm.status().message();
       for (const ir::Tensor& batch : testing::bundledBatches(preprocess, 250)) {
         auto want = ref.value()->run({batch});
@@ -50,7 +50,7 @@ TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemu) {
 // Ops the zoo does not use: MaxPool, a strided 3x3 conv with three input channels (NCHW input
 // quantized into NHWC), a 1x1 stride-2 conv; bit-exact with the reference.
 TEST(ArmNeonTargetTest, MaxPoolStridedConvAndMultiChannelInput) {
-  if (!api::neonToolsAvailable().ok()) GTEST_SKIP() << api::neonToolsAvailable().message();
+  if (!arm_neon::neonToolsAvailable().ok()) GTEST_SKIP() << arm_neon::neonToolsAvailable().message();
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
   auto values = [&](size_t n) {
@@ -102,8 +102,8 @@ TEST(ArmNeonTargetTest, MaxPoolStridedConvAndMultiChannelInput) {
   q.attributionSamples = 2;
   api::QuantizeReport report;
   ASSERT_TRUE(api::quantizeModel(model.value(), q, &report).ok());
-  auto ref = api::ModelRunner::create(model.value(), {api::Target::kRef, 1});
-  auto arm = api::ModelRunner::create(model.value(), {api::Target::kArmNeon, 1});
+  auto ref = api::ModelRunner::create(model.value(), api::runnerOptionsFor("ref", 1));
+  auto arm = api::ModelRunner::create(model.value(), api::runnerOptionsFor("arm-neon", 1));
   ASSERT_TRUE(ref.ok() && arm.ok()) << (arm.ok() ? "" : arm.status().message());
   auto want = ref.value()->run({calib});
   auto got = arm.value()->run({calib});
@@ -116,7 +116,7 @@ TEST(ArmNeonTargetTest, MaxPoolStridedConvAndMultiChannelInput) {
 TEST(ArmNeonTargetTest, BadInput) {
   auto fp32 = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(fp32.ok());
-  auto r = api::ModelRunner::create(fp32.value(), {api::Target::kArmNeon, 1});
+  auto r = api::ModelRunner::create(fp32.value(), api::runnerOptionsFor("arm-neon", 1));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("runs int8 models"), std::string::npos);
   EXPECT_FALSE(arm_neon::emitPackage(*fp32->graph, "9lives").ok());  // not a C identifier

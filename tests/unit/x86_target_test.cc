@@ -26,10 +26,10 @@ using ir::Tensor;
 
 const fs::path kZoo = testing::kZoo;
 
-std::vector<Tensor> runOn(const ir::Model& m, api::Target target, const std::vector<Tensor>& inputs,
+std::vector<Tensor> runOn(const ir::Model& m, const std::string& target, const std::vector<Tensor>& inputs,
                           bool ownKernels = true) {
   api::RunnerOptions options = api::runnerOptionsFor(target);
-  options.ownDepthwise = options.ownGemm = ownKernels;
+  options.switches = {{"own-depthwise", ownKernels}, {"own-gemm", ownKernels}};
   auto runner = api::ModelRunner::create(m, options);
   EXPECT_TRUE(runner.ok()) << runner.status().message();
   if (!runner.ok()) return {};
@@ -128,8 +128,8 @@ TEST(X86TargetTest, QConvBitExactOnRandomGeometries) {
     std::mt19937 rng(11);
     for (int trial = 0; trial < 60; ++trial) {
       Int8Case c = randomQConv(rng, trial);
-      const auto want = runOn(c.model, api::Target::kRef, {c.input});
-      const auto got = runOn(c.model, api::Target::kX86, {c.input}, ownKernels);
+      const auto want = runOn(c.model, "ref", {c.input});
+      const auto got = runOn(c.model, "x86", {c.input}, ownKernels);
       expectBitExact(want, got, c.describe + (ownKernels ? " (own kernels)" : " (oneDNN)"));
       if (HasFatalFailure()) return;
     }
@@ -160,9 +160,9 @@ TEST(X86TargetTest, QGemmBitExactOnRandomShapes) {
     n->output(0)->setDType(DType::kUInt8);
     g.markOutput(n->output(0));
     const Tensor in = randomU8(rng, {M, K});
-    const auto want = runOn(m, api::Target::kRef, {in});
+    const auto want = runOn(m, "ref", {in});
     for (bool ownKernels : {true, false}) {  // edgeopt's GEMM where K % 4 == 0, and oneDNN's matmul
-      expectBitExact(want, runOn(m, api::Target::kX86, {in}, ownKernels),
+      expectBitExact(want, runOn(m, "x86", {in}, ownKernels),
                      "M " + std::to_string(M) + " K " + std::to_string(K) + " N " + std::to_string(N) +
                          (ownKernels ? " (own kernels)" : " (oneDNN)"));
       if (HasFatalFailure()) return;
@@ -182,8 +182,8 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     for (int64_t batch : {64, 7, 1}) {
       const auto batches = testing::bundledBatches(preprocess, batch, batch == 64 ? 128 : batch);
       ASSERT_FALSE(batches.empty());
-      const auto want = runOn(fp32.value(), api::Target::kRef, {batches[0]});
-      const auto got = runOn(fp32.value(), api::Target::kX86, {batches[0]});
+      const auto want = runOn(fp32.value(), "ref", {batches[0]});
+      const auto got = runOn(fp32.value(), "x86", {batches[0]});
       auto err = pass::maxRelativeError(want, got);
       ASSERT_TRUE(err.ok()) << err.status().message();
       EXPECT_LT(err.value(), 1e-4) << "fp32 batch " << batch;
@@ -191,10 +191,10 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
     auto int8 = api::loadModel(file);
     ASSERT_TRUE(testing::quantizeWithBundled(int8.value(), preprocess, 100).ok());
     ASSERT_TRUE(api::prepareForExecution(int8.value()).ok());
-    auto ref = api::ModelRunner::create(int8.value(), {api::Target::kRef, 1});
-    api::RunnerOptions onednnOnly = api::runnerOptionsFor(api::Target::kX86);
-    onednnOnly.ownDepthwise = onednnOnly.ownGemm = false;
-    auto x86 = api::ModelRunner::create(int8.value(), {api::Target::kX86, 1});
+    auto ref = api::ModelRunner::create(int8.value(), api::runnerOptionsFor("ref", 1));
+    api::RunnerOptions onednnOnly = api::runnerOptionsFor("x86");
+    onednnOnly.switches = {{"own-depthwise", false}, {"own-gemm", false}};
+    auto x86 = api::ModelRunner::create(int8.value(), api::runnerOptionsFor("x86", 1));
     auto x86Onednn = api::ModelRunner::create(int8.value(), onednnOnly);
     ASSERT_TRUE(ref.ok() && x86.ok() && x86Onednn.ok());
     for (int64_t batch : {100, 7}) {
@@ -218,12 +218,12 @@ TEST(X86TargetTest, ZooFp32WithinToleranceAndInt8BitExact) {
 TEST(X86TargetTest, ResidualAddFusedIntoConvolution) {
   auto model = api::loadModel((testing::kZoo / "resnet_fm.onnx").string());
   ASSERT_TRUE(model.ok());
-  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
   ASSERT_TRUE(runner.ok());
-  auto plan = runner.value()->planFor({{4, 1, 28, 28}});
-  ASSERT_TRUE(plan.ok() && plan.value());
+  auto steps = runner.value()->executable().steps({{4, 1, 28, 28}});
+  ASSERT_TRUE(steps.ok() && !steps->empty());
   int fusedSteps = 0;
-  for (const auto& step : plan.value()->steps()) {
+  for (const auto& step : steps.value()) {
     EXPECT_NE(step.op, "Add") << step.node;
     EXPECT_NE(step.op, "Relu") << step.node;
     fusedSteps += step.kernel.find("residual add post-op") != std::string::npos;
@@ -243,12 +243,12 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
                   model.value(), testing::zooManifest()["models"]["mobilenet_v2_fm"]["preprocess"].get<std::string>(), 50)
                   .ok());
   ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
-  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
   ASSERT_TRUE(runner.ok());
-  auto plan = runner.value()->planFor({{2, 1, 28, 28}});
-  ASSERT_TRUE(plan.ok() && plan.value());
+  auto steps = runner.value()->executable().steps({{2, 1, 28, 28}});
+  ASSERT_TRUE(steps.ok() && !steps->empty());
   std::map<std::string, int> kernels;
-  for (const auto& step : plan.value()->steps()) {
+  for (const auto& step : steps.value()) {
     if (step.op != "edgeopt.QConv") continue;
     EXPECT_EQ(step.kernel.find("onednn"), std::string::npos) << step.node << " runs " << step.kernel;
     ++kernels[step.kernel.substr(0, step.kernel.find(' '))];
@@ -262,9 +262,9 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
 TEST(X86TargetTest, BadInput) {
   auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(model.ok());
-  EXPECT_FALSE(api::parseTarget("arm").ok());
-  EXPECT_NE(api::parseTarget("gpu").status().message().find("available: ref, x86"), std::string::npos);
-  auto runner = api::ModelRunner::create(model.value(), {api::Target::kX86, 1});
+  EXPECT_FALSE(targets::find("arm").ok());
+  EXPECT_NE(targets::find("gpu").status().message().find("available: ref, x86, arm-neon"), std::string::npos);
+  auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
   ASSERT_TRUE(runner.ok());
   // Wrong rank and wrong dtype: errors, not crashes.
   auto wrongRank = runner.value()->run({Tensor(DType::kFloat32, {2, 28, 28})});
@@ -276,7 +276,7 @@ TEST(X86TargetTest, BadInput) {
   auto otherDims = plan.value()->run({Tensor(DType::kFloat32, {3, 1, 28, 28})});
   ASSERT_FALSE(otherDims.ok());
   EXPECT_NE(otherDims.status().message().find("plan was made for"), std::string::npos);
-  EXPECT_FALSE(api::ModelRunner::create(model.value(), {api::Target::kX86, 0}).ok());
+  EXPECT_FALSE(api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 0)).ok());
 }
 
 }  // namespace

@@ -107,7 +107,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
            const std::string& out, const std::string& targetName, int threads, int iters, const std::string& armCpu) {
-  auto target = edgeopt::api::parseTarget(targetName);
+  auto target = edgeopt::targets::find(targetName);
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
@@ -115,7 +115,7 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   // Unsupported ops are reported before any input file is read; run() checks the inputs.
-  auto exec = edgeopt::api::ModelRunner::create(model.value(), edgeopt::api::runnerOptionsFor(target.value(), threads, armCpu));
+  auto exec = edgeopt::api::ModelRunner::create(model.value(), edgeopt::api::runnerOptionsFor(targetName, threads, armCpu));
   if (!exec.ok()) return report(exec.status().withContext(modelPath));
 
   // Bind NAME=FILE arguments by name and bare FILE arguments to the remaining inputs in order.
@@ -228,9 +228,16 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
   return kExitOk;
 }
 
-constexpr const char* kTargetHelp =
-    "Execution target: ref (the scalar reference executor, the numerical definition), x86 (oneDNN plan) or "
-    "arm-neon (int8 only: the emitted NEON package, cross-built and run under qemu-aarch64)";
+// "Execution target: ref (...), x86 (...) or arm-neon (...)", from the target registry.
+std::string targetHelp() {
+  std::string s = "Execution target: ";
+  const auto& all = edgeopt::targets::registry();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) s += i + 1 == all.size() ? " or " : ", ";
+    s += all[i]->info().name + " (" + all[i]->info().description + ")";
+  }
+  return s;
+}
 
 struct EvalArgs {
   edgeopt::data::DataOptions data;
@@ -241,7 +248,7 @@ struct EvalArgs {
 };
 
 int cmdEval(const std::string& modelPath, const EvalArgs& a) {
-  auto target = edgeopt::api::parseTarget(a.target);
+  auto target = edgeopt::targets::find(a.target);
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
@@ -251,7 +258,7 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   options.data = a.data;
   options.batchSize = a.batch;
   options.keepPredictions = !a.predictions.empty();
-  options.runner = edgeopt::api::runnerOptionsFor(target.value(), a.threads, a.armCpu);
+  options.runner = edgeopt::api::runnerOptionsFor(a.target, a.threads, a.armCpu);
   const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
   const auto start = std::chrono::steady_clock::now();
   if (bar)
@@ -350,9 +357,9 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   o.targets.clear();
   std::stringstream ss(a.targets);
   for (std::string name; std::getline(ss, name, ',');) {
-    auto t = edgeopt::api::parseTarget(name);
+    auto t = edgeopt::targets::find(name);
     if (!t.ok()) return report(edgeopt::invalidInput("--targets: " + t.status().message()));
-    o.targets.push_back(t.value());
+    o.targets.push_back(name);
   }
   o.quantize = !a.calib.path.empty();
   o.quantizeOptions.calib = a.calib;
@@ -373,8 +380,8 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   if (!st.ok()) return report(st);
   std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
             << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md"
-            << (std::find(o.targets.begin(), o.targets.end(), edgeopt::api::Target::kX86) != o.targets.end() ? ", x86/" : "")
-            << (std::find(o.targets.begin(), o.targets.end(), edgeopt::api::Target::kArmNeon) != o.targets.end() ? ", arm_neon/" : "")
+            << (std::find(o.targets.begin(), o.targets.end(), "x86") != o.targets.end() ? ", x86/" : "")
+            << (std::find(o.targets.begin(), o.targets.end(), "arm-neon") != o.targets.end() ? ", arm_neon/" : "")
             << ")\n";
   return kExitOk;
 }
@@ -387,12 +394,12 @@ struct BenchArgs {
 };
 
 int cmdBench(const std::string& modelPath, const BenchArgs& a) {
-  auto target = edgeopt::api::parseTarget(a.target);
+  auto target = edgeopt::targets::find(a.target);
   if (!target.ok()) return report(target.status());
   edgeopt::api::BenchOptions options;
-  options.runner = edgeopt::api::runnerOptionsFor(target.value(), a.threads);
-  options.runner.ownDepthwise = !a.onednnDepthwise;
-  options.runner.ownGemm = !a.onednnGemm;
+  options.runner = edgeopt::api::runnerOptionsFor(a.target, a.threads);
+  if (a.onednnDepthwise) options.runner.switches["own-depthwise"] = false;
+  if (a.onednnGemm) options.runner.switches["own-gemm"] = false;
   options.iters = a.iters;
   options.warmup = a.warmup;
   Status shapes = parseShapes(a.shapes, &options.inputShapes);
@@ -430,7 +437,7 @@ int main(int argc, char** argv) {
   run->add_option("--output,-o", out,
                   "Where to write: OUT.npy for a single-output model, else a folder OUT/ with NAME.npy per output")
       ->required();
-  run->add_option("--target", target, kTargetHelp)->default_val("ref");
+  run->add_option("--target", target, targetHelp())->default_val("ref");
   int threads = 1;
   run->add_option("--threads", threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
   std::string armCpu = "cortex-a76";
@@ -472,7 +479,7 @@ int main(int argc, char** argv) {
   eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
   eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0);
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
-  eval->add_option("--target", evalArgs.target, kTargetHelp)->default_val("ref");
+  eval->add_option("--target", evalArgs.target, targetHelp())->default_val("ref");
   eval->add_option("--threads", evalArgs.threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
   eval->add_option("--arm-cpu", evalArgs.armCpu, "CPU qemu-aarch64 emulates for --target arm-neon")->default_val("cortex-a76");
   eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
@@ -484,7 +491,8 @@ int main(int argc, char** argv) {
       "compile", "Clean up, optionally quantize, measure per target and write the artifacts and report to a folder");
   compile->add_option("MODEL", modelPath, "ONNX model file")->required();
   compile->add_option("--output,-o", ca.out, "Output folder (replaced if it holds a previous compile output)")->required();
-  compile->add_option("--targets", ca.targets, "Comma-separated targets: x86, arm-neon (needs --calib), ref")->default_val("x86");
+  compile->add_option("--targets", ca.targets, "Comma-separated targets among: " + edgeopt::targets::names() +
+                      " (arm-neon needs --calib)")->default_val("x86");
   compile->add_option("--calib", ca.calib.path, "Calibration data: quantize to int8 as well (see quantize)");
   compile->add_option("--preprocess", ca.calib.preprocess, "Preprocessing spec for --calib (and --eval, unless --eval-preprocess)");
   compile->add_option("--limit", ca.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
@@ -506,7 +514,7 @@ int main(int argc, char** argv) {
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Measure a model's latency on a target, with a per-step profile for x86");
   bench->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8)")->required();
-  bench->add_option("--target", ba.target, kTargetHelp)->default_val("x86");
+  bench->add_option("--target", ba.target, targetHelp())->default_val("x86");
   bench->add_option("--threads", ba.threads, "Threads (x86)")->default_val(1)->check(CLI::Range(1, 1024));
   bench->add_option("--shape", ba.shapes, "Input shape, e.g. input=1x3x224x224 (symbolic dims default to 1); repeatable");
   bench->add_option("--iters", ba.iters, "Timed runs")->default_val(50)->check(CLI::Range(1, 1000000));

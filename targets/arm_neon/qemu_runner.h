@@ -1,6 +1,6 @@
 // Building and running an emitted ARM NEON package on this (x86) machine: cross-compiled with
 // Debian's g++-aarch64-linux-gnu and run under qemu-aarch64, so that ARM accuracy is measured by
-// the real NEON code (run/eval --target arm-neon, compile's report).
+// the real NEON code (run/eval --target arm-neon, compile's report). Used by the arm-neon target.
 #pragma once
 
 #include <memory>
@@ -10,7 +10,7 @@
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
 
-namespace edgeopt::api {
+namespace edgeopt::arm_neon {
 
 class NeonPackageRunner {
  public:
@@ -34,4 +34,4 @@ class NeonPackageRunner {
 // Whether the aarch64 cross compiler and qemu-aarch64 are installed; else the message to print.
 Status neonToolsAvailable();
 
-}  // namespace edgeopt::api
+}  // namespace edgeopt::arm_neon

@@ -1,4 +1,4 @@
-#include "compiler/api/arm_neon_package.h"
+#include "targets/arm_neon/qemu_runner.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -15,7 +15,7 @@
 
 extern char** environ;
 
-namespace edgeopt::api {
+namespace edgeopt::arm_neon {
 namespace fs = std::filesystem;
 
 namespace {
@@ -67,7 +67,7 @@ Status neonToolsAvailable() {
 StatusOr<std::unique_ptr<NeonPackageRunner>> NeonPackageRunner::create(const ir::Graph& lowered, const std::string& name,
                                                                         const std::string& qemuCpu) {
   EDGEOPT_RETURN_IF_ERROR(neonToolsAvailable());
-  EDGEOPT_ASSIGN_OR_RETURN(arm_neon::Package pkg, arm_neon::emitPackage(lowered, name));
+  EDGEOPT_ASSIGN_OR_RETURN(Package pkg, emitPackage(lowered, name));
   std::unique_ptr<NeonPackageRunner> r(new NeonPackageRunner());
   char tmpl[] = "/tmp/edgeopt-arm-neon-XXXXXX";
   if (!mkdtemp(tmpl)) return ioError("cannot create a temporary folder for the NEON package");
@@ -76,7 +76,7 @@ StatusOr<std::unique_ptr<NeonPackageRunner>> NeonPackageRunner::create(const ir:
   const ir::Shape& out = lowered.outputs()[0]->shape();
   if (out)
     for (size_t i = 1; i < out->size(); ++i) r->outputSampleDims_.push_back((*out)[i].value);
-  EDGEOPT_RETURN_IF_ERROR(arm_neon::writePackage(pkg, r->dir_ + "/package"));
+  EDGEOPT_RETURN_IF_ERROR(writePackage(pkg, r->dir_ + "/package"));
   const std::string log = r->dir_ + "/build.log";
   if (runProcess({"cmake", "-S", r->dir_ + "/package", "-B", r->dir_ + "/build", "-DCMAKE_BUILD_TYPE=Release",
                   "-DCMAKE_TOOLCHAIN_FILE=" + r->dir_ + "/package/cmake/aarch64-linux-gnu.cmake"},
@@ -107,4 +107,4 @@ StatusOr<ir::Tensor> NeonPackageRunner::run(const ir::Tensor& input) {
   return t;
 }
 
-}  // namespace edgeopt::api
+}  // namespace edgeopt::arm_neon

@@ -1,0 +1,52 @@
+#include "targets/arm_neon/arm_neon_target.h"
+
+#include "compiler/ir/edgeopt_ops.h"
+#include "compiler/runtime/executor.h"
+#include "targets/arm_neon/qemu_runner.h"
+
+namespace edgeopt::targets {
+namespace {
+
+class ArmNeonExecutable : public Executable {
+ public:
+  ArmNeonExecutable(ir::Model model, std::unique_ptr<arm_neon::NeonPackageRunner> runner)
+      : model_(std::move(model)), runner_(std::move(runner)) {}
+  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
+    if (inputs.size() != 1) return invalidInput("--target arm-neon runs single-input models");
+    EDGEOPT_RETURN_IF_ERROR(runtime::Executor::checkInput(*model_.graph->inputs()[0], inputs[0]));
+    EDGEOPT_ASSIGN_OR_RETURN(ir::Tensor out, runner_->run(inputs[0]));
+    return std::vector<ir::Tensor>{std::move(out)};
+  }
+
+ private:
+  ir::Model model_;
+  std::unique_ptr<arm_neon::NeonPackageRunner> runner_;
+};
+
+class ArmNeonTarget : public Target {
+ public:
+  const TargetInfo& info() const override {
+    static const TargetInfo info{"arm-neon", "emitted C++ package of NEON kernels for aarch64 (int8; run here under qemu)",
+                                 false, true, true};
+    return info;
+  }
+  StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
+    bool int8 = false;
+    for (const ir::Node* n : prepared.graph->nodes()) int8 = int8 || n->domain() == ir::kEdgeoptDomain;
+    if (!int8) return invalidInput("--target arm-neon runs int8 models: quantize first (edgeopt quantize, or compile --calib)");
+    ir::Model copy = ir::cloneModel(prepared);
+    EDGEOPT_RETURN_IF_ERROR(runtime::Executor::create(*copy.graph).status());
+    EDGEOPT_ASSIGN_OR_RETURN(auto runner, arm_neon::NeonPackageRunner::create(*copy.graph, "model",
+                                                                              options.cpu.empty() ? "cortex-a76" : options.cpu));
+    return std::unique_ptr<Executable>(new ArmNeonExecutable(std::move(copy), std::move(runner)));
+  }
+};
+
+}  // namespace
+
+const Target& armNeonTarget() {
+  static const ArmNeonTarget target;
+  return target;
+}
+
+}  // namespace edgeopt::targets

@@ -1,0 +1,85 @@
+// The one interface every target implements, and the one explicit registry of targets
+// (targets/registry.cc). The API, the CLI and the report reach targets only through it: a new
+// target is its folder, one registry line and its CMake library.
+//
+// A target says what it is (TargetInfo) and loads a model into an Executable that runs it, can
+// show a per-step profile and its memory, and measure the machine's peak rates where it knows
+// them. The model handed to load() is prepared for execution: QDQ models lowered to edgeopt's
+// int8 ops (passes/lower_qdq.h); fp32 models are as the caller has them (a target may clean up its
+// own copy).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+
+namespace edgeopt::targets {
+
+struct TargetInfo {
+  std::string name;         // as the CLI spells it: "ref", "x86", "arm-neon"
+  std::string description;  // one line for --help
+  bool fp32 = false;        // runs fp32 models
+  bool int8 = false;        // runs int8 (QDQ) models
+  bool emulated = false;    // runs under an emulator here: accuracy is real, latency is not
+};
+
+struct TargetOptions {
+  int threads = 1;
+  std::string cpu;                           // emulated targets: the CPU to emulate ("" = default)
+  std::map<std::string, bool> switches;      // target-specific, e.g. x86 "own-depthwise" = false
+};
+
+// One step of a per-step profile.
+struct Step {
+  std::string node;    // IR node name
+  std::string op;      // qualified op type (or e.g. "Reorder")
+  std::string kernel;  // what runs it
+  int64_t macs = 0;    // multiply-accumulates, 0 when not a conv/gemm
+  int64_t outputs = 0;  // elements written
+};
+
+struct MemoryFigures {
+  int64_t arenaBytes = 0;   // intermediates
+  int64_t weightBytes = 0;  // weights in the target's packed layouts
+};
+
+// Rates a target measures on this machine, per thread; 0 when unknown.
+struct PeakRates {
+  double int8Gops = 0, fp32Gflops = 0;
+  double int8OutputsG = 0;  // int8 requantized outputs per second, G
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // Inputs in the order of the graph inputs; outputs in the order of the graph outputs.
+  virtual StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) = 0;
+  // The steps a run of these input dims goes through (empty: the target has no per-step view).
+  virtual StatusOr<std::vector<Step>> steps(const std::vector<std::vector<int64_t>>& inputDims);
+  // A run that also gives each step's wall time (in steps() order; empty without a per-step view).
+  virtual StatusOr<std::vector<ir::Tensor>> runProfiled(const std::vector<ir::Tensor>& inputs,
+                                                        std::vector<double>* stepSeconds);
+  virtual StatusOr<MemoryFigures> memory(const std::vector<std::vector<int64_t>>& inputDims);
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual const TargetInfo& info() const = 0;
+  // Checks that every node can run (one error listing all) and gives the executable.
+  virtual StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const = 0;
+  virtual PeakRates measurePeaks(double seconds) const { (void)seconds; return {}; }
+};
+
+// Every target, in the order --help lists them.
+const std::vector<const Target*>& registry();
+// The target called `name`; the error lists the available names.
+StatusOr<const Target*> find(const std::string& name);
+// "ref, x86, arm-neon"
+std::string names();
+
+}  // namespace edgeopt::targets
