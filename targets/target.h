@@ -2,9 +2,9 @@
 // (targets/registry.cc). The API, the CLI and the report reach targets only through it: a new
 // target is its folder, one registry line and its CMake library.
 //
-// A target says what it is (TargetInfo) and loads a model into an Executable that runs it, can
-// show a per-step profile and its memory, and measure the machine's peak rates where it knows
-// them. The model handed to load() is prepared for execution: QDQ models lowered to edgeopt's
+// A target says what it is (TargetInfo), writes its artifact for `compile` (emit), and loads a
+// model into an Executable that runs it, can show a per-step profile and its memory, and measure
+// the machine's peak rates where it knows them. The model handed to load() is prepared for execution: QDQ models lowered to edgeopt's
 // int8 ops (passes/lower_qdq.h); fp32 models are as the caller has them (a target may clean up its
 // own copy).
 #pragma once
@@ -66,10 +66,33 @@ class Executable {
   virtual StatusOr<MemoryFigures> memory(const std::vector<std::vector<int64_t>>& inputDims);
 };
 
+// What a target writes into compile's output folder, and the figures that come with it.
+struct Artifact {
+  std::string folder;              // the subfolder written ("" = none)
+  int64_t bytes = 0;               // its size on disk
+  int64_t packedWeightBytes = 0;   // weights as the artifact stores them
+  double estimatedLatencyMs = -1;  // >= 0: a cost-model latency, for targets not timed here (emulated)
+  std::string note;                // how those figures were obtained
+};
+
+// The models an artifact is made from, prepared for execution; int8 is null without quantization.
+struct ArtifactInputs {
+  const ir::Model* fp32 = nullptr;
+  const ir::Model* int8 = nullptr;
+};
+
 class Target {
  public:
   virtual ~Target() = default;
   virtual const TargetInfo& info() const = 0;
+  // Whether what load() needs is installed here (cross compilers, emulators); the reason if not.
+  virtual Status available() const { return Status::Ok(); }
+  // Writes the target's artifact into outDir/<Artifact::folder>; the default writes nothing.
+  virtual StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const {
+    (void)models;
+    (void)outDir;
+    return Artifact{};
+  }
   // Checks that every node can run (one error listing all) and gives the executable.
   virtual StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const = 0;
   virtual PeakRates measurePeaks(double seconds) const { (void)seconds; return {}; }

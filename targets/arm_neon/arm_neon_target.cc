@@ -1,7 +1,10 @@
 #include "targets/arm_neon/arm_neon_target.h"
 
+#include <filesystem>
+
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/runtime/executor.h"
+#include "targets/arm_neon/emit.h"
 #include "targets/arm_neon/qemu_runner.h"
 
 namespace edgeopt::targets {
@@ -29,6 +32,21 @@ class ArmNeonTarget : public Target {
     static const TargetInfo info{"arm-neon", "emitted C++ package of NEON kernels for aarch64 (int8; run here under qemu)",
                                  false, true, true};
     return info;
+  }
+  Status available() const override { return arm_neon::neonToolsAvailable(); }
+  StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const override {
+    if (!models.int8) return invalidInput("arm-neon runs int8 models only: give calibration data (--calib)");
+    EDGEOPT_ASSIGN_OR_RETURN(arm_neon::Package pkg, arm_neon::emitPackage(*models.int8->graph, "model"));
+    const std::string dir = outDir + "/arm_neon";
+    EDGEOPT_RETURN_IF_ERROR(arm_neon::writePackage(pkg, dir));
+    Artifact a;
+    a.folder = "arm_neon";
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+      if (entry.is_regular_file()) a.bytes += static_cast<int64_t>(entry.file_size());
+    a.packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
+    a.estimatedLatencyMs = arm_neon::estimateLatencyMsCortexA76(pkg);
+    a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
+    return a;
   }
   StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
     bool int8 = false;
