@@ -2,6 +2,9 @@
 
 #include "compiler/api/quantize.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace edgeopt::api {
 
 ModelRunner::~ModelRunner() = default;
@@ -21,6 +24,51 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& mode
 
 StatusOr<std::vector<ir::Tensor>> ModelRunner::run(const std::vector<ir::Tensor>& inputs) {
   return executable_->run(inputs);
+}
+
+namespace {
+
+// Rows [begin, end) of t along its first dimension.
+ir::Tensor rows(const ir::Tensor& t, int64_t begin, int64_t end) {
+  std::vector<int64_t> dims = t.dims();
+  const size_t rowBytes = t.byteSize() / static_cast<size_t>(dims[0]);
+  dims[0] = end - begin;
+  ir::Tensor out(t.dtype(), dims);
+  std::memcpy(out.rawData(), static_cast<const char*>(t.rawData()) + static_cast<size_t>(begin) * rowBytes,
+              static_cast<size_t>(end - begin) * rowBytes);
+  return out;
+}
+
+}  // namespace
+
+StatusOr<std::vector<ir::Tensor>> runInBatches(ModelRunner& runner, const ir::Graph& graph,
+                                               const std::vector<ir::Tensor>& inputs, int64_t maxBatch) {
+  const bool sliceable = graph.inputs().size() == 1 && inputs.size() == 1 && inputs[0].rank() > 0 &&
+                         graph.inputs()[0]->shape() && !graph.inputs()[0]->shape()->empty() &&
+                         !(*graph.inputs()[0]->shape())[0].isKnown();
+  const int64_t n = sliceable ? inputs[0].dims()[0] : 0;
+  if (!sliceable || maxBatch < 1 || n <= maxBatch) return runner.run(inputs);
+  std::vector<ir::Tensor> stacked;
+  for (int64_t begin = 0; begin < n; begin += maxBatch) {
+    const int64_t end = std::min(n, begin + maxBatch);
+    EDGEOPT_ASSIGN_OR_RETURN(std::vector<ir::Tensor> part, runner.run({rows(inputs[0], begin, end)}));
+    if (begin == 0) {
+      for (const ir::Tensor& t : part) {
+        if (t.rank() == 0 || t.dims()[0] != end) return runner.run(inputs);  // an output without the batch
+        std::vector<int64_t> dims = t.dims();
+        dims[0] = n;
+        stacked.emplace_back(t.dtype(), dims);
+      }
+    }
+    for (size_t o = 0; o < part.size(); ++o) {
+      if (part[o].rank() == 0 || part[o].dims()[0] != end - begin)
+        return internalError("output " + std::to_string(o) + " changed its batch between slices");
+      const size_t rowBytes = part[o].byteSize() / static_cast<size_t>(end - begin);
+      std::memcpy(static_cast<char*>(stacked[o].rawData()) + static_cast<size_t>(begin) * rowBytes, part[o].rawData(),
+                  part[o].byteSize());
+    }
+  }
+  return stacked;
 }
 
 }  // namespace edgeopt::api

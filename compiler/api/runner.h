@@ -50,4 +50,11 @@ class ModelRunner {
   std::unique_ptr<targets::Executable> executable_;
 };
 
+// Runs `inputs` in slices of at most maxBatch samples along the first dimension and stacks the
+// outputs, so that a target's memory (and its plan) follows maxBatch, not the number of samples.
+// Applies when `graph` (the model the runner was made from) has one input whose first dimension is
+// symbolic and every output's first dimension follows it; otherwise it is one run.
+StatusOr<std::vector<ir::Tensor>> runInBatches(ModelRunner& runner, const ir::Graph& graph,
+                                               const std::vector<ir::Tensor>& inputs, int64_t maxBatch);
+
 }  // namespace edgeopt::api

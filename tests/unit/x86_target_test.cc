@@ -259,6 +259,26 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
   EXPECT_EQ(kernels["x86:qu8_conv_requant__avx512vnni"], 1);                  // the stem
 }
 
+// run streams a file of samples in slices (memory follows the slice): the stacked outputs equal
+// one run over all samples, on every host target.
+TEST(X86TargetTest, RunInBatchesEqualsOneRun) {
+  auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  Tensor in(DType::kFloat32, {5, 1, 28, 28});
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = static_cast<float>((i * 37) % 101) / 101.0f;
+  for (const char* target : {"ref", "x86"}) {
+    auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor(target, 1));
+    ASSERT_TRUE(runner.ok()) << runner.status().message();
+    auto whole = runner.value()->run({in});
+    auto sliced = api::runInBatches(*runner.value(), *model->graph, {in}, 2);
+    ASSERT_TRUE(whole.ok() && sliced.ok());
+    ASSERT_EQ(sliced->size(), whole->size());
+    ASSERT_EQ((*sliced)[0].dims(), (*whole)[0].dims());
+    for (int64_t k = 0; k < (*whole)[0].numel(); ++k)
+      EXPECT_NEAR((*sliced)[0].data<float>()[k], (*whole)[0].data<float>()[k], 1e-5f) << target << " " << k;
+  }
+}
+
 TEST(X86TargetTest, BadInput) {
   auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(model.ok());

@@ -106,7 +106,8 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 }
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
-           const std::string& out, const std::string& targetName, int threads, int iters, const std::string& armCpu) {
+           const std::string& out, const std::string& targetName, int threads, int iters, const std::string& armCpu,
+           int64_t batch) {
   auto target = edgeopt::targets::find(targetName);
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
@@ -154,10 +155,10 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   for (const auto* v : graph.inputs()) ordered.push_back(inputs[v->name()]);
   // --iters N: time N runs (after the first) and print the median and minimum latency.
   std::vector<double> ms;
-  auto results = exec.value()->run(ordered);
+  auto results = edgeopt::api::runInBatches(*exec.value(), graph, ordered, batch);
   for (int i = 0; results.ok() && i < iters; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    results = exec.value()->run(ordered);
+    results = edgeopt::api::runInBatches(*exec.value(), graph, ordered, batch);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   if (!results.ok()) return report(results.status().withContext(modelPath));
@@ -446,6 +447,10 @@ int main(int argc, char** argv) {
   int iters = 0;
   run->add_option("--iters", iters, "Also time this many further runs and print the median and minimum latency")
       ->check(CLI::Range(0, 1000000));
+  int64_t runBatch = 32;
+  run->add_option("--batch", runBatch,
+                  "Run a single-input model with a symbolic batch in slices of at most N samples (memory follows N)")
+      ->default_val(32)->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
 
   std::string passList, dumpAfter;
   bool verifyPasses = false, listPasses = false;
@@ -572,7 +577,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*inspect) return cmdInspect(modelPath, json);
-    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch);
     if (*bench) return cmdBench(modelPath, ba);
     if (*compile) return cmdCompile(modelPath, ca);
     if (*eval) return cmdEval(modelPath, evalArgs);
