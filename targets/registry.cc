@@ -40,4 +40,8 @@ StatusOr<std::vector<ir::Tensor>> Executable::runProfiled(const std::vector<ir::
 
 StatusOr<MemoryFigures> Executable::memory(const std::vector<std::vector<int64_t>>&) { return MemoryFigures{}; }
 
+StatusOr<std::vector<ir::Tensor>> Executable::runObserving(const std::vector<ir::Tensor>&, const Observer&) {
+  return unsupported("this target cannot show intermediate values");
+}
+
 }  // namespace edgeopt::targets

@@ -9,7 +9,9 @@
 // own copy).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ struct TargetOptions {
   int threads = 1;
   std::string cpu;                           // emulated targets: the CPU to emulate ("" = default)
   std::map<std::string, bool> switches;      // target-specific, e.g. x86 "own-depthwise" = false
+  // Float values, by name, that Executable::runObserving shows (calibration): they stay
+  // materialized, and the target runs the model as given (no clean-up of its own that could fuse
+  // them away).
+  std::set<std::string> observed;
 };
 
 // One step of a per-step profile.
@@ -64,6 +70,11 @@ class Executable {
   virtual StatusOr<std::vector<ir::Tensor>> runProfiled(const std::vector<ir::Tensor>& inputs,
                                                         std::vector<double>* stepSeconds);
   virtual StatusOr<MemoryFigures> memory(const std::vector<std::vector<int64_t>>& inputDims);
+  // Shown each TargetOptions::observed float value as it is computed; its elements, in the
+  // target's own order (e.g. NHWC). Order-free statistics (ranges, histograms) may use it.
+  using Observer = std::function<void(const std::string& value, const float* data, int64_t count)>;
+  // A run that shows the observed values; the default is kUnsupported (the caller uses another target).
+  virtual StatusOr<std::vector<ir::Tensor>> runObserving(const std::vector<ir::Tensor>& inputs, const Observer& observer);
 };
 
 // What a target writes into compile's output folder, and the figures that come with it.

@@ -13,12 +13,14 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "compiler/api/evaluate.h"
 #include "compiler/api/optimize.h"
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
+#include "targets/target.h"
 #include "passes/fuse_activation.h"
 #include "passes/insert_qdq.h"
 #include "passes/lower_qdq.h"
@@ -114,10 +116,27 @@ std::map<std::string, std::string> logitsFeedingBoundedOutputs(const ir::Graph& 
   return out;
 }
 
+// An executable of `model` on the quantization target (x86 by default: every stage's model runs
+// there bit-exactly in int8 and within float rounding in fp32), or on the reference executor when
+// that target cannot load it. `observed` names the values runObserving must show.
+StatusOr<std::unique_ptr<targets::Executable>> loadForQuantization(const ir::Model& model, const QuantizeOptions& options,
+                                                                  const std::set<std::string>& observed = {}) {
+  const std::string& target = options.target;
+  targets::TargetOptions to;
+  to.observed = observed;
+  to.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (auto t = targets::find(target); t.ok())
+    if (auto exe = t.value()->load(model, to); exe.ok()) return exe;
+  EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* ref, targets::find("ref"));
+  return ref->load(model, to);
+}
+
 // Top-1 accuracy on labelled data, and how many samples it was measured on.
-StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOptions& d) {
+StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOptions& d, const QuantizeOptions& options) {
   EvalOptions o;
   o.data = d;
+  o.runner = runnerOptionsFor(options.target,
+                              options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   auto r = evaluate(m, o);
   if (!r.ok()) return r.status().withContext("--eval");
   return std::make_pair(static_cast<double>(r->top1Correct) / static_cast<double>(r->samples), r->samples);
@@ -127,23 +146,24 @@ StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOp
 // evaluation data, labels not needed: the accuracy budget of models without classes.
 class OutputSqnrMeter {
  public:
-  static StatusOr<std::unique_ptr<OutputSqnrMeter>> create(const ir::Model& fp32, const data::DataOptions& data) {
+  static StatusOr<std::unique_ptr<OutputSqnrMeter>> create(const ir::Model& fp32, const data::DataOptions& data,
+                                                           const QuantizeOptions& options) {
     auto meter = std::unique_ptr<OutputSqnrMeter>(new OutputSqnrMeter());
+    meter->options_ = options;
     EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(data));
     EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(fp32, *source));
     int64_t batch = 32;
     const ir::Shape& inShape = fp32.graph->inputs()[0]->shape();
     const bool fixed = inShape && !inShape->empty() && (*inShape)[0].isKnown();
     if (fixed) batch = (*inShape)[0].value;
-    auto exec = runtime::Executor::create(*fp32.graph);
-    if (!exec.ok()) return exec.status();
+    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(fp32, options));
     data::BatchReader reader(*source, data, batch);
     data::Batch b;
     for (;;) {
       auto more = reader.next(&b);
       if (!more.ok()) return more.status();
       if (!more.value() || (fixed && static_cast<int64_t>(b.indices.size()) != batch)) break;
-      auto out = exec.value()->run({b.inputs});
+      auto out = exec->run({b.inputs});
       if (!out.ok()) return out.status().withContext(source->describe(b.indices[0]));
       meter->inputs_.push_back(b.inputs);
       meter->reference_.push_back(std::move(out).value());
@@ -154,11 +174,10 @@ class OutputSqnrMeter {
   }
   int64_t samples() const { return samples_; }
   StatusOr<double> measure(const ir::Model& int8) const {
-    auto exec = runtime::Executor::create(*int8.graph);
-    if (!exec.ok()) return exec.status();
+    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(int8, options_));
     ErrorSums sums;
     for (size_t k = 0; k < inputs_.size(); ++k) {
-      auto out = exec.value()->run({inputs_[k]});
+      auto out = exec->run({inputs_[k]});
       if (!out.ok()) return out.status();
       for (size_t o = 0; o < reference_[k].size(); ++o) {
         const ir::Tensor& ref = reference_[k][o];
@@ -172,6 +191,7 @@ class OutputSqnrMeter {
 
  private:
   OutputSqnrMeter() = default;
+  QuantizeOptions options_;
   std::vector<ir::Tensor> inputs_;
   std::vector<std::vector<ir::Tensor>> reference_;
   int64_t samples_ = 0;
@@ -206,6 +226,14 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
   auto exec = runtime::Executor::create(g);
   if (!exec.ok()) return exec.status();
+  // Calibration runs on the quantization target, which shows every calibrated activation.
+  std::map<std::string, quant::TensorHistogram*> histogramOf;
+  std::set<std::string> observedNames;
+  for (const auto& [value, hist] : observed) {
+    histogramOf[value->name()] = hist.get();
+    observedNames.insert(value->name());
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(auto calibrator, loadForQuantization(model, options, observedNames));
   int64_t batch = options.batchSize;
   const ir::Shape& inShape = g.inputs()[0]->shape();
   const bool fixedBatch = inShape && !inShape->empty() && (*inShape)[0].isKnown();
@@ -213,9 +241,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   data::BatchReader reader(*source, options.calib, batch);
   if (reader.total() == 0) return invalidInput(options.calib.path + ": the calibration set is empty");
   const ir::Value* graphInput = g.inputs()[0];
-  auto observe = [&](const ir::Value& v, const ir::Tensor& t) {
-    auto it = observed.find(&v);
-    if (it != observed.end() && t.dtype() == ir::DType::kFloat32) it->second->observe(t.data<float>(), t.numel());
+  const targets::Executable::Observer observe = [&](const std::string& name, const float* data, int64_t count) {
+    if (auto it = histogramOf.find(name); it != histogramOf.end()) it->second->observe(data, count);
   };
   const auto calibrationStart = std::chrono::steady_clock::now();
   data::Batch b;
@@ -226,13 +253,14 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     if (static_cast<int64_t>(b.indices.size()) != batch && fixedBatch) break;
     if (auto it = observed.find(graphInput); it != observed.end())
       it->second->observe(b.inputs.data<float>(), b.inputs.numel());
-    auto outs = exec.value()->run({b.inputs}, observe);
+    auto outs = calibrator->runObserving({b.inputs}, observe);
     if (!outs.ok()) return outs.status().withContext(source->describe(b.indices[0]));
     report->calibrationSamples += static_cast<int64_t>(b.indices.size());
   }
   if (report->calibrationSamples == 0) return invalidInput(options.calib.path + ": no calibration sample was used");
   const double calibrationSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - calibrationStart).count();
+  report->calibrationSeconds = calibrationSeconds;
 
   passes::QdqPlan plan;
   plan.perTensorWeights = options.perTensorWeights;
@@ -263,31 +291,19 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   for (const ir::Node* n : int8Candidates)
     if (inInt8.count(n->name())) int8Nodes.push_back(n->name());
   {
-    const double runsPerSample = needSensitivity ? static_cast<double>(int8Nodes.size() + 2) : 2.0;
-    const double secondsPerSample = calibrationSeconds / static_cast<double>(report->calibrationSamples);
-    int64_t samples = options.attributionSamples;
-    if (samples <= 0) {
-      const double budget = std::max(0.25 * calibrationSeconds, 2.0);
-      samples = std::clamp<int64_t>(static_cast<int64_t>(budget / (runsPerSample * std::max(secondsPerSample, 1e-9))), 1, 128);
-    }
-    samples = std::min<int64_t>(samples, report->calibrationSamples);
-    // A fixed batch is read in batches of that size; otherwise in one batch.
-    const int64_t attrBatch = fixedBatch ? batch : samples;
-    samples = std::max<int64_t>(attrBatch, samples / attrBatch * attrBatch);
-    report->attributionSamples = samples;
+    // The per-layer errors run on the reference executor (they compare values element by
+    // element), until the count asked for (in batches of at most 8), or by default one sample at a
+    // time until a quarter of the calibration time (at least 2 s) is spent; a fixed batch is kept.
+    const bool byTime = options.attributionSamples <= 0;
+    const int64_t cap = std::min<int64_t>(byTime ? 128 : options.attributionSamples, report->calibrationSamples);
+    const double budgetSeconds = std::max(0.25 * calibrationSeconds, 2.0);
+    const int64_t attrBatch = fixedBatch ? batch : byTime ? 1 : std::min<int64_t>(cap, 8);
     data::DataOptions first = options.calib;
-    first.limit = samples;
+    first.limit = std::max(cap, attrBatch);
     first.shuffle = false;
     EDGEOPT_ASSIGN_OR_RETURN(auto src, data::openDataSource(first));
     data::BatchReader r2(*src, first, attrBatch);
     std::vector<ir::Tensor> sampleBatches;
-    data::Batch sample;
-    for (;;) {
-      auto got = r2.next(&sample);
-      if (!got.ok()) return got.status();
-      if (!got.value() || static_cast<int64_t>(sample.indices.size()) != attrBatch) break;
-      sampleBatches.push_back(sample.inputs);
-    }
     std::set<std::string> wanted(int8Nodes.begin(), int8Nodes.end());
     std::map<const ir::Value*, std::string> producerName;
     std::map<std::string, passes::ActivationQuant> outputParams;  // node name -> its output's int8 parameters
@@ -302,7 +318,17 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     if (!allExec.ok()) return allExec.status();
     std::map<std::string, ErrorSums> layerSums;
     std::vector<ir::Tensor> fp32Final;  // model output 0 per batch
-    for (const ir::Tensor& inputs : sampleBatches) {
+    const auto attributionStart = std::chrono::steady_clock::now();
+    data::Batch sample;
+    for (;;) {
+      const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - attributionStart).count();
+      if (!sampleBatches.empty() && byTime && spent >= budgetSeconds) break;
+      auto got = r2.next(&sample);
+      if (!got.ok()) return got.status();
+      if (!got.value() || static_cast<int64_t>(sample.indices.size()) != attrBatch) break;
+      sampleBatches.push_back(sample.inputs);
+      report->attributionSamples += attrBatch;
+      const ir::Tensor& inputs = sampleBatches.back();
       std::map<std::string, std::vector<float>> fp32Outputs;  // node name -> float output
       auto out = exec.value()->run({inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
         auto it = producerName.find(&v);
@@ -350,6 +376,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     }
     for (const std::string& name : int8Nodes) {
       const ErrorSums& l = layerSums[name];
+      report->attributionSeconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - attributionStart).count();
       if (!needSensitivity) {
         report->layers.push_back({name, l.sqnrDb(), l.cosine(), std::nan("")});
         continue;
@@ -358,7 +386,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       for (const std::string& o : int8Nodes)
         if (o != name) others.insert(o);
       EDGEOPT_ASSIGN_OR_RETURN(ir::Model single, int8Variant(model, plan, others, nullptr));
-      auto singleExec = runtime::Executor::create(*single.graph);
+      auto singleExec = loadForQuantization(single, options);
       if (!singleExec.ok()) return singleExec.status();
       ErrorSums o;
       for (size_t k = 0; k < sampleBatches.size(); ++k) {
@@ -377,11 +405,11 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   std::vector<Budget> budgets;
   if (options.maxDrop >= 0) {
     if (options.eval.path.empty()) return invalidInput("--max-drop needs labelled evaluation data (--eval)");
-    EDGEOPT_ASSIGN_OR_RETURN(auto fp32, top1(model, options.eval));
+    EDGEOPT_ASSIGN_OR_RETURN(auto fp32, top1(model, options.eval, options));
     report->fp32Top1 = fp32.first;
     report->evalSamples = fp32.second;
     budgets.push_back([&](const ir::Model& q) -> StatusOr<std::pair<bool, std::string>> {
-      EDGEOPT_ASSIGN_OR_RETURN(auto int8, top1(q, options.eval));
+      EDGEOPT_ASSIGN_OR_RETURN(auto int8, top1(q, options.eval, options));
       report->int8Top1 = int8.first;
       const double drop = (report->fp32Top1 - report->int8Top1) * 100.0;
       char why[96];
@@ -392,7 +420,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   std::unique_ptr<OutputSqnrMeter> sqnrMeter;
   if (options.minSqnrDb) {
     if (options.eval.path.empty()) return invalidInput("--min-sqnr needs evaluation data (--eval; labels not needed)");
-    EDGEOPT_ASSIGN_OR_RETURN(sqnrMeter, OutputSqnrMeter::create(model, options.eval));
+    EDGEOPT_ASSIGN_OR_RETURN(sqnrMeter, OutputSqnrMeter::create(model, options.eval, options));
     report->evalSamples = sqnrMeter->samples();
     budgets.push_back([&](const ir::Model& q) -> StatusOr<std::pair<bool, std::string>> {
       EDGEOPT_ASSIGN_OR_RETURN(report->outputSqnrDb, sqnrMeter->measure(q));
@@ -493,6 +521,7 @@ std::string quantizeReportJson(const QuantizeReport& r) {
   j["calibrator"] = r.calibrator;
   j["calibration_samples"] = r.calibrationSamples;
   j["attribution_samples"] = r.attributionSamples;
+  j["seconds"] = {{"calibration", r.calibrationSeconds}, {"attribution", r.attributionSeconds}};
   j["int8_nodes"] = r.quantizedNodes;
   j["float_nodes"] = r.floatNodes;
   j["fp32_ops"] = r.fp32Ops;

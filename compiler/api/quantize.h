@@ -28,6 +28,12 @@ struct QuantizeOptions {
   bool perTensorWeights = false;
   std::vector<std::string> exclude;  // node names kept in float
   int64_t batchSize = 32;
+  // The target that runs calibration, sensitivity and the mixed-precision measurements (a host
+  // target: its int8 is bit-exact with the reference, its fp32 within float rounding); the
+  // reference executor takes over where it cannot load a model, and always computes the
+  // per-layer errors (which compare values element by element).
+  std::string target = "x86";
+  int threads = 0;  // that target's threads; 0: every hardware thread
   // Sensitivity (the model output with only one layer in int8, per layer) costs one model run per
   // layer and sample: measured when asked, or when --max-drop / --min-sqnr need it.
   bool sensitivity = false;
@@ -65,6 +71,7 @@ struct QuantizeReport {
   std::string calibrator;
   int64_t calibrationSamples = 0;
   int64_t attributionSamples = 0;           // samples the per-layer errors were measured on
+  double calibrationSeconds = 0, attributionSeconds = 0;  // wall time of the two stages
   std::vector<std::string> quantizedNodes;  // run in int8
   std::vector<std::string> floatNodes;      // Conv/Gemm/MatMul left in float, with the reason
   // The ops that still run in fp32 once the model is lowered for execution (no int8 form, or

@@ -43,6 +43,7 @@ void TensorHistogram::grow(float magnitude) {
 
 void TensorHistogram::observe(const float* v, int64_t n) {
   const size_t b = bins_.size();
+  double binsPerUnit = limit_ > 0 ? static_cast<double>(b) / (2.0 * limit_) : 0;  // recomputed when the range grows
   for (int64_t i = 0; i < n; ++i) {
     const float x = v[i];
     if (!std::isfinite(x)) continue;
@@ -50,8 +51,11 @@ void TensorHistogram::observe(const float* v, int64_t n) {
     min_ = std::min(min_, x);
     max_ = std::max(max_, x);
     ++count_;
-    if (std::fabs(x) > limit_ || limit_ == 0) grow(std::fabs(x));
-    const double pos = (static_cast<double>(x) + limit_) / (2.0 * limit_) * static_cast<double>(b);
+    if (std::fabs(x) > limit_ || limit_ == 0) {
+      grow(std::fabs(x));
+      binsPerUnit = static_cast<double>(b) / (2.0 * limit_);
+    }
+    const double pos = (static_cast<double>(x) + limit_) * binsPerUnit;
     bins_[std::min(b - 1, static_cast<size_t>(std::max(0.0, pos)))]++;
   }
 }

@@ -120,6 +120,9 @@ struct Plan::Impl {
   kernels::x86::AlignedVector<int32_t> accumulators;  // int32 scratch shared by the int8 output stages
   const bool avx512 = kernels::x86::hasAvx512();
   Status stepError;  // set by a reference step that failed on this run's data
+  // PlanOptions::observed: per step, the (value name, slot) pairs to show after it.
+  std::vector<std::vector<std::pair<std::string, int>>> stepObserved;
+  std::set<const ir::Value*> observedOnce;
 
   Impl(const ir::Graph& g, PlanOptions o) : graph(g), options(o) {}
 
@@ -667,7 +670,8 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
     const ir::Node* add = uses.size() == 1 && uses[0].node->domain().empty() && uses[0].node->opType() == "Add" ? uses[0].node : nullptr;
     const ir::Value* r = add && add->inputs().size() == 2 ? add->input(add->input(0) == y ? 1 : 0) : nullptr;
     const bool isOutput = std::find(outputs.begin(), outputs.end(), y) != outputs.end();
-    if (add && r && r != y && !isOutput && r->dtype() == ir::DType::kFloat32 && !r->isInitializer() && !isStatic.count(r) &&
+    if (add && r && r != y && !isOutput && !options.observed.count(y->name()) && r->dtype() == ir::DType::kFloat32 &&
+        !r->isInitializer() && !isStatic.count(r) &&
         known.count(r) && dimsOf(r) == yDims && (slotOf.count({r, Layout::kNhwc}) || slotOf.count({r, Layout::kPlain}))) {
       dnnl::post_ops ops = attr.get_post_ops();
       const int binaryIndex = ops.len();
@@ -677,7 +681,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
       finalOut = add->output(0);
       const auto& addUses = finalOut->uses();
       if (addUses.size() == 1 && addUses[0].node->domain().empty() && addUses[0].node->opType() == "Relu" &&
-          std::find(outputs.begin(), outputs.end(), finalOut) == outputs.end()) {
+          std::find(outputs.begin(), outputs.end(), finalOut) == outputs.end() && !options.observed.count(finalOut->name())) {
         ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
         absorbed.push_back(addUses[0].node);
         finalOut = addUses[0].node->output(0);
@@ -1180,6 +1184,15 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
     if (!isStatic.count(v) && !v->isInitializer()) slotIn(v, Layout::kPlain);
   allocate();
   for (const Step& s : steps) infos.push_back(s.info);
+  // Each observed value is shown after the first step that writes one of its slots.
+  stepObserved.assign(steps.size(), {});
+  for (const auto& [key, slot] : slotOf) {
+    const ir::Value* v = key.first;
+    const Slot& sl = slots[static_cast<size_t>(slot)];
+    if (!options.observed.count(v->name()) || sl.dtype != ir::DType::kFloat32 || sl.first < 0 || !observedOnce.insert(v).second)
+      continue;
+    stepObserved[static_cast<size_t>(sl.first)].push_back({v->name(), slot});
+  }
   // The shape run's placeholders are no longer needed; static values stay.
   for (auto it = known.begin(); it != known.end();)
     it = isStatic.count(it->first) ? std::next(it) : known.erase(it);
@@ -1196,7 +1209,8 @@ StatusOr<std::unique_ptr<Plan>> Plan::create(const ir::Graph& graph, const std::
   return std::unique_ptr<Plan>(new Plan(std::move(impl)));
 }
 
-StatusOr<std::vector<ir::Tensor>> Plan::run(const std::vector<ir::Tensor>& inputs, std::vector<double>* stepSeconds) {
+StatusOr<std::vector<ir::Tensor>> Plan::run(const std::vector<ir::Tensor>& inputs, std::vector<double>* stepSeconds,
+                                             const Observer* observer) {
   Impl& p = *impl_;
   if (inputs.size() != p.inputSlots.size())
     return invalidInput("expected " + std::to_string(p.inputSlots.size()) + " inputs, got " + std::to_string(inputs.size()));
@@ -1221,6 +1235,11 @@ StatusOr<std::vector<ir::Tensor>> Plan::run(const std::vector<ir::Tensor>& input
       return st;
     }
     if (stepSeconds) (*stepSeconds)[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (observer)
+      for (const auto& [name, slot] : p.stepObserved[i]) {
+        const Slot& sl = p.slots[static_cast<size_t>(slot)];
+        (*observer)(name, reinterpret_cast<const float*>(arena + sl.offset), static_cast<int64_t>(sl.bytes / sizeof(float)));
+      }
   }
   std::vector<ir::Tensor> out;
   for (const ir::Value* v : p.outputs) {

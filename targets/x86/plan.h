@@ -14,7 +14,9 @@
 // for bit. fp32 results match the reference executor within float rounding (1e-4 relative).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,9 @@ namespace edgeopt::x86 {
 
 struct PlanOptions {
   int threads = 1;  // oneDNN (OpenMP) threads
+  // Float values, by name, that run() shows to an observer as they are computed; they are kept out
+  // of cross-node fusions so that they exist (calibration observes every quantizable activation).
+  std::set<std::string> observed;
   bool ownDepthwise = true;  // int8 depthwise 3x3 with kernels/x86 (false: oneDNN's, for comparison)
   bool ownGemm = true;  // int8 convolutions and matrix products with kernels/x86's fused-output GEMM where it applies (false: oneDNN's)
 };
@@ -46,10 +51,14 @@ class Plan {
                                                 const PlanOptions& options = {});
   ~Plan();
 
+  // Shown each observed float value right after the step that writes it, in the plan's layout
+  // (NHWC for 4-D activations between primitives): the elements, not their order, are the contract.
+  using Observer = std::function<void(const std::string& value, const float* data, int64_t count)>;
+
   // Inputs must have the planned dims and the graph inputs' dtypes. stepSeconds, when given,
-  // receives each step's wall time.
+  // receives each step's wall time; observer, when given, PlanOptions::observed's values.
   StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs,
-                                        std::vector<double>* stepSeconds = nullptr);
+                                        std::vector<double>* stepSeconds = nullptr, const Observer* observer = nullptr);
 
   const std::vector<StepInfo>& steps() const;
   const std::vector<std::vector<int64_t>>& inputDims() const;

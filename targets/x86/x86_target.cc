@@ -82,8 +82,17 @@ class X86Executable : public Executable {
   StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override {
     return runProfiled(inputs, nullptr);
   }
+  StatusOr<std::vector<ir::Tensor>> runObserving(const std::vector<ir::Tensor>& inputs, const Observer& observer) override {
+    return runWith(inputs, nullptr, &observer);
+  }
   StatusOr<std::vector<ir::Tensor>> runProfiled(const std::vector<ir::Tensor>& inputs,
                                                 std::vector<double>* stepSeconds) override {
+    return runWith(inputs, stepSeconds, nullptr);
+  }
+
+ private:
+  StatusOr<std::vector<ir::Tensor>> runWith(const std::vector<ir::Tensor>& inputs, std::vector<double>* stepSeconds,
+                                            const Observer* observer) {
     const auto& graphInputs = model_.graph->inputs();
     if (inputs.size() != graphInputs.size())
       return invalidInput("expected " + std::to_string(graphInputs.size()) + " inputs, got " + std::to_string(inputs.size()));
@@ -93,8 +102,10 @@ class X86Executable : public Executable {
       dims.push_back(inputs[i].dims());
     }
     EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, planFor(dims));
-    return plan->run(inputs, stepSeconds);
+    return plan->run(inputs, stepSeconds, observer);
   }
+
+ public:
   StatusOr<std::vector<Step>> steps(const std::vector<std::vector<int64_t>>& inputDims) override {
     EDGEOPT_ASSIGN_OR_RETURN(x86::Plan * plan, planFor(inputDims));
     std::vector<Step> out;
@@ -138,8 +149,9 @@ class X86Target : public Target {
   StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
     if (options.threads < 1) return invalidInput("--threads must be at least 1");
     ir::Model copy = ir::cloneModel(prepared);
-    // QDQ models were cleaned up by quantize before their Q/DQ went in.
-    if (!isInt8(*copy.graph)) {
+    // QDQ models were cleaned up by quantize before their Q/DQ went in; a model whose values are
+    // observed runs as given.
+    if (!isInt8(*copy.graph) && options.observed.empty()) {
       pass::PipelineOptions po;
       po.maxIterations = 4;
       std::vector<pass::PassRecord> records;
@@ -155,6 +167,7 @@ class X86Target : public Target {
     };
     po.ownDepthwise = on("own-depthwise");
     po.ownGemm = on("own-gemm");
+    po.observed = options.observed;
     return std::unique_ptr<Executable>(new X86Executable(std::move(copy), po));
   }
   StatusOr<Artifact> emit(const ArtifactInputs&, const std::string& outDir) const override {

@@ -514,5 +514,28 @@ TEST_F(QuantizeTest, ClampsAfterAResidualAddAndTheMaxPoolAfterThemRunInInt8) {
   EXPECT_EQ(h.count("Clip") + h.count("Min") + h.count("Max"), 0u);
   EXPECT_EQ(h.at("edgeopt.QAdd"), 1);
 }
+TEST_F(QuantizeTest, CalibrationOnX86MatchesTheReference) {
+  // Calibration runs on the x86 target's executable (observing every calibrated activation); its
+  // statistics equal the reference executor's up to fp32 rounding.
+  QuantizeReport onRef, onX86;
+  ir::Model a = buildModel("HardSwish"), b = buildModel("HardSwish");
+  QuantizeOptions o = options();
+  o.target = "ref";
+  ASSERT_TRUE(quantizeModel(a, o, &onRef).ok());
+  o.target = "x86";
+  ASSERT_TRUE(quantizeModel(b, o, &onX86).ok());
+  ASSERT_EQ(onRef.tensors.size(), onX86.tensors.size());
+  std::map<std::string, TensorRange> x86;
+  for (const auto& t : onX86.tensors) x86[t.name] = t;
+  for (const auto& r : onRef.tensors) {
+    ASSERT_TRUE(x86.count(r.name)) << r.name;
+    const TensorRange& x = x86[r.name];
+    EXPECT_NEAR(r.observedMin, x.observedMin, 1e-4 * std::fabs(r.observedMin) + 1e-6) << r.name;
+    EXPECT_NEAR(r.observedMax, x.observedMax, 1e-4 * std::fabs(r.observedMax) + 1e-6) << r.name;
+    EXPECT_NEAR(r.scale, x.scale, 1e-4 * r.scale) << r.name;
+    EXPECT_NEAR(r.zeroPoint, x.zeroPoint, 1) << r.name;
+  }
+}
+
 }  // namespace
 }  // namespace edgeopt::api

@@ -293,6 +293,8 @@ struct QuantizeArgs {
   std::string out, calibrator = "minmax", exclude, reportPath;
   double percentile = 99.99;
   bool perTensor = false, sensitivity = false;
+  std::string target = "x86";
+  int threads = 0;
 };
 
 int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
@@ -305,6 +307,9 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   options.perTensorWeights = a.perTensor;
   options.attributionSamples = a.attributionSamples;
   options.sensitivity = a.sensitivity;
+  options.target = a.target;
+  options.threads = a.threads;
+  if (auto t = edgeopt::targets::find(a.target); !t.ok()) return report(t.status());
   options.maxDrop = a.maxDrop;
   if (!std::isnan(a.minSqnr)) options.minSqnrDb = a.minSqnr;
   options.eval = a.eval;
@@ -330,8 +335,10 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
     }
   }
   std::cout << edgeopt::api::quantizeReportTable(rep);
-  std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples (errors above on "
-            << rep.attributionSamples << "); "
+  char seconds[96];
+  std::snprintf(seconds, sizeof seconds, " in %.1f s (errors above on %lld in %.1f s); ", rep.calibrationSeconds,
+                static_cast<long long>(rep.attributionSamples), rep.attributionSeconds);
+  std::cout << "calibrator " << rep.calibrator << " on " << rep.calibrationSamples << " samples" << seconds
             << rep.quantizedNodes.size() << " nodes in int8, " << rep.floatNodes.size() << " Conv/Gemm/MatMul in float\n";
   for (const auto& f : rep.floatNodes) std::cout << "  float: " << f << "\n";
   if (!rep.fp32Ops.empty()) {
@@ -552,6 +559,11 @@ int main(int argc, char** argv) {
                        "Calibration samples used for per-layer error attribution and sensitivity; 0 (default) picks "
                        "the count by cost: about a quarter of the calibration time, or 2 s, 1 to 128 samples")->default_val(0)
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  quantize->add_option("--target", qa.target,
+                       "Target that runs calibration, sensitivity and the --max-drop/--min-sqnr measurements (x86: fast; "
+                       "ref: the reference executor; the per-layer errors always use ref)")->default_val("x86");
+  quantize->add_option("--threads", qa.threads, "Threads of --target (0, the default: every hardware thread)")
+      ->default_val(0)->check(CLI::Range(0, 1024));
   quantize->add_flag("--sensitivity", qa.sensitivity,
                      "Also measure each layer's sensitivity: the model output's SQNR with only that layer in int8 "
                      "(one model run per layer and sample; --max-drop and --min-sqnr measure it anyway)");
