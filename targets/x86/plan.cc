@@ -924,6 +924,31 @@ std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir:
     return std::vector<int64_t>{x[0], x[1], p.value().out[1], p.value().out[2]};
   }
   if (op == "GlobalAveragePool" && x.size() == 4) return std::vector<int64_t>{x[0], x[1], 1, 1};
+  // Elementwise ops: their dims are known without computing them (the shape run would otherwise
+  // evaluate them at full size with the reference kernels, which dominated plan creation on
+  // activation-heavy models such as PP-OCR det).
+  if (n.output(0)->dtype() == ir::DType::kUndefined) return std::nullopt;
+  static const std::set<std::string> unary = {"Relu", "Sigmoid", "HardSigmoid", "HardSwish", "LeakyRelu", "Clip", "Tanh",
+                                              "Exp", "Log", "Sqrt", "Neg", "Abs", "Erf", "edgeopt.Gelu",
+                                              "QuantizeLinear", "DequantizeLinear"};
+  static const std::set<std::string> binary = {"Add", "Sub", "Mul", "Div", "Max", "Min", "edgeopt.QAdd", "edgeopt.QMul"};
+  if (unary.count(op)) return x;
+  if (binary.count(op)) {
+    std::vector<int64_t> out = x;
+    for (size_t i = 1; i < n.inputs().size(); ++i) {
+      if (!n.input(i) || !known.count(n.input(i))) return std::nullopt;
+      const auto& d = known.at(n.input(i)).dims();
+      if (d.size() > out.size()) out.insert(out.begin(), d.size() - out.size(), 1);
+      for (size_t k = 0; k < d.size(); ++k) {
+        int64_t& o = out[out.size() - d.size() + k];
+        const int64_t v = d[k];
+        if (o == v || v == 1) continue;
+        if (o != 1) return std::nullopt;  // not broadcastable: let the reference report it
+        o = v;
+      }
+    }
+    return out;
+  }
   return std::nullopt;
 }
 
