@@ -1,9 +1,9 @@
 #include "compiler/onnx/control_flow.h"
 
-#include <cstring>
+#include "compiler/onnx/proto_edit.h"
+
 #include <optional>
 #include <map>
-#include <unordered_set>
 #include <vector>
 
 namespace edgeopt::onnx_io {
@@ -14,72 +14,32 @@ using onnx::GraphProto;
 using onnx::NodeProto;
 using onnx::TensorProto;
 
-std::string describe(const NodeProto& n, size_t index) {
-  return "'" + (n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name()) + "' (" + n.op_type() + ")";
-}
-
 const GraphProto* graphAttr(const NodeProto& n, const std::string& name) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name && a.has_g()) return &a.g();
-  return nullptr;
-}
-
-// The single integer or bool value of a constant tensor.
-std::optional<int64_t> scalarValue(const TensorProto& t) {
-  int64_t count = 1;
-  for (int64_t d : t.dims()) count *= d;
-  if (count != 1) return std::nullopt;
-  switch (t.data_type()) {
-    case TensorProto::BOOL:
-    case TensorProto::INT32:
-      if (t.has_raw_data()) {
-        if (t.data_type() == TensorProto::BOOL && t.raw_data().size() == 1) return t.raw_data()[0] != 0;
-        if (t.raw_data().size() == 4) {
-          int32_t v;
-          std::memcpy(&v, t.raw_data().data(), 4);
-          return v;
-        }
-        return std::nullopt;
-      }
-      return t.int32_data_size() == 1 ? std::optional<int64_t>(t.int32_data(0)) : std::nullopt;
-    case TensorProto::INT64:
-      if (t.has_raw_data()) {
-        if (t.raw_data().size() != 8) return std::nullopt;
-        int64_t v;
-        std::memcpy(&v, t.raw_data().data(), 8);
-        return v;
-      }
-      return t.int64_data_size() == 1 ? std::optional<int64_t>(t.int64_data(0)) : std::nullopt;
-    default:
-      return std::nullopt;
-  }
+  const AttributeProto* a = findAttr(n, name);
+  return a && a->has_g() ? &a->g() : nullptr;
 }
 
 class Inliner {
  public:
-  explicit Inliner(GraphProto& root) { collectNames(root); }
+  explicit Inliner(GraphProto& root) : names_(root) {}
 
   StatusOr<int> run(GraphProto& g) {
-    std::map<std::string, const TensorProto*> constants;
-    for (const auto& t : g.initializer()) constants[t.name()] = &t;
+    // The integer and bool scalars of initializers and Constant nodes: conditions, trip counts.
+    std::map<std::string, int64_t> scalars;
+    for (const auto& t : g.initializer())
+      if (auto v = intScalar(t)) scalars[t.name()] = *v;
     google::protobuf::RepeatedPtrField<NodeProto> old;
     old.Swap(g.mutable_node());
-    // Constant nodes' tensors must outlive the loop below, which appends to g.
-    std::vector<TensorProto> constantNodeValues;
-    constantNodeValues.reserve(static_cast<size_t>(old.size()));
     int removed = 0;
     for (int i = 0; i < old.size(); ++i) {
       NodeProto& n = old[i];
-      const bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
+      const bool defaultDomain = isDefaultDomain(n);
       if (defaultDomain && n.op_type() == "Constant" && n.output_size() == 1)
-        for (const auto& a : n.attribute())
-          if (a.name() == "value" && a.has_t()) {
-            constantNodeValues.push_back(a.t());
-            constants[n.output(0)] = &constantNodeValues.back();
-          }
+        if (const AttributeProto* a = findAttr(n, "value"); a && a->has_t())
+          if (auto v = intScalar(a->t())) scalars[n.output(0)] = *v;
       auto constant = [&](const std::string& name) -> std::optional<int64_t> {
-        auto it = constants.find(name);
-        return it == constants.end() ? std::nullopt : scalarValue(*it->second);
+        auto it = scalars.find(name);
+        return it == scalars.end() ? std::nullopt : std::optional<int64_t>(it->second);
       };
       if (defaultDomain && n.op_type() == "If" && n.input_size() == 1 && constant(n.input(0))) {
         EDGEOPT_RETURN_IF_ERROR(inlineIf(g, n, *constant(n.input(0)) != 0, static_cast<size_t>(i), &removed));
@@ -103,21 +63,7 @@ class Inliner {
   }
 
  private:
-  void collectNames(const GraphProto& g) {
-    for (const auto& t : g.initializer()) names_.insert(t.name());
-    for (const auto& v : g.input()) names_.insert(v.name());
-    for (const auto& n : g.node()) {
-      for (const auto& o : n.output()) names_.insert(o);
-      names_.insert(n.name());
-      for (const auto& a : n.attribute())
-        if (a.has_g()) collectNames(a.g());
-    }
-  }
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; !names_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
-    return name;
-  }
+  std::string fresh(const std::string& base) { return names_.fresh(base); }
   void identity(GraphProto& g, const std::string& from, const std::string& to, const std::string& base) {
     NodeProto* id = g.add_node();
     id->set_op_type("Identity");
@@ -128,11 +74,11 @@ class Inliner {
 
   Status inlineIf(GraphProto& g, const NodeProto& n, bool cond, size_t index, int* removed) {
     const GraphProto* chosen = graphAttr(n, cond ? "then_branch" : "else_branch");
-    if (!chosen) return invalidInput("node " + describe(n, index) + ": has no " + (cond ? "then_branch" : "else_branch"));
+    if (!chosen) return invalidInput("node " + nodeLabel(n, index) + ": has no " + (cond ? "then_branch" : "else_branch"));
     GraphProto branch = *chosen;
     EDGEOPT_ASSIGN_OR_RETURN(int inner, run(branch));
     if (branch.output_size() != n.output_size())
-      return invalidInput("node " + describe(n, index) + ": the branch has " + std::to_string(branch.output_size()) +
+      return invalidInput("node " + nodeLabel(n, index) + ": the branch has " + std::to_string(branch.output_size()) +
                           " outputs, the If " + std::to_string(n.output_size()));
     for (const auto& t : branch.initializer()) *g.add_initializer() = t;
     for (const auto& bn : branch.node()) *g.add_node() = bn;
@@ -145,14 +91,14 @@ class Inliner {
   // False (graph untouched) when the body's condition is not a constant true.
   StatusOr<bool> unrollLoop(GraphProto& g, const NodeProto& n, int64_t trips, size_t index, int* removed) {
     const GraphProto* bodyAttr = graphAttr(n, "body");
-    if (!bodyAttr) return invalidInput("node " + describe(n, index) + ": has no body");
+    if (!bodyAttr) return invalidInput("node " + nodeLabel(n, index) + ": has no body");
     GraphProto body = *bodyAttr;
     EDGEOPT_ASSIGN_OR_RETURN(int inner, run(body));
     const int carried = n.input_size() - 2;
     if (body.input_size() != carried + 2 || body.output_size() < carried + 1)
-      return invalidInput("node " + describe(n, index) + ": the body's inputs/outputs do not match the Loop's");
+      return invalidInput("node " + nodeLabel(n, index) + ": the body's inputs/outputs do not match the Loop's");
     const int scans = body.output_size() - 1 - carried;
-    if (n.output_size() > carried + scans) return invalidInput("node " + describe(n, index) + ": too many outputs");
+    if (n.output_size() > carried + scans) return invalidInput("node " + nodeLabel(n, index) + ": too many outputs");
     // The body's condition output must stay true: its condition input passed through, or a constant.
     const std::string& condIn = body.input(1).name();
     const std::string& condOut = body.output(0).name();
@@ -162,16 +108,16 @@ class Inliner {
       if (bn.op_type() == "Identity" && bn.input_size() == 1 && bn.input(0) == condIn) condStaysTrue = true;
       if (bn.op_type() == "Constant")
         for (const auto& a : bn.attribute())
-          if (a.name() == "value" && a.has_t() && scalarValue(a.t()).value_or(0) != 0) condStaysTrue = true;
+          if (a.name() == "value" && a.has_t() && intScalar(a.t()).value_or(0) != 0) condStaysTrue = true;
     }
     if (!condStaysTrue) return false;
-    if (trips < 0) return invalidInput("node " + describe(n, index) + ": negative trip count");
+    if (trips < 0) return invalidInput("node " + nodeLabel(n, index) + ": negative trip count");
     if (trips > 0 && static_cast<int64_t>(body.node_size() + scans + 2) * trips > kMaxUnrolledNodes)
-      return unsupported("node " + describe(n, index) + ": unrolling " + std::to_string(trips) + " iterations of a " +
+      return unsupported("node " + nodeLabel(n, index) + ": unrolling " + std::to_string(trips) + " iterations of a " +
                          std::to_string(body.node_size()) + "-node body exceeds " + std::to_string(kMaxUnrolledNodes) +
                          " nodes");
     if (trips == 0 && scans > 0)
-      return unsupported("node " + describe(n, index) + ": a zero-trip Loop with scan outputs (empty tensors) is not supported");
+      return unsupported("node " + nodeLabel(n, index) + ": a zero-trip Loop with scan outputs (empty tensors) is not supported");
     for (const auto& t : body.initializer()) *g.add_initializer() = t;
     std::vector<std::string> current(n.input().begin() + 2, n.input().end());
     std::vector<std::vector<std::string>> scanned(static_cast<size_t>(scans));
@@ -187,10 +133,7 @@ class Inliner {
     for (int64_t it = 0; it < trips; ++it) {
       std::map<std::string, std::string> rename;
       const std::string iterName = fresh(base + "_iter" + std::to_string(it));
-      TensorProto* t = g.add_initializer();
-      t->set_name(iterName);
-      t->set_data_type(TensorProto::INT64);
-      t->add_int64_data(it);
+      addInt64Initializer(g, iterName, {it}, /*scalar=*/true);
       rename[body.input(0).name()] = iterName;
       rename[condIn] = trueName;
       for (int k = 0; k < carried; ++k) rename[body.input(k + 2).name()] = current[static_cast<size_t>(k)];
@@ -217,11 +160,8 @@ class Inliner {
     for (int k = 0; k < carried && k < n.output_size(); ++k)
       if (!n.output(k).empty()) identity(g, current[static_cast<size_t>(k)], n.output(k), base + "_out");
     if (scans > 0) {
-      TensorProto* axes = g.add_initializer();
-      axes->set_name(fresh(base + "_scan_axes"));
-      axes->set_data_type(TensorProto::INT64);
-      axes->add_dims(1);
-      axes->add_int64_data(0);
+      const std::string axes = fresh(base + "_scan_axes");
+      addInt64Initializer(g, axes, {0});
       for (int s = 0; s < scans && carried + s < n.output_size(); ++s) {
         if (n.output(carried + s).empty()) continue;
         std::vector<std::string> stacked;
@@ -230,17 +170,14 @@ class Inliner {
           unsq->set_op_type("Unsqueeze");
           unsq->set_name(fresh(base + "_scan_unsqueeze"));
           unsq->add_input(v);
-          unsq->add_input(axes->name());
+          unsq->add_input(axes);
           stacked.push_back(fresh(v + "_stacked"));
           unsq->add_output(stacked.back());
         }
         NodeProto* concat = g.add_node();
         concat->set_op_type("Concat");
         concat->set_name(fresh(base + "_scan"));
-        AttributeProto* axis = concat->add_attribute();
-        axis->set_name("axis");
-        axis->set_type(AttributeProto::INT);
-        axis->set_i(0);
+        setIntAttr(*concat, "axis", 0);
         for (const std::string& v : stacked) concat->add_input(v);
         concat->add_output(n.output(carried + s));
       }
@@ -249,7 +186,7 @@ class Inliner {
     return true;
   }
 
-  std::unordered_set<std::string> names_;
+  NameSet names_;
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/onnx/control_flow.h"
 #include "compiler/onnx/opset_upgrade.h"
+#include "compiler/onnx/proto_edit.h"
 #include "compiler/support/files.h"
 
 namespace edgeopt::onnx_io {
@@ -228,8 +229,7 @@ Status graphFromProto(const onnx::GraphProto& g, ir::Graph& graph) {
       if (name.empty()) { inputs.push_back(nullptr); continue; }
       auto it = byName.find(name);
       if (it == byName.end())
-        return invalidInput("node '" + (np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name()) +
-                            "' (" + np.op_type() + "): input '" + name + "' is not defined before it");
+        return invalidInput("node " + nodeLabel(np, index) + ": input '" + name + "' is not defined before it");
       inputs.push_back(it->second);
     }
     std::vector<std::string> outNames(np.output().begin(), np.output().end());
@@ -279,8 +279,7 @@ Status checkStructure(const onnx::GraphProto& g) {
   for (const auto& in : g.input()) defined.insert(in.name());
   size_t index = 0;
   for (const auto& n : g.node()) {
-    const std::string descr = "'" + (n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name()) +
-                              "' (" + n.op_type() + ")";
+    const std::string descr = nodeLabel(n, index);
     for (const auto& a : n.attribute())
       if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS || a.has_g() ||
           a.graphs_size() > 0)

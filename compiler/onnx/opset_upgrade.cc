@@ -1,9 +1,9 @@
 #include "compiler/onnx/opset_upgrade.h"
 
-#include <functional>
+#include "compiler/onnx/proto_edit.h"
+
 #include <map>
 #include <optional>
-#include <set>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -47,68 +47,19 @@ const std::unordered_set<std::string>& adaptedOps() {
   return ops;
 }
 
-bool isDefaultDomain(const NodeProto& n) { return n.domain().empty() || n.domain() == "ai.onnx"; }
-
-const AttributeProto* findAttr(const NodeProto& n, const std::string& name) {
-  for (const auto& a : n.attribute())
-    if (a.name() == name) return &a;
-  return nullptr;
-}
-
-void removeAttr(NodeProto& n, const std::string& name) {
-  auto* attrs = n.mutable_attribute();
-  for (int i = 0; i < attrs->size(); ++i)
-    if (attrs->Get(i).name() == name) {
-      attrs->DeleteSubrange(i, 1);
-      return;
-    }
-}
-
-void setStringAttr(NodeProto& n, const std::string& name, const std::string& value) {
-  removeAttr(n, name);
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(AttributeProto::STRING);
-  a->set_s(value);
-}
-
-void setIntAttr(NodeProto& n, const std::string& name, int64_t value) {
-  removeAttr(n, name);
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(AttributeProto::INT);
-  a->set_i(value);
-}
-
-std::string describe(const NodeProto& n) {
-  return "'" + (n.name().empty() ? n.output_size() ? n.output(0) : n.op_type() : n.name()) + "' (" +
-         n.op_type() + ")";
-}
-
-void walkGraphs(GraphProto& g, const std::function<void(GraphProto&)>& fn) {
-  fn(g);
-  for (auto& n : *g.mutable_node())
-    for (auto& a : *n.mutable_attribute()) {
-      if (a.has_g()) walkGraphs(*a.mutable_g(), fn);
-      for (auto& sub : *a.mutable_graphs()) walkGraphs(sub, fn);
-    }
-}
-
-// What one graph knows: element types and ranks by value name, and names in use.
+// What a model knows: element types and ranks by value name, and the names in use.
 class GraphFacts {
  public:
-  explicit GraphFacts(onnx::ModelProto& model) {
+  explicit GraphFacts(onnx::ModelProto& model) : names_(*model.mutable_graph()) {
     walkGraphs(*model.mutable_graph(), [&](GraphProto& g) {
       for (const auto& t : g.initializer()) note(t.name(), t.data_type(), t.dims_size());
       for (const auto& v : g.input()) noteType(v);
       for (const auto& v : g.output()) noteType(v);
       for (const auto& v : g.value_info()) noteType(v);
-      for (const auto& n : g.node()) {
-        for (const auto& o : n.output()) names_.insert(o);
+      for (const auto& n : g.node())
         if (n.op_type() == "Constant" && isDefaultDomain(n) && n.output_size() == 1)
           if (const auto* a = findAttr(n, "value"); a && a->has_t())
             note(n.output(0), a->t().data_type(), a->t().dims_size());
-      }
     });
   }
 
@@ -121,20 +72,14 @@ class GraphFacts {
     auto it = type_.find(name);
     return it == type_.end() ? TensorProto::UNDEFINED : it->second;
   }
-  std::string fresh(const std::string& base) {
-    std::string name = base;
-    for (int i = 1; !names_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
-    return name;
-  }
+  std::string fresh(const std::string& base) { return names_.fresh(base); }
 
  private:
   void note(const std::string& name, int32_t type, int rank) {
-    names_.insert(name);
     if (type != TensorProto::UNDEFINED) type_[name] = type;
     rank_[name] = rank;
   }
   void noteType(const onnx::ValueInfoProto& v) {
-    names_.insert(v.name());
     if (!v.type().has_tensor_type()) return;
     const auto& tt = v.type().tensor_type();
     if (tt.elem_type() != TensorProto::UNDEFINED) type_[v.name()] = tt.elem_type();
@@ -143,7 +88,7 @@ class GraphFacts {
 
   std::unordered_map<std::string, int> rank_;
   std::unordered_map<std::string, int32_t> type_;
-  std::unordered_set<std::string> names_;
+  NameSet names_;
 };
 
 class Upgrader {
@@ -154,12 +99,13 @@ class Upgrader {
     graph_ = &g;
     google::protobuf::RepeatedPtrField<NodeProto> old;
     old.Swap(g.mutable_node());
-    for (auto& n : old) {
-      if (!isDefaultDomain(n)) {
-        *g.add_node() = n;
-        continue;
+    for (int i = 0; i < old.size(); ++i) {
+      index_ = static_cast<size_t>(i);
+      if (isDefaultDomain(old[i])) {
+        EDGEOPT_RETURN_IF_ERROR(upgradeNode(std::move(old[i])));
+      } else {
+        *g.add_node() = std::move(old[i]);
       }
-      EDGEOPT_RETURN_IF_ERROR(upgradeNode(n));
     }
     return Status::Ok();
   }
@@ -176,13 +122,12 @@ class Upgrader {
   }
 
   std::string int64Initializer(const std::string& base, const std::vector<int64_t>& values) {
-    TensorProto* t = graph_->add_initializer();
-    t->set_name(facts_.fresh(base));
-    t->set_data_type(TensorProto::INT64);
-    t->add_dims(static_cast<int64_t>(values.size()));
-    for (int64_t v : values) t->add_int64_data(v);
-    return t->name();
+    const std::string name = facts_.fresh(base);
+    addInt64Initializer(*graph_, name, values);
+    return name;
   }
+  // How errors name the node being upgraded.
+  std::string describe(const NodeProto& n) const { return nodeLabel(n, index_); }
 
   // A scalar of `type` (float32 when unknown); kUnsupported for other element types.
   StatusOr<std::string> scalarInitializer(const std::string& base, double value, int32_t type,
@@ -259,12 +204,9 @@ class Upgrader {
       }
     }
     if (op == "Slice" && from_ < 10) {
-      const bool hasAxes = findAttr(n, "axes") != nullptr;
-      const std::vector<int64_t> starts = ints(n, "starts"), ends = ints(n, "ends"), axes = ints(n, "axes");
-      for (const char* a : {"starts", "ends", "axes"}) removeAttr(n, a);
-      n.add_input(int64Initializer(n.name() + "_starts", starts));
-      n.add_input(int64Initializer(n.name() + "_ends", ends));
-      if (hasAxes) n.add_input(int64Initializer(n.name() + "_axes", axes));
+      intsAttrToInput(n, "starts", 1);
+      intsAttrToInput(n, "ends", 2);
+      intsAttrToInput(n, "axes", 3);
     }
     if (op == "TopK" && from_ < 10) {
       const AttributeProto* k = findAttr(n, "k");
@@ -293,19 +235,18 @@ class Upgrader {
   Status oldBroadcast(NodeProto& n) {
     const AttributeProto* b = findAttr(n, "broadcast");
     const AttributeProto* axisAttr = findAttr(n, "axis");
-    const bool broadcast = b && b->i() != 0;
-    const int64_t axisValue = axisAttr ? axisAttr->i() : 0;
-    const int64_t* axis = axisAttr ? &axisValue : nullptr;
+    const bool broadcastAtAxis = b && b->i() != 0 && axisAttr && n.input_size() >= 2;
+    const int64_t axis = axisAttr ? axisAttr->i() : 0;
     removeAttr(n, "broadcast");
     removeAttr(n, "axis");
-    if (!broadcast || !axis || n.input_size() < 2) return Status::Ok();
+    if (!broadcastAtAxis) return Status::Ok();
     const auto ra = facts_.rank(n.input(0)), rb = facts_.rank(n.input(1));
     if (!ra || !rb)
       return unsupported("node " + describe(n) + ": opset-" + std::to_string(from_) +
                          " broadcast with axis needs the ranks of both inputs, which are unknown");
-    const int64_t trailing = *ra - *axis - *rb;
-    if (trailing < 0 || *axis < 0)
-      return invalidInput("node " + describe(n) + ": broadcast axis " + std::to_string(*axis) +
+    const int64_t trailing = *ra - axis - *rb;
+    if (trailing < 0 || axis < 0)
+      return invalidInput("node " + describe(n) + ": broadcast axis " + std::to_string(axis) +
                           " does not fit input ranks " + std::to_string(*ra) + " and " + std::to_string(*rb));
     if (trailing == 0) return Status::Ok();
     std::vector<int64_t> axes;
@@ -409,6 +350,7 @@ class Upgrader {
   GraphFacts facts_;
   int64_t from_;
   GraphProto* graph_ = nullptr;
+  size_t index_ = 0;  // of the node being upgraded, in its graph
 };
 
 bool knownOp(const NodeProto& n) {
@@ -433,18 +375,16 @@ StatusOr<UpgradeOutcome> upgradeOpset(onnx::ModelProto& model, int64_t fromOpset
     if (reason) *reason = "operator " + unknown + " is not in edgeopt's upgrade table";
     return UpgradeOutcome::kNotHandled;
   }
-  onnx::ModelProto upgraded = model;
-  Upgrader upgrader(upgraded, fromOpset);
+  Upgrader upgrader(model, fromOpset);
   Status st = Status::Ok();
-  walkGraphs(*upgraded.mutable_graph(), [&](GraphProto& g) {
+  walkGraphs(*model.mutable_graph(), [&](GraphProto& g) {
     if (st.ok()) st = upgrader.upgradeGraph(g);
   });
   if (!st.ok()) return st;
-  for (auto& o : *upgraded.mutable_opset_import())
+  for (auto& o : *model.mutable_opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") o.set_version(toOpset);
   // Opset 17 needs IR version 8, which also lets initializers stay out of the graph inputs.
-  if (upgraded.ir_version() < 8) upgraded.set_ir_version(8);
-  model = std::move(upgraded);
+  if (model.ir_version() < 8) model.set_ir_version(8);
   return UpgradeOutcome::kUpgraded;
 }
 

@@ -33,7 +33,8 @@ enum class UpgradeOutcome {
 // Upgrades the model's default-domain nodes (subgraphs included) from `fromOpset` to
 // `toOpset` (kCanonicalOpset). Ranks are read from the value_info that shape inference left.
 // Errors (kUnsupported) name the node: a construct of the old opset that has no exact
-// opset-17 form (BatchNormalization spatial=0, an opset-6 broadcast whose ranks are unknown).
+// opset-17 form (BatchNormalization spatial=0, an opset-6 broadcast whose ranks are unknown); the
+// model is then partly rewritten and must not be used (import fails with the error).
 StatusOr<UpgradeOutcome> upgradeOpset(onnx::ModelProto& model, int64_t fromOpset, int64_t toOpset,
                                       std::string* reason);
 
