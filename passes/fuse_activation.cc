@@ -12,18 +12,9 @@ namespace {
 std::optional<ir::FusedActivation> asFused(const ir::Node& act) {
   const std::string& op = act.opType();
   if (op == "Clip") {
-    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-    if (act.input(1)) {
-      auto v = scalarConstant(act.input(1));
-      if (!v) return std::nullopt;
-      lo = static_cast<float>(*v);
-    }
-    if (act.input(2)) {
-      auto v = scalarConstant(act.input(2));
-      if (!v) return std::nullopt;
-      hi = static_cast<float>(*v);
-    }
-    return ir::FusedActivation{"Clip", {lo, hi}};
+    const auto bounds = clipBounds(act);
+    if (!bounds) return std::nullopt;
+    return ir::FusedActivation{"Clip", {static_cast<float>(bounds->first), static_cast<float>(bounds->second)}};
   }
   if (op == "LeakyRelu") return ir::FusedActivation{op, {act.attrFloat("alpha", 0.01f)}};
   if (op == "HardSigmoid") return ir::FusedActivation{op, {act.attrFloat("alpha", 0.2f), act.attrFloat("beta", 0.5f)}};

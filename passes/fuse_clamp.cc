@@ -16,19 +16,11 @@ bool isFloat32Scalar(const ir::Value* v) {
   return t && t->numel() == 1 && t->dtype() == ir::DType::kFloat32;
 }
 
-// A Clip's constant bounds (absent bounds are infinite), or nullopt.
-std::optional<std::pair<float, float>> clipBounds(const ir::Node& clip) {
-  float lo = -kInf, hi = kInf;
-  if (clip.input(1)) {
-    if (!isFloat32Scalar(clip.input(1))) return std::nullopt;
-    lo = constantOf(clip.input(1))->data<float>()[0];
-  }
-  if (clip.input(2)) {
-    if (!isFloat32Scalar(clip.input(2))) return std::nullopt;
-    hi = constantOf(clip.input(2))->data<float>()[0];
-  }
-  if (std::isnan(lo) || std::isnan(hi)) return std::nullopt;
-  return std::make_pair(lo, hi);
+// A Clip's constant bounds (absent bounds are infinite), or nullopt (also for NaN bounds).
+std::optional<std::pair<float, float>> constantClipBounds(const ir::Node& clip) {
+  const auto b = clipBounds(clip);
+  if (!b || std::isnan(b->first) || std::isnan(b->second)) return std::nullopt;
+  return std::make_pair(static_cast<float>(b->first), static_cast<float>(b->second));
 }
 
 // Inserts Clip(x, lo, hi) before `root` (absent bounds stay absent) and puts it in root's place.
@@ -77,12 +69,12 @@ class MergeClipsRule : public pass::RewriteRule {
   bool match(const ir::Node& outer) const override {
     const ir::Node* inner = outer.input(0) ? producerOf(outer.input(0), "Clip") : nullptr;
     if (!inner || !hasSingleUse(*outer.graph(), outer.input(0)) || outer.output(0)->dtype() != ir::DType::kFloat32) return false;
-    const auto a = clipBounds(*inner), b = clipBounds(outer);
+    const auto a = constantClipBounds(*inner), b = constantClipBounds(outer);
     return a && b && std::max(a->first, b->first) <= std::min(a->second, b->second);
   }
   Status apply(ir::Graph& g, ir::Node& outer, bool* changed) const override {
     ir::Node* inner = outer.input(0)->producer();
-    const auto a = *clipBounds(*inner), b = *clipBounds(outer);
+    const auto a = *constantClipBounds(*inner), b = *constantClipBounds(outer);
     if (replaceWithClip(g, outer, inner->input(0), std::max(a.first, b.first), std::min(a.second, b.second))) *changed = true;
     return Status::Ok();
   }

@@ -75,6 +75,13 @@ std::vector<size_t> activationInputs(const ir::Node& n) {
 }
 
 
+// True when every value the int8 encoding q represents lies within [lo, hi] (to 1e-6 relative):
+// the saturation of its QuantizeLinear then computes a clamp to [lo, hi], which can be dropped.
+bool encodingWithin(const ActivationQuant& q, double lo, double hi) {
+  const double qlo = (-128.0 - q.zeroPoint) * q.scale, qhi = (127.0 - q.zeroPoint) * q.scale;
+  return qlo >= lo - 1e-6 * std::fabs(lo) && qhi <= hi + 1e-6 * std::fabs(hi);
+}
+
 // Walks the graph once in order, rewriting each quantizable node; remembers which activations
 // already have a Q -> DQ pair and with which parameters.
 class QdqRewriter {
@@ -153,21 +160,15 @@ class QdqRewriter {
   // (for Relu: zero point at the bottom of the range) is dropped: the output Q's saturation
   // computes it. Returns the value whose parameters n's output takes.
   ir::Value* absorbClamp(ir::Node& n) {
-    ir::Node* relu = const_cast<ir::Node*>(foldableClamp(g_, n));
-    if (!relu) return n.output(0);
-    auto q = paramsOf(relu->output(0));
-    if (!q) return n.output(0);
-    if (relu->opType() == "Relu" && q->zeroPoint != -128) return n.output(0);
-    if (relu->opType() == "Clip") {
-      const double lo = relu->input(1) ? *scalarConstant(relu->input(1)) : -INFINITY;
-      const double hi = relu->input(2) ? *scalarConstant(relu->input(2)) : INFINITY;
-      const double qlo = (-128.0 - q->zeroPoint) * q->scale, qhi = (127.0 - q->zeroPoint) * q->scale;
-      if (qlo < lo - 1e-6 * std::fabs(lo) || qhi > hi + 1e-6 * std::fabs(hi)) return n.output(0);
-    }
-    ir::Value* reluOut = relu->output(0);
-    removed_.insert(relu);  // replaceOutput deletes it: the walk must not touch it again
-    if (!replaceOutput(g_, reluOut, n.output(0), /*takeName=*/false)) {
-      removed_.erase(relu);
+    ir::Node* clamp = const_cast<ir::Node*>(foldableClamp(g_, n));
+    if (!clamp) return n.output(0);
+    auto q = paramsOf(clamp->output(0));
+    const std::pair<double, double> bounds = clamp->opType() == "Relu" ? std::make_pair(0.0, double{INFINITY}) : *clipBounds(*clamp);
+    if (!q || !encodingWithin(*q, bounds.first, bounds.second)) return n.output(0);
+    ir::Value* clampOut = clamp->output(0);
+    removed_.insert(clamp);  // replaceOutput deletes it: the walk must not touch it again
+    if (!replaceOutput(g_, clampOut, n.output(0), /*takeName=*/false)) {
+      removed_.erase(clamp);
       return n.output(0);
     }
     assigned_[n.output(0)] = *q;
@@ -260,11 +261,9 @@ class QdqRewriter {
     // QuantizeLinear's saturation does anyway: drop it, so the export is DQ -> Conv -> Q, the
     // pattern ONNX Runtime fuses into its int8 kernels (an activation in between blocks that).
     if (auto act = ir::fusedActivation(n); act && (act->op == "Relu" || act->op == "Clip")) {
-      const ActivationQuant& oq = yq->second;
-      const double qlo = (-128.0 - oq.zeroPoint) * oq.scale, qhi = (127.0 - oq.zeroPoint) * oq.scale;
-      const double alo = act->op == "Relu" ? 0.0 : act->params[0];
-      const double ahi = act->op == "Relu" ? INFINITY : act->params[1];
-      if (qlo >= alo - 1e-6 * std::fabs(alo) && qhi <= ahi + 1e-6 * std::fabs(ahi)) {
+      const double lo = act->op == "Relu" ? 0.0 : act->params[0];
+      const double hi = act->op == "Relu" ? INFINITY : act->params[1];
+      if (encodingWithin(yq->second, lo, hi)) {
         n.removeAttr(ir::kFusedActivationAttr);
         n.removeAttr(ir::kFusedActivationParamsAttr);
       }
@@ -296,9 +295,7 @@ const ir::Node* foldableClamp(const ir::Graph& g, const ir::Node& n) {
   if (!n.domain().empty() || (n.opType() != "Add" && n.opType() != "Mul") || !hasSingleUse(g, n.output(0))) return nullptr;
   const ir::Node* r = n.output(0)->uses()[0].node;
   if (!r->domain().empty() || isGraphOutput(g, r->output(0)) || r->input(0) != n.output(0)) return nullptr;
-  if (r->opType() == "Relu") return r;
-  const bool constantBounds = (!r->input(1) || scalarConstant(r->input(1))) && (!r->input(2) || scalarConstant(r->input(2)));
-  return r->opType() == "Clip" && constantBounds ? r : nullptr;
+  return r->opType() == "Relu" || (r->opType() == "Clip" && clipBounds(*r)) ? r : nullptr;
 }
 
 std::vector<const ir::Node*> int8CandidateNodes(const ir::Graph& g) {

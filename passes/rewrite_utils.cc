@@ -1,5 +1,7 @@
 #include "passes/rewrite_utils.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,6 +22,21 @@ std::optional<double> scalarConstant(const ir::Value* v) {
       t->dtype() == ir::DType::kBFloat16)
     return std::nullopt;
   return t->getAsDouble(0);
+}
+
+std::optional<std::pair<double, double>> clipBounds(const ir::Node& clip) {
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  if (clip.input(1)) {
+    auto v = scalarConstant(clip.input(1));
+    if (!v) return std::nullopt;
+    lo = *v;
+  }
+  if (clip.input(2)) {
+    auto v = scalarConstant(clip.input(2));
+    if (!v) return std::nullopt;
+    hi = *v;
+  }
+  return std::make_pair(lo, hi);
 }
 
 std::optional<std::vector<int64_t>> intsConstant(const ir::Value* v) {

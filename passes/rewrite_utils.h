@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "compiler/ir/ir.h"
@@ -14,6 +15,8 @@ namespace edgeopt::passes {
 const ir::Tensor* constantOf(const ir::Value* v);
 // A constant holding exactly one element, as double.
 std::optional<double> scalarConstant(const ir::Value* v);
+// A Clip node's bounds when they are constant (an absent bound is -/+infinity), else nullopt.
+std::optional<std::pair<double, double>> clipBounds(const ir::Node& clip);
 // All elements of an integer constant (int32/int64), e.g. axes or shape inputs.
 std::optional<std::vector<int64_t>> intsConstant(const ir::Value* v);
 
