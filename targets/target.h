@@ -104,8 +104,9 @@ class Target {
     (void)outDir;
     return Artifact{};
   }
-  // Checks that every node can run (one error listing all) and gives the executable.
-  virtual StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const = 0;
+  // Checks that every node can run (one error listing all) and gives the executable, which owns
+  // the model (callers that keep theirs pass ir::cloneModel).
+  virtual StatusOr<std::unique_ptr<Executable>> load(ir::Model prepared, const TargetOptions& options) const = 0;
   virtual PeakRates measurePeaks(double seconds) const { (void)seconds; return {}; }
 };
 

@@ -42,6 +42,12 @@ int64_t fileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
+void setAccuracy(const EvalResult& r, CompileEntry* e) {
+  e->evalSamples = r.samples;
+  e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
+  if (r.top5Correct >= 0) e->top5 = static_cast<double>(r.top5Correct) / static_cast<double>(r.samples);
+}
+
 Status measure(const ir::Model& model, const std::string& target, const std::string& precision, const std::string& file,
                const CompileOptions& options, CompileEntry* e) {
   e->target = target;
@@ -56,9 +62,7 @@ Status measure(const ir::Model& model, const std::string& target, const std::str
     eo.data = options.eval;
     eo.batchSize = options.evalBatch;
     EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, *runner, eo));
-    e->evalSamples = r.samples;
-    e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
-    if (r.top5Correct >= 0) e->top5 = static_cast<double>(r.top5Correct) / static_cast<double>(r.samples);
+    setAccuracy(r, e);
   }
   BenchOptions bo;
   bo.runner = ro;
@@ -100,9 +104,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer emulator launches
   eo.runner = runnerOptionsFor(target.info().name, 1, options.armCpu);
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
-  e->evalSamples = r.samples;
-  e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
-  if (r.top5Correct >= 0) e->top5 = static_cast<double>(r.top5Correct) / static_cast<double>(r.samples);
+  setAccuracy(r, e);
   e->note += "; accuracy: " + target.info().description + ", emulating " + options.armCpu;
   return Status::Ok();
 }
@@ -133,18 +135,19 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   const std::string optFile = tmp + "/model.opt.onnx";
   if (Status st = onnx_io::exportModel(model, optFile); !st.ok()) return fail(st);
   std::vector<std::pair<std::string, ir::Model>> precisions;
-  precisions.emplace_back("fp32", ir::cloneModel(model));
+  precisions.emplace_back("fp32", std::move(model));
   std::string int8File;
   if (options.quantize) {
-    ir::Model q = ir::cloneModel(model);
+    ir::Model q = ir::cloneModel(precisions.front().second);
     if (Status st = quantizeModel(q, options.quantizeOptions, &report->quantization); !st.ok()) return fail(st);
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
     if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
     precisions.emplace_back("int8", std::move(q));
   }
-  // Each target's artifact is made from the models prepared for execution.
-  ir::Model fp32Prepared = ir::cloneModel(precisions.front().second);
+  // Each target's artifact is made from the models prepared for execution (an fp32 model needs
+  // no preparing).
+  const ir::Model& fp32Prepared = precisions.front().second;
   std::optional<ir::Model> int8Prepared;
   if (options.quantize) {
     int8Prepared = ir::cloneModel(precisions.back().second);

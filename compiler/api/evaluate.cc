@@ -12,6 +12,13 @@
 
 namespace edgeopt::api {
 
+std::optional<int64_t> fixedBatch(const ir::Graph& graph) {
+  if (graph.inputs().empty()) return std::nullopt;
+  const ir::Shape& shape = graph.inputs()[0]->shape();
+  if (!shape || shape->empty() || !(*shape)[0].isKnown()) return std::nullopt;
+  return (*shape)[0].value;
+}
+
 Status checkSamplesFitInput(const ir::Model& model, const data::DataSource& source) {
   const ir::Graph& g = *model.graph;
   if (g.inputs().size() != 1)
@@ -42,9 +49,8 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, ModelRunner& runner, const
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
   if (!source->hasLabels()) return invalidInput(options.data.path + ": eval needs labels (--labels)");
   EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
-  const ir::Shape& shape = g.inputs()[0]->shape();
-  int64_t batch = options.batchSize;
-  if (shape && !shape->empty() && (*shape)[0].isKnown()) batch = (*shape)[0].value;
+  const std::optional<int64_t> fixed = fixedBatch(g);
+  const int64_t batch = fixed.value_or(options.batchSize);
   EvalResult r;
   data::BatchReader reader(*source, options.data, batch);
   const auto t0 = std::chrono::steady_clock::now();
@@ -55,7 +61,7 @@ StatusOr<EvalResult> evaluate(const ir::Model& model, ModelRunner& runner, const
     if (!more.value()) break;
     const int64_t count = static_cast<int64_t>(b.indices.size());
     ir::Tensor in = std::move(b.inputs);
-    if (count < batch && shape && (*shape)[0].isKnown()) {  // fixed batch: pad the last one
+    if (count < batch && fixed) {  // fixed batch: pad the last one
       std::vector<int64_t> dims = in.dims();
       dims[0] = batch;
       ir::Tensor padded(ir::DType::kFloat32, dims);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct EvalResult {
 StatusOr<EvalResult> evaluate(const ir::Model& model, const EvalOptions& options);
 // The same with a runner already made for `model` (options.runner is then not used).
 StatusOr<EvalResult> evaluate(const ir::Model& model, ModelRunner& runner, const EvalOptions& options);
+
+// The batch size a model's first input fixes (a known first dimension), or nullopt when symbolic.
+std::optional<int64_t> fixedBatch(const ir::Graph& graph);
 
 // Checks that a data source's samples fit the model's (single, float32) input below the batch
 // dimension; the error names the first sample and the shapes.

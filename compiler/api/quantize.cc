@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -67,15 +68,19 @@ struct ErrorSums {
   double cosine() const { return signal > 0 && actualSq > 0 ? dot / std::sqrt(signal * actualSq) : std::nan(""); }
 };
 
-// Float values of an int8 op's output (dequantized with its y_scale / y_zero_point).
-std::vector<float> dequantizedOutput(const ir::Node& n, const ir::Tensor& t) {
-  const float s = n.attrFloat("y_scale", 1.0f);
-  const int64_t z = n.attrInt("y_zero_point", 0);
+// Float values of an int8 tensor (int8, or uint8 storing value + 128) at scale / zero point.
+std::vector<float> dequantize(const ir::Tensor& t, const passes::ActivationQuant& q) {
   std::vector<float> out(static_cast<size_t>(t.numel()));
-  const bool u8 = t.dtype() == ir::DType::kUInt8;  // stored as value + 128
+  const bool u8 = t.dtype() == ir::DType::kUInt8;
   for (int64_t i = 0; i < t.numel(); ++i)
-    out[static_cast<size_t>(i)] = static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - z) * s;
+    out[static_cast<size_t>(i)] =
+        static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - q.zeroPoint) * q.scale;
   return out;
+}
+
+// Threads of the quantization target: as asked, or every hardware thread.
+int quantizationThreads(const QuantizeOptions& options) {
+  return options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // Ops whose output range is known whatever the data: [0, 1].
@@ -117,26 +122,22 @@ std::map<std::string, std::string> logitsFeedingBoundedOutputs(const ir::Graph& 
 }
 
 // An executable of `model` on the quantization target (x86 by default: every stage's model runs
-// there bit-exactly in int8 and within float rounding in fp32), or on the reference executor when
-// that target cannot load it. `observed` names the values runObserving must show.
-StatusOr<std::unique_ptr<targets::Executable>> loadForQuantization(const ir::Model& model, const QuantizeOptions& options,
+// there bit-exactly in int8 and within float rounding in fp32). `observed` names the values
+// runObserving must show.
+StatusOr<std::unique_ptr<targets::Executable>> loadForQuantization(ir::Model model, const QuantizeOptions& options,
                                                                   const std::set<std::string>& observed = {}) {
-  const std::string& target = options.target;
+  EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(options.target));
   targets::TargetOptions to;
   to.observed = observed;
-  to.threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (auto t = targets::find(target); t.ok())
-    if (auto exe = t.value()->load(model, to); exe.ok()) return exe;
-  EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* ref, targets::find("ref"));
-  return ref->load(model, to);
+  to.threads = quantizationThreads(options);
+  return target->load(std::move(model), to);
 }
 
 // Top-1 accuracy on labelled data, and how many samples it was measured on.
 StatusOr<std::pair<double, int64_t>> top1(const ir::Model& m, const data::DataOptions& d, const QuantizeOptions& options) {
   EvalOptions o;
   o.data = d;
-  o.runner = runnerOptionsFor(options.target,
-                              options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  o.runner = runnerOptionsFor(options.target, quantizationThreads(options));
   auto r = evaluate(m, o);
   if (!r.ok()) return r.status().withContext("--eval");
   return std::make_pair(static_cast<double>(r->top1Correct) / static_cast<double>(r->samples), r->samples);
@@ -152,11 +153,9 @@ class OutputSqnrMeter {
     meter->options_ = options;
     EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(data));
     EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(fp32, *source));
-    int64_t batch = 32;
-    const ir::Shape& inShape = fp32.graph->inputs()[0]->shape();
-    const bool fixed = inShape && !inShape->empty() && (*inShape)[0].isKnown();
-    if (fixed) batch = (*inShape)[0].value;
-    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(fp32, options));
+    const std::optional<int64_t> fixed = fixedBatch(*fp32.graph);
+    const int64_t batch = fixed.value_or(32);
+    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(ir::cloneModel(fp32), options));
     data::BatchReader reader(*source, data, batch);
     data::Batch b;
     for (;;) {
@@ -174,7 +173,7 @@ class OutputSqnrMeter {
   }
   int64_t samples() const { return samples_; }
   StatusOr<double> measure(const ir::Model& int8) const {
-    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(int8, options_));
+    EDGEOPT_ASSIGN_OR_RETURN(auto exec, loadForQuantization(ir::cloneModel(int8), options_));
     ErrorSums sums;
     for (size_t k = 0; k < inputs_.size(); ++k) {
       auto out = exec->run({inputs_[k]});
@@ -224,8 +223,6 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
   for (const ir::Value* v : passes::calibratedValues(g)) observed[v] = std::make_unique<quant::TensorHistogram>();
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.calib));
   EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
-  auto exec = runtime::Executor::create(g);
-  if (!exec.ok()) return exec.status();
   // Calibration runs on the quantization target, which shows every calibrated activation.
   std::map<std::string, quant::TensorHistogram*> histogramOf;
   std::set<std::string> observedNames;
@@ -233,11 +230,9 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     histogramOf[value->name()] = hist.get();
     observedNames.insert(value->name());
   }
-  EDGEOPT_ASSIGN_OR_RETURN(auto calibrator, loadForQuantization(model, options, observedNames));
-  int64_t batch = options.batchSize;
-  const ir::Shape& inShape = g.inputs()[0]->shape();
-  const bool fixedBatch = inShape && !inShape->empty() && (*inShape)[0].isKnown();
-  if (fixedBatch) batch = (*inShape)[0].value;
+  EDGEOPT_ASSIGN_OR_RETURN(auto calibrator, loadForQuantization(ir::cloneModel(model), options, observedNames));
+  const std::optional<int64_t> fixed = fixedBatch(g);
+  const int64_t batch = fixed.value_or(options.batchSize);
   data::BatchReader reader(*source, options.calib, batch);
   if (reader.total() == 0) return invalidInput(options.calib.path + ": the calibration set is empty");
   const ir::Value* graphInput = g.inputs()[0];
@@ -250,7 +245,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     auto more = reader.next(&b);
     if (!more.ok()) return more.status();
     if (!more.value()) break;
-    if (static_cast<int64_t>(b.indices.size()) != batch && fixedBatch) break;
+    if (static_cast<int64_t>(b.indices.size()) != batch && fixed) break;
     if (auto it = observed.find(graphInput); it != observed.end())
       it->second->observe(b.inputs.data<float>(), b.inputs.numel());
     auto outs = calibrator->runObserving({b.inputs}, observe);
@@ -297,7 +292,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     const bool byTime = options.attributionSamples <= 0;
     const int64_t cap = std::min<int64_t>(byTime ? 128 : options.attributionSamples, report->calibrationSamples);
     const double budgetSeconds = std::max(0.25 * calibrationSeconds, 2.0);
-    const int64_t attrBatch = fixedBatch ? batch : byTime ? 1 : std::min<int64_t>(cap, 8);
+    const int64_t attrBatch = fixed ? batch : byTime ? 1 : std::min<int64_t>(cap, 8);
     data::DataOptions first = options.calib;
     first.limit = std::max(cap, attrBatch);
     first.shuffle = false;
@@ -314,6 +309,8 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       producerName[encoded] = n->name();
       if (auto q = plan.activations.find(encoded->name()); q != plan.activations.end()) outputParams[n->name()] = q->second;
     }
+    auto exec = runtime::Executor::create(g);
+    if (!exec.ok()) return exec.status();
     auto allExec = runtime::Executor::create(*all.graph);
     if (!allExec.ok()) return allExec.status();
     std::map<std::string, ErrorSums> layerSums;
@@ -339,9 +336,10 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       fp32Final.push_back(std::move(out.value()[0]));
       auto allOut = allExec.value()->run({inputs}, [&](const ir::Value& v, const ir::Tensor& t) {
         const ir::Node* p = v.producer();
+        if (!p) return;
         // Ops that run as themselves on integer tensors (Concat, pooling) are compared where a
         // DequantizeLinear reads their output.
-        if (p && p->domain().empty() && p->opType() == "DequantizeLinear" && t.dtype() == ir::DType::kFloat32) {
+        if (p->domain().empty() && p->opType() == "DequantizeLinear" && t.dtype() == ir::DType::kFloat32) {
           const ir::Node* q = p->input(0)->producer();
           if (!q || !q->domain().empty()) return;
           auto ref = fp32Outputs.find(q->name());
@@ -349,35 +347,30 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
             layerSums[q->name()].add(ref->second.data(), t.data<float>(), t.numel());
           return;
         }
-        // Ops that run as themselves on the integers (lowered Concat: "<node>_int8").
-        if (p && p->domain().empty() && (t.dtype() == ir::DType::kInt8 || t.dtype() == ir::DType::kUInt8)) {
-          const std::string& pn = p->name();
-          const std::string name = pn.size() > 5 && pn.compare(pn.size() - 5, 5, "_int8") == 0 ? pn.substr(0, pn.size() - 5) : pn;
-          auto ref = fp32Outputs.find(name);
-          auto q = outputParams.find(name);
-          if (ref == fp32Outputs.end() || q == outputParams.end() || static_cast<int64_t>(ref->second.size()) != t.numel())
-            return;
-          std::vector<float> deq(static_cast<size_t>(t.numel()));
-          const bool u8 = t.dtype() == ir::DType::kUInt8;  // stored as value + 128
-          for (int64_t i = 0; i < t.numel(); ++i)
-            deq[static_cast<size_t>(i)] =
-                static_cast<float>((u8 ? t.data<uint8_t>()[i] - 128 : t.data<int8_t>()[i]) - q->second.zeroPoint) * q->second.scale;
-          layerSums[name].add(ref->second.data(), deq.data(), t.numel());
+        // An int8 output: of edgeopt's int8 ops ("<node>_int8", their own output parameters), or
+        // of an op lowered to run as itself on the integers (its calibrated output parameters).
+        if (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8) return;
+        const bool edgeoptOp = p->domain() == ir::kEdgeoptDomain;
+        if (!edgeoptOp && !p->domain().empty()) return;
+        const std::string& pn = p->name();
+        const bool suffixed = pn.size() > 5 && pn.compare(pn.size() - 5, 5, "_int8") == 0;
+        const std::string name = suffixed ? pn.substr(0, pn.size() - 5) : pn;
+        passes::ActivationQuant q;
+        if (edgeoptOp) {
+          q = {p->attrFloat("y_scale", 1.0f), static_cast<int32_t>(p->attrInt("y_zero_point", 0))};
+        } else if (auto it = outputParams.find(name); it != outputParams.end()) {
+          q = it->second;
+        } else {
           return;
         }
-        if (!p || p->domain() != ir::kEdgeoptDomain || (t.dtype() != ir::DType::kInt8 && t.dtype() != ir::DType::kUInt8)) return;
-        const std::string name = p->name().substr(0, p->name().size() - 5);  // strip "_int8"
         auto ref = fp32Outputs.find(name);
         if (ref == fp32Outputs.end() || static_cast<int64_t>(ref->second.size()) != t.numel()) return;
-        const auto deq = dequantizedOutput(*p, t);
-        layerSums[name].add(ref->second.data(), deq.data(), t.numel());
+        layerSums[name].add(ref->second.data(), dequantize(t, q).data(), t.numel());
       });
       if (!allOut.ok()) return allOut.status();
     }
     for (const std::string& name : int8Nodes) {
       const ErrorSums& l = layerSums[name];
-      report->attributionSeconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - attributionStart).count();
       if (!needSensitivity) {
         report->layers.push_back({name, l.sqnrDb(), l.cosine(), std::nan("")});
         continue;
@@ -386,7 +379,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       for (const std::string& o : int8Nodes)
         if (o != name) others.insert(o);
       EDGEOPT_ASSIGN_OR_RETURN(ir::Model single, int8Variant(model, plan, others, nullptr));
-      auto singleExec = loadForQuantization(single, options);
+      auto singleExec = loadForQuantization(std::move(single), options);
       if (!singleExec.ok()) return singleExec.status();
       ErrorSums o;
       for (size_t k = 0; k < sampleBatches.size(); ++k) {
@@ -396,6 +389,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       }
       report->layers.push_back({name, l.sqnrDb(), l.cosine(), o.sqnrDb()});
     }
+    report->attributionSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - attributionStart).count();
   }
 
   // Mixed precision: return the most sensitive layers to float until every budget holds. A
@@ -493,7 +487,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
       if (!inInt8)
         report->floatNodes.push_back(n->name() + (floatByRule.count(n->name())  ? ": kept in float: " + floatByRule.at(n->name())
                                                   : userExcluded.count(n->name()) ? std::string(": excluded (--exclude)")
-                                                  : excluded.count(n->name())     ? std::string(": kept in float by --max-drop")
+                                                  : excluded.count(n->name())     ? std::string(": kept in float by --max-drop/--min-sqnr")
                                                                                   : std::string(": no int8 form")));
     }
   {

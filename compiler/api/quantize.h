@@ -29,9 +29,9 @@ struct QuantizeOptions {
   std::vector<std::string> exclude;  // node names kept in float
   int64_t batchSize = 32;
   // The target that runs calibration, sensitivity and the mixed-precision measurements (a host
-  // target: its int8 is bit-exact with the reference, its fp32 within float rounding); the
-  // reference executor takes over where it cannot load a model, and always computes the
-  // per-layer errors (which compare values element by element).
+  // target: its int8 is bit-exact with the reference, its fp32 within float rounding, and it runs
+  // nodes it has no kernel for with the reference kernels); the reference executor always
+  // computes the per-layer errors (which compare values element by element).
   std::string target = "x86";
   int threads = 0;  // that target's threads; 0: every hardware thread
   // Sensitivity (the model output with only one layer in int8, per layer) costs one model run per

@@ -18,7 +18,7 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& mode
   to.threads = options.threads;
   to.cpu = options.cpu;
   to.switches = options.switches;
-  EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(prepared, to));
+  EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(std::move(prepared), to));
   return std::unique_ptr<ModelRunner>(new ModelRunner(target, std::move(executable)));
 }
 

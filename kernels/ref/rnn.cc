@@ -48,6 +48,7 @@ void f32_rnn__scalar(const RnnParams& p, const float* x, const float* w, const f
   };
   std::vector<float> xw(static_cast<size_t>(gates * H)), hr(static_cast<size_t>(gates * H));
   std::vector<float> h(static_cast<size_t>(H)), c(static_cast<size_t>(H)), tmp(static_cast<size_t>(H));
+  std::vector<float> z(static_cast<size_t>(H)), reset(static_cast<size_t>(H)), resetH(static_cast<size_t>(H));  // GRU
   for (int64_t t = 0; t < p.seq; ++t)
     for (int64_t b = 0; b < p.batch; ++b)
       std::fill(y + t * yStepStride + b * yBatchStride, y + t * yStepStride + b * yBatchStride + H, 0.0f);
@@ -67,7 +68,6 @@ void f32_rnn__scalar(const RnnParams& p, const float* x, const float* w, const f
       } else if (p.cell == RnnCell::kGru) {
         // z and r gates from H; the candidate's recurrent term depends on linear_before_reset.
         matVec(r, h.data(), 2 * H, H, hr.data());
-        std::vector<float> z(static_cast<size_t>(H)), reset(static_cast<size_t>(H));
         for (int64_t k = 0; k < H; ++k) {
           z[k] = act(p.f, xw[k] + hr[k] + (rb ? rb[k] : 0.0f));
           reset[k] = act(p.f, xw[H + k] + hr[H + k] + (rb ? rb[H + k] : 0.0f));
@@ -77,9 +77,8 @@ void f32_rnn__scalar(const RnnParams& p, const float* x, const float* w, const f
           matVec(rh, h.data(), H, H, tmp.data());
           for (int64_t k = 0; k < H; ++k) tmp[k] = reset[k] * (tmp[k] + (rb ? rb[2 * H + k] : 0.0f));
         } else {
-          std::vector<float> rhH(static_cast<size_t>(H));
-          for (int64_t k = 0; k < H; ++k) rhH[k] = reset[k] * h[k];
-          matVec(rh, rhH.data(), H, H, tmp.data());
+          for (int64_t k = 0; k < H; ++k) resetH[k] = reset[k] * h[k];
+          matVec(rh, resetH.data(), H, H, tmp.data());
           for (int64_t k = 0; k < H; ++k) tmp[k] += rb ? rb[2 * H + k] : 0.0f;
         }
         for (int64_t k = 0; k < H; ++k) {

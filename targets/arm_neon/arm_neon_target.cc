@@ -48,11 +48,10 @@ class ArmNeonTarget : public Target {
     a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
     return a;
   }
-  StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
+  StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {
     bool int8 = false;
-    for (const ir::Node* n : prepared.graph->nodes()) int8 = int8 || n->domain() == ir::kEdgeoptDomain;
+    for (const ir::Node* n : copy.graph->nodes()) int8 = int8 || n->domain() == ir::kEdgeoptDomain;
     if (!int8) return invalidInput("--target arm-neon runs int8 models: quantize first (edgeopt quantize, or compile --calib)");
-    ir::Model copy = ir::cloneModel(prepared);
     EDGEOPT_RETURN_IF_ERROR(runtime::Executor::create(*copy.graph).status());
     EDGEOPT_ASSIGN_OR_RETURN(auto runner, arm_neon::NeonPackageRunner::create(*copy.graph, "model",
                                                                               options.cpu.empty() ? "cortex-a76" : options.cpu));

@@ -29,10 +29,9 @@ class RefTarget : public Target {
                                  true, true, false};
     return info;
   }
-  StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
-    ir::Model copy = ir::cloneModel(prepared);
-    EDGEOPT_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(*copy.graph));
-    return std::unique_ptr<Executable>(new RefExecutable(std::move(copy), std::move(executor), options.observed));
+  StatusOr<std::unique_ptr<Executable>> load(ir::Model prepared, const TargetOptions& options) const override {
+    EDGEOPT_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(*prepared.graph));
+    return std::unique_ptr<Executable>(new RefExecutable(std::move(prepared), std::move(executor), options.observed));
   }
 };
 

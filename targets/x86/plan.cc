@@ -122,7 +122,6 @@ struct Plan::Impl {
   Status stepError;  // set by a reference step that failed on this run's data
   // PlanOptions::observed: per step, the (value name, slot) pairs to show after it.
   std::vector<std::vector<std::pair<std::string, int>>> stepObserved;
-  std::set<const ir::Value*> observedOnce;
 
   Impl(const ir::Graph& g, PlanOptions o) : graph(g), options(o) {}
 
@@ -1211,6 +1210,7 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
   for (const Step& s : steps) infos.push_back(s.info);
   // Each observed value is shown after the first step that writes one of its slots.
   stepObserved.assign(steps.size(), {});
+  std::set<const ir::Value*> observedOnce;
   for (const auto& [key, slot] : slotOf) {
     const ir::Value* v = key.first;
     const Slot& sl = slots[static_cast<size_t>(slot)];

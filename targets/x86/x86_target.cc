@@ -146,9 +146,8 @@ class X86Target : public Target {
                                  false};
     return info;
   }
-  StatusOr<std::unique_ptr<Executable>> load(const ir::Model& prepared, const TargetOptions& options) const override {
+  StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {
     if (options.threads < 1) return invalidInput("--threads must be at least 1");
-    ir::Model copy = ir::cloneModel(prepared);
     // QDQ models were cleaned up by quantize before their Q/DQ went in; a model whose values are
     // observed runs as given.
     if (!isInt8(*copy.graph) && options.observed.empty()) {

@@ -1,5 +1,6 @@
 // edgeopt command-line interface. Exit codes: 0 success, 1 internal error, 2 bad input or usage.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +9,6 @@
 #include <filesystem>
 #include <iostream>
 #include <cstdio>
-#include <optional>
 #include <set>
 #include <sstream>
 
@@ -75,7 +75,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
   // File names keep [A-Za-z0-9._-] of the output name; outputs.json maps every output name to
   // its file, and each renamed output is said on stdout, so no name is changed silently.
   std::set<std::string> used;
-  std::string index = "{\n";
+  nlohmann::ordered_json index = nlohmann::ordered_json::object();
   for (const auto* v : graph.outputs()) {
     std::string name = fileNameFor(v->name());
     for (int k = 2; !used.insert(name).second; ++k) name = fileNameFor(v->name()) + "_" + std::to_string(k);
@@ -85,15 +85,9 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
       return st;
     }
     if (name != v->name()) std::cout << "output '" << v->name() << "' written as " << out << "/" << name << ".npy\n";
-    std::string quoted;
-    for (char c : v->name()) {
-      if (c == '"' || c == '\\') quoted += '\\';
-      if (static_cast<unsigned char>(c) >= 0x20) quoted += c;
-    }
-    index += std::string(index.size() > 2 ? ",\n" : "") + "  \"" + quoted + "\": \"" + name + ".npy\"";
+    index[v->name()] = name + ".npy";
   }
-  index += "\n}\n";
-  if (Status st = edgeopt::support::writeFileAtomically(tmp + "/outputs.json", index); !st.ok()) {
+  if (Status st = edgeopt::support::writeFileAtomically(tmp + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.ok()) {
     fs::remove_all(tmp, ec);
     return st;
   }
