@@ -20,7 +20,6 @@
 #include "compiler/api/edgeopt.h"
 #include "compiler/api/quantize.h"
 #include "compiler/data/npy.h"
-#include "compiler/runtime/executor.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -62,49 +61,36 @@ Tensor renderTextImages(int n, int size, uint32_t seed) {
   return out;
 }
 
-// Runs the model one image at a time (the model's batch may be fixed at 1).
-std::vector<Tensor> runEach(const edgeopt::ir::Model& m, const Tensor& images) {
-  auto exec = edgeopt::runtime::Executor::create(*m.graph);
-  if (!exec.ok()) {
-    std::fprintf(stderr, "det_text_mask: %s\n", exec.status().message().c_str());
+// The model's output on every image, one image per run (memory stays that of one image).
+Tensor runAll(const edgeopt::ir::Model& m, const Tensor& images) {
+  auto runner = edgeopt::api::ModelRunner::create(m, edgeopt::api::runnerOptionsFor("ref"));
+  if (!runner.ok()) {
+    std::fprintf(stderr, "det_text_mask: %s\n", runner.status().message().c_str());
     std::exit(1);
   }
-  std::vector<Tensor> outs;
-  const int64_t per = images.numel() / images.dims()[0];
-  for (int64_t i = 0; i < images.dims()[0]; ++i) {
-    std::vector<int64_t> dims = images.dims();
-    dims[0] = 1;
-    Tensor one(edgeopt::ir::DType::kFloat32, dims);
-    std::copy(images.data<float>() + i * per, images.data<float>() + (i + 1) * per, one.data<float>());
-    auto out = exec.value()->run({one});
-    if (!out.ok()) {
-      std::fprintf(stderr, "det_text_mask: %s\n", out.status().message().c_str());
-      std::exit(1);
-    }
-    outs.push_back(std::move(out.value()[0]));
+  auto out = edgeopt::api::runInBatches(*runner.value(), *m.graph, {images}, 1);
+  if (!out.ok()) {
+    std::fprintf(stderr, "det_text_mask: %s\n", out.status().message().c_str());
+    std::exit(1);
   }
-  return outs;
+  return std::move(out.value()[0]);
 }
 
-// IoU of the masks (value > threshold) over all images; 1 when both are empty.
-double maskIou(const std::vector<Tensor>& a, const std::vector<Tensor>& b, float threshold) {
+// IoU of the masks (value > threshold); 1 when both are empty.
+double maskIou(const Tensor& a, const Tensor& b, float threshold) {
   int64_t both = 0, either = 0;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (int64_t k = 0; k < a[i].numel(); ++k) {
-      const bool x = a[i].data<float>()[k] > threshold, y = b[i].data<float>()[k] > threshold;
-      both += x && y;
-      either += x || y;
-    }
+  for (int64_t k = 0; k < a.numel(); ++k) {
+    const bool x = a.data<float>()[k] > threshold, y = b.data<float>()[k] > threshold;
+    both += x && y;
+    either += x || y;
+  }
   return either ? static_cast<double>(both) / static_cast<double>(either) : 1.0;
 }
 
-double maskFraction(const std::vector<Tensor>& a, float threshold) {
-  int64_t on = 0, all = 0;
-  for (const Tensor& t : a) {
-    for (int64_t k = 0; k < t.numel(); ++k) on += t.data<float>()[k] > threshold;
-    all += t.numel();
-  }
-  return all ? static_cast<double>(on) / static_cast<double>(all) : 0.0;
+double maskFraction(const Tensor& a, float threshold) {
+  int64_t on = 0;
+  for (int64_t k = 0; k < a.numel(); ++k) on += a.data<float>()[k] > threshold;
+  return a.numel() ? static_cast<double>(on) / static_cast<double>(a.numel()) : 0.0;
 }
 
 }  // namespace
@@ -144,7 +130,7 @@ int main(int argc, char** argv) {
   if (!edgeopt::data::writeNpy(renderTextImages(calibCount, size, 1), calibPath).ok()) return 1;
   const Tensor evalImages = renderTextImages(evalCount, size, 2);
   constexpr float kThreshold = 0.3f;
-  const auto fp32 = runEach(*model, evalImages);
+  const Tensor fp32 = runAll(*model, evalImages);
   std::printf("PP-OCR det, %d calibration + %d held-out rendered text images of %dx%d; mask = probability > %.1f "
               "(fp32 marks %.1f%% of pixels)\n",
               calibCount, evalCount, size, size, kThreshold, 100.0 * maskFraction(fp32, kThreshold));
@@ -173,12 +159,11 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     edgeopt::Status st = edgeopt::api::quantizeModel(m, o, &report);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (st.ok()) st = edgeopt::api::prepareForExecution(m);
     if (!st.ok()) {
       std::fprintf(stderr, "det_text_mask: %s: %s\n", r.name, st.message().c_str());
       return 1;
     }
-    const double iou = maskIou(fp32, runEach(m, evalImages), kThreshold);
+    const double iou = maskIou(fp32, runAll(m, evalImages), kThreshold);
     std::string name = r.name;
     if (r.budget) {
       char b[64];
