@@ -61,9 +61,18 @@ std::optional<Quantize> soleQuantizeOf(const ir::Graph& g, const ir::Value* y) {
                   static_cast<int32_t>(yz->getAsInt64(0)) - (u8 ? 128 : 0), u8};
 }
 
+// The target's say on a group that has an int8 form (see LowerQdqOptions).
+bool targetRunsInt8(const LowerQdqOptions& options, const ir::Node& n) {
+  if (!options.runsInt8 || options.runsInt8(n)) return true;
+  if (options.declined) options.declined->insert(n.describe());
+  return false;
+}
+
 class LowerQdqRule : public pass::RewriteRule {
  public:
-  std::vector<std::string> targetOps() const override { return {"Conv", "Gemm", "MatMul"}; }
+  explicit LowerQdqRule(LowerQdqOptions options) : options_(std::move(options)) {}
+  static std::vector<std::string> ops() { return {"Conv", "Gemm", "MatMul"}; }
+  std::vector<std::string> targetOps() const override { return ops(); }
 
   bool match(const ir::Node& n) const override { return plan(n).has_value(); }
 
@@ -139,8 +148,11 @@ class LowerQdqRule : public pass::RewriteRule {
     p.quantize = quant->node;
     p.yScale = quant->scale;
     p.yZeroPoint = quant->zeroPoint;
+    if (!targetRunsInt8(options_, n)) return std::nullopt;
     return p;
   }
+
+  LowerQdqOptions options_;
 };
 
 
@@ -150,9 +162,11 @@ class LowerQdqRule : public pass::RewriteRule {
 // whose parameters differ from the output's.
 class LowerWeightlessRule : public pass::RewriteRule {
  public:
-  std::vector<std::string> targetOps() const override {
+  explicit LowerWeightlessRule(LowerQdqOptions options) : options_(std::move(options)) {}
+  static std::vector<std::string> ops() {
     return {"Add", "Mul", "AveragePool", "GlobalAveragePool", "Concat", "MaxPool", "Flatten", "Reshape", "Resize"};
   }
+  std::vector<std::string> targetOps() const override { return ops(); }
 
   bool match(const ir::Node& n) const override { return plan(n).has_value(); }
 
@@ -241,8 +255,11 @@ class LowerWeightlessRule : public pass::RewriteRule {
     if (!quant) return std::nullopt;
     p.quantize = *quant;
     if (movement && !sameEncoding(p.in[0], p.unsigned8[0], p.quantize)) return std::nullopt;
+    if (!targetRunsInt8(options_, n)) return std::nullopt;
     return p;
   }
+
+  LowerQdqOptions options_;
 };
 
 }  // namespace
@@ -253,10 +270,20 @@ bool hasQdq(const ir::Graph& g) {
   return false;
 }
 
-std::unique_ptr<pass::Pass> makeLowerQdq() {
+const std::set<std::string>& opsWithInt8Form() {
+  static const std::set<std::string> ops = [] {
+    std::set<std::string> s;
+    for (const auto& op : LowerQdqRule::ops()) s.insert(op);
+    for (const auto& op : LowerWeightlessRule::ops()) s.insert(op);
+    return s;
+  }();
+  return ops;
+}
+
+std::unique_ptr<pass::Pass> makeLowerQdq(LowerQdqOptions options) {
   std::vector<std::unique_ptr<pass::RewriteRule>> rules;
-  rules.push_back(std::make_unique<LowerQdqRule>());
-  rules.push_back(std::make_unique<LowerWeightlessRule>());
+  rules.push_back(std::make_unique<LowerQdqRule>(options));
+  rules.push_back(std::make_unique<LowerWeightlessRule>(std::move(options)));
   return std::make_unique<pass::RulePass>(
       pass::PassInfo{"lower_qdq", "turn DequantizeLinear -> op -> QuantizeLinear into edgeopt int8 ops",
                      {}, 0.02},

@@ -21,12 +21,29 @@
 // the output feeds only a per-tensor int8 or uint8 QuantizeLinear. Anything else keeps its float QDQ form,
 // which the reference executor also runs.
 // Not exported: these ops exist only on the way to execution (ONNX export refuses them).
+//
+// A target that lacks some of these int8 forms lowers with LowerQdqOptions::runsInt8: a
+// DQ -> op -> Q group whose op it declines keeps its float QDQ form (dequantize, float op,
+// quantize), which computes what the QDQ model defines.
 #pragma once
+
+#include <functional>
+#include <set>
+#include <string>
 
 #include "compiler/pass/pass.h"
 
 namespace edgeopt::passes {
-std::unique_ptr<pass::Pass> makeLowerQdq();
+struct LowerQdqOptions {
+  // Asked of the float op (Conv, Gemm, MatMul, Add, Mul, Concat, pooling, data movement) of each
+  // group that has an int8 form; null lowers every group.
+  std::function<bool(const ir::Node&)> runsInt8;
+  // When set, receives the description (Node::describe) of every node runsInt8 declined.
+  std::set<std::string>* declined = nullptr;
+};
+std::unique_ptr<pass::Pass> makeLowerQdq(LowerQdqOptions options = {});
+// The float ops that have an int8 form here (what LowerQdqOptions::runsInt8 is asked of).
+const std::set<std::string>& opsWithInt8Form();
 // True when the graph holds QuantizeLinear or DequantizeLinear nodes.
 bool hasQdq(const ir::Graph& g);
 }

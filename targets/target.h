@@ -37,6 +37,9 @@ struct TargetOptions {
   // materialized, and the target runs the model as given (no clean-up of its own that could fuse
   // them away).
   std::set<std::string> observed;
+  // A folder this target's emit() wrote for the same model (compile): a target whose executable
+  // is built from its artifact builds that one instead of emitting it again. "" = none.
+  std::string artifactDir;
 };
 
 // One step of a per-step profile.
@@ -86,7 +89,8 @@ struct Artifact {
   std::string note;                // how those figures were obtained
 };
 
-// The models an artifact is made from, prepared for execution; int8 is null without quantization.
+// The models an artifact is made from, prepared for execution (the int8 one lowered for this
+// target, see Target::runsInt8); int8 is null without quantization.
 struct ArtifactInputs {
   const ir::Model* fp32 = nullptr;
   const ir::Model* int8 = nullptr;
@@ -98,6 +102,15 @@ class Target {
   virtual const TargetInfo& info() const = 0;
   // Whether what load() needs is installed here (cross compilers, emulators); the reason if not.
   virtual Status available() const { return Status::Ok(); }
+  // Capability: whether the target runs `node` in int8 when its operands and result are quantized.
+  // `node` is the float op of a group that has an int8 form (Conv, Gemm, MatMul, Add, Mul, Concat,
+  // pooling, data movement; see passes/lower_qdq.h), asked before quantization (quantize leaves in
+  // float what no chosen target runs in int8) and when a QDQ model is lowered for this target
+  // (a declined group keeps its float QDQ form there). The default: every int8 form.
+  virtual bool runsInt8(const ir::Node& node) const {
+    (void)node;
+    return info().int8;
+  }
   // Writes the target's artifact into outDir/<Artifact::folder>; the default writes nothing.
   virtual StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const {
     (void)models;

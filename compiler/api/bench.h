@@ -47,7 +47,7 @@ struct BenchResult {
   std::vector<StepProfile> steps;  // in the target's step order (empty: no per-step view)
 };
 
-// The model must be prepared for execution (prepareForExecution).
+// The runner lowers a QDQ model for its target (ModelRunner::create).
 StatusOr<BenchResult> benchmark(const ir::Model& model, const BenchOptions& options);
 // The same with a runner already made for `model` with options.runner.
 StatusOr<BenchResult> benchmark(const ir::Model& model, ModelRunner& runner, const BenchOptions& options);

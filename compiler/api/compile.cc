@@ -82,8 +82,8 @@ Status measure(const ir::Model& model, const std::string& target, const std::str
 // A target timed elsewhere (emulated here): the artifact's size and latency estimate, and the
 // accuracy of the emulated executable when its tools are installed.
 Status measureEmulated(const ir::Model& model, const targets::Target& target, const targets::Artifact& artifact,
-                       const std::string& precision, const std::string& file, const CompileOptions& options,
-                       CompileEntry* e) {
+                       const std::string& artifactDir, const std::string& precision, const std::string& file,
+                       const CompileOptions& options, CompileEntry* e) {
   e->target = target.info().name;
   e->precision = precision;
   e->model = fs::path(file).filename().string();
@@ -103,6 +103,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   eo.data = options.eval;
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer emulator launches
   eo.runner = runnerOptionsFor(target.info().name, 1, options.armCpu);
+  if (!artifact.folder.empty()) eo.runner.artifactDir = artifactDir;
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   setAccuracy(r, e);
   e->note += "; accuracy: " + target.info().description + ", emulating " + options.armCpu;
@@ -139,19 +140,13 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   std::string int8File;
   if (options.quantize) {
     ir::Model q = ir::cloneModel(precisions.front().second);
-    if (Status st = quantizeModel(q, options.quantizeOptions, &report->quantization); !st.ok()) return fail(st);
+    QuantizeOptions qo = options.quantizeOptions;
+    if (qo.forTargets.empty()) qo.forTargets = options.targets;  // what none of them runs in int8 stays float
+    if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return fail(st);
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
     if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
     precisions.emplace_back("int8", std::move(q));
-  }
-  // Each target's artifact is made from the models prepared for execution (an fp32 model needs
-  // no preparing).
-  const ir::Model& fp32Prepared = precisions.front().second;
-  std::optional<ir::Model> int8Prepared;
-  if (options.quantize) {
-    int8Prepared = ir::cloneModel(precisions.back().second);
-    if (Status st = prepareForExecution(*int8Prepared); !st.ok()) return fail(st);
   }
   for (const std::string& name : options.targets) {
     auto found = targets::find(name);
@@ -160,16 +155,25 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     const targets::TargetInfo& info = target.info();
     if (!info.fp32 && !options.quantize)
       return fail(invalidInput("--targets " + name + " runs int8 models only: give calibration data (--calib)"));
-    auto artifact = target.emit({&fp32Prepared, int8Prepared ? &*int8Prepared : nullptr}, tmp);
+    // The artifact is made from the models prepared for this target: an fp32 model needs no
+    // preparing; the int8 one is lowered with the int8 forms this target has.
+    std::optional<ir::Model> int8Prepared;
+    std::vector<std::string> keptInFloat;
+    if (options.quantize) {
+      int8Prepared = ir::cloneModel(precisions.back().second);
+      if (Status st = prepareForExecution(*int8Prepared, &target, &keptInFloat); !st.ok()) return fail(st.withContext(name));
+    }
+    auto artifact = target.emit({&precisions.front().second, int8Prepared ? &*int8Prepared : nullptr}, tmp);
     if (!artifact.ok()) return fail(artifact.status().withContext(name));
     for (auto& [precision, m] : precisions) {
       if ((precision == "fp32" && !info.fp32) || (precision == "int8" && !info.int8)) continue;
       CompileEntry e;
       const std::string file = precision == "int8" ? int8File : optFile;
-      Status st = info.emulated ? measureEmulated(m, target, artifact.value(), precision, file, options, &e)
+      Status st = info.emulated ? measureEmulated(m, target, artifact.value(), tmp + "/" + artifact->folder, precision, file, options, &e)
                                 : measure(m, name, precision, file, options, &e);
       if (!st.ok()) return fail(st.withContext(name + " " + precision));
       e.macs = summary.macs;
+      if (precision == "int8") e.keptInFloat = keptInFloat;
       report->entries.push_back(std::move(e));
     }
   }
@@ -202,6 +206,7 @@ std::string compileReportJson(const CompileReport& r) {
                         {"memory_bytes", {{"arena", e.arenaBytes}, {"packed_weights", e.packedWeightBytes}}}};
     if (e.latencyEstimated) x["latency_ms"]["estimated"] = true;
     if (!e.note.empty()) x["note"] = e.note;
+    if (e.precision == "int8") x["kept_in_float"] = e.keptInFloat;
     if (e.evalSamples > 0) {
       x["accuracy"] = {{"samples", e.evalSamples}, {"top1", e.top1}};
       if (e.top5 >= 0) x["accuracy"]["top5"] = e.top5;
@@ -237,6 +242,12 @@ std::string compileReportMarkdown(const CompileReport& r) {
   }
   for (const auto& e : r.entries)
     if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
+  for (const auto& e : r.entries) {
+    if (e.keptInFloat.empty()) continue;
+    s += "\n" + e.target + " int8: " + std::to_string(e.keptInFloat.size()) +
+         " node(s) with an int8 form run in float on this target (it has no int8 kernel for them):\n";
+    for (const auto& n : e.keptInFloat) s += "- " + n + "\n";
+  }
   if (r.quantized) {
     const auto& q = r.quantization;
     std::snprintf(line, sizeof line, "\n## int8\n\nCalibrator %s on %lld samples; %zu nodes in int8.\n", q.calibrator.c_str(),

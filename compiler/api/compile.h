@@ -39,6 +39,9 @@ struct CompileEntry {
   int64_t macs = 0;                       // per run at benchDims' batch of the summary (batch 1)
   bool latencyEstimated = false;          // arm-neon: a cost-model estimate, not a measurement
   std::string note;                       // what was not measured and why
+  // int8 entries: nodes that have an int8 form but that this target runs in float (it declines
+  // their int8 form, Target::runsInt8), as Node::describe gives them.
+  std::vector<std::string> keptInFloat;
 };
 
 struct CompileReport {

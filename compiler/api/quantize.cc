@@ -121,6 +121,32 @@ std::map<std::string, std::string> logitsFeedingBoundedOutputs(const ir::Graph& 
   return out;
 }
 
+std::string opTypeOf(const ir::Graph& g, const std::string& nodeName) {
+  for (const ir::Node* n : g.nodes())
+    if (n->name() == nodeName) return n->opType();
+  return "";
+}
+
+// The nodes with an int8 form that none of `targetNames` runs in int8 (Target::runsInt8), with the
+// reason; none when no targets are named.
+StatusOr<std::map<std::string, std::string>> nodesNoTargetRunsInt8(const ir::Graph& g,
+                                                                   const std::vector<std::string>& targetNames) {
+  std::vector<const targets::Target*> chosen;
+  std::string names;
+  for (const std::string& name : targetNames) {
+    EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* t, targets::find(name));
+    chosen.push_back(t);
+    names += (names.empty() ? "" : ", ") + name;
+  }
+  std::map<std::string, std::string> out;
+  for (const ir::Node* n : g.nodes()) {
+    if (chosen.empty() || !n->domain().empty() || !passes::opsWithInt8Form().count(n->opType())) continue;
+    if (std::none_of(chosen.begin(), chosen.end(), [n](const targets::Target* t) { return t->runsInt8(*n); }))
+      out[n->name()] = "no target of " + names + " runs this " + n->opType() + " in int8";
+  }
+  return out;
+}
+
 // An executable of `model` on the quantization target (x86 by default: every stage's model runs
 // there bit-exactly in int8 and within float rounding in fp32). `observed` names the values
 // runObserving must show.
@@ -216,7 +242,9 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     if (!found) return invalidInput("--exclude '" + name + "' names no node of the (cleaned-up) model");
   }
   if (candidates.empty()) return unsupported("the model has no Conv, Gemm or MatMul with constant weights to quantize");
-  const std::map<std::string, std::string> floatByRule = logitsFeedingBoundedOutputs(g, candidates);
+  std::map<std::string, std::string> floatByRule = logitsFeedingBoundedOutputs(g, candidates);
+  EDGEOPT_ASSIGN_OR_RETURN(const auto withoutInt8Form, nodesNoTargetRunsInt8(g, options.forTargets));
+  floatByRule.insert(withoutInt8Form.begin(), withoutInt8Form.end());
 
   // Calibration: observe every activation whose parameters insert_qdq may use.
   std::map<const ir::Value*, std::unique_ptr<quant::TensorHistogram>> observed;
@@ -490,6 +518,9 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
                                                   : excluded.count(n->name())     ? std::string(": kept in float by --max-drop/--min-sqnr")
                                                                                   : std::string(": no int8 form")));
     }
+  for (const auto& [name, why] : withoutInt8Form)
+    if (const std::string op = opTypeOf(g, name); op != "Conv" && op != "Gemm" && op != "MatMul")
+      report->floatNodes.push_back(name + ": kept in float: " + why);
   {
     // What still runs in fp32 once lowered for execution: the float ops other than Q/DQ.
     ir::Model lowered = ir::cloneModel(model);
@@ -568,13 +599,19 @@ std::string quantizeReportTable(const QuantizeReport& r) {
   return os.str();
 }
 
-Status prepareForExecution(ir::Model& model) {
+Status prepareForExecution(ir::Model& model, const targets::Target* target, std::vector<std::string>* keptInFloat) {
   if (!passes::hasQdq(*model.graph)) return Status::Ok();
   auto pm = passes::pipelineFromNames({"eliminate_noops", "fold_batchnorm", "fuse_activation"});
   if (!pm.ok()) return pm.status();
-  pm->add(passes::makeLowerQdq());
+  passes::LowerQdqOptions lowering;
+  std::set<std::string> declined;
+  if (target) lowering.runsInt8 = [target](const ir::Node& n) { return target->runsInt8(n); };
+  lowering.declined = &declined;
+  pm->add(passes::makeLowerQdq(std::move(lowering)));
   std::vector<pass::PassRecord> records;
-  return pm->run(model, {}, &records);
+  EDGEOPT_RETURN_IF_ERROR(pm->run(model, {}, &records));
+  if (keptInFloat) keptInFloat->assign(declined.begin(), declined.end());
+  return Status::Ok();
 }
 
 }  // namespace edgeopt::api

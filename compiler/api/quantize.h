@@ -18,6 +18,7 @@
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
 #include "compiler/quant/calibration.h"
+#include "targets/target.h"
 
 namespace edgeopt::api {
 
@@ -27,6 +28,9 @@ struct QuantizeOptions {
   double percentile = 99.99;
   bool perTensorWeights = false;
   std::vector<std::string> exclude;  // node names kept in float
+  // The targets the model is quantized for (names from targets::registry()): a node none of them
+  // runs in int8 (Target::runsInt8) stays in float. Empty: every int8 form edgeopt has.
+  std::vector<std::string> forTargets;
   int64_t batchSize = 32;
   // The target that runs calibration, sensitivity and the mixed-precision measurements (a host
   // target: its int8 is bit-exact with the reference, its fp32 within float rounding, and it runs
@@ -90,8 +94,10 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
 std::string quantizeReportJson(const QuantizeReport& report);
 std::string quantizeReportTable(const QuantizeReport& report);
 
-// For execution with the reference executor: a QDQ model has its Conv/Gemm/MatMul lowered to
-// edgeopt's int8 ops (after fusing activations); other models are left as they are.
-Status prepareForExecution(ir::Model& model);
+// For execution: a QDQ model has its int8 groups lowered to edgeopt's int8 ops (after fusing
+// activations), those `target` runs in int8 (Target::runsInt8; null: all, the reference executor's
+// view); *keptInFloat receives the nodes the target declined. Other models are left as they are.
+Status prepareForExecution(ir::Model& model, const targets::Target* target = nullptr,
+                           std::vector<std::string>* keptInFloat = nullptr);
 
 }  // namespace edgeopt::api

@@ -13,11 +13,12 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& mode
   EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(options.target));
   if (options.threads < 1) return invalidInput("--threads must be at least 1");
   ir::Model prepared = ir::cloneModel(model);
-  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(prepared));
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(prepared, target));
   targets::TargetOptions to;
   to.threads = options.threads;
   to.cpu = options.cpu;
   to.switches = options.switches;
+  to.artifactDir = options.artifactDir;
   EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(std::move(prepared), to));
   return std::unique_ptr<ModelRunner>(new ModelRunner(target, std::move(executable)));
 }

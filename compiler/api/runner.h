@@ -21,6 +21,7 @@ struct RunnerOptions {
   int threads = 1;              // x86: oneDNN threads
   std::string cpu;              // emulated targets: the CPU to emulate (arm-neon: cortex-a76, cortex-a53)
   std::map<std::string, bool> switches;  // target-specific (x86: "own-depthwise", "own-gemm")
+  std::string artifactDir;      // the target's artifact for this model, when compile wrote one
 };
 inline RunnerOptions runnerOptionsFor(std::string target, int threads = 1, std::string cpu = "") {
   RunnerOptions o;

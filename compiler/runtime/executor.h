@@ -48,6 +48,16 @@ StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std:
                                                 const std::vector<int64_t>& w);
 StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x);
 
+// ONNX Resize of input dims `x` as separable one-axis passes (kernels/ref/resize.h), in axis
+// order: per output coordinate, `taps` source indices (-1: extrapolation) and weights.
+struct ResizeAxis {
+  int64_t axis, inLen, outLen, taps;
+  std::vector<int64_t> index;
+  std::vector<float> weight;
+};
+StatusOr<std::vector<ResizeAxis>> resizeAxesOf(const ir::Node& node, const std::vector<int64_t>& x, const ir::Tensor* roi,
+                                               const ir::Tensor* scales, const ir::Tensor* sizes);
+
 // The output stage of an edgeopt.QConv / QGemm with `channels` output channels: zero points,
 // bounds (fused Relu/Clip) and per-channel requantization, as the reference kernels apply it.
 struct Int8OutputStage {

@@ -476,56 +476,51 @@ Status checkResize(const ir::Node& n) {
   return Status::Ok();
 }
 
-Status runResize(OpContext& ctx) {
-  const ir::Node& n = ctx.node;
-  const Tensor& x = *ctx.input(0);
-  const bool eightBit = x.dtype() == DType::kInt8 || x.dtype() == DType::kUInt8;
-  if (!eightBit) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
-  const int64_t r = x.rank();
-  const Tensor* roiT = ctx.input(1);
-  const Tensor* scalesT = ctx.input(2);
-  const Tensor* sizesT = ctx.input(3);
+}  // namespace
+
+StatusOr<std::vector<ResizeAxis>> resizeAxesOf(const ir::Node& n, const std::vector<int64_t>& inDims, const Tensor* roiT,
+                                               const Tensor* scalesT, const Tensor* sizesT) {
+  auto invalid = [&](const std::string& why) { return invalidInput("node " + n.describe() + ": " + why); };
+  const int64_t r = static_cast<int64_t>(inDims.size());
   std::vector<double> scales(static_cast<size_t>(r), 1.0);
-  std::vector<int64_t> outDims = x.dims();
+  std::vector<int64_t> outDims = inDims;
   if (scalesT && scalesT->numel() > 0) {
-    if (scalesT->numel() != r) return ctx.invalid("scales must have one value per axis");
+    if (scalesT->numel() != r) return invalid("scales must have one value per axis");
     for (int64_t i = 0; i < r; ++i) {
       scales[i] = scalesT->getAsDouble(i);
-      if (!(scales[i] > 0)) return ctx.invalid("scales must be positive");
-      outDims[i] = static_cast<int64_t>(std::floor(static_cast<double>(x.dims()[i]) * static_cast<float>(scales[i])));
+      if (!(scales[i] > 0)) return invalid("scales must be positive");
+      outDims[i] = static_cast<int64_t>(std::floor(static_cast<double>(inDims[i]) * static_cast<float>(scales[i])));
     }
   } else if (sizesT && sizesT->numel() > 0) {
-    if (sizesT->numel() != r) return ctx.invalid("sizes must have one value per axis");
+    if (sizesT->numel() != r) return invalid("sizes must have one value per axis");
     for (int64_t i = 0; i < r; ++i) {
       outDims[i] = sizesT->getAsInt64(i);
-      if (outDims[i] < 0) return ctx.invalid("sizes must be non-negative");
-      scales[i] = x.dims()[i] ? static_cast<float>(outDims[i]) / static_cast<float>(x.dims()[i]) : 1.0;
+      if (outDims[i] < 0) return invalid("sizes must be non-negative");
+      scales[i] = inDims[i] ? static_cast<float>(outDims[i]) / static_cast<float>(inDims[i]) : 1.0;
     }
   } else {
-    return ctx.invalid("one of scales and sizes must be given");
+    return invalid("one of scales and sizes must be given");
   }
   const std::string mode = n.attrString("mode", "nearest");
   const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
   const std::string nm = n.attrString("nearest_mode", "round_prefer_floor");
   const float cubicA = n.attrFloat("cubic_coeff_a", -0.75f);
   const bool excludeOutside = n.attrInt("exclude_outside", 0) != 0;
-  const float fill = n.attrFloat("extrapolation_value", 0.0f);
-  if (eightBit && (mode != "nearest" || ct == "tf_crop_and_resize"))
-    return ctx.unsupportedHere(std::string(ir::dtypeName(x.dtype())) + " Resize supports mode nearest only");
   std::vector<double> roi;
   if (ct == "tf_crop_and_resize") {
-    if (!roiT || roiT->numel() != 2 * r) return ctx.invalid("tf_crop_and_resize needs roi of 2*rank values");
+    if (!roiT || roiT->numel() != 2 * r) return invalid("tf_crop_and_resize needs roi of 2*rank values");
     for (int64_t i = 0; i < 2 * r; ++i) roi.push_back(roiT->getAsDouble(i));
   }
 
-  Tensor cur = x;
+  std::vector<ResizeAxis> axes;
   for (int64_t axis = 0; axis < r; ++axis) {
-    const int64_t inLen = cur.dims()[axis], outLen = outDims[axis];
+    const int64_t inLen = inDims[axis], outLen = outDims[axis];
     if (inLen == outLen && scales[axis] == 1.0 && ct != "tf_crop_and_resize") continue;
+    if (inLen == 0 && outLen > 0) return invalid("cannot resize an empty axis");
     const double scale = scales[axis];
     const int64_t taps = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
-    std::vector<int64_t> index(static_cast<size_t>(outLen * taps));
-    std::vector<float> weight(index.size());
+    ResizeAxis a{axis, inLen, outLen, taps, std::vector<int64_t>(static_cast<size_t>(outLen * taps)), {}};
+    a.weight.resize(a.index.size());
     for (int64_t j = 0; j < outLen; ++j) {
       // As in the ONNX definition, the resized length in these formulas is in * scale, which
       // is fractional when scales (not sizes) are given and in * scale is not an integer.
@@ -543,8 +538,8 @@ Status runResize(OpContext& ctx) {
         xo = resizedLen > 1 ? s * (inLen - 1) + xr * (e - s) * (inLen - 1) / (resizedLen - 1)
                         : 0.5 * (s + e) * (inLen - 1);
       }
-      int64_t* idx = &index[j * taps];
-      float* wt = &weight[j * taps];
+      int64_t* idx = &a.index[j * taps];
+      float* wt = &a.weight[j * taps];
       if (ct == "tf_crop_and_resize" && (xo < 0 || xo > inLen - 1)) {
         for (int64_t t = 0; t < taps; ++t) { idx[t] = -1; wt[t] = 0; }
         continue;
@@ -591,18 +586,37 @@ Status runResize(OpContext& ctx) {
         }
       }
     }
+    axes.push_back(std::move(a));
+  }
+  return axes;
+}
+
+namespace {
+
+Status runResize(OpContext& ctx) {
+  const ir::Node& n = ctx.node;
+  const Tensor& x = *ctx.input(0);
+  const bool eightBit = x.dtype() == DType::kInt8 || x.dtype() == DType::kUInt8;
+  if (!eightBit) EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const std::string mode = n.attrString("mode", "nearest");
+  const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
+  const float fill = n.attrFloat("extrapolation_value", 0.0f);
+  if (eightBit && (mode != "nearest" || ct == "tf_crop_and_resize"))
+    return ctx.unsupportedHere(std::string(ir::dtypeName(x.dtype())) + " Resize supports mode nearest only");
+  EDGEOPT_ASSIGN_OR_RETURN(const std::vector<ResizeAxis> axes, resizeAxesOf(n, x.dims(), ctx.input(1), ctx.input(2), ctx.input(3)));
+  Tensor cur = x;
+  for (const ResizeAxis& a : axes) {
     int64_t outer = 1, inner = 1;
-    for (int64_t i = 0; i < axis; ++i) outer *= cur.dims()[i];
-    for (int64_t i = axis + 1; i < r; ++i) inner *= cur.dims()[i];
+    for (int64_t i = 0; i < a.axis; ++i) outer *= cur.dims()[i];
+    for (int64_t i = a.axis + 1; i < x.rank(); ++i) inner *= cur.dims()[i];
     std::vector<int64_t> nd = cur.dims();
-    nd[axis] = outLen;
+    nd[a.axis] = a.outLen;
     Tensor next(cur.dtype(), nd);
-    if (inLen == 0 && outLen > 0) return ctx.invalid("cannot resize an empty axis");
     if (eightBit)
-      ref::x8_resize_nearest_axis__scalar(outer, inLen, outLen, inner, index.data(), cur.data<uint8_t>(),
+      ref::x8_resize_nearest_axis__scalar(outer, a.inLen, a.outLen, inner, a.index.data(), cur.data<uint8_t>(),
                                           next.data<uint8_t>());
     else
-      ref::f32_resize_axis__scalar(outer, inLen, outLen, inner, taps, index.data(), weight.data(),
+      ref::f32_resize_axis__scalar(outer, a.inLen, a.outLen, inner, a.taps, a.index.data(), a.weight.data(),
                                    fill, cur.data<float>(), next.data<float>());
     cur = std::move(next);
   }

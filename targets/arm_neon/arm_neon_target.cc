@@ -34,6 +34,7 @@ class ArmNeonTarget : public Target {
     return info;
   }
   Status available() const override { return arm_neon::neonToolsAvailable(); }
+  bool runsInt8(const ir::Node& node) const override { return arm_neon::runsInt8(node); }
   StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const override {
     if (!models.int8) return invalidInput("arm-neon runs int8 models only: give calibration data (--calib)");
     EDGEOPT_ASSIGN_OR_RETURN(arm_neon::Package pkg, arm_neon::emitPackage(*models.int8->graph, "model"));
@@ -46,6 +47,8 @@ class ArmNeonTarget : public Target {
     a.packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
     a.estimatedLatencyMs = arm_neon::estimateLatencyMsCortexA76(pkg);
     a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
+    if (pkg.floatSteps > 0)
+      a.note += "; the " + std::to_string(pkg.floatSteps) + " step(s) the package runs in float are not in the estimate";
     return a;
   }
   StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {
@@ -54,7 +57,8 @@ class ArmNeonTarget : public Target {
     if (!int8) return invalidInput("--target arm-neon runs int8 models: quantize first (edgeopt quantize, or compile --calib)");
     EDGEOPT_RETURN_IF_ERROR(runtime::Executor::create(*copy.graph).status());
     EDGEOPT_ASSIGN_OR_RETURN(auto runner, arm_neon::NeonPackageRunner::create(*copy.graph, "model",
-                                                                              options.cpu.empty() ? "cortex-a76" : options.cpu));
+                                                                              options.cpu.empty() ? "cortex-a76" : options.cpu,
+                                                                              options.artifactDir));
     return std::unique_ptr<Executable>(new ArmNeonExecutable(std::move(copy), std::move(runner)));
   }
 };

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "compiler/runtime/executor.h"
 #include "compiler/support/files.h"
@@ -88,10 +89,11 @@ class Emitter {
     }
     auto it = buffer_.find(out);
     if (it == buffer_.end() || it->second.name != "output")
-      return unsupported("arm-neon target: the model output must come from a DequantizeLinear");
+      return unsupported("arm-neon target: the model output must be computed by a float step (e.g. a DequantizeLinear)");
     pkg.weights = std::move(weights_);
     pkg.gemmMacs = gemmMacs_;
     pkg.depthwiseMacs = dwMacs_;
+    pkg.floatSteps = floatSteps_;
     pkg.files["model.h"] = header(pkg);
     pkg.files["model.cc"] = source(pkg);
     pkg.files["model_runner.cc"] = runner(pkg);
@@ -113,16 +115,53 @@ class Emitter {
     return offset;
   }
 
-  std::string newBuffer(const ir::Value* v, int64_t elements) {
+  // A buffer of `elements` per sample that no value names (intermediate steps of one node).
+  std::string newScratch(int64_t elements, bool isFloat) {
     const std::string name = "t" + std::to_string(members_.size());
-    members_.push_back({name, elements});
-    buffer_[v] = {name, false};
+    members_.push_back({name, elements, isFloat});
+    return name;
+  }
+
+  std::string newBuffer(const ir::Value* v, int64_t elements, bool isFloat = false) {
+    if (v == g_.outputs()[0] && isFloat) {
+      buffer_[v] = {"output", true};
+      return "output";
+    }
+    const std::string name = newScratch(elements, isFloat);
+    buffer_[v] = {name, isFloat};
     return "m->" + name + ".data()";
   }
 
   std::string use(const ir::Value* v) const {
     const Buffer& b = buffer_.at(v);
-    return b.name == "input" ? "input" : "m->" + b.name + ".data()";
+    return b.name == "input" || b.name == "output" ? b.name : "m->" + b.name + ".data()";
+  }
+
+  // A float constant operand, stored in weights.bin.
+  std::string floatConstant(const ir::Tensor& t) {
+    std::vector<float> values(static_cast<size_t>(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i) values[static_cast<size_t>(i)] = static_cast<float>(t.getAsDouble(i));
+    return "reinterpret_cast<const float*>(m->weights.data() + " +
+           std::to_string(addWeights(values.data(), values.size() * sizeof(float))) + ")";
+  }
+
+  // Per-sample dims of a value (its shape without the leading batch), when all are known.
+  static std::optional<std::vector<int64_t>> sampleDims(const ir::Value& v) {
+    const ir::Shape& s = v.shape();
+    if (!s || s->empty()) return std::nullopt;
+    std::vector<int64_t> d;
+    for (size_t i = 1; i < s->size(); ++i) {
+      if (!(*s)[i].isKnown()) return std::nullopt;
+      d.push_back((*s)[i].value);
+    }
+    return d;
+  }
+
+  // True when int8 data of v is stored NHWC here (an image with channels and pixels), so that its
+  // element order differs from ONNX's.
+  static bool storedNhwc(const ir::Value& v) {
+    const auto chw = imageDims(v);
+    return chw && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1;
   }
 
   Status node(const ir::Node& n) {
@@ -135,8 +174,7 @@ class Emitter {
       EDGEOPT_ASSIGN_OR_RETURN(int64_t b, sampleElements(*n.output(0)));
       if (a != b || (op == "Flatten" && n.attrInt("axis", 1) != 1)) return unsupported(op);
       // 4-D int8 data is NHWC here: flattening keeps NCHW's order only without spatial extent or channels.
-      if (const auto chw = imageDims(*n.input(0)); chw && !buffer_.at(n.input(0)).isFloat && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1)
-        return unsupported(op);
+      if (!buffer_.at(n.input(0)).isFloat && storedNhwc(*n.input(0))) return unsupported(op);
       buffer_[n.output(0)] = buffer_.at(n.input(0));
       code_ << "  // " << n.describe() << ": same elements, same buffer\n";
       return Status::Ok();
@@ -150,7 +188,7 @@ class Emitter {
       const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e);
       const auto chw = imageDims(*n.output(0));
       code_ << "  // " << n.describe() << "\n";
-      if (chw && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1)  // NCHW input -> NHWC int8
+      if (storedNhwc(*n.output(0)))  // NCHW float -> NHWC int8
         code_ << "  edgeopt_neon::quantizeNchwToNhwc(batch, " << (*chw)[0] << ", " << (*chw)[1] * (*chw)[2] << ", " << x << ", "
               << floatLiteral(static_cast<float>(s->getAsDouble(0))) << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
       else
@@ -165,13 +203,23 @@ class Emitter {
     if (op == "DequantizeLinear") {
       const ir::Tensor* s = scalarConstant(n.input(1));
       const ir::Tensor* z = n.inputs().size() > 2 ? scalarConstant(n.input(2)) : nullptr;
-      if (!s || buffer_.at(n.input(0)).isFloat || n.output(0) != g_.outputs()[0]) return unsupported(op);
-      if (const auto chw = imageDims(*n.input(0)); chw && (*chw)[0] > 1 && (*chw)[1] * (*chw)[2] > 1) return unsupported(op);
+      if (!s || buffer_.at(n.input(0)).isFloat) return unsupported(op);
       EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
-      code_ << "  // " << n.describe() << "\n  edgeopt_neon::dequantize(batch * " << e << ", " << use(n.input(0)) << ", "
-            << floatLiteral(static_cast<float>(s->getAsDouble(0))) << ", " << int8ZeroPoint(z) << ", output);\n";
-      buffer_[n.output(0)] = {"output", true};
+      const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e, true);
+      code_ << "  // " << n.describe() << "\n";
+      if (storedNhwc(*n.input(0))) {  // NHWC int8 -> NCHW float
+        const auto chw = *imageDims(*n.input(0));
+        code_ << "  edgeopt_neon::dequantizeNhwcToNchw(batch, " << chw[0] << ", " << chw[1] * chw[2] << ", " << x << ", "
+              << floatLiteral(static_cast<float>(s->getAsDouble(0))) << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
+      } else {
+        code_ << "  edgeopt_neon::dequantize(batch * " << e << ", " << x << ", " << floatLiteral(static_cast<float>(s->getAsDouble(0)))
+              << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
+      }
       return Status::Ok();
+    }
+    if (op == "Concat" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Resize" || unaryOpOf(n)) {
+      ++floatSteps_;
+      return op == "Concat" ? concatFloat(n) : op == "Resize" ? resizeFloat(n) : unaryOpOf(n) ? unaryFloat(n) : binaryFloat(n);
     }
     if (op == "edgeopt.QGemm") {
       const ir::Value* w = n.input(1);
@@ -326,6 +374,158 @@ class Emitter {
     return Status::Ok();
   }
 
+  // The runtime's name of a float activation, or null.
+  static const char* unaryOpOf(const ir::Node& n) {
+    if (!n.domain().empty()) return nullptr;
+    static const std::map<std::string, const char*> names = {
+        {"Relu", "kRelu"}, {"Sigmoid", "kSigmoid"}, {"Tanh", "kTanh"}, {"HardSigmoid", "kHardSigmoid"},
+        {"HardSwish", "kHardSwish"}, {"LeakyRelu", "kLeakyRelu"}, {"Clip", "kClip"}};
+    auto it = names.find(n.opType());
+    return it == names.end() ? nullptr : it->second;
+  }
+
+  // Float inputs from buffers of this package (not int8, not constants) for the float ops.
+  bool floatBuffer(const ir::Value* v) const {
+    auto it = v ? buffer_.find(v) : buffer_.end();
+    return it != buffer_.end() && it->second.isFloat;
+  }
+
+  Status unaryFloat(const ir::Node& n) {
+    if (!floatBuffer(n.input(0))) return unsupported(n.opType());
+    float p0 = 0, p1 = 0;
+    const std::string& op = n.opType();
+    if (op == "HardSigmoid") p0 = n.attrFloat("alpha", 0.2f), p1 = n.attrFloat("beta", 0.5f);
+    if (op == "LeakyRelu") p0 = n.attrFloat("alpha", 0.01f);
+    if (op == "Clip") {
+      p0 = -INFINITY, p1 = INFINITY;
+      for (size_t i = 1; i < 3 && i < n.inputs().size(); ++i) {
+        if (!n.input(i)) continue;
+        const ir::Tensor* t = scalarConstant(n.input(i));
+        if (!t) return unsupported("Clip with non-constant bounds");
+        (i == 1 ? p0 : p1) = static_cast<float>(t->getAsDouble(0));
+      }
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e, true);
+    code_ << "  // " << n.describe() << " (float)\n  edgeopt_neon::unaryF32(edgeopt_neon::UnaryOp::" << unaryOpOf(n) << ", batch * "
+          << e << ", " << x << ", " << floatLiteral(p0) << ", " << floatLiteral(p1) << ", " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status concatFloat(const ir::Node& n) {
+    const auto outDims = sampleDims(*n.output(0));
+    if (!outDims) return unsupported("Concat");
+    const int64_t rank = static_cast<int64_t>(outDims->size()) + 1;
+    int64_t axis = n.attrInt("axis", 0);
+    if (axis < 0) axis += rank;
+    if (axis < 1 || axis >= rank) return unsupported("Concat along the batch");
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 1; i < axis; ++i) outer *= (*outDims)[static_cast<size_t>(i - 1)];
+    for (int64_t i = axis + 1; i < rank; ++i) inner *= (*outDims)[static_cast<size_t>(i - 1)];
+    std::string parts, chunks;
+    for (const ir::Value* v : n.inputs()) {
+      const auto d = v ? sampleDims(*v) : std::nullopt;
+      if (!floatBuffer(v) || !d || d->size() != outDims->size()) return unsupported("Concat");
+      parts += (parts.empty() ? "" : ", ") + use(v);
+      chunks += (chunks.empty() ? "" : ", ") + std::to_string((*d)[static_cast<size_t>(axis - 1)] * inner);
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+    const std::string y = newBuffer(n.output(0), e, true);
+    code_ << "  {  // " << n.describe() << " (float)\n    const float* parts[] = {" << parts << "};\n    const int64_t chunks[] = {"
+          << chunks << "};\n    edgeopt_neon::concatF32(batch * " << outer << ", " << n.inputs().size() << ", parts, chunks, " << y
+          << ");\n  }\n";
+    return Status::Ok();
+  }
+
+  Status binaryFloat(const ir::Node& n) {
+    const auto outDims = sampleDims(*n.output(0));
+    if (!outDims || n.inputs().size() != 2 || outDims->size() + 1 > 6) return unsupported(n.opType());
+    const size_t rank = outDims->size() + 1;
+    std::vector<int64_t> full = {0};  // the batch, filled at run time
+    full.insert(full.end(), outDims->begin(), outDims->end());
+    std::string ptr[2], strides[2];
+    for (size_t k = 0; k < 2; ++k) {
+      const ir::Value* v = n.input(k);
+      std::vector<int64_t> dims;
+      if (v && v->isInitializer()) {
+        dims = v->initializer().dims();
+        if (dims.size() == rank && dims[0] != 1) return unsupported(n.opType() + " with a constant along the batch");
+        ptr[k] = floatConstant(v->initializer());
+      } else if (floatBuffer(v) && sampleDims(*v) && sampleDims(*v)->size() + 1 == rank) {
+        dims = {-1};  // the batch
+        const auto d = *sampleDims(*v);
+        dims.insert(dims.end(), d.begin(), d.end());
+        ptr[k] = use(v);
+      } else {
+        return unsupported(n.opType());
+      }
+      if (dims.size() > rank) return unsupported(n.opType());
+      dims.insert(dims.begin(), rank - dims.size(), 1);
+      // Row-major strides of the operand, 0 along axes it broadcasts.
+      std::vector<int64_t> st(rank, 0);
+      int64_t stride = 1;
+      for (size_t i = rank; i-- > 1;) {
+        if (dims[i] != 1 && dims[i] != full[i]) return unsupported(n.opType() + ": shapes do not broadcast");
+        st[i] = dims[i] == 1 && full[i] != 1 ? 0 : stride;
+        stride *= dims[i];
+      }
+      const bool batched = dims[0] == -1;
+      std::string list = batched ? std::to_string(stride) : "0";
+      for (size_t i = 1; i < rank; ++i) list += ", " + std::to_string(st[i]);
+      strides[k] = list;
+    }
+    std::string dimList = "batch";
+    for (int64_t d : *outDims) dimList += ", " + std::to_string(d);
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+    const std::string y = newBuffer(n.output(0), e, true);
+    const std::string kind = n.opType() == "Add" ? "kAdd" : n.opType() == "Sub" ? "kSub" : n.opType() == "Mul" ? "kMul" : "kDiv";
+    code_ << "  {  // " << n.describe() << " (float)\n    const int64_t dims[] = {" << dimList << "}, aStride[] = {" << strides[0]
+          << "}, bStride[] = {" << strides[1] << "};\n    edgeopt_neon::binaryF32(edgeopt_neon::BinaryOp::" << kind << ", " << rank
+          << ", dims, " << ptr[0] << ", aStride, " << ptr[1] << ", bStride, " << y << ");\n  }\n";
+    return Status::Ok();
+  }
+
+  Status resizeFloat(const ir::Node& n) {
+    const auto inDims = sampleDims(*n.input(0));
+    if (!floatBuffer(n.input(0)) || !inDims) return unsupported("Resize");
+    const ir::Tensor* extra[3] = {nullptr, nullptr, nullptr};  // roi, scales, sizes: constants
+    for (size_t i = 1; i < n.inputs().size() && i < 4; ++i) {
+      if (!n.input(i)) continue;
+      if (!n.input(i)->isInitializer()) return unsupported("Resize with computed scales or sizes");
+      extra[i - 1] = &n.input(i)->initializer();
+    }
+    std::vector<int64_t> dims = {1};
+    dims.insert(dims.end(), inDims->begin(), inDims->end());
+    auto axes = runtime::resizeAxesOf(n, dims, extra[0], extra[1], extra[2]);
+    if (!axes.ok()) return axes.status();
+    const float fill = n.attrFloat("extrapolation_value", 0.0f);
+    code_ << "  // " << n.describe() << " (float)\n";
+    std::string cur = use(n.input(0));
+    for (size_t k = 0; k < axes->size(); ++k) {
+      const runtime::ResizeAxis& a = (*axes)[k];
+      if (a.axis == 0) return unsupported("Resize along the batch");
+      int64_t outer = 1, inner = 1;
+      for (int64_t i = 1; i < a.axis; ++i) outer *= dims[static_cast<size_t>(i)];
+      for (size_t i = static_cast<size_t>(a.axis) + 1; i < dims.size(); ++i) inner *= dims[i];
+      dims[static_cast<size_t>(a.axis)] = a.outLen;
+      int64_t e = 1;
+      for (size_t i = 1; i < dims.size(); ++i) e *= dims[i];
+      const std::string next = k + 1 == axes->size() ? newBuffer(n.output(0), e, true) : "m->" + newScratch(e, true) + ".data()";
+      const size_t offIndex = addWeights(a.index.data(), a.index.size() * sizeof(int64_t));
+      const size_t offWeight = addWeights(a.weight.data(), a.weight.size() * sizeof(float));
+      code_ << "  edgeopt::kernels::ref::f32_resize_axis__scalar(batch * " << outer << ", " << a.inLen << ", " << a.outLen << ", "
+            << inner << ", " << a.taps << ", reinterpret_cast<const int64_t*>(m->weights.data() + " << offIndex
+            << "), reinterpret_cast<const float*>(m->weights.data() + " << offWeight << "), " << floatLiteral(fill) << ", " << cur
+            << ", " << next << ");\n";
+      cur = next;
+    }
+    if (axes->empty()) {
+      if (n.output(0) == g_.outputs()[0]) return unsupported("Resize that changes nothing, as the model output");
+      buffer_[n.output(0)] = buffer_.at(n.input(0));
+    }
+    return Status::Ok();
+  }
+
   std::string header(const Package& p) const {
     std::ostringstream s;
     s << "// Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
@@ -346,11 +546,12 @@ class Emitter {
     std::ostringstream s;
     s << "// Generated by edgeopt compile --targets arm-neon (targets/arm_neon/emit.cc); do not edit.\n"
       << "// The model as a fixed sequence of NEON kernel calls; weights come from weights.bin.\n"
-      << "#include \"model.h\"\n\n#include <cstdio>\n#include <cstring>\n#include <vector>\n\n#include \"kernels/neon/elementwise.h\"\n#include \"runtime/neon_runtime.h\"\n\n"
+      << "#include \"model.h\"\n\n#include <cstdio>\n#include <cstring>\n#include <vector>\n\n#include \"kernels/neon/elementwise.h\"\n#include \"kernels/ref/resize.h\"\n#include \"runtime/neon_runtime.h\"\n\n"
       << "namespace {\nnamespace ref = edgeopt::kernels::ref;\nconstexpr size_t kWeightsBytes = " << p.weights.size()
       << ";\n\n" << constants_.str() << "}  // namespace\n\nstruct " << name_ << "_model {\n"
       << "  std::vector<int8_t> weights;\n  bool dot = false;\n  std::vector<int32_t> acc;\n  std::vector<int8_t> columns;\n";
-    for (const auto& [member, elements] : members_) s << "  std::vector<int8_t> " << member << ";  // " << elements << " per sample\n";
+    for (const auto& [member, elements, isFloat] : members_)
+      s << "  std::vector<" << (isFloat ? "float" : "int8_t") << "> " << member << ";  // " << elements << " per sample\n";
     s << "};\n\n" << name_ << "_model* " << name_ << "_create(const char* weights_path) {\n"
       << "  FILE* f = std::fopen(weights_path, \"rb\");\n  if (!f) return nullptr;\n"
       << "  auto* m = new " << name_ << "_model;\n  m->weights.resize(kWeightsBytes);\n"
@@ -359,7 +560,7 @@ class Emitter {
       << "  if (!ok) {\n    delete m;\n    return nullptr;\n  }\n  m->dot = edgeopt_neon::cpuHasDotProduct();\n  return m;\n}\n\n"
       << "int " << name_ << "_run(" << name_ << "_model* m, int64_t batch, const float* input, float* output) {\n"
       << "  if (!m || batch < 0) return 1;\n";
-    for (const auto& [member, elements] : members_)
+    for (const auto& [member, elements, isFloat] : members_)
       s << "  m->" << member << ".resize(static_cast<size_t>(batch * " << elements << "));\n";
     s << code_.str() << "  return 0;\n}\n\nvoid " << name_ << "_destroy(" << name_ << "_model* m) { delete m; }\n";
     return s.str();
@@ -408,12 +609,9 @@ class Emitter {
            "if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES \"aarch64|arm64\")\n"
            "  message(FATAL_ERROR \"This package builds for aarch64: on an ARM device, or with -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake\")\n"
            "endif()\n"
-           "add_library(" + name_ + " STATIC model.cc runtime/neon_runtime.cc kernels/ref/quant.cc kernels/ref/pool.cc\n"
-           "            kernels/neon/requantize_neon.cc kernels/neon/gemm_pack.cc kernels/neon/gemm_neon.cc\n"
-           "            kernels/neon/gemm_neondot.cc kernels/neon/elementwise_neon.cc)\n"
-           "target_include_directories(" + name_ + " PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})\n"
-           "# The SDOT kernels need ARMv8.2 +dotprod; they run only where the CPU reports it (getauxval).\n"
-           "set_source_files_properties(kernels/neon/gemm_neondot.cc PROPERTIES COMPILE_OPTIONS -march=armv8.2-a+dotprod)\n"
+           "# The kernel sources and their flags: cmake/neon_sources.cmake, the list edgeopt itself builds them from.\n"
+           "include(cmake/neon_sources.cmake)\n"
+           "edgeopt_add_neon_kernels(" + name_ + " ${CMAKE_CURRENT_SOURCE_DIR} model.cc runtime/neon_runtime.cc)\n"
            "add_executable(model_runner model_runner.cc)\ntarget_link_libraries(model_runner PRIVATE " + name_ + ")\n"
            "# The runner finds weights.bin beside these sources unless --weights says otherwise.\n"
            "target_compile_definitions(model_runner PRIVATE MODEL_PACKAGE_DIR=\"${CMAKE_CURRENT_SOURCE_DIR}\")\n";
@@ -422,11 +620,11 @@ class Emitter {
   const ir::Graph& g_;
   std::string name_;
   std::map<const ir::Value*, Buffer> buffer_;
-  std::vector<std::pair<std::string, int64_t>> members_;
+  std::vector<std::tuple<std::string, int64_t, bool>> members_;  // name, elements per sample, float
   std::vector<uint8_t> weights_;
   std::ostringstream code_, constants_;
   int layers_ = 0;
-  int64_t gemmMacs_ = 0, dwMacs_ = 0;
+  int64_t gemmMacs_ = 0, dwMacs_ = 0, floatSteps_ = 0;
 };
 
 // Where an embedded source goes in the package.
@@ -437,6 +635,41 @@ std::string packagePath(const std::string& repoPath) {
 }
 
 }  // namespace
+
+bool runsInt8(const ir::Node& n) {
+  if (!n.domain().empty()) return false;
+  const std::string& op = n.opType();
+  auto dims = [](const ir::Value* v) -> std::optional<std::vector<int64_t>> {
+    if (!v || !v->shape()) return std::nullopt;
+    std::vector<int64_t> d;
+    for (const auto& x : *v->shape()) d.push_back(x.isKnown() ? x.value : -1);
+    return d;
+  };
+  const auto x = dims(n.input(0));
+  if (op == "Conv") {
+    const auto w = dims(n.inputs().size() > 1 ? n.input(1) : nullptr);
+    if (!x || x->size() != 4 || !w || w->size() != 4) return false;
+    const int64_t group = n.attrInt("group", 1), M = (*w)[0];
+    if (group == 1) return true;
+    bool unitDilation = true;
+    if (const ir::Attribute* a = n.attr("dilations"))
+      for (int64_t d : a->ints()) unitDilation = unitDilation && d == 1;
+    return (*w)[1] == 1 && group == M && (*x)[1] == M && (*w)[2] == 3 && (*w)[3] == 3 && unitDilation;  // depthwise 3x3
+  }
+  if (op == "Gemm" || op == "MatMul") {
+    const auto w = dims(n.inputs().size() > 1 ? n.input(1) : nullptr);
+    return x && x->size() == 2 && w && w->size() == 2;
+  }
+  if (op == "Add") return x && !x->empty() && x == dims(n.input(1)) && std::all_of(x->begin() + 1, x->end(), [](int64_t d) { return d > 0; });
+  if (op == "GlobalAveragePool") return x && x->size() == 4;
+  if (op == "MaxPool") return x && x->size() == 4 && n.outputs().size() == 1 && n.attrInt("storage_order", 0) == 0;
+  if (op == "Flatten" || op == "Reshape") {
+    // NHWC int8 keeps ONNX's element order only without pixels or without channels.
+    if (op == "Flatten" && n.attrInt("axis", 1) != 1) return false;
+    return x && (x->size() != 4 || (*x)[1] == 1 || (*x)[2] * (*x)[3] == 1);
+  }
+  return false;
+}
 
 double estimateLatencyMsCortexA76(const Package& p) {
   constexpr double kGhz = 2.4, kGemmMacsPerCycle = 28.3, kDepthwiseMacsPerCycle = 3.5;

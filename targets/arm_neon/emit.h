@@ -9,7 +9,9 @@
 // per tensor at the graph's float boundaries (an NCHW input is quantized into NHWC), edgeopt.QConv
 // (groups 1 as NHWC im2col + GEMM; depthwise 3x3 with its own kernel), edgeopt.QGemm on 2-D data,
 // edgeopt.QAdd (same shapes), global edgeopt.QAveragePool, MaxPool on int8, and Flatten / Reshape
-// that keep each sample's element order. Any other node is refused with one error naming them.
+// that keep each sample's element order; in float (NCHW): DequantizeLinear anywhere, Concat,
+// Add/Sub/Mul/Div with broadcasting, Resize, and Relu, Sigmoid, Tanh, HardSigmoid, HardSwish,
+// LeakyRelu, Clip. Any other node is refused with one error naming them.
 #pragma once
 
 #include <map>
@@ -29,12 +31,20 @@ struct Package {
   int64_t inputElements = 0, outputElements = 0;  // per sample
   // MACs per sample by kernel family, for the latency estimate.
   int64_t gemmMacs = 0, depthwiseMacs = 0;
+  int64_t floatSteps = 0;  // nodes run by the float fallback (not in the estimate)
 };
 
 // An estimate of one sample's latency on a Cortex-A76 at 2.4 GHz, compute only: each kernel
 // family's MACs divided by the MACs per cycle llvm-mca-19 gives its inner loop on the Neoverse N1
 // model of the A76 core (tools/neon/mca.sh: SDOT GEMM 28.3, depthwise 3.5). Not a measurement.
 double estimateLatencyMsCortexA76(const Package& package);
+
+// The int8 forms the emitter has (Target::runsInt8 of the arm-neon target): Conv with groups 1 or
+// depthwise 3x3 (dilation 1), Gemm/MatMul on 2-D data, Add of equal shapes, GlobalAveragePool,
+// MaxPool, and Flatten/Reshape that keep each sample's element order in NHWC. Everything else in
+// a QDQ model runs in float (Concat, Mul, Resize, activations, ...; see the float fallback in
+// runtime/neon_runtime.h).
+bool runsInt8(const ir::Node& floatNode);
 
 // `name` must be a C identifier.
 StatusOr<Package> emitPackage(const ir::Graph& lowered, const std::string& name);

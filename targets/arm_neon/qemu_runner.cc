@@ -65,9 +65,8 @@ Status neonToolsAvailable() {
 }
 
 StatusOr<std::unique_ptr<NeonPackageRunner>> NeonPackageRunner::create(const ir::Graph& lowered, const std::string& name,
-                                                                        const std::string& qemuCpu) {
+                                                                        const std::string& qemuCpu, const std::string& packageDir) {
   EDGEOPT_RETURN_IF_ERROR(neonToolsAvailable());
-  EDGEOPT_ASSIGN_OR_RETURN(Package pkg, emitPackage(lowered, name));
   std::unique_ptr<NeonPackageRunner> r(new NeonPackageRunner());
   char tmpl[] = "/tmp/edgeopt-arm-neon-XXXXXX";
   if (!mkdtemp(tmpl)) return ioError("cannot create a temporary folder for the NEON package");
@@ -76,10 +75,15 @@ StatusOr<std::unique_ptr<NeonPackageRunner>> NeonPackageRunner::create(const ir:
   const ir::Shape& out = lowered.outputs()[0]->shape();
   if (out)
     for (size_t i = 1; i < out->size(); ++i) r->outputSampleDims_.push_back((*out)[i].value);
-  EDGEOPT_RETURN_IF_ERROR(writePackage(pkg, r->dir_ + "/package"));
+  std::string package = packageDir;
+  if (package.empty()) {
+    EDGEOPT_ASSIGN_OR_RETURN(Package pkg, emitPackage(lowered, name));
+    package = r->dir_ + "/package";
+    EDGEOPT_RETURN_IF_ERROR(writePackage(pkg, package));
+  }
   const std::string log = r->dir_ + "/build.log";
-  if (runProcess({"cmake", "-S", r->dir_ + "/package", "-B", r->dir_ + "/build", "-DCMAKE_BUILD_TYPE=Release",
-                  "-DCMAKE_TOOLCHAIN_FILE=" + r->dir_ + "/package/cmake/aarch64-linux-gnu.cmake"},
+  if (runProcess({"cmake", "-S", package, "-B", r->dir_ + "/build", "-DCMAKE_BUILD_TYPE=Release",
+                  "-DCMAKE_TOOLCHAIN_FILE=" + package + "/cmake/aarch64-linux-gnu.cmake"},
                  log) != 0 ||
       runProcess({"cmake", "--build", r->dir_ + "/build", "-j", "2"}, log) != 0)
     return internalError("building the NEON package for aarch64 failed (" + log + "): " + tail(log));

@@ -14,11 +14,12 @@ namespace edgeopt::arm_neon {
 
 class NeonPackageRunner {
  public:
-  // Emits the package for `lowered` (a QDQ model after prepareForExecution) into a temporary
-  // folder and builds it for aarch64. Fails with what to install when the cross compiler, cmake
-  // or qemu is missing. qemuCpu: the CPU model qemu emulates (e.g. cortex-a76, cortex-a53).
+  // Emits the package for `lowered` (a QDQ model lowered for arm-neon) into a temporary folder,
+  // or takes `packageDir` when the package for it is already written there, and builds it for
+  // aarch64 in a temporary folder. Fails with what to install when the cross compiler, cmake or
+  // qemu is missing. qemuCpu: the CPU model qemu emulates (e.g. cortex-a76, cortex-a53).
   static StatusOr<std::unique_ptr<NeonPackageRunner>> create(const ir::Graph& lowered, const std::string& name,
-                                                             const std::string& qemuCpu);
+                                                             const std::string& qemuCpu, const std::string& packageDir = "");
   ~NeonPackageRunner();
 
   // Runs model_runner under qemu on a float32 batch; returns [batch, output elements...] reshaped

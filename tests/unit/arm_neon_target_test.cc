@@ -115,6 +115,123 @@ TEST(ArmNeonTargetTest, MaxPoolStridedConvAndMultiChannelInput) {
   fs::remove_all(dir);
 }
 
+// A model whose int8 Concat, Mul and Resize x86 runs but NEON has no int8 form for: quantized for
+// both, the NEON lowering keeps those three in float (dequantize, float op, quantize), the package
+// runs them with its float fallback bit for bit as the reference runs that lowering, and compile
+// for x86,arm-neon succeeds and says which nodes each target keeps in float.
+TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
+  if (!arm_neon::neonToolsAvailable().ok()) GTEST_SKIP() << arm_neon::neonToolsAvailable().message();
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto values = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(rng);
+    return v;
+  };
+  auto ints = [](onnx::NodeProto* n, const char* name, std::vector<int64_t> v) {
+    auto* a = n->add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t x : v) a->add_ints(x);
+  };
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 3, 8, 8}).output("y", {-1, 5});
+  b.initializer("w1", {8, 3, 3, 3}, values(216)).initializer("w2", {4, 8, 1, 1}, values(32));
+  b.initializer("w3", {12, 12, 1, 1}, values(144)).initializer("w4", {6, 12, 3, 3}, values(648));
+  b.initializer("wf", {5, 6}, values(30)).initializer("scales", {4}, {1, 1, 2, 2});
+  ints(b.node("Conv", {"x", "w1"}, {"a"}, "conv1"), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"a"}, {"ar"}, "relu1");
+  b.node("Conv", {"ar", "w2"}, {"bb"}, "conv2");
+  auto* axis = b.node("Concat", {"ar", "bb"}, {"c"}, "concat")->add_attribute();
+  axis->set_name("axis");
+  axis->set_type(onnx::AttributeProto::INT);
+  axis->set_i(1);
+  b.node("Conv", {"c", "w3"}, {"d"}, "conv3");
+  b.node("Mul", {"c", "d"}, {"e"}, "mul");
+  b.node("Resize", {"e", "", "scales"}, {"f"}, "resize");
+  ints(b.node("Conv", {"f", "w4"}, {"g"}, "conv4"), "strides", {2, 2});
+  b.node("GlobalAveragePool", {"g"}, {"h"}, "gap");
+  b.node("Flatten", {"h"}, {"i"}, "flatten");
+  auto* fc = b.node("Gemm", {"i", "wf"}, {"y"}, "fc");
+  auto* tb = fc->add_attribute();
+  tb->set_name("transB");
+  tb->set_type(onnx::AttributeProto::INT);
+  tb->set_i(1);
+  const fs::path dir = fs::temp_directory_path() / "edgeopt-arm-neon-float-fallback";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  b.save((dir / "m.onnx").string());
+  ir::Tensor calib(ir::DType::kFloat32, {24, 3, 8, 8});
+  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = 2 * u(rng);
+  ASSERT_TRUE(data::writeNpy(calib, (dir / "calib.npy").string()).ok());
+
+  auto model = api::loadModel((dir / "m.onnx").string());
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  api::QuantizeOptions q;
+  q.calib.path = (dir / "calib.npy").string();
+  q.attributionSamples = 2;
+  q.forTargets = {"x86", "arm-neon"};
+  api::QuantizeReport report;
+  ASSERT_TRUE(api::quantizeModel(model.value(), q, &report).ok());
+  for (const char* node : {"concat", "mul", "resize"})
+    EXPECT_NE(std::find(report.quantizedNodes.begin(), report.quantizedNodes.end(), node), report.quantizedNodes.end())
+        << node << " should be in int8: x86 runs it";
+
+  auto arm = targets::find("arm-neon");
+  ASSERT_TRUE(arm.ok());
+  ir::Model lowered = ir::cloneModel(model.value());
+  std::vector<std::string> kept;
+  ASSERT_TRUE(api::prepareForExecution(lowered, arm.value(), &kept).ok());
+  ASSERT_EQ(kept.size(), 3u) << ::testing::PrintToString(kept);
+  for (const auto& k : kept)
+    EXPECT_TRUE(k.find("Concat") != std::string::npos || k.find("Mul") != std::string::npos || k.find("Resize") != std::string::npos) << k;
+  auto refTarget = targets::find("ref");
+  ASSERT_TRUE(refTarget.ok());
+  auto ref = refTarget.value()->load(ir::cloneModel(lowered), {});
+  auto neon = api::ModelRunner::create(model.value(), api::runnerOptionsFor("arm-neon", 1));
+  ASSERT_TRUE(ref.ok() && neon.ok()) << (neon.ok() ? "" : neon.status().message());
+  auto want = ref.value()->run({calib});
+  auto got = neon.value()->run({calib});
+  ASSERT_TRUE(want.ok() && got.ok()) << (got.ok() ? "" : got.status().message());
+  for (int64_t i = 0; i < want.value()[0].numel(); ++i)
+    ASSERT_EQ(want.value()[0].data<float>()[i], got.value()[0].data<float>()[i]) << "element " << i;
+
+  // Quantized for arm-neon alone, the three stay float for every target.
+  ir::Model neonOnly = api::loadModel((dir / "m.onnx").string()).value();
+  q.forTargets = {"arm-neon"};
+  api::QuantizeReport neonReport;
+  ASSERT_TRUE(api::quantizeModel(neonOnly, q, &neonReport).ok());
+  int noInt8Form = 0;
+  for (const auto& f : neonReport.floatNodes) noInt8Form += f.find("no target of arm-neon runs this") != std::string::npos;
+  EXPECT_EQ(noInt8Form, 3) << ::testing::PrintToString(neonReport.floatNodes);
+
+  // compile --targets x86,arm-neon: both rows, NEON's float nodes listed.
+  api::CompileOptions co;
+  co.targets = {"x86", "arm-neon"};
+  co.quantize = true;
+  co.quantizeOptions.calib.path = (dir / "calib.npy").string();
+  co.quantizeOptions.attributionSamples = 2;
+  co.benchIters = 2;
+  co.benchWarmup = 1;
+  api::CompileReport cr;
+  Status st = api::compile((dir / "m.onnx").string(), co, (dir / "out").string(), &cr);
+  ASSERT_TRUE(st.ok()) << st.message();
+  bool sawNeon = false;
+  for (const auto& e : cr.entries) {
+    if (e.precision != "int8") continue;
+    if (e.target == "x86") EXPECT_TRUE(e.keptInFloat.empty());
+    if (e.target == "arm-neon") {
+      sawNeon = true;
+      EXPECT_EQ(e.keptInFloat.size(), 3u);
+    }
+  }
+  EXPECT_TRUE(sawNeon);
+  std::ifstream md(dir / "out" / "report.md");
+  const std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("arm-neon int8: 3 node(s) with an int8 form run in float"), std::string::npos) << text;
+  if (!getenv("KEEP")) fs::remove_all(dir);
+}
+
 TEST(ArmNeonTargetTest, BadInput) {
   auto fp32 = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(fp32.ok());

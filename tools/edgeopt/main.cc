@@ -106,8 +106,6 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
-  Status prepared = edgeopt::api::prepareForExecution(model.value());
-  if (!prepared.ok()) return report(prepared.withContext(modelPath));
   const auto& graph = *model->graph;
   // Unsupported ops are reported before any input file is read; run() checks the inputs.
   auto exec = edgeopt::api::ModelRunner::create(model.value(), edgeopt::api::runnerOptionsFor(targetName, threads, armCpu));
@@ -247,8 +245,6 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
-  Status prepared = edgeopt::api::prepareForExecution(model.value());
-  if (!prepared.ok()) return report(prepared.withContext(modelPath));
   edgeopt::api::EvalOptions options;
   options.data = a.data;
   options.batchSize = a.batch;
@@ -284,7 +280,7 @@ struct QuantizeArgs {
   double maxDrop = -1;
   double minSqnr = std::nan("");  // NaN: no --min-sqnr
   int64_t attributionSamples = 0;
-  std::string out, calibrator = "minmax", exclude, reportPath;
+  std::string out, calibrator = "minmax", exclude, reportPath, forTargets;
   double percentile = 99.99;
   bool perTensor = false, sensitivity = false;
   std::string target = "x86";
@@ -314,6 +310,12 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   std::stringstream ss(a.exclude);
   for (std::string name; std::getline(ss, name, ',');)
     if (!name.empty()) options.exclude.push_back(name);
+  std::stringstream ts(a.forTargets);
+  for (std::string name; std::getline(ts, name, ',');) {
+    if (name.empty()) continue;
+    if (auto t = edgeopt::targets::find(name); !t.ok()) return report(t.status().withContext("--for-targets"));
+    options.forTargets.push_back(name);
+  }
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
   edgeopt::api::QuantizeReport rep;
@@ -408,8 +410,6 @@ int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   if (!shapes.ok()) return report(shapes);
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
-  Status prepared = edgeopt::api::prepareForExecution(model.value());
-  if (!prepared.ok()) return report(prepared.withContext(modelPath));
   auto result = edgeopt::api::benchmark(model.value(), options);
   if (!result.ok()) return report(result.status().withContext(modelPath));
   std::cout << (a.json ? edgeopt::api::benchResultJson(result.value()) + "\n" : edgeopt::api::benchResultText(result.value(), a.top));
@@ -547,6 +547,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(50.0, 100.0));
   quantize->add_flag("--per-tensor", qa.perTensor, "One weight scale per tensor instead of per output channel");
   quantize->add_option("--exclude", qa.exclude, "Comma-separated node names to keep in float");
+  quantize->add_option("--for-targets", qa.forTargets,
+                       "Comma-separated targets the model is for: a node none of them runs in int8 stays float "
+                       "(default: every int8 form edgeopt has; compile passes its --targets)");
   quantize->add_option("--report", qa.reportPath,
                        "Also write a JSON report (ranges, scales, per-layer SQNR/cosine/sensitivity, int8 and float nodes)");
   quantize->add_option("--attribution-samples", qa.attributionSamples,

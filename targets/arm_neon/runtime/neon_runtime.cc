@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/neon/elementwise.h"
+#include "kernels/ref/activation.h"
 #include "kernels/neon/gemm.h"
 #include "kernels/neon/requantize.h"
 
@@ -155,6 +157,73 @@ void depthwise3x3Int8(const Conv2d& c, const int8_t* x, const int16_t* w, const 
       neon::qs8_requantize_rows__neon(c.out_w, c.channels, acc.data(), nullptr, requant, q,
                                       y + (n * c.out_h + oh) * c.out_w * c.channels);
     }
+}
+
+void dequantizeNhwcToNchw(int64_t batch, int64_t channels, int64_t pixels, const int8_t* x, float scale,
+                          int32_t zero_point, float* y) {
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t p = 0; p < pixels; ++p)
+      for (int64_t c = 0; c < channels; ++c)
+        ref::qs8_dequantize__scalar(1, x + (n * pixels + p) * channels + c, scale, zero_point, y + (n * channels + c) * pixels + p);
+}
+
+void concatF32(int64_t outer, int64_t parts, const float* const* x, const int64_t* chunk, float* y) {
+  for (int64_t r = 0; r < outer; ++r)
+    for (int64_t i = 0; i < parts; ++i) {
+      std::memcpy(y, x[i] + r * chunk[i], static_cast<size_t>(chunk[i]) * sizeof(float));
+      y += chunk[i];
+    }
+}
+
+namespace {
+template <typename F>
+void broadcastLoop(int rank, const int64_t* dims, const float* a, const int64_t* aStride, const float* b,
+                   const int64_t* bStride, float* y, F f) {
+  int64_t total = 1;
+  for (int i = 0; i < rank; ++i) total *= dims[i];
+  if (total == 0) return;
+  int64_t index[kMaxBinaryRank] = {0};
+  int64_t ao = 0, bo = 0;
+  const int64_t inner = rank > 0 ? dims[rank - 1] : 1;
+  const int64_t ai = rank > 0 ? aStride[rank - 1] : 0, bi = rank > 0 ? bStride[rank - 1] : 0;
+  for (int64_t done = 0; done < total; done += inner) {
+    for (int64_t j = 0; j < inner; ++j) *y++ = f(a[ao + j * ai], b[bo + j * bi]);
+    // Odometer over the outer dims.
+    for (int d = rank - 2; d >= 0; --d) {
+      ao += aStride[d];
+      bo += bStride[d];
+      if (++index[d] < dims[d]) break;
+      ao -= aStride[d] * dims[d];
+      bo -= bStride[d] * dims[d];
+      index[d] = 0;
+    }
+  }
+}
+}  // namespace
+
+void binaryF32(BinaryOp op, int rank, const int64_t* dims, const float* a, const int64_t* aStride, const float* b,
+               const int64_t* bStride, float* y) {
+  switch (op) {
+    case BinaryOp::kAdd: return broadcastLoop(rank, dims, a, aStride, b, bStride, y, [](float u, float v) { return u + v; });
+    case BinaryOp::kSub: return broadcastLoop(rank, dims, a, aStride, b, bStride, y, [](float u, float v) { return u - v; });
+    case BinaryOp::kMul: return broadcastLoop(rank, dims, a, aStride, b, bStride, y, [](float u, float v) { return u * v; });
+    case BinaryOp::kDiv: return broadcastLoop(rank, dims, a, aStride, b, bStride, y, [](float u, float v) { return u / v; });
+  }
+}
+
+void unaryF32(UnaryOp op, int64_t n, const float* x, float p0, float p1, float* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    switch (op) {
+      case UnaryOp::kRelu: y[i] = ref::f32_relu(v); break;
+      case UnaryOp::kSigmoid: y[i] = ref::f32_sigmoid(v); break;
+      case UnaryOp::kTanh: y[i] = std::tanh(v); break;
+      case UnaryOp::kHardSigmoid: y[i] = ref::f32_hard_sigmoid(v, p0, p1); break;
+      case UnaryOp::kHardSwish: y[i] = ref::f32_hard_swish(v); break;
+      case UnaryOp::kLeakyRelu: y[i] = ref::f32_leaky_relu(v, p0); break;
+      case UnaryOp::kClip: y[i] = ref::f32_clip(v, p0, p1); break;
+    }
+  }
 }
 
 }  // namespace edgeopt_neon

@@ -57,4 +57,28 @@ void depthwise3x3Int8(const Conv2d& c, const int8_t* x, const int16_t* w, const 
                       const edgeopt::kernels::ref::Requantization* requant, const edgeopt::kernels::ref::QuantParams& q,
                       std::vector<int32_t>& acc, int8_t* y);
 
+// ---- Float fallback: the nodes the package runs in float (those the target declines in int8,
+// and float ops between a DequantizeLinear and a QuantizeLinear). Float data is in ONNX (NCHW)
+// order; each computes what the reference executor computes (one IEEE operation per step, no
+// contraction), with portable C++ that the compiler vectorizes. ----
+
+// DequantizeLinear of NHWC int8 data into NCHW float.
+void dequantizeNhwcToNchw(int64_t batch, int64_t channels, int64_t pixels, const int8_t* x, float scale,
+                          int32_t zero_point, float* y);
+
+// Concat: `outer` rows; row r of the output is row r of part 0 (chunk[0] values), then of part 1, ...
+void concatF32(int64_t outer, int64_t parts, const float* const* x, const int64_t* chunk, float* y);
+
+// y = a OP b with numpy broadcasting over `rank` output dims `dims` (the batch first): operand
+// element offset = sum(index[i] * stride[i]) (stride 0 along a broadcast axis).
+enum class BinaryOp : int { kAdd, kSub, kMul, kDiv };
+constexpr int kMaxBinaryRank = 6;
+void binaryF32(BinaryOp op, int rank, const int64_t* dims, const float* a, const int64_t* aStride, const float* b,
+               const int64_t* bStride, float* y);
+
+// Element-wise activations (kernels/ref/activation.h): p0, p1 are HardSigmoid's alpha and beta,
+// LeakyRelu's alpha, Clip's bounds.
+enum class UnaryOp : int { kRelu, kSigmoid, kTanh, kHardSigmoid, kHardSwish, kLeakyRelu, kClip };
+void unaryF32(UnaryOp op, int64_t n, const float* x, float p0, float p1, float* y);
+
 }  // namespace edgeopt_neon
