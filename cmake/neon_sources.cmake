@@ -4,11 +4,12 @@
 # by the NEON kernel tests (tests/neon/CMakeLists.txt) and by every emitted package's
 # CMakeLists.txt, which carries a copy of this file in cmake/.
 set(EDGEOPT_NEON_KERNEL_SOURCES
-    kernels/ref/quant.cc kernels/ref/pool.cc kernels/ref/resize.cc
+    kernels/ref/quant.cc kernels/ref/pool.cc kernels/ref/resize.cc kernels/ref/gemm.cc kernels/ref/normalization.cc
     kernels/neon/requantize_neon.cc kernels/neon/gemm_pack.cc kernels/neon/gemm_neon.cc
     kernels/neon/gemm_neondot.cc kernels/neon/elementwise_neon.cc)
 set(EDGEOPT_NEON_KERNEL_HEADERS
     kernels/ref/quant.h kernels/ref/conv.h kernels/ref/pool.h kernels/ref/resize.h kernels/ref/activation.h
+    kernels/ref/gemm.h kernels/ref/normalization.h
     kernels/neon/requantize.h kernels/neon/gemm.h kernels/neon/gemm_tile.h kernels/neon/elementwise.h
     kernels/neon/mca.h)
 # The ARMv8.2 dot-product kernels; they run only where the CPU reports the feature (getauxval).

@@ -391,11 +391,14 @@ Status canonicalize(onnx::ModelProto& proto, const std::string& path, const Impo
   // libonnx 1.12 leaves a Reshape's output rank unknown when its shape is computed at run time,
   // even when the shape's length is known; supplying those ranks and inferring again, to a fixed
   // point, gives every later node (and the opset upgrade) its rank.
+  // Data propagation gives a Reshape whose shape is computed from Shape -> Gather -> Concat its
+  // output dims, which targets with fixed buffers (arm-neon) need.
   auto inferShapes = [&]() -> Status {
     try {
-      onnx::shape_inference::InferShapes(proto);
+      const onnx::ShapeInferenceOptions propagate(/*check_type=*/false, /*error_mode=*/0, /*data_prop=*/true);
+      onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), propagate);
       for (int round = 0; round < 16 && addReshapeRanks(*proto.mutable_graph()) > 0; ++round)
-        onnx::shape_inference::InferShapes(proto);
+        onnx::shape_inference::InferShapes(proto, onnx::OpSchemaRegistry::Instance(), propagate);
     } catch (const std::exception& e) {
       return invalidInput(path + ": shape inference failed: " + firstLine(e));
     }

@@ -2,6 +2,7 @@
 
 #include "compiler/onnx/proto_edit.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -388,8 +389,86 @@ StatusOr<UpgradeOutcome> upgradeOpset(onnx::ModelProto& model, int64_t fromOpset
   return UpgradeOutcome::kUpgraded;
 }
 
+namespace {
+
+// One entry of a shape computed at run time: an integer (a dim, or a Reshape target's literal 0
+// or -1), a named symbolic dim, or unknown.
+struct ShapeEntry {
+  int64_t value = 0;
+  std::string param;     // symbolic dim (value unused)
+  bool unknown = false;  // neither
+  bool literal() const { return !unknown && param.empty(); }
+  bool known() const { return literal() && value >= 0; }
+  bool operator==(const ShapeEntry& o) const { return value == o.value && param == o.param && unknown == o.unknown; }
+};
+using ShapeValue = std::vector<ShapeEntry>;
+
+ShapeEntry entryOf(const onnx::TensorShapeProto::Dimension& d) {
+  ShapeEntry e;
+  if (d.has_dim_value()) e.value = d.dim_value();
+  else if (d.has_dim_param() && !d.dim_param().empty()) e.param = d.dim_param();
+  else e.unknown = true;
+  return e;
+}
+
+// Integer constants of a node input: 1-D or scalar int64/int32 initializers and Constant nodes.
+std::optional<std::vector<int64_t>> intConstant(const std::unordered_map<std::string, const TensorProto*>& constants,
+                                                const std::string& name) {
+  auto it = constants.find(name);
+  if (it == constants.end() || it->second->dims_size() > 1) return std::nullopt;
+  auto t = tensorFromProto(*it->second);
+  if (!t.ok() || (t->dtype() != ir::DType::kInt64 && t->dtype() != ir::DType::kInt32)) return std::nullopt;
+  std::vector<int64_t> v;
+  for (int64_t i = 0; i < t->numel(); ++i) v.push_back(t->getAsInt64(i));
+  return v;
+}
+
+// The dims a Reshape to `target` gives input dims `in` (0 copies, one -1 takes what is left, which
+// symbolic dims of the input cancel when the target names them too), or nullopt.
+std::optional<ShapeValue> reshapeDims(const ShapeValue& in, const ShapeValue& target) {
+  ShapeValue out = target;
+  int infer = -1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i].literal() && out[i].value == 0) {
+      if (i >= in.size()) return std::nullopt;
+      out[i] = in[i];
+    } else if (out[i].literal() && out[i].value == -1) {
+      if (infer >= 0) return std::nullopt;
+      infer = static_cast<int>(i);
+    } else if (out[i].literal() && out[i].value < 0) {
+      return std::nullopt;
+    }
+  }
+  if (infer < 0) return out;
+  // Elements of the input over those of the other output dims, symbolic dims cancelling by name;
+  // when that is not determined, the entry stays unknown (the rank is still known).
+  ShapeEntry& inferred = out[static_cast<size_t>(infer)];
+  inferred = ShapeEntry{0, "", true};
+  std::vector<std::string> params;
+  int64_t inKnown = 1;
+  for (const auto& e : in) {
+    if (e.known()) inKnown *= e.value;
+    else if (!e.param.empty()) params.push_back(e.param);
+    else return out;
+  }
+  int64_t outKnown = 1;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (static_cast<int>(i) == infer) continue;
+    if (out[i].known()) outKnown *= out[i].value;
+    else if (auto p = std::find(params.begin(), params.end(), out[i].param); !out[i].param.empty() && p != params.end())
+      params.erase(p);
+    else return out;
+  }
+  if (!params.empty() || outKnown == 0 || inKnown % outKnown != 0) return out;
+  inferred = ShapeEntry{inKnown / outKnown, "", false};
+  return out;
+}
+
+}  // namespace
+
 int addReshapeRanks(GraphProto& graph) {
   std::unordered_map<std::string, int> lengthOf;  // values of known shape [k]
+  std::unordered_map<std::string, ShapeValue> dimsOf;  // tensor shapes shape inference left
   std::unordered_set<std::string> typed;
   std::unordered_map<std::string, int32_t> elemType;
   auto noteInfo = [&](const onnx::ValueInfoProto& v) {
@@ -398,20 +477,94 @@ int addReshapeRanks(GraphProto& graph) {
     elemType[v.name()] = tt.elem_type();
     if (!tt.has_shape()) return;
     typed.insert(v.name());
+    ShapeValue d;
+    for (const auto& dim : tt.shape().dim()) d.push_back(entryOf(dim));
+    dimsOf[v.name()] = d;
     if (tt.shape().dim_size() == 1 && tt.shape().dim(0).has_dim_value())
       lengthOf[v.name()] = static_cast<int>(tt.shape().dim(0).dim_value());
   };
   for (const auto& v : graph.input()) noteInfo(v);
   for (const auto& v : graph.value_info()) noteInfo(v);
   for (const auto& v : graph.output()) noteInfo(v);
-  for (const auto& t : graph.initializer())
+  std::unordered_map<std::string, const TensorProto*> constants;
+  for (const auto& t : graph.initializer()) {
+    constants[t.name()] = &t;
     if (t.dims_size() == 1) lengthOf[t.name()] = static_cast<int>(t.dims(0));
+  }
+  // Shape values: what Shape -> Cast/Slice/Gather/Unsqueeze/Squeeze/Concat chains compute, entry
+  // by entry, so that a Reshape to [batch, -1] built from its input's own shape gets its dims.
+  std::unordered_map<std::string, ShapeValue> shapeValue;
+  auto valueOf = [&](const std::string& name) -> std::optional<ShapeValue> {
+    if (auto it = shapeValue.find(name); it != shapeValue.end()) return it->second;
+    if (auto c = intConstant(constants, name)) {
+      ShapeValue v;
+      for (int64_t x : *c) v.push_back(ShapeEntry{x, ""});
+      return v;
+    }
+    return std::nullopt;
+  };
   int added = 0;
   for (const auto& n : graph.node()) {
-    if (n.op_type() != "Reshape" || !isDefaultDomain(n) || n.input_size() < 2 || n.output_size() < 1) continue;
+    if (!isDefaultDomain(n) || n.output_size() < 1) continue;
+    const std::string& op = n.op_type();
+    if (op == "Constant" && n.output_size() == 1)
+      if (const auto* a = findAttr(n, "value"); a && a->has_t()) constants[n.output(0)] = &a->t();
+    if (op == "Shape" && n.input_size() == 1 && dimsOf.count(n.input(0)) && !findAttr(n, "start") && !findAttr(n, "end"))
+      shapeValue[n.output(0)] = dimsOf[n.input(0)];
+    if ((op == "Cast" || op == "Identity" || op == "Squeeze" || op == "Unsqueeze") && n.input_size() >= 1)
+      if (auto v = valueOf(n.input(0)); v && (v->size() <= 1 || op == "Cast" || op == "Identity")) shapeValue[n.output(0)] = *v;
+    if (op == "Concat" && n.input_size() >= 1) {
+      ShapeValue all;
+      bool ok = true;
+      for (const auto& in : n.input()) {
+        auto v = valueOf(in);
+        if (!v) ok = false;
+        else all.insert(all.end(), v->begin(), v->end());
+      }
+      if (ok) shapeValue[n.output(0)] = all;
+    }
+    if (op == "Gather" && n.input_size() == 2)
+      if (auto v = valueOf(n.input(0)); v)
+        if (auto idx = intConstant(constants, n.input(1))) {
+          ShapeValue picked;
+          for (int64_t i : *idx) {
+            if (i < 0) i += static_cast<int64_t>(v->size());
+            if (i < 0 || i >= static_cast<int64_t>(v->size())) break;
+            picked.push_back((*v)[static_cast<size_t>(i)]);
+          }
+          if (picked.size() == idx->size()) shapeValue[n.output(0)] = picked;
+        }
+    if (op == "Slice" && n.input_size() >= 1)
+      if (auto v = valueOf(n.input(0)); v) {
+        // Opset < 10: starts/ends attributes; later: inputs. One axis (0), step 1.
+        std::optional<std::vector<int64_t>> starts, ends;
+        if (const auto* a = findAttr(n, "starts")) starts = std::vector<int64_t>(a->ints().begin(), a->ints().end());
+        if (const auto* a = findAttr(n, "ends")) ends = std::vector<int64_t>(a->ints().begin(), a->ints().end());
+        if (n.input_size() >= 3) starts = intConstant(constants, n.input(1)), ends = intConstant(constants, n.input(2));
+        const bool stepOne = n.input_size() < 5 || intConstant(constants, n.input(4)) == std::vector<int64_t>{1};
+        if (starts && ends && starts->size() == 1 && ends->size() == 1 && stepOne) {
+          const int64_t len = static_cast<int64_t>(v->size());
+          auto clampIndex = [len](int64_t i) { return std::min(std::max(i < 0 ? i + len : i, int64_t{0}), len); };
+          const int64_t b = clampIndex((*starts)[0]), e = clampIndex((*ends)[0]);
+          if (b <= e) shapeValue[n.output(0)] = ShapeValue(v->begin() + b, v->begin() + e);
+        }
+      }
+    if (op != "Reshape" || n.input_size() < 2) continue;
     const std::string& out = n.output(0);
+    const auto target = valueOf(n.input(1));
+    std::optional<ShapeValue> dims;
+    if (target && dimsOf.count(n.input(0)) && n.input_size() == 2 && !findAttr(n, "allowzero"))
+      dims = reshapeDims(dimsOf[n.input(0)], *target);
     auto len = lengthOf.find(n.input(1));
-    if (typed.count(out) || len == lengthOf.end() || len->second < 0) continue;
+    const int rank = dims ? static_cast<int>(dims->size()) : len != lengthOf.end() ? len->second : -1;
+    // Only where shape inference left less than this: no output shape, or unknown dims.
+    if (rank < 0) continue;
+    if (typed.count(out)) {
+      const ShapeValue& have = dimsOf[out];
+      if (!dims || have.size() != dims->size() || have == *dims ||
+          std::none_of(have.begin(), have.end(), [](const ShapeEntry& e) { return e.unknown; }))
+        continue;
+    }
     onnx::ValueInfoProto* vi = nullptr;
     for (auto& v : *graph.mutable_value_info())
       if (v.name() == out) vi = &v;
@@ -424,8 +577,13 @@ int addReshapeRanks(GraphProto& graph) {
     if (tt->elem_type() == TensorProto::UNDEFINED && et != elemType.end()) tt->set_elem_type(et->second);
     auto* shape = tt->mutable_shape();
     shape->clear_dim();
-    for (int i = 0; i < len->second; ++i) shape->add_dim();
+    for (int i = 0; i < rank; ++i) {
+      auto* d = shape->add_dim();
+      if (dims && (*dims)[static_cast<size_t>(i)].known()) d->set_dim_value((*dims)[static_cast<size_t>(i)].value);
+      else if (dims && !(*dims)[static_cast<size_t>(i)].param.empty()) d->set_dim_param((*dims)[static_cast<size_t>(i)].param);
+    }
     typed.insert(out);
+    if (dims) dimsOf[out] = *dims;
     ++added;
   }
   return added;

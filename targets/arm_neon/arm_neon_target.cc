@@ -47,8 +47,9 @@ class ArmNeonTarget : public Target {
     a.packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
     a.estimatedLatencyMs = arm_neon::estimateLatencyMsCortexA76(pkg);
     a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
-    if (pkg.floatSteps > 0)
-      a.note += "; the " + std::to_string(pkg.floatSteps) + " step(s) the package runs in float are not in the estimate";
+    if (pkg.floatSteps + pkg.scalarSteps > 0)
+      a.note += "; not in the estimate: " + std::to_string(pkg.floatSteps) + " step(s) run in float and " +
+                std::to_string(pkg.scalarSteps) + " int8 step(s) run by the portable reference kernel";
     return a;
   }
   StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "compiler/ir/edgeopt_ops.h"
 #include "compiler/runtime/executor.h"
 #include "compiler/support/files.h"
 #include "kernels/neon/gemm.h"
@@ -72,7 +73,9 @@ class Emitter {
     buffer_[in] = {"input", true};
     std::vector<std::string> refused;
     std::set<const ir::Value*> unavailable;  // outputs of refused nodes: their consumers are not listed
+    const std::set<const ir::Node*> needed = dataNodes();
     for (const ir::Node* n : g_.nodes()) {
+      if (!needed.count(n)) continue;  // computes only shapes the package knows already
       const bool blocked = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Value* v) { return v && unavailable.count(v); });
       Status st = blocked ? unsupported("") : node(*n);
       if (st.code() == StatusCode::kUnsupported) {
@@ -94,6 +97,7 @@ class Emitter {
     pkg.gemmMacs = gemmMacs_;
     pkg.depthwiseMacs = dwMacs_;
     pkg.floatSteps = floatSteps_;
+    pkg.scalarSteps = scalarSteps_;
     pkg.files["model.h"] = header(pkg);
     pkg.files["model.cc"] = source(pkg);
     pkg.files["model_runner.cc"] = runner(pkg);
@@ -166,8 +170,10 @@ class Emitter {
 
   Status node(const ir::Node& n) {
     const std::string op = n.qualifiedOpType();
-    for (const ir::Value* v : n.inputs())
-      if (v && !v->isInitializer() && !buffer_.count(v)) return unsupported("input '" + v->name() + "' not produced");
+    const size_t dataInputs = op == "Reshape" ? 1 : n.inputs().size();  // a Reshape's shape is known here
+    for (size_t i = 0; i < dataInputs; ++i)
+      if (const ir::Value* v = n.input(i); v && !v->isInitializer() && !buffer_.count(v))
+        return unsupported("input '" + v->name() + "' not produced");
     if (op == "Flatten" || op == "Reshape") {
       // Contiguous samples keep their element order: the output is the same buffer.
       EDGEOPT_ASSIGN_OR_RETURN(int64_t a, sampleElements(*n.input(0)));
@@ -199,7 +205,11 @@ class Emitter {
     if (op == "edgeopt.QConv") return conv(n);
     if (op == "edgeopt.QAdd") return add(n);
     if (op == "edgeopt.QAveragePool") return globalPool(n);
-    if (op == "MaxPool") return maxPool(n);
+    if (op == "MaxPool" && !buffer_.at(n.input(0)).isFloat) return maxPool(n);
+    if ((op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") && buffer_.at(n.input(0)).isFloat) {
+      ++floatSteps_;
+      return poolFloat(n);
+    }
     if (op == "DequantizeLinear") {
       const ir::Tensor* s = scalarConstant(n.input(1));
       const ir::Tensor* z = n.inputs().size() > 2 ? scalarConstant(n.input(2)) : nullptr;
@@ -216,6 +226,10 @@ class Emitter {
               << ", " << int8ZeroPoint(z) << ", " << y << ");\n";
       }
       return Status::Ok();
+    }
+    if ((op == "Gemm" || op == "MatMul" || op == "Softmax") && floatBuffer(n.input(0))) {
+      ++floatSteps_;
+      return op == "Softmax" ? softmaxFloat(n) : gemmFloat(n);
     }
     if (op == "Concat" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Resize" || unaryOpOf(n)) {
       ++floatSteps_;
@@ -249,6 +263,22 @@ class Emitter {
       return Status::Ok();
     }
     return unsupported(op);
+  }
+
+  // The nodes the output's data depends on. A Reshape's shape input is not data: the package knows
+  // every shape, so a shape computation feeding only Reshapes (Shape -> Gather -> Concat) is left out.
+  std::set<const ir::Node*> dataNodes() const {
+    std::set<const ir::Node*> needed;
+    std::vector<const ir::Value*> work(g_.outputs().begin(), g_.outputs().end());
+    while (!work.empty()) {
+      const ir::Value* v = work.back();
+      work.pop_back();
+      const ir::Node* p = v ? v->producer() : nullptr;
+      if (!p || !needed.insert(p).second) continue;
+      const bool reshape = p->domain().empty() && p->opType() == "Reshape";
+      for (size_t i = 0; i < (reshape ? 1 : p->inputs().size()); ++i) work.push_back(p->input(i));
+    }
+    return needed;
   }
 
   // [C, H, W] of a 4-D value (batch first), when known.
@@ -305,7 +335,18 @@ class Emitter {
       dwMacs_ += 9 * C * p.out[1] * p.out[2];
       return Status::Ok();
     }
-    if (p.groups != 1) return unsupported("grouped QConv");
+    if (p.groups != 1) {
+      // No NEON kernel for this grouping: the portable reference int8 kernel, on NCHW copies.
+      const size_t offW = addWeights(wq, static_cast<size_t>(w->initializer().numel()));
+      std::vector<int32_t> bv(static_cast<size_t>(M), 0);
+      if (bias) std::copy(bias, bias + M, bv.begin());
+      const size_t offB = addWeights(bv.data(), bv.size() * sizeof(int32_t));
+      code_ << "  edgeopt_neon::groupedConvInt8Reference(" << geo.str() << ", " << p.groups << ", " << xs
+            << ", reinterpret_cast<const int8_t*>(m->weights.data() + " << offW << "), reinterpret_cast<const int32_t*>(m->weights.data() + "
+            << offB << "), " << layer << "Requant, " << layer << "Params, m->columns, " << ys << ");\n";
+      ++scalarSteps_;
+      return Status::Ok();
+    }
     // Weights [M][C][kh][kw] -> [M][kh][kw][C], the order of the NHWC im2col rows.
     const int64_t K = KH * KW * C;
     std::vector<int8_t> reordered(static_cast<size_t>(M * K));
@@ -409,6 +450,65 @@ class Emitter {
     const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e, true);
     code_ << "  // " << n.describe() << " (float)\n  edgeopt_neon::unaryF32(edgeopt_neon::UnaryOp::" << unaryOpOf(n) << ", batch * "
           << e << ", " << x << ", " << floatLiteral(p0) << ", " << floatLiteral(p1) << ", " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status gemmFloat(const ir::Node& n) {
+    const ir::Value* w = n.inputs().size() > 1 ? n.input(1) : nullptr;
+    const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+    const auto in = sampleDims(*n.input(0));
+    if (!w || !w->isInitializer() || w->initializer().rank() != 2 || (b && !b->isInitializer()) || !in || in->size() != 1 ||
+        ir::fusedActivation(n) || n.attrInt("transA", 0) || n.attrFloat("alpha", 1) != 1 || n.attrFloat("beta", 1) != 1)
+      return unsupported(n.opType());
+    const bool transB = n.opType() == "Gemm" && n.attrInt("transB", 0) != 0;
+    const auto& wd = w->initializer().dims();
+    const int64_t K = transB ? wd[1] : wd[0], N = transB ? wd[0] : wd[1];
+    if ((*in)[0] != K || (b && b->initializer().numel() != N && b->initializer().numel() != 1)) return unsupported(n.opType());
+    const std::string wp = floatConstant(w->initializer()), bp = b ? floatConstant(b->initializer()) : "nullptr";
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), N, true);
+    code_ << "  // " << n.describe() << " (float)\n  edgeopt_neon::gemmF32(batch, " << K << ", " << N << ", " << x << ", " << wp << ", "
+          << (transB ? "true" : "false") << ", " << bp << ", " << (b ? b->initializer().numel() : 0) << ", " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status softmaxFloat(const ir::Node& n) {
+    const auto d = sampleDims(*n.input(0));
+    if (!d) return unsupported("Softmax");
+    const int64_t rank = static_cast<int64_t>(d->size()) + 1;
+    int64_t axis = n.attrInt("axis", -1);
+    if (axis < 0) axis += rank;
+    if (axis < 1 || axis >= rank) return unsupported("Softmax along the batch");
+    int64_t outer = 1, inner = 1;
+    for (int64_t i = 1; i < axis; ++i) outer *= (*d)[static_cast<size_t>(i - 1)];
+    for (int64_t i = axis + 1; i < rank; ++i) inner *= (*d)[static_cast<size_t>(i - 1)];
+    EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e, true);
+    code_ << "  // " << n.describe() << " (float)\n  edgeopt_neon::softmaxF32(batch * " << outer << ", " << (*d)[static_cast<size_t>(axis - 1)]
+          << ", " << inner << ", " << x << ", " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status poolFloat(const ir::Node& n) {
+    const auto chw = imageDims(*n.input(0)), out = imageDims(*n.output(0));
+    if (!chw || !out || n.outputs().size() != 1) return unsupported(n.opType());
+    kernels::ref::PoolParams p;
+    const bool global = n.opType() == "GlobalAveragePool";
+    if (global) {
+      p.in[1] = p.kernel[1] = p.padded_end[1] = (*chw)[1];
+      p.in[2] = p.kernel[2] = p.padded_end[2] = (*chw)[2];
+    } else {
+      auto params = runtime::poolParamsOf(n, {1, (*chw)[0], (*chw)[1], (*chw)[2]});
+      if (!params.ok()) return params.status();
+      p = params.value();
+    }
+    const int64_t outH = global ? 1 : p.out[1], outW = global ? 1 : p.out[2];
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*chw)[0] * outH * outW, true);
+    code_ << "  {  // " << n.describe() << " (float)\n    const int64_t geometry[] = {" << p.in[1] << ", " << p.in[2] << ", " << outH
+          << ", " << outW << ", " << p.kernel[1] << ", " << p.kernel[2] << ", " << p.stride[1] << ", " << p.stride[2] << ", "
+          << p.pad_begin[1] << ", " << p.pad_begin[2] << ", " << p.dilation[1] << ", " << p.dilation[2] << ", " << p.padded_end[1]
+          << ", " << p.padded_end[2] << "};\n    edgeopt_neon::poolF32(" << (n.opType() == "MaxPool" ? "true" : "false") << ", "
+          << (n.attrInt("count_include_pad", 0) ? "true" : "false") << ", batch, " << (*chw)[0] << ", geometry, " << x << ", " << y
+          << ");\n  }\n";
     return Status::Ok();
   }
 
@@ -624,7 +724,7 @@ class Emitter {
   std::vector<uint8_t> weights_;
   std::ostringstream code_, constants_;
   int layers_ = 0;
-  int64_t gemmMacs_ = 0, dwMacs_ = 0, floatSteps_ = 0;
+  int64_t gemmMacs_ = 0, dwMacs_ = 0, floatSteps_ = 0, scalarSteps_ = 0;
 };
 
 // Where an embedded source goes in the package.
@@ -646,15 +746,9 @@ bool runsInt8(const ir::Node& n) {
     return d;
   };
   const auto x = dims(n.input(0));
-  if (op == "Conv") {
+  if (op == "Conv") {  // 2-D; groups other than 1 and depthwise 3x3 run the reference int8 kernel
     const auto w = dims(n.inputs().size() > 1 ? n.input(1) : nullptr);
-    if (!x || x->size() != 4 || !w || w->size() != 4) return false;
-    const int64_t group = n.attrInt("group", 1), M = (*w)[0];
-    if (group == 1) return true;
-    bool unitDilation = true;
-    if (const ir::Attribute* a = n.attr("dilations"))
-      for (int64_t d : a->ints()) unitDilation = unitDilation && d == 1;
-    return (*w)[1] == 1 && group == M && (*x)[1] == M && (*w)[2] == 3 && (*w)[3] == 3 && unitDilation;  // depthwise 3x3
+    return x && x->size() == 4 && w && w->size() == 4;
   }
   if (op == "Gemm" || op == "MatMul") {
     const auto w = dims(n.inputs().size() > 1 ? n.input(1) : nullptr);

@@ -7,7 +7,8 @@
 //
 // Input: a QDQ model lowered by prepareForExecution. Supported: QuantizeLinear / DequantizeLinear
 // per tensor at the graph's float boundaries (an NCHW input is quantized into NHWC), edgeopt.QConv
-// (groups 1 as NHWC im2col + GEMM; depthwise 3x3 with its own kernel), edgeopt.QGemm on 2-D data,
+// (groups 1 as NHWC im2col + GEMM; depthwise 3x3 with its own kernel; other groupings with the
+// reference int8 kernel on NCHW copies), edgeopt.QGemm on 2-D data,
 // edgeopt.QAdd (same shapes), global edgeopt.QAveragePool, MaxPool on int8, and Flatten / Reshape
 // that keep each sample's element order; in float (NCHW): DequantizeLinear anywhere, Concat,
 // Add/Sub/Mul/Div with broadcasting, Resize, and Relu, Sigmoid, Tanh, HardSigmoid, HardSwish,
@@ -31,7 +32,8 @@ struct Package {
   int64_t inputElements = 0, outputElements = 0;  // per sample
   // MACs per sample by kernel family, for the latency estimate.
   int64_t gemmMacs = 0, depthwiseMacs = 0;
-  int64_t floatSteps = 0;  // nodes run by the float fallback (not in the estimate)
+  int64_t floatSteps = 0;   // nodes run by the float fallback (not in the estimate)
+  int64_t scalarSteps = 0;  // int8 nodes run by the portable reference kernel (not in the estimate)
 };
 
 // An estimate of one sample's latency on a Cortex-A76 at 2.4 GHz, compute only: each kernel
@@ -39,8 +41,9 @@ struct Package {
 // model of the A76 core (tools/neon/mca.sh: SDOT GEMM 28.3, depthwise 3.5). Not a measurement.
 double estimateLatencyMsCortexA76(const Package& package);
 
-// The int8 forms the emitter has (Target::runsInt8 of the arm-neon target): Conv with groups 1 or
-// depthwise 3x3 (dilation 1), Gemm/MatMul on 2-D data, Add of equal shapes, GlobalAveragePool,
+// The int8 forms the emitter has (Target::runsInt8 of the arm-neon target): 2-D Conv (NEON kernels
+// for groups 1 and depthwise 3x3 with dilation 1, the portable reference int8 kernel for the
+// rest), Gemm/MatMul on 2-D data, Add of equal shapes, GlobalAveragePool,
 // MaxPool, and Flatten/Reshape that keep each sample's element order in NHWC. Everything else in
 // a QDQ model runs in float (Concat, Mul, Resize, activations, ...; see the float fallback in
 // runtime/neon_runtime.h).

@@ -150,13 +150,25 @@ TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
   b.node("Mul", {"c", "d"}, {"e"}, "mul");
   b.node("Resize", {"e", "", "scales"}, {"f"}, "resize");
   ints(b.node("Conv", {"f", "w4"}, {"g"}, "conv4"), "strides", {2, 2});
-  b.node("GlobalAveragePool", {"g"}, {"h"}, "gap");
+  // Float steps (HardSwish, then MaxPool on float), a depthwise 5x5 (the reference int8 kernel),
+  // and a float classifier (its logits feed Softmax, so it stays float).
+  b.node("HardSwish", {"g"}, {"g2"}, "hswish");
+  ints(b.node("MaxPool", {"g2"}, {"g3"}, "pool"), "kernel_shape", {2, 2});
+  b.initializer("w5", {6, 1, 5, 5}, values(150));
+  auto* dw = b.node("Conv", {"g3", "w5"}, {"g4"}, "dw5x5");
+  ints(dw, "pads", {2, 2, 2, 2});
+  auto* group = dw->add_attribute();
+  group->set_name("group");
+  group->set_type(onnx::AttributeProto::INT);
+  group->set_i(6);
+  b.node("GlobalAveragePool", {"g4"}, {"h"}, "gap");
   b.node("Flatten", {"h"}, {"i"}, "flatten");
-  auto* fc = b.node("Gemm", {"i", "wf"}, {"y"}, "fc");
+  auto* fc = b.node("Gemm", {"i", "wf"}, {"logits"}, "fc");
   auto* tb = fc->add_attribute();
   tb->set_name("transB");
   tb->set_type(onnx::AttributeProto::INT);
   tb->set_i(1);
+  b.node("Softmax", {"logits"}, {"y"}, "softmax");
   const fs::path dir = fs::temp_directory_path() / "edgeopt-arm-neon-float-fallback";
   fs::remove_all(dir);
   fs::create_directories(dir);

@@ -121,6 +121,33 @@ TEST_F(OpsetUpgradeTest, SoftmaxBehindARunTimeReshapeLearnsItsRank) {
   expectNear(run(*m, {ir::Tensor::fromVector<float>({2, 3, 4}, x)}), softmaxRows(x, 12));
 }
 
+TEST_F(OpsetUpgradeTest, RunTimeReshapeFromItsInputsOwnShapeGetsItsDims) {
+  // PaddleOCR cls: Reshape(x, Concat(Cast(Slice(Cast(Shape(x)), 0:1)), [-1])): [batch, C*H*W], the
+  // -1 resolved because the symbolic batch cancels. Targets with fixed buffers need the dims.
+  OnnxModelBuilder b(9);
+  b.input("x", {-1, 5, 2, 2}).output("y", {-1, 20});
+  b.int64Initializer("rest", {-1});
+  b.node("Shape", {"x"}, {"s"}, "shape");
+  testing::addIntAttr(b.node("Cast", {"s"}, {"s32"}, "cast0"), "to", 6);
+  auto* slice = b.node("Slice", {"s32"}, {"n32"}, "slice");
+  testing::addIntsAttr(slice, "axes", {0});
+  testing::addIntsAttr(slice, "starts", {0});
+  testing::addIntsAttr(slice, "ends", {1});
+  testing::addIntAttr(b.node("Cast", {"n32"}, {"n"}, "cast1"), "to", 7);
+  testing::addIntAttr(b.node("Concat", {"n", "rest"}, {"target"}, "concat"), "axis", 0);
+  b.node("Reshape", {"x", "target"}, {"r"}, "reshape");
+  b.node("Relu", {"r"}, {"y"}, "relu");
+  auto m = load(b);
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  const ir::Value* r = m->graph->findValue("r");
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->shape().has_value());
+  ASSERT_EQ(r->shape()->size(), 2u);
+  EXPECT_FALSE((*r->shape())[0].isKnown());  // the batch stays symbolic
+  ASSERT_TRUE((*r->shape())[1].isKnown());
+  EXPECT_EQ((*r->shape())[1].value, 20);
+}
+
 TEST_F(OpsetUpgradeTest, ClipSliceUnsqueezeAndReduceSumAttributesBecomeInputs) {
   OnnxModelBuilder b(9);
   b.input("x", {2, 4}).output("y", {1, 1});

@@ -7,6 +7,9 @@
 
 #include "kernels/neon/elementwise.h"
 #include "kernels/ref/activation.h"
+#include "kernels/ref/gemm.h"
+#include "kernels/ref/normalization.h"
+#include "kernels/ref/pool.h"
 #include "kernels/neon/gemm.h"
 #include "kernels/neon/requantize.h"
 
@@ -157,6 +160,63 @@ void depthwise3x3Int8(const Conv2d& c, const int8_t* x, const int16_t* w, const 
       neon::qs8_requantize_rows__neon(c.out_w, c.channels, acc.data(), nullptr, requant, q,
                                       y + (n * c.out_h + oh) * c.out_w * c.channels);
     }
+}
+
+void groupedConvInt8Reference(const Conv2d& c, int64_t groups, const int8_t* x, const int8_t* w, const int32_t* bias,
+                              const ref::Requantization* requant, const ref::QuantParams& q, std::vector<int8_t>& scratch,
+                              int8_t* y) {
+  const int64_t inPixels = c.in_h * c.in_w, outPixels = c.out_h * c.out_w;
+  const size_t need = static_cast<size_t>(c.channels * inPixels + c.out_channels * outPixels);
+  if (scratch.size() < need) scratch.resize(need);
+  int8_t* xc = scratch.data();
+  int8_t* yc = xc + c.channels * inPixels;
+  ref::ConvParams p;
+  p.in_channels = c.channels;
+  p.out_channels = c.out_channels;
+  p.groups = groups;
+  p.in[1] = c.in_h, p.in[2] = c.in_w, p.out[1] = c.out_h, p.out[2] = c.out_w;
+  p.kernel[1] = c.kernel_h, p.kernel[2] = c.kernel_w, p.stride[1] = c.stride_h, p.stride[2] = c.stride_w;
+  p.dilation[1] = c.dilation_h, p.dilation[2] = c.dilation_w, p.pad_begin[1] = c.pad_top, p.pad_begin[2] = c.pad_left;
+  for (int64_t n = 0; n < c.batch; ++n) {
+    const int8_t* xn = x + n * inPixels * c.channels;
+    for (int64_t px = 0; px < inPixels; ++px)
+      for (int64_t ch = 0; ch < c.channels; ++ch) xc[ch * inPixels + px] = xn[px * c.channels + ch];
+    ref::qs8_conv__scalar(p, q, xc, w, bias, requant, yc);
+    int8_t* yn = y + n * outPixels * c.out_channels;
+    for (int64_t px = 0; px < outPixels; ++px)
+      for (int64_t ch = 0; ch < c.out_channels; ++ch) yn[px * c.out_channels + ch] = yc[ch * outPixels + px];
+  }
+}
+
+void gemmF32(int64_t batch, int64_t K, int64_t N, const float* a, const float* w, bool transposed, const float* bias,
+             int64_t biasCount, float* y) {
+  ref::GemmParams p;
+  p.m = batch, p.k = K, p.n = N;
+  p.a_row_stride = K, p.a_col_stride = 1;
+  p.b_row_stride = transposed ? 1 : N, p.b_col_stride = transposed ? K : 1;
+  p.y_row_stride = N;
+  if (bias) {
+    for (int64_t i = 0; i < batch; ++i)
+      for (int64_t j = 0; j < N; ++j) y[i * N + j] = 1.0f * bias[biasCount == 1 ? 0 : j];
+    p.accumulate = true;
+  }
+  ref::f32_gemm__scalar(p, a, w, y);
+}
+
+void softmaxF32(int64_t outer, int64_t axis, int64_t inner, const float* x, float* y) {
+  ref::f32_softmax__scalar(outer, axis, inner, x, y);
+}
+
+void poolF32(bool max, bool count_include_pad, int64_t batch, int64_t channels, const int64_t* g, const float* x,
+             float* y) {
+  ref::PoolParams p;
+  p.batch = batch;
+  p.channels = channels;
+  p.in[1] = g[0], p.in[2] = g[1], p.out[1] = g[2], p.out[2] = g[3], p.kernel[1] = g[4], p.kernel[2] = g[5];
+  p.stride[1] = g[6], p.stride[2] = g[7], p.pad_begin[1] = g[8], p.pad_begin[2] = g[9];
+  p.dilation[1] = g[10], p.dilation[2] = g[11], p.padded_end[1] = g[12], p.padded_end[2] = g[13];
+  if (max) ref::f32_maxpool__scalar(p, x, y, nullptr);
+  else ref::f32_avgpool__scalar(p, count_include_pad, x, y);
 }
 
 void dequantizeNhwcToNchw(int64_t batch, int64_t channels, int64_t pixels, const int8_t* x, float scale,

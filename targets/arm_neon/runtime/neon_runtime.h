@@ -52,6 +52,13 @@ void convInt8(bool dot, const Conv2d& c, const int8_t* x, const int8_t* packed,
               const edgeopt::kernels::ref::Requantization* requant, const edgeopt::kernels::ref::QuantParams& q,
               std::vector<int8_t>& columns, std::vector<int32_t>& acc, int8_t* y);
 
+// Any other grouping (e.g. depthwise 5x5): the reference int8 kernel (kernels/ref/quant.h) on an
+// NCHW copy of the input, its NCHW result copied back to NHWC. w: [M][C/groups][kh][kw]; bias: M
+// values. scratch: grown as needed.
+void groupedConvInt8Reference(const Conv2d& c, int64_t groups, const int8_t* x, const int8_t* w, const int32_t* bias,
+                              const edgeopt::kernels::ref::Requantization* requant,
+                              const edgeopt::kernels::ref::QuantParams& q, std::vector<int8_t>& scratch, int8_t* y);
+
 // Depthwise 3x3 int8 convolution (groups == channels); weights widened to int16, [9][channels].
 void depthwise3x3Int8(const Conv2d& c, const int8_t* x, const int16_t* w, const int32_t* bias,
                       const edgeopt::kernels::ref::Requantization* requant, const edgeopt::kernels::ref::QuantParams& q,
@@ -75,6 +82,20 @@ enum class BinaryOp : int { kAdd, kSub, kMul, kDiv };
 constexpr int kMaxBinaryRank = 6;
 void binaryF32(BinaryOp op, int rank, const int64_t* dims, const float* a, const int64_t* aStride, const float* b,
                const int64_t* bStride, float* y);
+
+// 2-D MaxPool / AveragePool on NCHW float data with the reference kernels (kernels/ref/pool.h);
+// `geometry` = {in_h, in_w, out_h, out_w, kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left,
+// dilation_h, dilation_w, padded_end_h, padded_end_w}.
+void poolF32(bool max, bool count_include_pad, int64_t batch, int64_t channels, const int64_t* geometry, const float* x,
+             float* y);
+
+// y[batch, N] = a[batch, K] x w (+ bias) in float with the reference kernel (kernels/ref/gemm.h):
+// w is [K, N], or [N, K] when transposed; bias has N values or one (null: none).
+void gemmF32(int64_t batch, int64_t K, int64_t N, const float* a, const float* w, bool transposed, const float* bias,
+             int64_t biasCount, float* y);
+
+// Softmax over runs of `axis` values (kernels/ref/normalization.h).
+void softmaxF32(int64_t outer, int64_t axis, int64_t inner, const float* x, float* y);
 
 // Element-wise activations (kernels/ref/activation.h): p0, p1 are HardSigmoid's alpha and beta,
 // LeakyRelu's alpha, Clip's bounds.
