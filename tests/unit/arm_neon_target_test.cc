@@ -251,12 +251,21 @@ TEST(ArmNeonTargetTest, BadInput) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("runs int8 models"), std::string::npos);
   EXPECT_FALSE(arm_neon::emitPackage(*fp32->graph, "9lives").ok());  // not a C identifier
-  // A float op in the middle: refused with the node named, its consumers not listed.
-  auto model = api::loadModel((kZoo / "mlp_fm.onnx").string());
-  ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
-  auto pkg = arm_neon::emitPackage(*model->graph, "mlp");
+  // An op neither the int8 kernels nor the float fallback have: refused with the node named, its
+  // consumers not listed.
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 8}).output("y", {-1, 8});
+  b.node("Exp", {"x"}, {"e"}, "exp");
+  b.node("Relu", {"e"}, {"y"}, "relu");
+  const fs::path file = fs::temp_directory_path() / "edgeopt-arm-neon-exp.onnx";
+  b.save(file.string());
+  auto model = api::loadModel(file.string());
+  fs::remove(file);
+  ASSERT_TRUE(model.ok());
+  auto pkg = arm_neon::emitPackage(*model->graph, "m");
   ASSERT_FALSE(pkg.ok());
-  EXPECT_NE(pkg.status().message().find("no NEON lowering yet for"), std::string::npos) << pkg.status().message();
+  EXPECT_NE(pkg.status().message().find("no NEON lowering yet for 'exp' (Exp)"), std::string::npos) << pkg.status().message();
+  EXPECT_EQ(pkg.status().message().find("relu"), std::string::npos) << pkg.status().message();
 }
 
 }  // namespace
