@@ -21,6 +21,7 @@
 // the output feeds only a per-tensor int8 or uint8 QuantizeLinear. Anything else keeps its float QDQ form,
 // which the reference executor also runs.
 // Not exported: these ops exist only on the way to execution (ONNX export refuses them).
+// Targets read these attributes only through compiler/runtime/int8_ops.h, which validates them.
 //
 // A target that lacks some of these int8 forms lowers with LowerQdqOptions::runsInt8: a
 // DQ -> op -> Q group whose op it declines keeps its float QDQ form (dequantize, float op,

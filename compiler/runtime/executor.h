@@ -17,6 +17,7 @@
 
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
+#include "compiler/runtime/int8_ops.h"
 #include "kernels/ref/conv.h"
 #include "kernels/ref/pool.h"
 #include "kernels/ref/quant.h"
@@ -58,16 +59,7 @@ struct ResizeAxis {
 StatusOr<std::vector<ResizeAxis>> resizeAxesOf(const ir::Node& node, const std::vector<int64_t>& x, const ir::Tensor* roi,
                                                const ir::Tensor* scales, const ir::Tensor* sizes);
 
-// The output stage of an edgeopt.QConv / QGemm with `channels` output channels: zero points,
-// bounds (fused Relu/Clip) and per-channel requantization, as the reference kernels apply it.
-struct Int8OutputStage {
-  kernels::ref::QuantParams q;
-  std::vector<kernels::ref::Requantization> requant;
-};
-StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channels);
-// The output zero point and bounds (y_scale, y_zero_point, fused Relu/Clip) and input zero point
-// (x_zero_point) of an edgeopt int8 op without weights, in the int8 encoding.
-StatusOr<kernels::ref::QuantParams> int8OutputParamsOf(const ir::Node& node);
+// The int8 ops' attributes: compiler/runtime/int8_ops.h.
 
 class Executor {
  public:

@@ -692,55 +692,6 @@ Status runGelu(OpContext& ctx) {
 
 // ---- edgeopt int8 ops (passes/lower_qdq.h) ----
 
-// Output bounds and per-channel requantization of an int8 op.
-struct Int8Output {
-  ref::QuantParams q;
-  std::vector<ref::Requantization> requant;
-};
-
-// Output zero point and bounds (from y_scale, y_zero_point and a fused Relu/Clip) and the input
-// zero point (x_zero_point) of an int8 op.
-StatusOr<ref::QuantParams> int8OutputParams(const OpContext& ctx) {
-  const ir::Node& n = ctx.node;
-  ref::QuantParams q;
-  const float ys = n.attrFloat("y_scale", 0);
-  if (!(ys > 0)) return ctx.invalid("y_scale missing or not positive");
-  q.input_zero_point = static_cast<int32_t>(n.attrInt("x_zero_point", 0));
-  q.output_zero_point = static_cast<int32_t>(n.attrInt("y_zero_point", 0));
-  if (auto act = ir::fusedActivation(n)) {
-    if (act->op == "Relu") {
-      q.output_min = std::max(-128, q.output_zero_point);
-    } else if (act->op == "Clip" && act->params.size() == 2) {
-      q.output_min = ref::qs8_quantize(std::max(act->params[0], -3.0e38f), ys, q.output_zero_point);
-      q.output_max = ref::qs8_quantize(std::min(act->params[1], 3.0e38f), ys, q.output_zero_point);
-    } else {
-      return ctx.unsupportedHere("int8 fused activation '" + act->op + "'");
-    }
-  }
-  return q;
-}
-
-// A real multiplier (ratio of scales) as a Requantization, or an error when out of range.
-StatusOr<ref::Requantization> int8Multiplier(const OpContext& ctx, double m) {
-  if (!(m >= 0) || m >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
-  return ref::quantizeMultiplier(m);
-}
-
-StatusOr<Int8Output> int8Output(const OpContext& ctx, int64_t channels) {
-  const ir::Node& n = ctx.node;
-  Int8Output o;
-  const float xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
-  const auto ws = n.attrFloats("w_scales");
-  if (!(xs > 0) || !(ys > 0) || static_cast<int64_t>(ws.size()) != channels)
-    return ctx.invalid("int8 scales missing or not matching " + std::to_string(channels) + " output channels");
-  EDGEOPT_ASSIGN_OR_RETURN(o.q, int8OutputParams(ctx));
-  for (float w : ws) {
-    EDGEOPT_ASSIGN_OR_RETURN(auto r, int8Multiplier(ctx, static_cast<double>(xs) * w / ys));
-    o.requant.push_back(r);
-  }
-  return o;
-}
-
 // The int8 view of an activation stored as uint8 (value + 128), or the tensor itself.
 const Tensor& asInt8(const OpContext& ctx, size_t i, Tensor* storage) {
   const Tensor& x = *ctx.input(i);
@@ -752,7 +703,7 @@ const Tensor& asInt8(const OpContext& ctx, size_t i, Tensor* storage) {
 
 // Stores an int8 result as uint8 (value + 128) when the op's y_uint8 says so.
 Tensor finishInt8(const OpContext& ctx, Tensor y) {
-  if (!ctx.node.attrInt("y_uint8", 0)) return y;
+  if (!int8StorageOf(ctx.node).outputUint8) return y;
   Tensor u(DType::kUInt8, y.dims());
   for (int64_t k = 0; k < y.numel(); ++k) u.data<uint8_t>()[k] = static_cast<uint8_t>(y.data<int8_t>()[k] + 128);
   return u;
@@ -767,7 +718,7 @@ Status requireDType(const OpContext& ctx, size_t i, DType t) {
 
 // Activation int8 (or uint8-stored when x_uint8), weights int8, bias int32.
 Status checkInt8Operands(const OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, ctx.node.attrInt("x_uint8", 0) ? DType::kUInt8 : DType::kInt8));
+  EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 0, int8StorageOf(ctx.node).inputUint8 ? DType::kUInt8 : DType::kInt8));
   EDGEOPT_RETURN_IF_ERROR(requireDType(ctx, 1, DType::kInt8));
   return requireDType(ctx, 2, DType::kInt32);
 }
@@ -779,7 +730,7 @@ Status runQConv(OpContext& ctx) {
   const Tensor& w = *ctx.input(1);
   const Tensor* b = ctx.input(2);
   EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, b));
-  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, geo.params.out_channels));
+  EDGEOPT_ASSIGN_OR_RETURN(const Int8OutputStage o, int8OutputStageOf(ctx.node, geo.params.out_channels));
   Tensor y(DType::kInt8, geo.outDims);
   ref::qs8_conv__scalar(geo.params, o.q, x.data<int8_t>(), w.data<int8_t>(), b ? b->data<int32_t>() : nullptr,
                         o.requant.data(), y.data<int8_t>());
@@ -800,7 +751,7 @@ Status runQGemm(OpContext& ctx) {
   if ((transB ? w.dims()[1] : w.dims()[0]) != K)
     return ctx.invalid("inner dimensions differ: " + ir::dimsToString(a.dims()) + " x " + ir::dimsToString(w.dims()));
   if (b && b->numel() != N) return ctx.invalid("bias must have one value per output column");
-  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, N));
+  EDGEOPT_ASSIGN_OR_RETURN(const Int8OutputStage o, int8OutputStageOf(ctx.node, N));
   std::vector<int64_t> outDims(a.dims().begin(), a.dims().end() - 1);
   outDims.push_back(N);
   Tensor y(DType::kInt8, outDims);
@@ -818,13 +769,6 @@ Status requireInt8Activation(const OpContext& ctx, size_t i) {
   return Status::Ok();
 }
 
-// Scale attribute `name` (> 0).
-StatusOr<double> scaleAttr(const OpContext& ctx, const std::string& name) {
-  const float s = ctx.node.attrFloat(name, 0);
-  if (!(s > 0)) return ctx.invalid(name + " missing or not positive");
-  return static_cast<double>(s);
-}
-
 // edgeopt.QAdd / edgeopt.QMul (a, b) with numpy broadcasting; a_scale, a_zero_point, b_scale,
 // b_zero_point, y_scale, y_zero_point, y_uint8 and a fused Relu/Clip.
 template <bool kIsAdd>
@@ -834,25 +778,21 @@ Status runQBinary(OpContext& ctx) {
   Tensor aStorage, bStorage;
   const Tensor& a = asInt8(ctx, 0, &aStorage);
   const Tensor& b = asInt8(ctx, 1, &bStorage);
-  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
-  EDGEOPT_ASSIGN_OR_RETURN(double as, scaleAttr(ctx, "a_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(double bs, scaleAttr(ctx, "b_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
-  const int32_t az = static_cast<int32_t>(ctx.node.attrInt("a_zero_point", 0));
-  const int32_t bz = static_cast<int32_t>(ctx.node.attrInt("b_zero_point", 0));
+  EDGEOPT_ASSIGN_OR_RETURN(const QBinary op, qBinaryOf(ctx.node));
+  const ref::QuantParams& q = op.q;
+  const int32_t az = op.aZeroPoint, bz = op.bZeroPoint;
   EDGEOPT_ASSIGN_OR_RETURN(auto out, broadcastShapes(a.dims(), b.dims(), ctx));
   Tensor y(DType::kInt8, out);
   const auto sa = broadcastStrides(a.dims(), out), sb = broadcastStrides(b.dims(), out);
   if constexpr (kIsAdd) {
-    if (as / ys >= 2147483648.0 || bs / ys >= 2147483648.0) return ctx.invalid("requantization multiplier out of range");
-    const ref::AddRequantization r = ref::quantizeAddMultipliers(as / ys, bs / ys);
+    const ref::AddRequantization& r = op.add;
     if (a.dims() == b.dims())
       ref::qs8_add__scalar(a.numel(), a.data<int8_t>(), az, b.data<int8_t>(), bz, r, q, y.data<int8_t>());
     else
       broadcastApply(out, a.data<int8_t>(), sa, b.data<int8_t>(), sb, y.data<int8_t>(),
                      [&](int8_t p, int8_t v) { return ref::qs8_add(p, v, r, az, bz, q); });
   } else {
-    EDGEOPT_ASSIGN_OR_RETURN(ref::Requantization r, int8Multiplier(ctx, as * bs / ys));
+    const ref::Requantization& r = op.mul;
     if (a.dims() == b.dims())
       ref::qs8_mul__scalar(a.numel(), a.data<int8_t>(), az, b.data<int8_t>(), bz, r, q, y.data<int8_t>());
     else
@@ -871,15 +811,13 @@ Status runQAveragePool(OpContext& ctx) {
   const Tensor& x = asInt8(ctx, 0, &xStorage);
   EDGEOPT_ASSIGN_OR_RETURN(auto geometry, poolGeometry(ctx, x));
   const auto& [p, outDims] = geometry;
-  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
-  EDGEOPT_ASSIGN_OR_RETURN(double xs, scaleAttr(ctx, "x_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(const QAverage avg, qAverageOf(ctx.node));
+  const ref::QuantParams& q = avg.q;
   const int64_t window = p.kernel[0] * p.kernel[1] * p.kernel[2];
-  if (window > (int64_t{1} << 23)) return ctx.unsupportedHere("int8 pooling window larger than 2^23");
-  if (xs / ys >= 1073741824.0) return ctx.invalid("requantization multiplier out of range");
-  const auto perCount = ref::averageRequantization(xs / ys, window);
+  if (window > QAverage::kMaxWindow) return ctx.unsupportedHere("int8 pooling window larger than 2^23");
+  const auto perCount = ref::averageRequantization(avg.inputOverOutputScale, window);
   Tensor y(DType::kInt8, outDims);
-  ref::qs8_avgpool__scalar(p, ctx.node.attrInt("count_include_pad", 0) != 0, q, perCount.data(), x.data<int8_t>(),
+  ref::qs8_avgpool__scalar(p, avg.countIncludePad, q, perCount.data(), x.data<int8_t>(),
                            y.data<int8_t>());
   ctx.outputs[0] = finishInt8(ctx, std::move(y));
   return Status::Ok();
@@ -890,10 +828,9 @@ Status runQRequantize(OpContext& ctx) {
   EDGEOPT_RETURN_IF_ERROR(requireInt8Activation(ctx, 0));
   Tensor xStorage;
   const Tensor& x = asInt8(ctx, 0, &xStorage);
-  EDGEOPT_ASSIGN_OR_RETURN(ref::QuantParams q, int8OutputParams(ctx));
-  EDGEOPT_ASSIGN_OR_RETURN(double xs, scaleAttr(ctx, "x_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(double ys, scaleAttr(ctx, "y_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(ref::Requantization r, int8Multiplier(ctx, xs / ys));
+  EDGEOPT_ASSIGN_OR_RETURN(const QRequantize rq, qRequantizeOf(ctx.node));
+  const ref::QuantParams& q = rq.q;
+  const ref::Requantization& r = rq.requant;
   Tensor y(DType::kInt8, x.dims());
   ref::qs8_requantize__scalar(x.numel(), x.data<int8_t>(), r, q, y.data<int8_t>());
   ctx.outputs[0] = finishInt8(ctx, std::move(y));
@@ -907,17 +844,6 @@ StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std:
   OpContext ctx{node, {}, {}};
   EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, nullptr));
   return geo.params;
-}
-
-StatusOr<Int8OutputStage> int8OutputStageOf(const ir::Node& node, int64_t channels) {
-  OpContext ctx{node, {}, {}};
-  EDGEOPT_ASSIGN_OR_RETURN(Int8Output o, int8Output(ctx, channels));
-  return Int8OutputStage{o.q, std::move(o.requant)};
-}
-
-StatusOr<kernels::ref::QuantParams> int8OutputParamsOf(const ir::Node& node) {
-  OpContext ctx{node, {}, {}};
-  return int8OutputParams(ctx);
 }
 
 StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x) {

@@ -321,10 +321,8 @@ class Emitter {
         << p.dilation[1] << ", " << p.dilation[2] << ", " << stage.q.input_zero_point << "}";
     const std::string xs = use(x), ys = newBuffer(n.output(0), M * p.out[1] * p.out[2]);
     code_ << "  // " << n.describe() << "\n";
-    if (p.groups == C && M == C && KH == 3 && KW == 3 && p.dilation[1] == 1 && p.dilation[2] == 1) {
-      std::vector<int16_t> wide(static_cast<size_t>(9 * C));
-      for (int64_t c = 0; c < C; ++c)
-        for (int t = 0; t < 9; ++t) wide[static_cast<size_t>(t * C + c)] = wq[c * 9 + t];
+    if (runtime::isDepthwise3x3(p)) {
+      const std::vector<int16_t> wide = runtime::depthwise3x3TapMajor<int16_t>(wq, C);
       const size_t offW = addWeights(wide.data(), wide.size() * sizeof(int16_t));
       std::vector<int32_t> bv(static_cast<size_t>(C), 0);
       if (bias) std::copy(bias, bias + C, bv.begin());
@@ -368,17 +366,16 @@ class Emitter {
     const ir::Value* b = n.input(1);
     if (buffer_.at(a).isFloat || buffer_.at(b).isFloat || a->shape() != b->shape()) return unsupported("QAdd");
     EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
-    const double as = n.attrFloat("a_scale", 0), bs = n.attrFloat("b_scale", 0), ys = n.attrFloat("y_scale", 0);
-    if (!(as > 0 && bs > 0 && ys > 0)) return invalidInput("node " + n.describe() + ": scales missing");
-    EDGEOPT_ASSIGN_OR_RETURN(kernels::ref::QuantParams q, runtime::int8OutputParamsOf(n));
-    const kernels::ref::AddRequantization r = kernels::ref::quantizeAddMultipliers(as / ys, bs / ys);
+    EDGEOPT_ASSIGN_OR_RETURN(const runtime::QBinary op, runtime::qBinaryOf(n));
+    const kernels::ref::QuantParams& q = op.q;
+    const kernels::ref::AddRequantization& r = op.add;
     const std::string layer = "kLayer" + std::to_string(layers_++);
     constants_ << "// " << n.describe() << "\nconst ref::AddRequantization " << layer << "Add = {" << r.a_multiplier << ", "
                << r.b_multiplier << ", " << r.shift << "};\nconst ref::QuantParams " << layer << "Params = {0, "
                << q.output_zero_point << ", " << q.output_min << ", " << q.output_max << "};\n";
     const std::string xa = use(a), xb = use(b), y = newBuffer(n.output(0), e);
     code_ << "  // " << n.describe() << "\n  edgeopt::kernels::neon::qs8_add__neon(batch * " << e << ", " << xa << ", "
-          << n.attrInt("a_zero_point", 0) << ", " << xb << ", " << n.attrInt("b_zero_point", 0) << ", " << layer << "Add, " << layer
+          << op.aZeroPoint << ", " << xb << ", " << op.bZeroPoint << ", " << layer << "Add, " << layer
           << "Params, " << y << ");\n";
     return Status::Ok();
   }
@@ -401,12 +398,11 @@ class Emitter {
 
   Status globalPool(const ir::Node& n) {
     const auto chw = imageDims(*n.input(0));
-    if (!chw || n.attrInt("global", 0) != 1 || buffer_.at(n.input(0)).isFloat) return unsupported("QAveragePool");
-    const double xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
-    if (!(xs > 0 && ys > 0)) return invalidInput("node " + n.describe() + ": scales missing");
-    EDGEOPT_ASSIGN_OR_RETURN(kernels::ref::QuantParams q, runtime::int8OutputParamsOf(n));
+    EDGEOPT_ASSIGN_OR_RETURN(const runtime::QAverage avg, runtime::qAverageOf(n));
+    if (!chw || !avg.global || buffer_.at(n.input(0)).isFloat) return unsupported("QAveragePool");
+    const kernels::ref::QuantParams& q = avg.q;
     const int64_t pixels = (*chw)[1] * (*chw)[2];
-    const kernels::ref::Requantization r = kernels::ref::averageMultiplier(xs / ys, pixels);
+    const kernels::ref::Requantization r = kernels::ref::averageMultiplier(avg.inputOverOutputScale, pixels);
     const std::string layer = "kLayer" + std::to_string(layers_++);
     emitStage(layer, n.describe(), {r}, q);
     const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*chw)[0]);

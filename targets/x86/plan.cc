@@ -251,7 +251,10 @@ struct Plan::Impl {
 
 namespace {
 // The zero point of an int8 op's input in its uint8 storage.
-int32_t inputZeroPointU8(const ir::Node& n) { return static_cast<int32_t>(n.attrInt("x_zero_point", 0)) + 128; }
+int32_t inputZeroPointU8(const ir::Node& n) {
+  auto q = runtime::int8OutputParamsOf(n);
+  return (q.ok() ? q->input_zero_point : 0) + 128;
+}
 
 // The int32 bias of an int8 conv/gemm for the x86 output stage (empty: none). Without padding,
 // every tap reads the input, so sum((x - zp) * w) = sum(x * w) - zp * sum(w): the zero point folds
@@ -274,7 +277,11 @@ std::vector<int32_t> int8Bias(const ir::Node& n, const ir::Tensor& w, int64_t ch
   return bias;
 }
 
-bool int8Storage(const ir::Node& n) { return n.attrInt("x_uint8", 0) == 1 && n.attrInt("y_uint8", 0) == 1; }
+// x86 runs int8 ops on uint8 storage (vpdpbusd multiplies unsigned by signed bytes).
+bool int8Storage(const ir::Node& n) {
+  const runtime::Int8Storage s = runtime::int8StorageOf(n);
+  return s.inputUint8 && s.outputUint8;
+}
 
 // oneDNN post-ops for a node's fused activation; false when it has none in oneDNN.
 bool fusedPostOps(const ir::Node& n, dnnl::primitive_attr& attr) {
@@ -504,9 +511,7 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   auto wide = std::make_shared<std::vector<int32_t>>();
   auto bias = std::make_shared<std::vector<int32_t>>();
   if (!vnni) {
-    wide->resize(static_cast<size_t>(9 * C));
-    for (int64_t c = 0; c < C; ++c)
-      for (int t = 0; t < 9; ++t) (*wide)[static_cast<size_t>(t * C + c)] = w.data<int8_t>()[c * 9 + t];
+    *wide = runtime::depthwise3x3TapMajor<int32_t>(w.data<int8_t>(), C);
     weightBytes += static_cast<int64_t>(wide->size() * sizeof(int32_t));
     if (b) bias->assign(b->initializer().data<int32_t>(), b->initializer().data<int32_t>() + C);
   } else {
@@ -617,8 +622,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const bool unpadded = p.pad_begin[1] == 0 && p.pad_begin[2] == 0 && p.out[1] == p.in[1] && p.out[2] == p.in[2];
   if (int8 && G == 1 && p.kernel[1] == 1 && p.kernel[2] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && unpadded)
     return pointwiseInt8(n, p);
-  if (int8 && avx512 && options.ownDepthwise && G == C && M == C && p.kernel[1] == 3 && p.kernel[2] == 3 && p.dilation[1] == 1 &&
-      p.dilation[2] == 1 && depthwiseInt8(n, p))
+  if (int8 && avx512 && options.ownDepthwise && runtime::isDepthwise3x3(p) && depthwiseInt8(n, p))
     return true;
   // edgeopt's GEMM for k x k convolutions where one side is narrow (stems, 16-32 channel layers):
   // 0.43-0.95x oneDNN's time there (with its output stage); from 64 channels on both sides
@@ -975,7 +979,7 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     });
     return true;
   }
-  if (n.attrInt("y_uint8", 0) != 1) return false;
+  if (!runtime::int8StorageOf(n).outputUint8) return false;
   auto params = runtime::int8OutputParamsOf(n);
   if (!params.ok()) return false;
   const ref::QuantParams q = ref::toUint8Domain(params.value());
@@ -985,11 +989,10 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     if (a->dtype() != ir::DType::kUInt8 || b->dtype() != ir::DType::kUInt8 || isStatic.count(a) || isStatic.count(b) ||
         a->isInitializer() || b->isInitializer() || dimsOf(a) != dimsOf(b))
       return false;
-    const double as = n.attrFloat("a_scale", 0), bs = n.attrFloat("b_scale", 0), ys = n.attrFloat("y_scale", 0);
-    if (!(as > 0 && bs > 0 && ys > 0) || as / ys >= 2147483648.0 || bs / ys >= 2147483648.0) return false;
-    const ref::AddRequantization r = ref::quantizeAddMultipliers(as / ys, bs / ys);
-    const int32_t az = static_cast<int32_t>(n.attrInt("a_zero_point", 0)) + 128;
-    const int32_t bz = static_cast<int32_t>(n.attrInt("b_zero_point", 0)) + 128;
+    auto add = runtime::qBinaryOf(n);
+    if (!add.ok()) return false;
+    const ref::AddRequantization r = add->add;
+    const int32_t az = add->aZeroPoint + 128, bz = add->bZeroPoint + 128;
     const Layout layout = currentLayout(a);
     const int s0 = slotIn(a, layout), s1 = slotIn(b, layout), so = outputSlot(n.output(0), layout);
     const int64_t count = ir::numElements(dimsOf(a));
@@ -999,13 +1002,13 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     });
     return true;
   }
-  if (op == "edgeopt.QAveragePool" && n.attrInt("global", 0) == 1) {
+  if (op == "edgeopt.QAveragePool") {
     const ir::Value* x = n.input(0);
     const auto& d = dimsOf(x);
-    const double xs = n.attrFloat("x_scale", 0), ys = n.attrFloat("y_scale", 0);
-    if (x->dtype() != ir::DType::kUInt8 || d.size() != 4 || !(xs > 0 && ys > 0) || xs / ys >= 1073741824.0) return false;
+    auto avg = runtime::qAverageOf(n);
+    if (!avg.ok() || !avg->global || x->dtype() != ir::DType::kUInt8 || d.size() != 4) return false;
     const int64_t pixels = d[2] * d[3];
-    const ref::Requantization r = ref::averageMultiplier(xs / ys, pixels);
+    const ref::Requantization r = ref::averageMultiplier(avg->inputOverOutputScale, pixels);
     const int xsl = slotIn(x, Layout::kNhwc);
     const int ysl = outputSlot(n.output(0), Layout::kPlain);  // [N, C, 1, 1]: NHWC and NCHW coincide
     const size_t xi = static_cast<size_t>(xsl), yi = static_cast<size_t>(ysl);
