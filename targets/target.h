@@ -1,5 +1,5 @@
 // The one interface every target implements, and the one explicit registry of targets
-// (targets/registry.cc). The API, the CLI and the report reach targets only through it: a new
+// (api/target_registry.cc, the one file that knows every target). The API, the CLI and the report reach targets only through it: a new
 // target is its folder, one registry line and its CMake library.
 //
 // A target says what it is (TargetInfo), writes its artifact for `compile` (emit), and loads a
@@ -85,6 +85,7 @@ struct Artifact {
   std::string folder;              // the subfolder written ("" = none)
   int64_t bytes = 0;               // its size on disk
   int64_t packedWeightBytes = 0;   // weights as the artifact stores them
+  int64_t arenaBytes = 0;          // intermediates of one sample, when the artifact plans them
   double estimatedLatencyMs = -1;  // >= 0: a cost-model latency, for targets not timed here (emulated)
   std::string note;                // how those figures were obtained
 };

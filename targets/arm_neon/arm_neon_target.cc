@@ -45,6 +45,7 @@ class ArmNeonTarget : public Target {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
       if (entry.is_regular_file()) a.bytes += static_cast<int64_t>(entry.file_size());
     a.packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
+    a.arenaBytes = pkg.arenaBytesPerSample;
     a.estimatedLatencyMs = arm_neon::estimateLatencyMsCortexA76(pkg);
     a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
     if (pkg.floatSteps + pkg.scalarSteps > 0)

@@ -13,6 +13,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/runtime/executor.h"
 #include "compiler/support/files.h"
+#include "targets/common/memory_plan.h"
 #include "kernels/neon/gemm.h"
 
 namespace edgeopt::arm_neon {
@@ -77,6 +78,7 @@ class Emitter {
     for (const ir::Node* n : g_.nodes()) {
       if (!needed.count(n)) continue;  // computes only shapes the package knows already
       const bool blocked = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Value* v) { return v && unavailable.count(v); });
+      ++step_;
       Status st = blocked ? unsupported("") : node(*n);
       if (st.code() == StatusCode::kUnsupported) {
         if (!blocked) refused.push_back(n->describe());
@@ -98,6 +100,12 @@ class Emitter {
     pkg.depthwiseMacs = dwMacs_;
     pkg.floatSteps = floatSteps_;
     pkg.scalarSteps = scalarSteps_;
+    // One arena per run: buffers never alive at the same step share memory.
+    std::vector<targets::LiveBuffer> live;
+    for (const Member& b : members_) live.push_back({static_cast<size_t>(b.elements) * (b.isFloat ? 4 : 1), b.first, b.last});
+    size_t arenaBytes = 0;
+    arenaOffsets_ = targets::planArena(live, 64, &arenaBytes);
+    pkg.arenaBytesPerSample = static_cast<int64_t>(arenaBytes);
     pkg.files["model.h"] = header(pkg);
     pkg.files["model.cc"] = source(pkg);
     pkg.files["model_runner.cc"] = runner(pkg);
@@ -122,7 +130,8 @@ class Emitter {
   // A buffer of `elements` per sample that no value names (intermediate steps of one node).
   std::string newScratch(int64_t elements, bool isFloat) {
     const std::string name = "t" + std::to_string(members_.size());
-    members_.push_back({name, elements, isFloat});
+    members_.push_back({name, elements, isFloat, step_, step_});
+    memberIndex_[name] = members_.size() - 1;
     return name;
   }
 
@@ -133,12 +142,14 @@ class Emitter {
     }
     const std::string name = newScratch(elements, isFloat);
     buffer_[v] = {name, isFloat};
-    return "m->" + name + ".data()";
+    return name;
   }
 
-  std::string use(const ir::Value* v) const {
+  // The pointer to v's data in the generated code; keeps v's buffer alive through this step.
+  std::string use(const ir::Value* v) {
     const Buffer& b = buffer_.at(v);
-    return b.name == "input" || b.name == "output" ? b.name : "m->" + b.name + ".data()";
+    if (auto it = memberIndex_.find(b.name); it != memberIndex_.end()) members_[it->second].last = step_;
+    return b.name;
   }
 
   // A float constant operand, stored in weights.bin.
@@ -606,7 +617,7 @@ class Emitter {
       dims[static_cast<size_t>(a.axis)] = a.outLen;
       int64_t e = 1;
       for (size_t i = 1; i < dims.size(); ++i) e *= dims[i];
-      const std::string next = k + 1 == axes->size() ? newBuffer(n.output(0), e, true) : "m->" + newScratch(e, true) + ".data()";
+      const std::string next = k + 1 == axes->size() ? newBuffer(n.output(0), e, true) : newScratch(e, true);
       const size_t offIndex = addWeights(a.index.data(), a.index.size() * sizeof(int64_t));
       const size_t offWeight = addWeights(a.weight.data(), a.weight.size() * sizeof(float));
       code_ << "  edgeopt::kernels::ref::f32_resize_axis__scalar(batch * " << outer << ", " << a.inLen << ", " << a.outLen << ", "
@@ -645,9 +656,8 @@ class Emitter {
       << "#include \"model.h\"\n\n#include <cstdio>\n#include <cstring>\n#include <vector>\n\n#include \"kernels/neon/elementwise.h\"\n#include \"kernels/ref/resize.h\"\n#include \"runtime/neon_runtime.h\"\n\n"
       << "namespace {\nnamespace ref = edgeopt::kernels::ref;\nconstexpr size_t kWeightsBytes = " << p.weights.size()
       << ";\n\n" << constants_.str() << "}  // namespace\n\nstruct " << name_ << "_model {\n"
-      << "  std::vector<int8_t> weights;\n  bool dot = false;\n  std::vector<int32_t> acc;\n  std::vector<int8_t> columns;\n";
-    for (const auto& [member, elements, isFloat] : members_)
-      s << "  std::vector<" << (isFloat ? "float" : "int8_t") << "> " << member << ";  // " << elements << " per sample\n";
+      << "  std::vector<int8_t> weights;\n  bool dot = false;\n  std::vector<int32_t> acc;\n  std::vector<int8_t> columns;\n"
+      << "  std::vector<float> arena;  // the intermediates, " << p.arenaBytesPerSample << " bytes per sample\n";
     s << "};\n\n" << name_ << "_model* " << name_ << "_create(const char* weights_path) {\n"
       << "  FILE* f = std::fopen(weights_path, \"rb\");\n  if (!f) return nullptr;\n"
       << "  auto* m = new " << name_ << "_model;\n  m->weights.resize(kWeightsBytes);\n"
@@ -656,8 +666,15 @@ class Emitter {
       << "  if (!ok) {\n    delete m;\n    return nullptr;\n  }\n  m->dot = edgeopt_neon::cpuHasDotProduct();\n  return m;\n}\n\n"
       << "int " << name_ << "_run(" << name_ << "_model* m, int64_t batch, const float* input, float* output) {\n"
       << "  if (!m || batch < 0) return 1;\n";
-    for (const auto& [member, elements, isFloat] : members_)
-      s << "  m->" << member << ".resize(static_cast<size_t>(batch * " << elements << "));\n";
+    // Per-sample offsets are multiples of 64 bytes, so batch * offset stays aligned.
+    s << "  m->arena.resize(static_cast<size_t>(batch * " << (p.arenaBytesPerSample + 3) / 4 << "));\n"
+      << "  char* const arena = reinterpret_cast<char*>(m->arena.data());\n";
+    for (size_t i = 0; i < members_.size(); ++i) {
+      const Member& b = members_[i];
+      const char* type = b.isFloat ? "float" : "int8_t";
+      s << "  " << type << "* const " << b.name << " = reinterpret_cast<" << type << "*>(arena + batch * " << arenaOffsets_[i]
+        << ");  // " << b.elements << " per sample\n";
+    }
     s << code_.str() << "  return 0;\n}\n\nvoid " << name_ << "_destroy(" << name_ << "_model* m) { delete m; }\n";
     return s.str();
   }
@@ -716,7 +733,17 @@ class Emitter {
   const ir::Graph& g_;
   std::string name_;
   std::map<const ir::Value*, Buffer> buffer_;
-  std::vector<std::tuple<std::string, int64_t, bool>> members_;  // name, elements per sample, float
+  // Intermediate buffers: elements per sample, and the steps that first write and last read them.
+  struct Member {
+    std::string name;
+    int64_t elements;
+    bool isFloat;
+    int first, last;
+  };
+  std::vector<Member> members_;
+  std::map<std::string, size_t> memberIndex_;
+  std::vector<size_t> arenaOffsets_;  // per sample, by planArena
+  int step_ = 0;
   std::vector<uint8_t> weights_;
   std::ostringstream code_, constants_;
   int layers_ = 0;

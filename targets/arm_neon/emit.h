@@ -34,6 +34,7 @@ struct Package {
   int64_t gemmMacs = 0, depthwiseMacs = 0;
   int64_t floatSteps = 0;   // nodes run by the float fallback (not in the estimate)
   int64_t scalarSteps = 0;  // int8 nodes run by the portable reference kernel (not in the estimate)
+  int64_t arenaBytesPerSample = 0;  // the intermediates, liveness-planned (targets/common/memory_plan.h)
 };
 
 // An estimate of one sample's latency on a Cortex-A76 at 2.4 GHz, compute only: each kernel

@@ -16,6 +16,7 @@
 #include "kernels/x86/dwconv.h"
 #include "kernels/x86/gemm.h"
 #include "kernels/x86/requantize.h"
+#include "targets/common/memory_plan.h"
 
 namespace edgeopt::x86 {
 namespace {
@@ -1127,28 +1128,10 @@ void Plan::Impl::allocate() {
     if (s.first == -2) s.first = -1;
     if (s.last < s.first) s.last = std::max(s.first, 0);
   }
-  std::vector<size_t> order(slots.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return slots[a].bytes > slots[b].bytes; });
-  std::vector<size_t> placed;
-  arenaBytes = 0;
-  for (size_t i : order) {
-    Slot& s = slots[i];
-    std::vector<std::pair<size_t, size_t>> busy;
-    for (size_t j : placed) {
-      const Slot& o = slots[j];
-      if (o.first <= s.last && s.first <= o.last) busy.push_back({o.offset, o.offset + o.bytes});
-    }
-    std::sort(busy.begin(), busy.end());
-    size_t offset = 0;
-    for (const auto& [lo, hi] : busy) {
-      if (offset + s.bytes <= lo) break;
-      offset = std::max(offset, (hi + kAlign - 1) / kAlign * kAlign);
-    }
-    s.offset = offset;
-    arenaBytes = std::max(arenaBytes, offset + s.bytes);
-    placed.push_back(i);
-  }
+  std::vector<targets::LiveBuffer> live;
+  for (const Slot& s : slots) live.push_back({s.bytes, s.first, s.last});
+  const std::vector<size_t> offsets = targets::planArena(live, kAlign, &arenaBytes);
+  for (size_t i = 0; i < slots.size(); ++i) slots[i].offset = offsets[i];
   arena.reset(static_cast<uint8_t*>(std::aligned_alloc(kAlign, (arenaBytes + kAlign) / kAlign * kAlign)));
 }
 

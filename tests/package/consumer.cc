@@ -1,5 +1,5 @@
 // Loads a model through the installed C++ API and runs it once with the reference executor.
-#include <compiler/api/edgeopt.h>
+#include <api/edgeopt.h>
 
 #include <iostream>
 

@@ -17,8 +17,8 @@
 #include <unistd.h>
 #include <vector>
 
-#include "compiler/api/edgeopt.h"
-#include "compiler/api/quantize.h"
+#include "api/edgeopt.h"
+#include "api/quantize.h"
 #include "compiler/data/npy.h"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "compiler/api/edgeopt.h"
+#include "api/edgeopt.h"
 #include "targets/arm_neon/emit.h"
 #include "targets/arm_neon/qemu_runner.h"
 #include "tests/unit/onnx_model_builder.h"
@@ -231,10 +231,13 @@ TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
   bool sawNeon = false;
   for (const auto& e : cr.entries) {
     if (e.precision != "int8") continue;
-    if (e.target == "x86") EXPECT_TRUE(e.keptInFloat.empty());
+    if (e.target == "x86") {
+      EXPECT_TRUE(e.keptInFloat.empty());
+    }
     if (e.target == "arm-neon") {
       sawNeon = true;
       EXPECT_EQ(e.keptInFloat.size(), 3u);
+      EXPECT_GT(e.arenaBytes, 0);  // the package's liveness-planned intermediates
     }
   }
   EXPECT_TRUE(sawNeon);

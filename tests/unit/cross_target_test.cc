@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "compiler/api/edgeopt.h"
+#include "api/edgeopt.h"
 #include "tests/unit/zoo_data.h"
 
 namespace edgeopt {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <random>
 
-#include "compiler/api/quantize.h"
+#include "api/quantize.h"
 #include "compiler/data/npy.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/pass/pass_manager.h"

@@ -10,7 +10,7 @@
 #include <map>
 #include <random>
 
-#include "compiler/api/edgeopt.h"
+#include "api/edgeopt.h"
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/pass/pass_manager.h"
 #include "kernels/x86/dwconv.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/api/quantize.h"
+#include "api/quantize.h"
 #include "compiler/data/dataset.h"
 
 namespace edgeopt::testing {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "compiler/api/evaluate.h"
-#include "compiler/api/optimize.h"
+#include "api/evaluate.h"
+#include "api/optimize.h"
 #include "compiler/data/npy.h"
 #include "compiler/onnx/onnx_io.h"
 

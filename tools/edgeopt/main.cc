@@ -14,8 +14,7 @@
 
 #include <unistd.h>
 
-#include "compiler/api/edgeopt.h"
-#include "compiler/support/files.h"
+#include "api/edgeopt.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -87,7 +86,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
     if (name != v->name()) std::cout << "output '" << v->name() << "' written as " << out << "/" << name << ".npy\n";
     index[v->name()] = name + ".npy";
   }
-  if (Status st = edgeopt::support::writeFileAtomically(tmp + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.ok()) {
+  if (Status st = edgeopt::api::writeFileAtomically(tmp + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.ok()) {
     fs::remove_all(tmp, ec);
     return st;
   }
@@ -324,7 +323,7 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   Status written = edgeopt::onnx_io::exportModel(model.value(), a.out);
   if (!written.ok()) return report(written);
   if (!a.reportPath.empty()) {
-    Status r = edgeopt::support::writeFileAtomically(a.reportPath, edgeopt::api::quantizeReportJson(rep) + "\n");
+    Status r = edgeopt::api::writeFileAtomically(a.reportPath, edgeopt::api::quantizeReportJson(rep) + "\n");
     if (!r.ok()) {
       std::remove(a.out.c_str());
       return report(r);

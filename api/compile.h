@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "compiler/api/quantize.h"
-#include "compiler/api/runner.h"
+#include "api/quantize.h"
+#include "api/runner.h"
 #include "compiler/data/dataset.h"
 #include "compiler/ir/status.h"
 
@@ -35,7 +35,7 @@ struct CompileEntry {
   std::vector<std::vector<int64_t>> benchDims;
   double latencyMedianMs = 0, latencyP90Ms = 0, latencyMinMs = 0;
   int64_t modelBytes = 0;                 // the ONNX file
-  int64_t arenaBytes = 0, packedWeightBytes = 0;  // x86 plan memory
+  int64_t arenaBytes = 0, packedWeightBytes = 0;  // intermediates and packed weights (arm-neon: per sample)
   int64_t macs = 0;                       // per run at benchDims' batch of the summary (batch 1)
   bool latencyEstimated = false;          // arm-neon: a cost-model estimate, not a measurement
   std::string note;                       // what was not measured and why

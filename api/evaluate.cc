@@ -1,4 +1,4 @@
-#include "compiler/api/evaluate.h"
+#include "api/evaluate.h"
 
 #include <nlohmann/json.hpp>
 

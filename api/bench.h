@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler/api/runner.h"
+#include "api/runner.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
 

@@ -1,4 +1,4 @@
-#include "compiler/api/inspect.h"
+#include "api/inspect.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "compiler/api/quantize.h"
+#include "api/quantize.h"
 
 #include <nlohmann/json.hpp>
 
@@ -16,8 +16,8 @@
 #include <sstream>
 #include <thread>
 
-#include "compiler/api/evaluate.h"
-#include "compiler/api/optimize.h"
+#include "api/evaluate.h"
+#include "api/optimize.h"
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"

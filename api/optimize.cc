@@ -1,4 +1,4 @@
-#include "compiler/api/optimize.h"
+#include "api/optimize.h"
 
 #include <cstdio>
 #include <filesystem>

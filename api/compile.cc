@@ -1,4 +1,4 @@
-#include "compiler/api/compile.h"
+#include "api/compile.h"
 
 #include <sys/resource.h>
 
@@ -7,11 +7,11 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
-#include "compiler/api/bench.h"
-#include "compiler/api/edgeopt.h"
-#include "compiler/api/evaluate.h"
-#include "compiler/api/inspect.h"
-#include "compiler/api/optimize.h"
+#include "api/bench.h"
+#include "api/edgeopt.h"
+#include "api/evaluate.h"
+#include "api/inspect.h"
+#include "api/optimize.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/support/files.h"
 
@@ -89,6 +89,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   e->model = fs::path(file).filename().string();
   e->modelBytes = artifact.folder.empty() ? fileBytes(file) : artifact.bytes;
   e->packedWeightBytes = artifact.packedWeightBytes;
+  e->arenaBytes = artifact.arenaBytes;
   if (artifact.estimatedLatencyMs >= 0) {
     e->latencyMedianMs = e->latencyP90Ms = e->latencyMinMs = artifact.estimatedLatencyMs;
     e->latencyEstimated = true;

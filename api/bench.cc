@@ -1,4 +1,4 @@
-#include "compiler/api/bench.h"
+#include "api/bench.h"
 
 #include <sys/resource.h>
 

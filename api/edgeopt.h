@@ -9,21 +9,28 @@
 #include <map>
 #include <string>
 
-#include "compiler/api/bench.h"
-#include "compiler/api/compile.h"
-#include "compiler/api/evaluate.h"
-#include "compiler/api/inspect.h"
-#include "compiler/api/optimize.h"
-#include "compiler/api/quantize.h"
+#include "api/bench.h"
+#include "api/compile.h"
+#include "api/evaluate.h"
+#include "api/inspect.h"
+#include "api/optimize.h"
+#include "api/quantize.h"
 #include "compiler/data/npy.h"
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
+#include "compiler/support/files.h"
 
 namespace edgeopt::api {
 
 inline const char* version() { return "0.1.0"; }
+
+// Writes `text` to `path` through a temporary file and a rename, so that a reader (or an
+// interrupted run) sees the previous file or the new one, never a half-written one.
+inline Status writeFileAtomically(const std::string& path, const std::string& text) {
+  return support::writeFileAtomically(path, text);
+}
 
 // Imports an ONNX file (see compiler/onnx/onnx_io.h for what is checked and converted).
 inline StatusOr<ir::Model> loadModel(const std::string& path) { return onnx_io::importModel(path); }

@@ -1,6 +1,6 @@
-#include "compiler/api/runner.h"
+#include "api/runner.h"
 
-#include "compiler/api/quantize.h"
+#include "api/quantize.h"
 
 #include <algorithm>
 #include <cstring>
