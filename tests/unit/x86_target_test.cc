@@ -259,6 +259,29 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
   EXPECT_EQ(kernels["x86:qu8_conv_requant__avx512vnni"], 1);                  // the stem
 }
 
+// An int8 node whose attributes fail the contract (compiler/runtime/int8_ops.h) is an error of
+// the plan that names it, not a silent fall-back to the reference kernels.
+TEST(X86TargetTest, InvalidInt8AttributesAreAnErrorNamingTheNode) {
+  auto model = api::loadModel((testing::kZoo / "mobilenet_v2_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(testing::quantizeWithBundled(
+                  model.value(), testing::zooManifest()["models"]["mobilenet_v2_fm"]["preprocess"].get<std::string>(), 20)
+                  .ok());
+  ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
+  std::string broken;
+  for (ir::Node* n : model->graph->nodes())
+    if (n->opType() == "QConv" && broken.empty()) {
+      n->setAttr("w_scales", std::vector<float>{0.5f});  // one scale for many output channels
+      broken = n->name();
+    }
+  ASSERT_FALSE(broken.empty());
+  auto plan = x86::Plan::create(*model->graph, {{1, 1, 28, 28}});
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(plan.status().message().find(broken), std::string::npos) << plan.status().message();
+  EXPECT_NE(plan.status().message().find("output channels"), std::string::npos) << plan.status().message();
+}
+
 // run streams a file of samples in slices (memory follows the slice): the stacked outputs equal
 // one run over all samples, on every host target.
 TEST(X86TargetTest, RunInBatchesEqualsOneRun) {
