@@ -22,6 +22,7 @@
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
 #include "targets/target.h"
+#include "passes/activation_storage.h"
 #include "passes/fuse_activation.h"
 #include "passes/insert_qdq.h"
 #include "passes/lower_qdq.h"
@@ -610,6 +611,9 @@ Status prepareForExecution(ir::Model& model, const targets::Target* target, std:
   pm->add(passes::makeLowerQdq(std::move(lowering)));
   std::vector<pass::PassRecord> records;
   EDGEOPT_RETURN_IF_ERROR(pm->run(model, {}, &records));
+  // One storage encoding in the lowered IR: int8 (QDQ exports store activations as uint8 for ONNX
+  // Runtime; a target that wants uint8 converts its own copy).
+  passes::setActivationStorage(*model.graph, ir::DType::kInt8);
   if (keptInFloat) keptInFloat->assign(declined.begin(), declined.end());
   return Status::Ok();
 }

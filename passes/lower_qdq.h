@@ -6,8 +6,10 @@
 // with attributes x_scale, x_zero_point, w_scales (per output channel, or one value), y_scale,
 // y_zero_point (zero points in the int8 encoding), the Conv attributes for QConv and transB for
 // QGemm, and the fused activation (Relu or Clip only: they become the int8 output bounds).
-// Activations stored as uint8 (value + 128, as insert_qdq exports them) keep that storage:
-// x_uint8 / y_uint8 = 1 say the input is read, and the output written, as uint8.
+// Activations stored as uint8 (value + 128, as insert_qdq exports them) keep that storage here:
+// x_uint8 / y_uint8 = 1 say the input is read, and the output written, as uint8. Preparing a model
+// for execution (api::prepareForExecution) then stores every activation as int8, the lowered IR's
+// one encoding; the x86 target converts its own copy back to uint8 (passes/activation_storage.h).
 //
 // and the weightless ops (kernels/ref/quant.h gives their arithmetic):
 //   edgeopt.QAdd / QMul(a, b) with a_scale, a_zero_point, b_scale, b_zero_point, y_scale, y_zero_point

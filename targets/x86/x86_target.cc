@@ -9,6 +9,7 @@
 #include "kernels/x86/dwconv.h"
 #include "kernels/x86/peak.h"
 #include "kernels/x86/requantize.h"
+#include "passes/activation_storage.h"
 #include "passes/registry.h"
 #include "targets/x86/plan.h"
 
@@ -156,6 +157,9 @@ class X86Target : public Target {
       std::vector<pass::PassRecord> records;
       EDGEOPT_RETURN_IF_ERROR(passes::defaultPipeline().run(copy, po, &records));
     }
+    // x86's int8 kernels take activations as uint8 (value + 128): the lowered IR's int8 storage
+    // becomes uint8 in this copy (the same numbers; passes/activation_storage.h).
+    if (isInt8(*copy.graph)) passes::setActivationStorage(*copy.graph, ir::DType::kUInt8);
     // Every node the reference executor runs can run here (the plan falls back to it).
     EDGEOPT_RETURN_IF_ERROR(runtime::Executor::create(*copy.graph).status());
     x86::PlanOptions po;

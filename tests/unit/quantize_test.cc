@@ -326,10 +326,13 @@ TEST_F(QuantizeTest, WeightlessOpsRunInInt8) {
   EXPECT_EQ(lowered["Reshape"], 1);
   EXPECT_EQ(lowered["QuantizeLinear"], 1);
   EXPECT_EQ(lowered["DequantizeLinear"], 1);
-  for (const ir::Node* n : back->graph->nodes())
+  // The lowered IR's one storage encoding: every activation int8, no uint8 flags left.
+  for (const ir::Node* n : back->graph->nodes()) {
     if (n->opType() == "MaxPool" || n->opType() == "Concat" || n->opType() == "Reshape") {
-      EXPECT_EQ(n->output(0)->dtype(), DType::kUInt8) << n->name();
+      EXPECT_EQ(n->output(0)->dtype(), DType::kInt8) << n->name();
     }
+    EXPECT_FALSE(n->hasAttr("x_uint8") || n->hasAttr("y_uint8")) << n->name();
+  }
   auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
   ASSERT_TRUE(int8.ok()) << int8.status().message();
   // One rounding difference per layer against float QDQ, a few output steps after eight layers.
@@ -365,7 +368,7 @@ TEST_F(QuantizeTest, NearestResizeRunsOnIntegers) {
   for (const ir::Node* n : back->graph->nodes())
     if (n->opType() == "Resize") {
       sawResize = true;
-      EXPECT_EQ(n->output(0)->dtype(), DType::kUInt8);
+      EXPECT_EQ(n->output(0)->dtype(), DType::kInt8);
     }
   EXPECT_TRUE(sawResize);
   auto int8 = runtime::Executor::create(*back->graph).value()->run(inputs);
