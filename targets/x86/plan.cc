@@ -7,8 +7,8 @@ namespace edgeopt::x86 {
 // Output dims of the compute-heavy ops, so that the shape run need not execute them.
 std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir::Node& n) const {
   const std::string op = n.qualifiedOpType();
-  if (n.outputs().size() != 1 || n.inputs().empty() || !n.input(0) || !known.count(n.input(0))) return std::nullopt;
-  const auto& x = known.at(n.input(0)).dims();
+  if (n.outputs().size() != 1 || n.inputs().empty() || !n.input(0) || !valueDims.count(n.input(0))) return std::nullopt;
+  const auto& x = valueDims.at(n.input(0));
   if ((op == "Conv" || op == "edgeopt.QConv") && n.input(1) && n.input(1)->isInitializer() && x.size() == 4) {
     auto p = runtime::convParamsOf(n, x, n.input(1)->initializer().dims());
     if (!p.ok()) return std::nullopt;
@@ -32,8 +32,8 @@ std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir:
   if (binary.count(op)) {
     std::vector<int64_t> out = x;
     for (size_t i = 1; i < n.inputs().size(); ++i) {
-      if (!n.input(i) || !known.count(n.input(i))) return std::nullopt;
-      const auto& d = known.at(n.input(i)).dims();
+      if (!n.input(i) || !valueDims.count(n.input(i))) return std::nullopt;
+      const auto& d = valueDims.at(n.input(i));
       if (d.size() > out.size()) out.insert(out.begin(), d.size() - out.size(), 1);
       for (size_t k = 0; k < d.size(); ++k) {
         int64_t& o = out[out.size() - d.size() + k];
@@ -49,6 +49,19 @@ std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir:
 }
 
 
+// The dims the IR declares for v once the graph inputs' symbolic dims are bound, when every dim
+// is then known (shape inference at import, e.g. through Resize, Concat, Transpose).
+std::optional<std::vector<int64_t>> Plan::Impl::declaredOutputDims(const ir::Value* v) const {
+  if (!v || !v->shape()) return std::nullopt;
+  std::vector<int64_t> d;
+  for (const ir::Dim& x : *v->shape()) {
+    if (x.isKnown()) d.push_back(x.value);
+    else if (auto it = symbolValues.find(x.symbol); !x.symbol.empty() && it != symbolValues.end()) d.push_back(it->second);
+    else return std::nullopt;
+  }
+  return d;
+}
+
 bool Plan::Impl::tryNative(const ir::Node& n) {
   const std::string op = n.qualifiedOpType();
   if (op == "QuantizeLinear" || op == "edgeopt.QAdd" || op == "edgeopt.QAveragePool") return int8Elementwise(n);
@@ -57,7 +70,7 @@ bool Plan::Impl::tryNative(const ir::Node& n) {
   if (op == "Gemm") return gemm(n, false);
   if (op == "edgeopt.QGemm") return gemm(n, true);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return pool(n);
-  if (op == "Add" || op == "Mul") return binary(n);
+  if (op == "Add" || op == "Mul" || op == "Sub") return binary(n);
   return eltwise(n);
 }
 
@@ -170,34 +183,49 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
   for (size_t i = 0; i < dims.size(); ++i) {
     const ir::Value* in = graph.inputs()[i];
     if (!dnnlType(in->dtype())) return unsupported("x86 target: graph input '" + in->name() + "' of dtype " + ir::dtypeName(in->dtype()));
-    known[in] = ir::Tensor(in->dtype(), dims[i]);
+    valueDims[in] = dims[i];
+    if (in->shape() && in->shape()->size() == dims[i].size())
+      for (size_t k = 0; k < dims[i].size(); ++k)
+        if (const ir::Dim& d = (*in->shape())[k]; !d.isKnown() && !d.symbol.empty()) symbolValues[d.symbol] = dims[i][k];
     inputSlots.push_back(outputSlot(in, Layout::kPlain));
   }
   omp_set_num_threads(options.threads);
   for (const ir::Node* n : graph.nodes()) {
-    // Shape run: static values are computed now; the others get placeholders of their dims.
-    std::vector<const ir::Tensor*> args;
+    // Shape run: static values (computed from constants and dims only) are computed now; the
+    // others need only their dims, from the op where it is cheap to say, else from the IR's
+    // declared shape, else by running the node on zero placeholders of its inputs' dims.
     bool allStatic = true;
-    for (const ir::Value* v : n->inputs()) {
-      if (!v) {
-        args.push_back(nullptr);
-        continue;
-      }
-      if (v->isInitializer()) {
-        args.push_back(&v->initializer());
-        continue;
-      }
-      args.push_back(&known.at(v));
-      allStatic = allStatic && isStatic.count(v);
-    }
+    for (const ir::Value* v : n->inputs())
+      if (v && !v->isInitializer()) allStatic = allStatic && isStatic.count(v);
     if (!runtime::isSupportedNode(*n)) return unsupported("x86 target: node " + n->describe() + " is not supported");
-    if (auto heavy = computeHeavyOutputDims(*n); heavy && !allStatic) {
-      known[n->output(0)] = ir::Tensor(n->output(0)->dtype(), *heavy);
+    std::optional<std::vector<int64_t>> outDims;
+    if (!allStatic && n->outputs().size() == 1 && n->opType() != "Shape") {
+      outDims = computeHeavyOutputDims(*n);
+      if (!outDims && n->output(0)->dtype() != ir::DType::kUndefined) outDims = declaredOutputDims(n->output(0));
+    }
+    if (outDims) {
+      valueDims[n->output(0)] = *outDims;
+    } else if (!allStatic && n->opType() == "Shape" && n->domain().empty() && !n->hasAttr("start") && !n->hasAttr("end")) {
+      const auto& d = dimsOf(n->input(0));
+      known[n->output(0)] = ir::Tensor::fromVector<int64_t>({static_cast<int64_t>(d.size())}, d);
+      valueDims[n->output(0)] = {static_cast<int64_t>(d.size())};
     } else {
+      std::vector<ir::Tensor> placeholders;
+      placeholders.reserve(n->inputs().size());
+      std::vector<const ir::Tensor*> args;
+      for (const ir::Value* v : n->inputs()) {
+        if (!v) args.push_back(nullptr);
+        else if (v->isInitializer()) args.push_back(&v->initializer());
+        else if (isStatic.count(v)) args.push_back(&known.at(v));
+        else args.push_back(&placeholders.emplace_back(v->dtype(), dimsOf(v)));
+      }
       auto out = runtime::evaluateNode(*n, args);
       if (!out.ok()) return out.status();
-      for (size_t i = 0; i < n->outputs().size(); ++i)
-        if (n->output(i)) known[n->output(i)] = std::move(out.value()[i]);
+      for (size_t i = 0; i < n->outputs().size(); ++i) {
+        if (!n->output(i)) continue;
+        valueDims[n->output(i)] = out.value()[i].dims();
+        if (allStatic || n->opType() == "Shape") known[n->output(i)] = std::move(out.value()[i]);
+      }
     }
     if (allStatic || n->opType() == "Shape") {
       for (const ir::Value* v : n->outputs())
@@ -231,9 +259,6 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
       continue;
     stepObserved[static_cast<size_t>(sl.first)].push_back({v->name(), slot});
   }
-  // The shape run's placeholders are no longer needed; static values stay.
-  for (auto it = known.begin(); it != known.end();)
-    it = isStatic.count(it->first) ? std::next(it) : known.erase(it);
   return Status::Ok();
 }
 

@@ -383,7 +383,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
     const bool isOutput = std::find(outputs.begin(), outputs.end(), y) != outputs.end();
     if (add && r && r != y && !isOutput && !options.observed.count(y->name()) && r->dtype() == ir::DType::kFloat32 &&
         !r->isInitializer() && !isStatic.count(r) &&
-        known.count(r) && dimsOf(r) == yDims && (slotOf.count({r, Layout::kNhwc}) || slotOf.count({r, Layout::kPlain}))) {
+        valueDims.count(r) && dimsOf(r) == yDims && (slotOf.count({r, Layout::kNhwc}) || slotOf.count({r, Layout::kPlain}))) {
       dnnl::post_ops ops = attr.get_post_ops();
       const int binaryIndex = ops.len();
       const memory::desc rMd(toDims(yDims), DT::f32, Tag::nhwc);
@@ -438,7 +438,7 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   const int xs = slotIn(x, Layout::kNhwc);
   for (const ir::Node* a : absorbed) {
     fused.insert(a);
-    known[a->output(0)] = ir::Tensor(ir::DType::kFloat32, yDims);  // the shape run reaches it later
+    valueDims[a->output(0)] = yDims;  // the shape run reaches it later
   }
   const int ys = outputSlot(finalOut, Layout::kNhwc);
   const int64_t macs = N * M * p.out[1] * p.out[2] * (C / G) * p.kernel[1] * p.kernel[2];

@@ -55,29 +55,70 @@ bool Plan::Impl::pool(const ir::Node& n) {
   return true;
 }
 
+// Add, Mul and Sub as a oneDNN binary primitive (one IEEE operation per element, as the
+// reference): same-shape operands, or one operand (the second for Sub) broadcast numpy-style,
+// e.g. a per-channel [1, C, 1, 1] constant or an SE block's [N, C, 1, 1] scale.
 bool Plan::Impl::binary(const ir::Node& n) {
-  if (!n.domain().empty() || (n.opType() != "Add" && n.opType() != "Mul") || n.inputs().size() != 2) return false;
+  const std::string& op = n.opType();
+  if (!n.domain().empty() || (op != "Add" && op != "Mul" && op != "Sub") || n.inputs().size() != 2) return false;
   const ir::Value* a = n.input(0);
   const ir::Value* b = n.input(1);
-  if (a->dtype() != ir::DType::kFloat32 || b->dtype() != ir::DType::kFloat32 || isStatic.count(a) || isStatic.count(b) ||
-      a->isInitializer() || b->isInitializer() || dimsOf(a) != dimsOf(b))
-    return false;
+  if (a->dtype() != ir::DType::kFloat32 || b->dtype() != ir::DType::kFloat32) return false;
+  const auto& outDims = dimsOf(n.output(0));
+  auto isConstant = [&](const ir::Value* v) { return v->isInitializer() || isStatic.count(v) != 0; };
+  auto dimsOrConstant = [&](const ir::Value* v) { return v->isInitializer() ? v->initializer().dims() : dimsOf(v); };
+  // The full operand (computed, with the output's dims) goes first; the other may broadcast.
+  if (isConstant(a) || dimsOrConstant(a) != outDims) {
+    if (op == "Sub" || isConstant(b) || dimsOf(b) != outDims) return false;
+    std::swap(a, b);
+  }
+  const bool constant = b->isInitializer() || isStatic.count(b);
+  const ir::Tensor* bConst = b->isInitializer() ? &b->initializer() : isStatic.count(b) ? &known.at(b) : nullptr;
+  std::vector<int64_t> bDims = dimsOrConstant(b);
+  if (bDims.size() > outDims.size()) return false;
+  bDims.insert(bDims.begin(), outDims.size() - bDims.size(), 1);
+  for (size_t i = 0; i < outDims.size(); ++i)
+    if (bDims[i] != outDims[i] && bDims[i] != 1) return false;
   const Layout layout = currentLayout(a);
-  const int as = slotIn(a, layout), bs = slotIn(b, layout);
-  const int ys = outputSlot(n.output(0), layout);
-  const memory::desc md = descOf(dimsOf(a), ir::DType::kFloat32, slots[static_cast<size_t>(as)].layout);
+  const int as = slotIn(a, layout);
+  const Layout outLayout = slots[static_cast<size_t>(as)].layout;
+  // A broadcast operand with at most one non-1 dim past the batch, or the channel only, has the
+  // same element order plain and NHWC; otherwise it must share the full operand's layout.
+  int bs = -1;
+  Layout bLayout = Layout::kPlain;
+  if (!constant) {
+    bs = slotIn(b, bDims == outDims ? outLayout : currentLayout(b));
+    bLayout = slots[static_cast<size_t>(bs)].layout;
+  }
+  int nonUnit = 0;
+  for (size_t i = 1; i < bDims.size(); ++i) nonUnit += bDims[i] != 1;
+  if (outLayout != bLayout && nonUnit > 1) return false;
+  const int ys = outputSlot(n.output(0), outLayout);
+  const memory::desc md = descOf(outDims, ir::DType::kFloat32, outLayout);
+  const memory::desc bMd = descOf(bDims, ir::DType::kFloat32, bDims.size() == 4 ? bLayout : Layout::kPlain);
+  const dnnl::algorithm alg = op == "Add" ? dnnl::algorithm::binary_add : op == "Mul" ? dnnl::algorithm::binary_mul
+                                                                                      : dnnl::algorithm::binary_sub;
   dnnl::binary::primitive_desc pd;
   try {
-    pd = dnnl::binary::primitive_desc(
-        dnnl::binary::desc(n.opType() == "Add" ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul, md, md, md), engine);
+    pd = dnnl::binary::primitive_desc(dnnl::binary::desc(alg, md, bMd, md), engine);
   } catch (const dnnl::error&) {
     return false;
   }
-  auto m0 = std::make_shared<memory>(md, engine, nullptr), m1 = std::make_shared<memory>(md, engine, nullptr);
-  auto dst = std::make_shared<memory>(md, engine, nullptr);
+  auto m0 = std::make_shared<memory>(md, engine, nullptr), dst = std::make_shared<memory>(md, engine, nullptr);
+  std::shared_ptr<memory> m1;
+  std::shared_ptr<ir::Tensor> held;  // the constant operand, owned by the step
+  if (constant) {
+    held = std::make_shared<ir::Tensor>(*bConst);
+    m1 = std::make_shared<memory>(bMd, engine, held->rawData());
+  } else {
+    m1 = std::make_shared<memory>(bMd, engine, nullptr);
+  }
   auto prim = std::make_shared<dnnl::binary>(pd);
-  auto b0 = binder(m0, as), b1 = binder(m1, bs), bd = binder(dst, ys);
-  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, {as, bs}, {ys}, [this, prim, m0, m1, dst, b0, b1, bd](uint8_t* p) {
+  auto b0 = binder(m0, as), bd = binder(dst, ys);
+  std::function<void(uint8_t*)> b1 = constant ? std::function<void(uint8_t*)>([](uint8_t*) {}) : binder(m1, bs);
+  std::vector<int> reads = {as};
+  if (!constant) reads.push_back(bs);
+  addStep({n.name(), n.qualifiedOpType(), implName(pd), 0}, reads, {ys}, [this, prim, m0, m1, dst, b0, b1, bd, held](uint8_t* p) {
     b0(p);
     b1(p);
     bd(p);

@@ -118,7 +118,8 @@ struct Plan::Impl {
   std::vector<Step> steps;
   std::vector<StepInfo> infos;
   std::map<std::pair<const ir::Value*, Layout>, int> slotOf;
-  std::map<const ir::Value*, ir::Tensor> known;  // shape run: static values and placeholders
+  std::map<const ir::Value*, ir::Tensor> known;  // static values, computed in the shape run
+  std::map<const ir::Value*, std::vector<int64_t>> valueDims;  // every value's dims, from the shape run
   std::set<const ir::Value*> isStatic;            // computed from constants and dims only
   std::vector<std::vector<int64_t>> inputDims;
   std::vector<int> inputSlots;
@@ -152,7 +153,7 @@ struct Plan::Impl {
     return static_cast<int>(slots.size()) - 1;
   }
 
-  const std::vector<int64_t>& dimsOf(const ir::Value* v) const { return known.at(v).dims(); }
+  const std::vector<int64_t>& dimsOf(const ir::Value* v) const { return valueDims.at(v); }
 
   // The slot holding v in `layout`, adding a reorder step from its existing slot if needed.
   int slotIn(const ir::Value* v, Layout layout) {
@@ -224,6 +225,8 @@ struct Plan::Impl {
 
   Status build(const std::vector<std::vector<int64_t>>& dims);
   std::optional<std::vector<int64_t>> computeHeavyOutputDims(const ir::Node& n) const;
+  std::optional<std::vector<int64_t>> declaredOutputDims(const ir::Value* v) const;
+  std::map<std::string, int64_t> symbolValues;  // graph input dim symbols bound by the plan's input dims
   bool tryNative(const ir::Node& n);
   // One primitive run over a range of output rows (rows x channels, channels innermost).
   struct Piece {

@@ -15,6 +15,7 @@
 #include "compiler/pass/pass_manager.h"
 #include "kernels/x86/dwconv.h"
 #include "targets/x86/plan.h"
+#include "tests/unit/onnx_model_builder.h"
 #include "tests/unit/zoo_data.h"
 
 namespace edgeopt {
@@ -257,6 +258,47 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
   EXPECT_EQ(kernels["x86:qu8_dwconv3x3_requant_row__avx512vnni"], 2);         // stride-2 depthwise
   EXPECT_EQ(kernels["x86:qu8_gemm_requant__avx512vnni"], 13);                 // 1x1
   EXPECT_EQ(kernels["x86:qu8_conv_requant__avx512vnni"], 1);                  // the stem
+}
+
+// Broadcasting Add/Mul/Sub (a per-channel constant, an SE block's [N, C, 1, 1] scale) run as
+// oneDNN binary primitives on NHWC data and compute what the reference computes, exactly.
+TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto values = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(rng);
+    return v;
+  };
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 3, 10, 10}).output("y", {-1, 8, 10, 10});
+  b.initializer("w", {8, 3, 3, 3}, values(216)).initializer("shift", {1, 8, 1, 1}, values(8));
+  b.initializer("scale", {8, 1, 1}, values(8)).initializer("half", {1}, {0.5f});
+  auto* conv = b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  testing::addIntsAttr(conv, "pads", {1, 1, 1, 1});
+  b.node("Add", {"c", "shift"}, {"a"}, "add_channel");
+  b.node("GlobalAveragePool", {"a"}, {"g"}, "squeeze");
+  b.node("Mul", {"g", "a"}, {"m"}, "mul_se");  // the broadcast operand first: swapped
+  b.node("Sub", {"m", "scale"}, {"s"}, "sub_channel");
+  b.node("Mul", {"half", "s"}, {"y"}, "mul_scalar_first");
+  const fs::path file = fs::temp_directory_path() / "edgeopt-x86-broadcast.onnx";
+  b.save(file.string());
+  auto model = api::loadModel(file.string());
+  fs::remove(file);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  Tensor in(DType::kFloat32, {2, 3, 10, 10});
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
+  const auto want = runOn(model.value(), "ref", {in});
+  const auto got = runOn(model.value(), "x86", {in});
+  auto err = pass::maxRelativeError(want, got);
+  ASSERT_TRUE(err.ok()) << err.status().message();
+  EXPECT_LT(err.value(), 1e-5);
+  auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
+  ASSERT_TRUE(runner.ok());
+  auto steps = runner.value()->executable().steps({{2, 3, 10, 10}});
+  ASSERT_TRUE(steps.ok());
+  for (const auto& step : steps.value())
+    if (step.op == "Add" || step.op == "Mul" || step.op == "Sub") EXPECT_NE(step.kernel, "ref") << step.node;
 }
 
 // An int8 node whose attributes fail the contract (compiler/runtime/int8_ops.h) is an error of
