@@ -20,6 +20,17 @@ std::optional<std::vector<int64_t>> Plan::Impl::computeHeavyOutputDims(const ir:
     return std::vector<int64_t>{x[0], x[1], p.value().out[1], p.value().out[2]};
   }
   if (op == "GlobalAveragePool" && x.size() == 4) return std::vector<int64_t>{x[0], x[1], 1, 1};
+  if (op == "ConvTranspose" && x.size() == 4 && n.input(1) && n.input(1)->isInitializer() && !n.hasAttr("output_shape") &&
+      n.attrString("auto_pad", "NOTSET") == "NOTSET" && n.input(1)->initializer().rank() == 4) {
+    const auto& w = n.input(1)->initializer().dims();
+    auto attrOr = [&](const char* name, std::vector<int64_t> fallback) { return n.hasAttr(name) ? n.attrInts(name) : fallback; };
+    const auto s = attrOr("strides", {1, 1}), d = attrOr("dilations", {1, 1}), p = attrOr("pads", {0, 0, 0, 0}),
+               op2 = attrOr("output_padding", {0, 0});
+    if (s.size() != 2 || d.size() != 2 || p.size() != 4 || op2.size() != 2) return std::nullopt;
+    std::vector<int64_t> y = {x[0], w[1] * n.attrInt("group", 1), 0, 0};
+    for (size_t i = 0; i < 2; ++i) y[2 + i] = (x[2 + i] - 1) * s[i] - p[i] - p[2 + i] + (w[2 + i] - 1) * d[i] + 1 + op2[i];
+    return y;
+  }
   // Elementwise ops: their dims are known without computing them (the shape run would otherwise
   // evaluate them at full size with the reference kernels, which dominated plan creation on
   // activation-heavy models such as PP-OCR det).
@@ -67,6 +78,7 @@ bool Plan::Impl::tryNative(const ir::Node& n) {
   if (op == "QuantizeLinear" || op == "edgeopt.QAdd" || op == "edgeopt.QAveragePool") return int8Elementwise(n);
   if (op == "Conv") return conv(n, false);
   if (op == "edgeopt.QConv") return conv(n, true);
+  if (op == "ConvTranspose") return convTranspose(n);
   if (op == "Gemm") return gemm(n, false);
   if (op == "edgeopt.QGemm") return gemm(n, true);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool") return pool(n);

@@ -500,4 +500,68 @@ bool Plan::Impl::gemm(const ir::Node& n, bool int8) {
   return true;
 }
 
+// A 2-D fp32 ConvTranspose (groups 1) as oneDNN's deconvolution on NHWC data. The right padding
+// oneDNN takes follows from the output dims the shape run found (output_padding included).
+bool Plan::Impl::convTranspose(const ir::Node& n) {
+  const ir::Value* x = n.input(0);
+  const ir::Value* w = n.inputs().size() > 1 ? n.input(1) : nullptr;
+  const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+  if (!n.domain().empty() || !w || !w->isInitializer() || (b && !b->isInitializer()) || x->dtype() != ir::DType::kFloat32 ||
+      isStatic.count(x) || dimsOf(x).size() != 4 || w->initializer().rank() != 4 || n.attrInt("group", 1) != 1 ||
+      n.hasAttr("output_shape") || n.attrString("auto_pad", "NOTSET") != "NOTSET")
+    return false;
+  const auto& xd = dimsOf(x);
+  const auto& yd = dimsOf(n.output(0));
+  const auto& wd = w->initializer().dims();  // [C, M, kh, kw]
+  if (yd.size() != 4 || wd[0] != xd[1] || wd[1] != yd[1]) return false;
+  auto attrOr = [&](const char* name, std::vector<int64_t> fallback) {
+    return n.hasAttr(name) ? n.attrInts(name) : fallback;
+  };
+  const auto strides = attrOr("strides", {1, 1}), dilations = attrOr("dilations", {1, 1}), pads = attrOr("pads", {0, 0, 0, 0});
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4) return false;
+  memory::dims padL = {pads[0], pads[1]}, padR(2);
+  for (size_t i = 0; i < 2; ++i) {
+    // out = (in - 1) * stride - padL - padR + (k - 1) * dilation + 1
+    padR[i] = (xd[2 + i] - 1) * strides[i] - padL[i] + (wd[2 + i] - 1) * dilations[i] + 1 - yd[2 + i];
+    if (padR[i] < 0 || padL[i] < 0) return false;
+  }
+  dnnl::primitive_attr attr;
+  if (!fusedPostOps(n, attr)) return false;
+  const memory::desc srcMd = descOf(xd, ir::DType::kFloat32, Layout::kNhwc);
+  const memory::desc dstMd = descOf(yd, ir::DType::kFloat32, Layout::kNhwc);
+  const memory::desc wAny({wd[1], wd[0], wd[2], wd[3]}, DT::f32, Tag::any);
+  const memory::desc biasMd = b ? memory::desc({wd[1]}, DT::f32, Tag::a) : memory::desc();
+  dnnl::deconvolution_forward::primitive_desc pd;
+  try {
+    pd = dnnl::deconvolution_forward::primitive_desc(
+        dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct, srcMd,
+                                          wAny, biasMd, dstMd, {strides[0], strides[1]},
+                                          {dilations[0] - 1, dilations[1] - 1}, padL, padR),
+        attr, engine);
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  // ONNX's [C_in][C_out][kh][kw] is oneDNN's iohw.
+  const memory::desc userW({wd[1], wd[0], wd[2], wd[3]}, DT::f32, Tag::iohw);
+  auto weights = std::make_shared<memory>(packConstant(w->initializer(), userW, pd.weights_desc()));
+  std::shared_ptr<memory> bias;
+  if (b) bias = std::make_shared<memory>(packConstant(b->initializer(), biasMd, biasMd));
+  const int xs = slotIn(x, Layout::kNhwc);
+  const int ys = outputSlot(n.output(0), Layout::kNhwc);
+  auto src = std::make_shared<memory>(srcMd, engine, nullptr), dst = std::make_shared<memory>(dstMd, engine, nullptr);
+  auto prim = std::make_shared<dnnl::deconvolution_forward>(pd);
+  auto bindSrc = binder(src, xs), bindDst = binder(dst, ys);
+  const int64_t macs = xd[0] * xd[1] * xd[2] * xd[3] * wd[1] * wd[2] * wd[3];
+  addStep({n.name(), n.qualifiedOpType(), implName(pd), macs}, {xs}, {ys},
+          [this, prim, src, dst, weights, bias, bindSrc, bindDst](uint8_t* a) {
+            bindSrc(a);
+            bindDst(a);
+            std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, *src}, {DNNL_ARG_WEIGHTS, *weights}, {DNNL_ARG_DST, *dst}};
+            if (bias) args.insert({DNNL_ARG_BIAS, *bias});
+            prim->execute(stream, args);
+            stream.wait();
+          });
+  return true;
+}
+
 }  // namespace edgeopt::x86

@@ -255,6 +255,7 @@ struct Plan::Impl {
   bool depthwiseInt8(const ir::Node& n, const ref::ConvParams& p);
   bool convInt8(const ir::Node& n, const ref::ConvParams& p);
   bool conv(const ir::Node& n, bool int8);
+  bool convTranspose(const ir::Node& n);
   bool gemm(const ir::Node& n, bool int8);
   bool pool(const ir::Node& n);
   bool binary(const ir::Node& n);

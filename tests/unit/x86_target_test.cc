@@ -301,6 +301,50 @@ TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
     if (step.op == "Add" || step.op == "Mul" || step.op == "Sub") EXPECT_NE(step.kernel, "ref") << step.node;
 }
 
+// fp32 ConvTranspose runs as oneDNN's deconvolution, within float rounding of the reference, over
+// strides, pads, output_padding, kernel sizes and with or without bias.
+TEST(X86TargetTest, ConvTransposeRunsAsDeconvolution) {
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  struct Case { int64_t c, m, k, stride, pad, outPad, h; bool bias; };
+  for (const Case& c : {Case{4, 8, 2, 2, 0, 0, 7, true}, Case{8, 3, 3, 2, 1, 1, 6, false}, Case{5, 5, 3, 1, 1, 0, 9, true},
+                        Case{16, 16, 4, 2, 1, 0, 5, true}}) {
+    testing::OnnxModelBuilder b;
+    const int64_t out = (c.h - 1) * c.stride - 2 * c.pad + c.k + c.outPad;
+    b.input("x", {-1, c.c, c.h, c.h}).output("y", {-1, c.m, out, out});
+    std::vector<float> w(static_cast<size_t>(c.c * c.m * c.k * c.k)), bias(static_cast<size_t>(c.m));
+    for (auto& v : w) v = u(rng);
+    for (auto& v : bias) v = u(rng);
+    b.initializer("w", {c.c, c.m, c.k, c.k}, w).initializer("b", {c.m}, bias);
+    std::vector<std::string> ins = {"x", "w"};
+    if (c.bias) ins.push_back("b");
+    auto* node = b.node("ConvTranspose", ins, {"y"}, "deconv");
+    testing::addIntsAttr(node, "strides", {c.stride, c.stride});
+    testing::addIntsAttr(node, "pads", {c.pad, c.pad, c.pad, c.pad});
+    testing::addIntsAttr(node, "kernel_shape", {c.k, c.k});
+    if (c.outPad) testing::addIntsAttr(node, "output_padding", {c.outPad, c.outPad});
+    const fs::path file = fs::temp_directory_path() / "edgeopt-x86-deconv.onnx";
+    b.save(file.string());
+    auto model = api::loadModel(file.string());
+    fs::remove(file);
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    Tensor in(DType::kFloat32, {2, c.c, c.h, c.h});
+    for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
+    const auto want = runOn(model.value(), "ref", {in});
+    const auto got = runOn(model.value(), "x86", {in});
+    ASSERT_EQ(want[0].dims(), got[0].dims());
+    auto err = pass::maxRelativeError(want, got);
+    ASSERT_TRUE(err.ok()) << err.status().message();
+    EXPECT_LT(err.value(), 1e-4) << "k " << c.k << " stride " << c.stride << " pad " << c.pad << " output_padding " << c.outPad;
+    auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
+    ASSERT_TRUE(runner.ok());
+    auto steps = runner.value()->executable().steps({{2, c.c, c.h, c.h}});
+    ASSERT_TRUE(steps.ok());
+    for (const auto& step : steps.value())
+      if (step.op == "ConvTranspose") EXPECT_NE(step.kernel.find("onednn"), std::string::npos) << step.kernel;
+  }
+}
+
 // An int8 node whose attributes fail the contract (compiler/runtime/int8_ops.h) is an error of
 // the plan that names it, not a silent fall-back to the reference kernels.
 TEST(X86TargetTest, InvalidInt8AttributesAreAnErrorNamingTheNode) {
