@@ -119,7 +119,10 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   if (outDir.empty()) return invalidInput("compile needs -o OUTDIR");
   report->modelPath = modelPath;
   report->version = version();
-  EDGEOPT_ASSIGN_OR_RETURN(ir::Model model, onnx_io::importModel(modelPath));
+  // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
+  onnx_io::ImportOptions io;
+  io.fixInputDims = options.benchShapes;
+  EDGEOPT_ASSIGN_OR_RETURN(ir::Model model, onnx_io::importModel(modelPath, io));
   OptimizeReport cleanup;
   EDGEOPT_RETURN_IF_ERROR(optimize(model, {}, &cleanup));
   const ModelSummary summary = summarize(model);

@@ -23,7 +23,9 @@ struct CompileOptions {
   QuantizeOptions quantizeOptions;
   data::DataOptions eval;         // labelled evaluation data; empty path: no accuracy figures
   int64_t evalBatch = 32;
-  std::map<std::string, std::vector<int64_t>> benchShapes;  // latency inputs; symbolic dims 1
+  // Latency inputs (symbolic dims 1). Their dims after the batch are also fixed in the compiled
+  // models, so that a model with a symbolic width (PaddleOCR) can be emitted for arm-neon.
+  std::map<std::string, std::vector<int64_t>> benchShapes;
   int benchIters = 20, benchWarmup = 3, threads = 1;
 };
 

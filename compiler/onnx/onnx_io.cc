@@ -509,6 +509,26 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
   Status ext = loadAllExternalData(proto.mutable_graph(), modelDir);
   if (!ext.ok()) return ext.withContext(path);
 
+  for (const auto& [name, dims] : options.fixInputDims) {
+    onnx::ValueInfoProto* in = nullptr;
+    for (auto& v : *proto.mutable_graph()->mutable_input())
+      if (v.name() == name) in = &v;
+    if (!in || !in->type().has_tensor_type())
+      return invalidInput(path + ": --shape names '" + name + "', which is not a tensor input of the model");
+    auto* shape = in->mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() != static_cast<int>(dims.size()))
+      return invalidInput(path + ": --shape " + name + " has " + std::to_string(dims.size()) + " dims; the input has " +
+                          std::to_string(shape->dim_size()));
+    for (int i = 1; i < shape->dim_size(); ++i) {
+      auto* d = shape->mutable_dim(i);
+      if (d->has_dim_value() && d->dim_value() != dims[static_cast<size_t>(i)])
+        return invalidInput(path + ": --shape " + name + " dim " + std::to_string(i) + " is " +
+                            std::to_string(dims[static_cast<size_t>(i)]) + "; the model fixes it at " +
+                            std::to_string(d->dim_value()));
+      if (dims[static_cast<size_t>(i)] < 1) return invalidInput(path + ": --shape " + name + ": dims must be positive");
+      d->set_dim_value(dims[static_cast<size_t>(i)]);
+    }
+  }
   Status canonical = canonicalizeIsolated(proto, path, options);
   if (!canonical.ok()) return canonical;
 

@@ -10,6 +10,7 @@
 // stored inline (raw_data). Files are written atomically: on failure nothing is left behind.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "compiler/ir/ir.h"
@@ -24,6 +25,10 @@ struct ImportOptions {
   bool runChecker = true;
   bool convertOpset = true;
   bool inferShapes = true;
+  // Graph input name -> dims: the input's dims after dim 0 are set to these before shape inference
+  // (dim 0, the batch, stays as the model has it), e.g. a PaddleOCR model's symbolic width, for
+  // targets that need every per-sample dim. A rank or a fixed dim that disagrees is an error.
+  std::map<std::string, std::vector<int64_t>> fixInputDims;
 };
 
 // Errors name the file: "model.onnx: not an ONNX model (protobuf parse failed)".

@@ -80,6 +80,10 @@ class Emitter {
       const bool blocked = std::any_of(n->inputs().begin(), n->inputs().end(), [&](const ir::Value* v) { return v && unavailable.count(v); });
       ++step_;
       Status st = blocked ? unsupported("") : node(*n);
+      // A computation on constants only (e.g. a weight's DequantizeLinear) is not named: the
+      // consumer that needed its result is.
+      const bool constantOnly = std::all_of(n->inputs().begin(), n->inputs().end(), [](const ir::Value* v) { return !v || v->isInitializer(); });
+      if (st.code() == StatusCode::kUnsupported && constantOnly && !blocked) continue;
       if (st.code() == StatusCode::kUnsupported) {
         if (!blocked) refused.push_back(n->describe());
         for (const ir::Value* v : n->outputs()) unavailable.insert(v);
@@ -375,7 +379,9 @@ class Emitter {
   Status add(const ir::Node& n) {
     const ir::Value* a = n.input(0);
     const ir::Value* b = n.input(1);
-    if (buffer_.at(a).isFloat || buffer_.at(b).isFloat || a->shape() != b->shape()) return unsupported("QAdd");
+    // Same per-sample dims (their batch dims may carry different symbols).
+    if (buffer_.at(a).isFloat || buffer_.at(b).isFloat || !sampleDims(*a) || sampleDims(*a) != sampleDims(*b))
+      return unsupported("QAdd");
     EDGEOPT_ASSIGN_OR_RETURN(int64_t e, sampleElements(*n.output(0)));
     EDGEOPT_ASSIGN_OR_RETURN(const runtime::QBinary op, runtime::qBinaryOf(n));
     const kernels::ref::QuantParams& q = op.q;

@@ -247,6 +247,52 @@ TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
   if (!getenv("KEEP")) fs::remove_all(dir);
 }
 
+// A model with a symbolic width (as PaddleOCR's) has no fixed per-sample dims for the package:
+// compile --shape fixes them; without it the package refuses the model naming the value.
+TEST(ArmNeonTargetTest, CompileShapeFixesSymbolicPerSampleDims) {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> w1(8 * 3 * 9), wf(4 * 8);
+  for (auto& v : w1) v = u(rng);
+  for (auto& v : wf) v = u(rng);
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 3, 8, -1}).output("y", {-1, 4});
+  b.initializer("w1", {8, 3, 3, 3}, w1).initializer("wf", {4, 8}, wf);
+  testing::addIntsAttr(b.node("Conv", {"x", "w1"}, {"c"}, "conv"), "pads", {1, 1, 1, 1});
+  b.node("Relu", {"c"}, {"r"}, "relu");
+  b.node("GlobalAveragePool", {"r"}, {"g"}, "gap");
+  b.node("Flatten", {"g"}, {"f"}, "flatten");
+  testing::addIntAttr(b.node("Gemm", {"f", "wf"}, {"y"}, "fc"), "transB", 1);
+  const fs::path dir = fs::temp_directory_path() / "edgeopt-arm-neon-symbolic-width";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  b.save((dir / "m.onnx").string());
+  ir::Tensor calib(ir::DType::kFloat32, {6, 3, 8, 12});
+  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = 2 * u(rng);
+  ASSERT_TRUE(data::writeNpy(calib, (dir / "calib.npy").string()).ok());
+  api::CompileOptions co;
+  co.targets = {"arm-neon"};
+  co.quantize = true;
+  co.quantizeOptions.calib.path = (dir / "calib.npy").string();
+  co.quantizeOptions.attributionSamples = 1;
+  api::CompileReport r1;
+  Status without = api::compile((dir / "m.onnx").string(), co, (dir / "out1").string(), &r1);
+  ASSERT_FALSE(without.ok());
+  EXPECT_NE(without.message().find("symbolic non-batch dimension"), std::string::npos) << without.message();
+  EXPECT_FALSE(fs::exists(dir / "out1"));
+  co.benchShapes = {{"x", {1, 3, 8, 12}}};
+  api::CompileReport r2;
+  Status with = api::compile((dir / "m.onnx").string(), co, (dir / "out2").string(), &r2);
+  ASSERT_TRUE(with.ok()) << with.message();
+  EXPECT_TRUE(fs::exists(dir / "out2" / "arm_neon" / "model.cc"));
+  co.benchShapes = {{"x", {1, 4, 8, 12}}};  // the model fixes 3 channels
+  api::CompileReport r3;
+  Status conflicting = api::compile((dir / "m.onnx").string(), co, (dir / "out3").string(), &r3);
+  ASSERT_FALSE(conflicting.ok());
+  EXPECT_NE(conflicting.message().find("the model fixes it at 3"), std::string::npos) << conflicting.message();
+  fs::remove_all(dir);
+}
+
 TEST(ArmNeonTargetTest, BadInput) {
   auto fp32 = api::loadModel((kZoo / "mlp_fm.onnx").string());
   ASSERT_TRUE(fp32.ok());

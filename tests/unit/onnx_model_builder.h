@@ -94,10 +94,10 @@ class OnnxModelBuilder {
     auto* tt = vi->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(elemType);
     auto* shape = tt->mutable_shape();
-    for (int64_t d : dims) {
+    for (size_t i = 0; i < dims.size(); ++i) {  // -1: symbolic, "batch" first, then "d1", "d2", ...
       auto* dim = shape->add_dim();
-      if (d >= 0) dim->set_dim_value(d);
-      else dim->set_dim_param("batch");
+      if (dims[i] >= 0) dim->set_dim_value(dims[i]);
+      else dim->set_dim_param(i == 0 ? "batch" : "d" + std::to_string(i));
     }
   }
   onnx::ModelProto model_;

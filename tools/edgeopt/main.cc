@@ -512,7 +512,7 @@ int main(int argc, char** argv) {
   compile->add_option("--eval-skip", ca.eval.skip, "Leave out the first N evaluation samples (held-out evaluation)")
       ->check(CLI::NonNegativeNumber);
   compile->add_option("--batch", ca.evalBatch, "Samples per run when evaluating")->default_val(32)->check(CLI::Range(1, 65536));
-  compile->add_option("--shape", ca.shapes, "Input shape for the latency figures, e.g. input=1x3x224x224 (symbolic dims 1)");
+  compile->add_option("--shape", ca.shapes, "Input shape for the latency figures, e.g. input=1x3x224x224 (symbolic dims 1); the dims after the batch are also fixed in the compiled models (arm-neon needs every per-sample dim)");
   compile->add_option("--threads", ca.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
   compile->add_option("--iters", ca.iters, "Timed runs per latency figure")->default_val(20)->check(CLI::Range(1, 1000000));
 
