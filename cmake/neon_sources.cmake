@@ -5,6 +5,7 @@
 # CMakeLists.txt, which carries a copy of this file in cmake/.
 set(EDGEOPT_NEON_KERNEL_SOURCES
     kernels/ref/quant.cc kernels/ref/pool.cc kernels/ref/resize.cc kernels/ref/gemm.cc kernels/ref/normalization.cc
+    kernels/ref/conv.cc
     kernels/neon/requantize_neon.cc kernels/neon/gemm_pack.cc kernels/neon/gemm_neon.cc
     kernels/neon/gemm_neondot.cc kernels/neon/elementwise_neon.cc)
 set(EDGEOPT_NEON_KERNEL_HEADERS

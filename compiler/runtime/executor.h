@@ -47,6 +47,8 @@ StatusOr<std::vector<ir::Tensor>> evaluateNode(const ir::Node& node,
 // lower the same nodes.
 StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std::vector<int64_t>& x,
                                                 const std::vector<int64_t>& w);
+StatusOr<kernels::ref::ConvParams> convTransposeParamsOf(const ir::Node& node, const std::vector<int64_t>& x,
+                                                         const std::vector<int64_t>& w);
 StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x);
 
 // ONNX Resize of input dims `x` as separable one-axis passes (kernels/ref/resize.h), in axis

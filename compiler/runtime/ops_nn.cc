@@ -174,24 +174,21 @@ Status runConv(OpContext& ctx) {
   return Status::Ok();
 }
 
-Status runConvTranspose(OpContext& ctx) {
-  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
-  const Tensor& x = *ctx.input(0);
-  const Tensor& w = *ctx.input(1);
-  const Tensor* b = ctx.input(2);
-  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, x));
+// The geometry of a ConvTranspose over input dims x and weight dims w (ONNX's output_shape,
+// auto_pad and output_padding resolved into the output size and the leading pads).
+StatusOr<ref::ConvParams> convTransposeGeometry(const OpContext& ctx, const std::vector<int64_t>& xDims,
+                                                const std::vector<int64_t>& wDims) {
+  EDGEOPT_RETURN_IF_ERROR(checkSpatialRank(ctx, xDims));
   const ir::Node& n = ctx.node;
   const int64_t group = n.attrInt("group", 1);
-  const int64_t C = x.dims()[1];
-  if (w.rank() != x.rank() || group < 1 || w.dims()[0] != C || C % group)
-    return ctx.invalid("weight " + ir::dimsToString(w.dims()) + " does not fit input " +
-                       ir::dimsToString(x.dims()) + " with group " + std::to_string(group));
-  const int64_t M = w.dims()[1] * group;
-  if (b && (b->rank() != 1 || b->dims()[0] != M))
-    return ctx.invalid("bias " + ir::dimsToString(b->dims()) + " must be [" + std::to_string(M) + "]");
-  const auto in = spatialOf(x);
+  const int64_t C = xDims[1];
+  if (wDims.size() != xDims.size() || group < 1 || wDims[0] != C || C % group)
+    return ctx.invalid("weight " + ir::dimsToString(wDims) + " does not fit input " +
+                       ir::dimsToString(xDims) + " with group " + std::to_string(group));
+  const int64_t M = wDims[1] * group;
+  const auto in = spatialOf(xDims);
   const size_t r = in.size();
-  const auto kernel = n.attrInts("kernel_shape", spatialOf(w));
+  const auto kernel = n.attrInts("kernel_shape", spatialOf(wDims));
   const auto stride = n.attrInts("strides", std::vector<int64_t>(r, 1));
   const auto dilation = n.attrInts("dilations", std::vector<int64_t>(r, 1));
   const auto outPad = n.attrInts("output_padding", std::vector<int64_t>(r, 0));
@@ -226,7 +223,7 @@ Status runConvTranspose(OpContext& ctx) {
     if (out[i] < 1) return ctx.invalid("output size on spatial axis " + std::to_string(i) + " is < 1");
   }
   ref::ConvParams p;
-  p.batch = x.dims()[0];
+  p.batch = xDims[0];
   p.in_channels = C;
   p.out_channels = M;
   p.groups = group;
@@ -239,8 +236,21 @@ Status runConvTranspose(OpContext& ctx) {
     p.dilation[off + i] = dilation[i];
     p.pad_begin[off + i] = pads[i];
   }
+  return p;
+}
+
+Status runConvTranspose(OpContext& ctx) {
+  EDGEOPT_RETURN_IF_ERROR(requireFloat32(ctx, 0));
+  const Tensor& x = *ctx.input(0);
+  const Tensor& w = *ctx.input(1);
+  const Tensor* b = ctx.input(2);
+  EDGEOPT_ASSIGN_OR_RETURN(const ref::ConvParams p, convTransposeGeometry(ctx, x.dims(), w.dims()));
+  const int64_t M = p.out_channels;
+  if (b && (b->rank() != 1 || b->dims()[0] != M))
+    return ctx.invalid("bias " + ir::dimsToString(b->dims()) + " must be [" + std::to_string(M) + "]");
+  const size_t r = static_cast<size_t>(x.rank()) - 2, off = kMax - r;
   std::vector<int64_t> outDims = {p.batch, M};
-  outDims.insert(outDims.end(), out.begin(), out.end());
+  for (size_t i = 0; i < r; ++i) outDims.push_back(p.out[off + i]);
   Tensor y(DType::kFloat32, outDims);
   ref::f32_conv_transpose__scalar(p, x.data<float>(), w.data<float>(),
                                   b ? b->data<float>() : nullptr, y.data<float>());
@@ -844,6 +854,12 @@ StatusOr<kernels::ref::ConvParams> convParamsOf(const ir::Node& node, const std:
   OpContext ctx{node, {}, {}};
   EDGEOPT_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx, x, w, nullptr));
   return geo.params;
+}
+
+StatusOr<kernels::ref::ConvParams> convTransposeParamsOf(const ir::Node& node, const std::vector<int64_t>& x,
+                                                         const std::vector<int64_t>& w) {
+  OpContext ctx{node, {}, {}};
+  return convTransposeGeometry(ctx, x, w);
 }
 
 StatusOr<kernels::ref::PoolParams> poolParamsOf(const ir::Node& node, const std::vector<int64_t>& x) {

@@ -242,9 +242,9 @@ class Emitter {
       }
       return Status::Ok();
     }
-    if ((op == "Gemm" || op == "MatMul" || op == "Softmax") && floatBuffer(n.input(0))) {
+    if ((op == "Gemm" || op == "MatMul" || op == "Softmax" || op == "ConvTranspose") && floatBuffer(n.input(0))) {
       ++floatSteps_;
-      return op == "Softmax" ? softmaxFloat(n) : gemmFloat(n);
+      return op == "Softmax" ? softmaxFloat(n) : op == "ConvTranspose" ? convTransposeFloat(n) : gemmFloat(n);
     }
     if (op == "Concat" || op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Resize" || unaryOpOf(n)) {
       ++floatSteps_;
@@ -481,6 +481,42 @@ class Emitter {
     const std::string x = use(n.input(0)), y = newBuffer(n.output(0), N, true);
     code_ << "  // " << n.describe() << " (float)\n  edgeopt_neon::gemmF32(batch, " << K << ", " << N << ", " << x << ", " << wp << ", "
           << (transB ? "true" : "false") << ", " << bp << ", " << (b ? b->initializer().numel() : 0) << ", " << y << ");\n";
+    return Status::Ok();
+  }
+
+  Status convTransposeFloat(const ir::Node& n) {
+    const ir::Value* w = n.inputs().size() > 1 ? n.input(1) : nullptr;
+    const ir::Value* b = n.inputs().size() > 2 ? n.input(2) : nullptr;
+    const auto chw = imageDims(*n.input(0)), out = imageDims(*n.output(0));
+    if (!chw || !out || !w || !w->isInitializer() || w->initializer().rank() != 4 || (b && !b->isInitializer()))
+      return unsupported("ConvTranspose");
+    auto params = runtime::convTransposeParamsOf(n, {1, (*chw)[0], (*chw)[1], (*chw)[2]}, w->initializer().dims());
+    if (!params.ok()) return params.status();
+    const kernels::ref::ConvParams& p = params.value();
+    const auto act = ir::fusedActivation(n);
+    const char* actOp = nullptr;
+    float p0 = 0, p1 = 0;
+    if (act) {
+      static const std::map<std::string, const char*> kinds = {{"Relu", "kRelu"}, {"Sigmoid", "kSigmoid"}, {"HardSwish", "kHardSwish"},
+                                                               {"LeakyRelu", "kLeakyRelu"}, {"Clip", "kClip"}, {"HardSigmoid", "kHardSigmoid"}};
+      auto it = kinds.find(act->op);
+      if (it == kinds.end()) return unsupported("ConvTranspose with fused " + act->op);
+      actOp = it->second;
+      if (!act->params.empty()) p0 = act->params[0];
+      if (act->params.size() > 1) p1 = act->params[1];
+    }
+    const std::string wp = floatConstant(w->initializer()), bp = b ? floatConstant(b->initializer()) : "nullptr";
+    const int64_t e = (*out)[0] * (*out)[1] * (*out)[2];
+    const std::string x = use(n.input(0)), y = newBuffer(n.output(0), e, true);
+    code_ << "  {  // " << n.describe() << " (float)\n    const int64_t geometry[] = {" << p.groups << ", " << p.in_channels << ", "
+          << p.in[1] << ", " << p.in[2] << ", " << p.out_channels << ", " << p.out[1] << ", " << p.out[2] << ", " << p.kernel[1]
+          << ", " << p.kernel[2] << ", " << p.stride[1] << ", " << p.stride[2] << ", " << p.dilation[1] << ", " << p.dilation[2]
+          << ", " << p.pad_begin[1] << ", " << p.pad_begin[2] << "};\n    edgeopt_neon::convTransposeF32(batch, geometry, " << x
+          << ", " << wp << ", " << bp << ", " << y << ");\n";
+    if (actOp)
+      code_ << "    edgeopt_neon::unaryF32(edgeopt_neon::UnaryOp::" << actOp << ", batch * " << e << ", " << y << ", "
+            << floatLiteral(p0) << ", " << floatLiteral(p1) << ", " << y << ");\n";
+    code_ << "  }\n";
     return Status::Ok();
   }
 

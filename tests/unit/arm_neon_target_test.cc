@@ -152,7 +152,13 @@ TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
   ints(b.node("Conv", {"f", "w4"}, {"g"}, "conv4"), "strides", {2, 2});
   // Float steps (HardSwish, then MaxPool on float), a depthwise 5x5 (the reference int8 kernel),
   // and a float classifier (its logits feed Softmax, so it stays float).
-  b.node("HardSwish", {"g"}, {"g2"}, "hswish");
+  // A float ConvTranspose with a Relu the lowering fuses into it (the reference kernel on NEON).
+  b.initializer("wt", {6, 6, 2, 2}, values(144)).initializer("bt", {6}, values(6));
+  auto* deconv = b.node("ConvTranspose", {"g", "wt", "bt"}, {"gt"}, "deconv");
+  ints(deconv, "strides", {2, 2});
+  ints(deconv, "kernel_shape", {2, 2});
+  b.node("Relu", {"gt"}, {"gr"}, "deconv_relu");
+  b.node("HardSwish", {"gr"}, {"g2"}, "hswish");
   ints(b.node("MaxPool", {"g2"}, {"g3"}, "pool"), "kernel_shape", {2, 2});
   b.initializer("w5", {6, 1, 5, 5}, values(150));
   auto* dw = b.node("Conv", {"g3", "w5"}, {"g4"}, "dw5x5");

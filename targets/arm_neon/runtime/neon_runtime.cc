@@ -7,6 +7,7 @@
 
 #include "kernels/neon/elementwise.h"
 #include "kernels/ref/activation.h"
+#include "kernels/ref/conv.h"
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/normalization.h"
 #include "kernels/ref/pool.h"
@@ -201,6 +202,15 @@ void gemmF32(int64_t batch, int64_t K, int64_t N, const float* a, const float* w
     p.accumulate = true;
   }
   ref::f32_gemm__scalar(p, a, w, y);
+}
+
+void convTransposeF32(int64_t batch, const int64_t* g, const float* x, const float* w, const float* bias, float* y) {
+  ref::ConvParams p;
+  p.batch = batch;
+  p.groups = g[0], p.in_channels = g[1], p.in[1] = g[2], p.in[2] = g[3], p.out_channels = g[4], p.out[1] = g[5];
+  p.out[2] = g[6], p.kernel[1] = g[7], p.kernel[2] = g[8], p.stride[1] = g[9], p.stride[2] = g[10];
+  p.dilation[1] = g[11], p.dilation[2] = g[12], p.pad_begin[1] = g[13], p.pad_begin[2] = g[14];
+  ref::f32_conv_transpose__scalar(p, x, w, bias, y);
 }
 
 void softmaxF32(int64_t outer, int64_t axis, int64_t inner, const float* x, float* y) {

@@ -94,6 +94,11 @@ void poolF32(bool max, bool count_include_pad, int64_t batch, int64_t channels, 
 void gemmF32(int64_t batch, int64_t K, int64_t N, const float* a, const float* w, bool transposed, const float* bias,
              int64_t biasCount, float* y);
 
+// 2-D ConvTranspose on NCHW float data with the reference kernel (kernels/ref/conv.h); `geometry`
+// = {groups, in_channels, in_h, in_w, out_channels, out_h, out_w, kernel_h, kernel_w, stride_h,
+// stride_w, dilation_h, dilation_w, pad_top, pad_left}; w as ONNX's [C][M/groups][kh][kw].
+void convTransposeF32(int64_t batch, const int64_t* geometry, const float* x, const float* w, const float* bias, float* y);
+
 // Softmax over runs of `axis` values (kernels/ref/normalization.h).
 void softmaxF32(int64_t outer, int64_t axis, int64_t inner, const float* x, float* y);
 
