@@ -75,7 +75,10 @@ StatusOr<std::unique_ptr<NeonPackageRunner>> NeonPackageRunner::create(const ir:
   const ir::Shape& out = lowered.outputs()[0]->shape();
   if (out)
     for (size_t i = 1; i < out->size(); ++i) r->outputSampleDims_.push_back((*out)[i].value);
-  std::string package = packageDir;
+  // Absolute: cmake reads the toolchain file relative to the build folder, not to where we run.
+  std::error_code ec;
+  std::string package = packageDir.empty() ? "" : fs::absolute(packageDir, ec).string();
+  if (ec) return ioError(packageDir + ": " + ec.message());
   if (package.empty()) {
     EDGEOPT_ASSIGN_OR_RETURN(Package pkg, emitPackage(lowered, name));
     package = r->dir_ + "/package";

@@ -291,6 +291,22 @@ TEST(ArmNeonTargetTest, CompileShapeFixesSymbolicPerSampleDims) {
   Status with = api::compile((dir / "m.onnx").string(), co, (dir / "out2").string(), &r2);
   ASSERT_TRUE(with.ok()) << with.message();
   EXPECT_TRUE(fs::exists(dir / "out2" / "arm_neon" / "model.cc"));
+  // With accuracy measured (the package built and run under qemu) into a folder given relative
+  // to the working directory, as the quickstart does.
+  ir::Tensor labels(ir::DType::kInt64, {6});
+  ASSERT_TRUE(data::writeNpy(labels, (dir / "labels.npy").string()).ok());
+  co.eval.path = (dir / "calib.npy").string();
+  co.eval.labelsPath = (dir / "labels.npy").string();
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir);
+  api::CompileReport rel;
+  Status relative = api::compile((dir / "m.onnx").string(), co, "out_relative", &rel);
+  fs::current_path(cwd);
+  ASSERT_TRUE(relative.ok()) << relative.message();
+  bool measured = false;
+  for (const auto& e : rel.entries) measured = measured || (e.target == "arm-neon" && e.evalSamples == 6);
+  EXPECT_TRUE(measured);
+  co.eval = {};
   co.benchShapes = {{"x", {1, 4, 8, 12}}};  // the model fixes 3 channels
   api::CompileReport r3;
   Status conflicting = api::compile((dir / "m.onnx").string(), co, (dir / "out3").string(), &r3);
