@@ -75,7 +75,8 @@ std::optional<std::vector<int64_t>> Plan::Impl::declaredOutputDims(const ir::Val
 
 bool Plan::Impl::tryNative(const ir::Node& n) {
   const std::string op = n.qualifiedOpType();
-  if (op == "QuantizeLinear" || op == "edgeopt.QAdd" || op == "edgeopt.QAveragePool") return int8Elementwise(n);
+  if (op == "QuantizeLinear" || op == "DequantizeLinear" || op == "edgeopt.QAdd" || op == "edgeopt.QAveragePool")
+    return int8Elementwise(n);
   if (op == "Conv") return conv(n, false);
   if (op == "edgeopt.QConv") return conv(n, true);
   if (op == "ConvTranspose") return convTranspose(n);
