@@ -169,12 +169,16 @@ bool Plan::Impl::eltwise(const ir::Node& n) {
 bool Plan::Impl::int8Elementwise(const ir::Node& n) {
   if (!avx512) return false;
   const std::string op = n.qualifiedOpType();
-  if (op == "QuantizeLinear") {
+  if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+    // Between float and uint8 storage, per tensor. Dequantizing computes (x - zero point) * scale,
+    // the reference's own two steps (an exact int-to-float conversion, one rounding), in a loop
+    // the compiler vectorizes.
+    const bool quantize = op == "QuantizeLinear";
     const ir::Value* x = n.input(0);
     const ir::Tensor* scale = staticScalar(n.input(1));
     const ir::Tensor* zp = n.inputs().size() > 2 ? staticScalar(n.input(2)) : nullptr;
-    if (x->dtype() != ir::DType::kFloat32 || isStatic.count(x) || x->isInitializer() || !scale || !zp ||
-        zp->dtype() != ir::DType::kUInt8 || scale->dtype() != ir::DType::kFloat32)
+    if (x->dtype() != (quantize ? ir::DType::kFloat32 : ir::DType::kUInt8) || isStatic.count(x) || x->isInitializer() ||
+        !scale || !zp || zp->dtype() != ir::DType::kUInt8 || scale->dtype() != ir::DType::kFloat32)
       return false;
     const float s = scale->data<float>()[0];
     const int32_t z = zp->data<uint8_t>()[0];
@@ -182,32 +186,17 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     const int xs = slotIn(x, layout), ys = outputSlot(n.output(0), layout);
     const int64_t count = ir::numElements(dimsOf(x));
     const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
-    addStep({n.name(), op, "x86:qu8_quantize__avx512f", 0}, {xs}, {ys}, [this, xi, yi, count, s, z](uint8_t* a) {
-      kernels::x86::qu8_quantize__avx512f(count, reinterpret_cast<const float*>(a + slots[xi].offset), s, z,
-                                          a + slots[yi].offset);
-    });
-    return true;
-  }
-  if (op == "DequantizeLinear") {
-    // uint8 storage back to float: (x - zero point) * scale, the reference's own two steps
-    // (an exact int-to-float conversion, one rounding), in a loop the compiler vectorizes.
-    const ir::Value* x = n.input(0);
-    const ir::Tensor* scale = staticScalar(n.input(1));
-    const ir::Tensor* zp = n.inputs().size() > 2 ? staticScalar(n.input(2)) : nullptr;
-    if (x->dtype() != ir::DType::kUInt8 || isStatic.count(x) || x->isInitializer() || !scale || !zp ||
-        zp->dtype() != ir::DType::kUInt8 || scale->dtype() != ir::DType::kFloat32)
-      return false;
-    const float s = scale->data<float>()[0];
-    const int32_t z = zp->data<uint8_t>()[0];
-    const Layout layout = currentLayout(x);
-    const int xs = slotIn(x, layout), ys = outputSlot(n.output(0), layout);
-    const int64_t count = ir::numElements(dimsOf(x));
-    const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
-    addStep({n.name(), op, "x86:qu8_dequantize", 0}, {xs}, {ys}, [this, xi, yi, count, s, z](uint8_t* a) {
-      const uint8_t* in = a + slots[xi].offset;
-      float* out = reinterpret_cast<float*>(a + slots[yi].offset);
-      for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - z) * s;
-    });
+    if (quantize)
+      addStep({n.name(), op, "x86:qu8_quantize__avx512f", 0}, {xs}, {ys}, [this, xi, yi, count, s, z](uint8_t* a) {
+        kernels::x86::qu8_quantize__avx512f(count, reinterpret_cast<const float*>(a + slots[xi].offset), s, z,
+                                            a + slots[yi].offset);
+      });
+    else
+      addStep({n.name(), op, "x86:qu8_dequantize", 0}, {xs}, {ys}, [this, xi, yi, count, s, z](uint8_t* a) {
+        const uint8_t* in = a + slots[xi].offset;
+        float* out = reinterpret_cast<float*>(a + slots[yi].offset);
+        for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(static_cast<int32_t>(in[i]) - z) * s;
+      });
     return true;
   }
   if (!runtime::int8StorageOf(n).outputUint8) return false;
