@@ -1,5 +1,7 @@
 #include "compiler/ir/tensor.h"
 
+#include <limits>
+
 #include <algorithm>
 #include <cassert>
 #include <sstream>
@@ -45,6 +47,17 @@ bool isDenseDType(DType t) { return dtypeSize(t) != 0; }
 int64_t numElements(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;
+  return n;
+}
+
+std::optional<int64_t> checkedNumElements(const std::vector<int64_t>& dims, size_t elementBytes) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0) return std::nullopt;
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return std::nullopt;
+    n *= d;
+  }
+  if (elementBytes > 1 && n > std::numeric_limits<int64_t>::max() / static_cast<int64_t>(elementBytes)) return std::nullopt;
   return n;
 }
 

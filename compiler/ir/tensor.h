@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <optional>
 #include <vector>
 
 namespace edgeopt::ir {
@@ -51,6 +52,9 @@ template <> struct DTypeOf<bool> { static constexpr DType value = DType::kBool; 
 
 // Product of dims (1 for a scalar). Dims are non-negative.
 int64_t numElements(const std::vector<int64_t>& dims);
+// The element count of dims (all >= 0) when it, times elementBytes, fits in an int64; else nullopt.
+// For dims that come from user files, before anything of that size is allocated.
+std::optional<int64_t> checkedNumElements(const std::vector<int64_t>& dims, size_t elementBytes = 1);
 // "[1,3,224,224]"
 std::string dimsToString(const std::vector<int64_t>& dims);
 

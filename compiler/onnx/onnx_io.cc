@@ -122,34 +122,48 @@ StatusOr<ir::Tensor> tensorFromProto(const onnx::TensorProto& p) {
   std::vector<int64_t> dims(p.dims().begin(), p.dims().end());
   for (int64_t d : dims)
     if (d < 0) return invalidInput(what + ": negative dimension");
-  ir::Tensor t(dtype, dims);
+  // The declared size is checked against the data present before anything is allocated, and its
+  // element count for overflow (a product that wraps would pass a size check and then be indexed).
+  const std::optional<int64_t> elements = ir::checkedNumElements(dims, ir::dtypeSize(dtype));
+  if (!elements)
+    return invalidInput(what + ": shape " + ir::dimsToString(dims) + " has more elements than fit in memory");
+  const int64_t bytes = *elements * static_cast<int64_t>(ir::dtypeSize(dtype));
   if (p.has_raw_data()) {
-    if (p.raw_data().size() != t.byteSize())
-      return invalidInput(what + ": raw data holds " + std::to_string(p.raw_data().size()) +
-                          " bytes, shape " + ir::dimsToString(dims) + " of " +
-                          ir::dtypeName(dtype) + " needs " + std::to_string(t.byteSize()));
+    if (static_cast<int64_t>(p.raw_data().size()) != bytes)
+      return invalidInput(what + ": raw data holds " + std::to_string(p.raw_data().size()) + " bytes, shape " +
+                          ir::dimsToString(dims) + " of " + ir::dtypeName(dtype) + " needs " + std::to_string(bytes));
+    ir::Tensor t(dtype, dims);
     std::memcpy(t.rawData(), p.raw_data().data(), t.byteSize());
     return t;
   }
   int64_t count = 0;
   switch (dtype) {
-    case DType::kFloat32: count = p.float_data_size(); copyField<float>(p.float_data(), t); break;
-    case DType::kFloat64: count = p.double_data_size(); copyField<double>(p.double_data(), t); break;
-    case DType::kInt64: count = p.int64_data_size(); copyField<int64_t>(p.int64_data(), t); break;
-    case DType::kUInt64: count = p.uint64_data_size(); copyField<uint64_t>(p.uint64_data(), t); break;
-    case DType::kUInt32: count = p.uint64_data_size(); copyField<uint32_t>(p.uint64_data(), t); break;
-    case DType::kInt32: count = p.int32_data_size(); copyField<int32_t>(p.int32_data(), t); break;
-    case DType::kInt16: count = p.int32_data_size(); copyField<int16_t>(p.int32_data(), t); break;
-    case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16:
-      count = p.int32_data_size(); copyField<uint16_t>(p.int32_data(), t); break;
-    case DType::kInt8: count = p.int32_data_size(); copyField<int8_t>(p.int32_data(), t); break;
-    case DType::kUInt8: count = p.int32_data_size(); copyField<uint8_t>(p.int32_data(), t); break;
-    case DType::kBool: count = p.int32_data_size(); copyField<bool>(p.int32_data(), t); break;
+    case DType::kFloat32: count = p.float_data_size(); break;
+    case DType::kFloat64: count = p.double_data_size(); break;
+    case DType::kInt64: count = p.int64_data_size(); break;
+    case DType::kUInt64: case DType::kUInt32: count = p.uint64_data_size(); break;
+    case DType::kInt32: case DType::kInt16: case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16:
+    case DType::kInt8: case DType::kUInt8: case DType::kBool: count = p.int32_data_size(); break;
     default: return unsupported(what + ": element type not supported");
   }
-  if (count != t.numel())
-    return invalidInput(what + ": holds " + std::to_string(count) + " values, shape " +
-                        ir::dimsToString(dims) + " needs " + std::to_string(t.numel()));
+  if (count != *elements)
+    return invalidInput(what + ": holds " + std::to_string(count) + " values, shape " + ir::dimsToString(dims) +
+                        " needs " + std::to_string(*elements));
+  ir::Tensor t(dtype, dims);
+  switch (dtype) {
+    case DType::kFloat32: copyField<float>(p.float_data(), t); break;
+    case DType::kFloat64: copyField<double>(p.double_data(), t); break;
+    case DType::kInt64: copyField<int64_t>(p.int64_data(), t); break;
+    case DType::kUInt64: copyField<uint64_t>(p.uint64_data(), t); break;
+    case DType::kUInt32: copyField<uint32_t>(p.uint64_data(), t); break;
+    case DType::kInt32: copyField<int32_t>(p.int32_data(), t); break;
+    case DType::kInt16: copyField<int16_t>(p.int32_data(), t); break;
+    case DType::kUInt16: case DType::kFloat16: case DType::kBFloat16: copyField<uint16_t>(p.int32_data(), t); break;
+    case DType::kInt8: copyField<int8_t>(p.int32_data(), t); break;
+    case DType::kUInt8: copyField<uint8_t>(p.int32_data(), t); break;
+    case DType::kBool: copyField<bool>(p.int32_data(), t); break;
+    default: break;
+  }
   return t;
 }
 

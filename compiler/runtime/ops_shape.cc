@@ -203,9 +203,11 @@ Status runFlatten(OpContext& ctx) {
   int64_t axis = ctx.node.attrInt("axis", 1);
   if (axis < 0) axis += x.rank();
   if (axis < 0 || axis > x.rank()) return ctx.invalid("axis out of range");
-  int64_t outer = 1;
+  // Products of the dims before and after the axis (not numel / outer, which an empty batch breaks).
+  int64_t outer = 1, inner = 1;
   for (int64_t i = 0; i < axis; ++i) outer *= x.dims()[i];
-  return reshapeTo(ctx, x, {outer, outer ? x.numel() / outer : 0});
+  for (int64_t i = axis; i < x.rank(); ++i) inner *= x.dims()[i];
+  return reshapeTo(ctx, x, {outer, inner});
 }
 
 Status runTranspose(OpContext& ctx) {

@@ -196,6 +196,9 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
   for (size_t i = 0; i < dims.size(); ++i) {
     const ir::Value* in = graph.inputs()[i];
     if (!dnnlType(in->dtype())) return unsupported("x86 target: graph input '" + in->name() + "' of dtype " + ir::dtypeName(in->dtype()));
+    if (std::any_of(dims[i].begin(), dims[i].end(), [](int64_t d) { return d <= 0; }))
+      return invalidInput("x86 target: input '" + in->name() + "' has dims " + ir::dimsToString(dims[i]) +
+                          ": an empty batch or dimension is not run (every dim must be at least 1)");
     valueDims[in] = dims[i];
     if (in->shape() && in->shape()->size() == dims[i].size())
       for (size_t k = 0; k < dims[i].size(); ++k)

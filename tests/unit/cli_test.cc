@@ -178,6 +178,42 @@ TEST_F(CliTest, InputOfTheWrongDTypeOrShape) {
                  "input 'x': shape [1,5], model expects [batch,4]", path("y.npy"));
 }
 
+// An empty batch (issue 20, SIGFPE in the x86 plan before): the reference runs it (an empty
+// result, as ONNX defines it); x86 and bench refuse it in one line, exit 2.
+TEST_F(CliTest, EmptyBatch) {
+  const std::string model = std::string(EDGEOPT_SOURCE_DIR) + "/examples/tiny_cnn.onnx";
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {0, 1, 28, 28}), "empty.npy");
+  const CliResult ref = cli("run " + model + " --input " + path("empty.npy") + " --output " + path("y.npy"));
+  ASSERT_EQ(ref.exitCode, 0) << ref.err;
+  auto y = edgeopt::data::readNpy(path("y.npy"));
+  ASSERT_TRUE(y.ok());
+  EXPECT_EQ(y->dims(), (std::vector<int64_t>{0, 10}));
+  fs::remove(path("y.npy"));
+  expectBadInput(cli("run " + model + " --input " + path("empty.npy") + " --target x86 --output " + path("y.npy")),
+                 "an empty batch or dimension is not run", path("y.npy"));
+  expectBadInput(cli("bench " + model + " --shape input=0x1x28x28 --iters 1"), "an empty batch or dimension is not run");
+}
+
+// Initializer dims from the file (issue 20): a product that overflows int64 (it wrapped to the
+// data's size and crashed in Slice before) and a huge declared size with a few values (allocated
+// before the check before) are refused in one line, before any allocation of that size.
+TEST_F(CliTest, InitializerSizesAreCheckedBeforeAllocation) {
+  OnnxModelBuilder wrap;
+  wrap.input("x", {1}).output("y", {-1, -1});
+  wrap.initializer("big", {3, 6148914691236517206}, {1, 2});
+  wrap.int64Initializer("starts", {0}).int64Initializer("ends", {1});
+  wrap.node("Slice", {"big", "starts", "ends"}, {"y"}, "slice");
+  wrap.save(path("model/wrap.onnx"));
+  expectBadInput(cli("run " + path("model/wrap.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy")),
+                 "tensor 'big': shape [3,6148914691236517206] has more elements than fit in memory", path("y.npy"));
+  OnnxModelBuilder huge;
+  huge.input("x", {750000000}).output("y", {750000000});
+  huge.initializer("w", {750000000}, {1, 2});
+  huge.node("Add", {"x", "w"}, {"y"}, "add");
+  huge.save(path("model/huge.onnx"));
+  expectBadInput(cli("inspect " + path("model/huge.onnx")), "tensor 'w': holds 2 values, shape [750000000] needs 750000000");
+}
+
 TEST_F(CliTest, ExternalDataOutsideTheModelFolder) {
   std::vector<float> w = {1, 2, 3, 4};
   std::ofstream(path("outside.bin"), std::ios::binary).write(reinterpret_cast<const char*>(w.data()), 16);
