@@ -1,5 +1,6 @@
 #include "compiler/data/npy.h"
 
+#include <charconv>
 #include <fstream>
 #include <regex>
 
@@ -84,11 +85,30 @@ StatusOr<NpyHeader> parseHeader(std::ifstream& in, const std::string& path) {
   if (!std::regex_search(header, m, fortranRe)) return invalidInput(path + ": header has no fortran_order");
   if (m[1] == "True") return unsupported(path + ": Fortran-order arrays are not supported; save with C order");
   if (!std::regex_search(header, m, shapeRe)) return invalidInput(path + ": header has no shape");
-  static const std::regex intRe(R"(\d+)");
+  // "(2, 3)", "(5,)" or "()": comma-separated non-negative integers, each checked for overflow.
   const std::string shapeText = m[1];
-  for (auto it = std::sregex_iterator(shapeText.begin(), shapeText.end(), intRe);
-       it != std::sregex_iterator(); ++it)
-    h.dims.push_back(std::stoll(it->str()));
+  size_t pos = 0;
+  while (pos <= shapeText.size()) {
+    size_t comma = shapeText.find(',', pos);
+    if (comma == std::string::npos) comma = shapeText.size();
+    std::string entry = shapeText.substr(pos, comma - pos);
+    entry.erase(0, entry.find_first_not_of(" \t"));
+    entry.erase(entry.find_last_not_of(" \tL") + 1);
+    pos = comma + 1;
+    if (entry.empty()) {
+      if (comma == shapeText.size()) break;  // the trailing comma of "(5,)"
+      return invalidInput(path + ": shape (" + shapeText + ") has an empty entry");
+    }
+    int64_t d = 0;
+    const auto [end, ec] = std::from_chars(entry.data(), entry.data() + entry.size(), d);
+    if (ec == std::errc::result_out_of_range)
+      return invalidInput(path + ": shape (" + shapeText + "): dimension " + entry + " is too large");
+    if (ec != std::errc() || end != entry.data() + entry.size() || d < 0)
+      return invalidInput(path + ": shape (" + shapeText + "): '" + entry + "' is not a dimension (a non-negative integer)");
+    h.dims.push_back(d);
+  }
+  if (!ir::checkedNumElements(h.dims, ir::dtypeSize(h.dtype)))
+    return invalidInput(path + ": shape " + ir::dimsToString(h.dims) + " has more elements than fit in memory");
   h.dataOffset = static_cast<int64_t>(in.tellg());
   return h;
 }
@@ -99,7 +119,7 @@ StatusOr<NpyHeader> readNpyHeader(const std::string& path) {
   if (!in) return ioError(path + ": cannot open for reading");
   EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));
   in.seekg(0, std::ios::end);
-  const int64_t need = h.dataOffset + ir::numElements(h.dims) * static_cast<int64_t>(ir::dtypeSize(h.dtype));
+  const int64_t need = h.dataOffset + *ir::checkedNumElements(h.dims) * static_cast<int64_t>(ir::dtypeSize(h.dtype));
   if (static_cast<int64_t>(in.tellg()) < need)
     return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " +
                         ir::dtypeName(h.dtype) + " needs " + std::to_string(need - h.dataOffset) + " bytes)");
@@ -110,6 +130,14 @@ StatusOr<ir::Tensor> readNpy(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ioError(path + ": cannot open for reading");
   EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));
+  // The data must be in the file before its size is allocated (a 200-byte file may declare 5 GB).
+  const int64_t need = *ir::checkedNumElements(h.dims) * static_cast<int64_t>(ir::dtypeSize(h.dtype));
+  in.seekg(0, std::ios::end);
+  const int64_t present = static_cast<int64_t>(in.tellg()) - h.dataOffset;
+  if (present < need)
+    return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " + ir::dtypeName(h.dtype) +
+                        " needs " + std::to_string(need) + " bytes, the file has " + std::to_string(present) + ")");
+  in.seekg(h.dataOffset);
   ir::Tensor t(h.dtype, h.dims);
   if (!in.read(static_cast<char*>(t.rawData()), static_cast<std::streamsize>(t.byteSize())))
     return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " +

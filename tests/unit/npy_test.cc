@@ -81,6 +81,43 @@ TEST_F(NpyTest, RejectsBadFiles) {
   EXPECT_EQ(readNpy(path("be.npy")).status().code(), StatusCode::kUnsupported);
 }
 
+// Shapes from the header (issue 20): a negative entry (read as 2 before), an entry beyond int64
+// (std::stoll threw: exit 1), a product beyond memory, and a small file declaring gigabytes (the
+// tensor was allocated before the read found it short) are all refused with the reason.
+TEST_F(NpyTest, ShapesAreCheckedBeforeAllocation) {
+  ASSERT_TRUE(writeNpy(ir::Tensor::fromVector<float>({4}, {1, 2, 3, 4}), path("ok.npy")).ok());
+  std::ifstream in(path("ok.npy"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+  auto withShape = [&](const std::string& name, const std::string& shape) {
+    std::string b = bytes;
+    const size_t at = b.find("(4,)");
+    b.replace(at, 4, shape);
+    // Keep the header length the file declares: pad or trim the spaces before its newline.
+    const size_t nl = b.find('\n');
+    const int64_t delta = static_cast<int64_t>(shape.size()) - 4;
+    if (delta > 0) b.erase(nl - static_cast<size_t>(delta), static_cast<size_t>(delta));
+    else b.insert(nl, static_cast<size_t>(-delta), ' ');
+    writeRaw(name, b);
+    return readNpy(path(name));
+  };
+  auto negative = withShape("neg.npy", "(-2,)");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("'-2' is not a dimension"), std::string::npos) << negative.status().message();
+  auto huge = withShape("huge.npy", "(99999999999999999999,)");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("is too large"), std::string::npos) << huge.status().message();
+  auto product = withShape("product.npy", "(4294967296, 4294967296)");
+  ASSERT_FALSE(product.ok());
+  EXPECT_NE(product.status().message().find("more elements than fit in memory"), std::string::npos);
+  auto big = withShape("big.npy", "(700000000,)");
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("needs 2800000000 bytes, the file has 16"), std::string::npos)
+      << big.status().message();
+  auto fine = withShape("fine.npy", "(2, 2)");
+  ASSERT_TRUE(fine.ok()) << fine.status().message();
+  EXPECT_EQ(fine->dims(), (std::vector<int64_t>{2, 2}));
+}
+
 TEST_F(NpyTest, FailedWriteLeavesNothing) {
   const std::string target = path("no/such/dir/out.npy");
   EXPECT_FALSE(writeNpy(ir::Tensor::fromVector<float>({1}, {1}), target).ok());
