@@ -1,9 +1,12 @@
 #include "api/compile.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -22,12 +25,53 @@ namespace {
 
 constexpr const char* kSchema = "edgeopt.report/1";
 
-// Replaces `outDir` by the finished `tmp`. An existing outDir must be a previous edgeopt output.
+// The file in a compile output folder that lists, one relative path per line, every file compile
+// wrote there: a later compile replaces the folder only when it holds nothing else.
+constexpr const char* kManifest = ".edgeopt-output";
+
+// Whether compile may replace `outDir`: absent or empty; or a previous compile output holding only
+// what its manifest lists (or, written before manifests, only the names compile writes); and never
+// the working folder or one above it. The reason otherwise.
+Status checkReplaceable(const std::string& outDir) {
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(fs::absolute(outDir, ec), ec);
+  const fs::path cwd = fs::current_path(ec);
+  const auto [mismatch, rest] = std::mismatch(out.begin(), out.end(), cwd.begin(), cwd.end());
+  if (mismatch == out.end())
+    return invalidInput(outDir + ": is the working folder or contains it; give compile a folder of its own");
+  if (!fs::exists(out, ec) || (fs::is_directory(out, ec) && fs::is_empty(out, ec))) return Status::Ok();
+  if (!fs::is_directory(out, ec)) return invalidInput(outDir + ": exists and is not a folder; not overwriting it");
+  std::set<std::string> listed;
+  if (std::ifstream manifest(out / kManifest); manifest) {
+    for (std::string line; std::getline(manifest, line);) listed.insert(line);
+    for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory()) continue;
+      const std::string rel = fs::relative(it->path(), out).string();
+      if (rel != kManifest && !listed.count(rel))
+        return invalidInput(outDir + ": holds '" + rel + "', which compile did not write; not overwriting the folder");
+    }
+    return Status::Ok();
+  }
+  static const std::set<std::string> written = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md", "x86", "arm_neon"};
+  if (!fs::exists(out / "report.json", ec))
+    return invalidInput(outDir + ": exists and is not an edgeopt compile output (no " + kManifest + "); not overwriting it");
+  for (const auto& entry : fs::directory_iterator(out, ec))
+    if (!written.count(entry.path().filename().string()))
+      return invalidInput(outDir + ": holds '" + entry.path().filename().string() +
+                          "', which compile did not write; not overwriting the folder");
+  return Status::Ok();
+}
+
+// Replaces `outDir` by the finished `tmp` (checked replaceable again: another run may have
+// written it meanwhile), after listing tmp's files in its manifest.
 Status moveIntoPlace(const std::string& tmp, const std::string& outDir) {
   std::error_code ec;
+  std::string list;
+  for (auto it = fs::recursive_directory_iterator(tmp, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (!it->is_directory()) list += fs::relative(it->path(), tmp).string() + "\n";
+  EDGEOPT_RETURN_IF_ERROR(support::writeFileAtomically(tmp + "/" + kManifest, list));
+  EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));
   if (fs::exists(outDir, ec)) {
-    if (!fs::is_directory(outDir, ec) || (!fs::is_empty(outDir, ec) && !fs::exists(fs::path(outDir) / "report.json", ec)))
-      return invalidInput(outDir + ": exists and is not an edgeopt compile output (no report.json); not overwriting it");
     fs::remove_all(outDir, ec);
     if (ec) return ioError(outDir + ": cannot replace: " + ec.message());
   }
@@ -119,6 +163,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   if (outDir.empty()) return invalidInput("compile needs -o OUTDIR");
   report->modelPath = modelPath;
   report->version = version();
+  EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));  // before any work: say so now
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
   onnx_io::ImportOptions io;
   io.fixInputDims = options.benchShapes;
@@ -128,11 +173,13 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   const ModelSummary summary = summarize(model);
   report->parameters = summary.parameters;
 
-  const std::string tmp = outDir + ".tmp-edgeopt";
+  // A fresh folder of its own beside outDir (two runs into one outDir must not share it).
   std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) return ioError(tmp + ": cannot create folder: " + ec.message());
+  const fs::path outPath = fs::absolute(outDir, ec);
+  fs::create_directories(outPath.parent_path(), ec);
+  std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  if (ec || !::mkdtemp(tmpl.data())) return ioError(outDir + ": cannot create a working folder beside it");
+  const std::string tmp = tmpl;
   auto fail = [&](Status st) {
     fs::remove_all(tmp, ec);
     return st;

@@ -473,6 +473,38 @@ TEST_F(CliEvalTest, CompileWritesArtifactsAndReport) {
   expectBadInput(cli("compile " + model() + " -o " + path("o2") + " --targets gpu"), "unknown target 'gpu'", path("o2"));
   expectBadInput(cli("compile " + model() + " -o " + path("o3") + " --calib " + path("nosuch.npy")), "nosuch.npy", path("o3"));
   EXPECT_FALSE(fs::exists(path("o3.tmp-edgeopt")));
+  // No working folder is left beside the output, whatever its suffix.
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-edgeopt"), std::string::npos) << entry.path();
+}
+
+// compile replaces only what it wrote (issue 20: any folder holding a report.json was wiped whole,
+// and `compile -o .` emptied the previous output): a folder with files it did not write, the
+// working folder or one above it, are refused in one line and left as they were.
+TEST_F(CliEvalTest, CompileNeverDeletesWhatItDidNotWrite) {
+  fs::create_directories(path("p/src"));
+  std::ofstream(path("p/report.json")) << "{}";
+  std::ofstream(path("p/precious.txt")) << "x";
+  expectBadInput(cli("compile " + model() + " -o " + path("p") + " --iters 1"), "which compile did not write; not overwriting the folder");
+  EXPECT_TRUE(fs::exists(path("p/precious.txt")));
+  EXPECT_TRUE(fs::exists(path("p/src")));
+  // A previous output with a file added by the user: also kept.
+  auto r = cli("compile " + model() + " -o " + path("out") + " --iters 1");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(fs::exists(path("out/.edgeopt-output")));
+  std::ofstream(path("out/x86/mine.txt")) << "x";
+  expectBadInput(cli("compile " + model() + " -o " + path("out") + " --iters 1"), "holds 'x86/mine.txt'");
+  EXPECT_TRUE(fs::exists(path("out/x86/mine.txt")));
+  fs::remove(path("out/x86/mine.txt"));
+  r = cli("compile " + model() + " -o " + path("out") + " --iters 1");  // only its own files: replaced
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  // The working folder itself.
+  const std::string inOut = "cd " + path("out") + " && " + std::string(EDGEOPT_CLI) + " compile " + model() + " -o . --iters 1 2>" +
+                            path("stderr.txt");
+  const int status = std::system(inOut.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(slurp(path("stderr.txt")).find("is the working folder or contains it"), std::string::npos) << slurp(path("stderr.txt"));
+  EXPECT_TRUE(fs::exists(path("out/report.json")));
 }
 
 TEST_F(CliTest, HelpDocumentsExitCodes) {
