@@ -327,6 +327,12 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   if (!params.ok()) return fail(params.status());
   const ref::ConvParams& p = params.value();
   const int64_t N = p.batch, C = p.in_channels, M = p.out_channels, G = p.groups;
+  // The kernels read M bias values: a shorter (or mistyped) bias is the model's error, not theirs.
+  if (b && (b->initializer().rank() != 1 || b->initializer().numel() != M ||
+            b->initializer().dtype() != (int8 ? ir::DType::kInt32 : ir::DType::kFloat32)))
+    return fail(invalidInput("node " + n.describe() + ": bias " + ir::dimsToString(b->initializer().dims()) + " of " +
+                             ir::dtypeName(b->initializer().dtype()) + " does not fit " + std::to_string(M) +
+                             " output channels"));
   const bool unpadded = p.pad_begin[1] == 0 && p.pad_begin[2] == 0 && p.out[1] == p.in[1] && p.out[2] == p.in[2];
   if (int8 && G == 1 && p.kernel[1] == 1 && p.kernel[2] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && unpadded)
     return pointwiseInt8(n, p);
@@ -514,6 +520,9 @@ bool Plan::Impl::convTranspose(const ir::Node& n) {
   const auto& yd = dimsOf(n.output(0));
   const auto& wd = w->initializer().dims();  // [C, M, kh, kw]
   if (yd.size() != 4 || wd[0] != xd[1] || wd[1] != yd[1]) return false;
+  if (b && (b->initializer().numel() != wd[1] || b->initializer().dtype() != ir::DType::kFloat32))
+    return fail(invalidInput("node " + n.describe() + ": bias " + ir::dimsToString(b->initializer().dims()) +
+                             " does not fit " + std::to_string(wd[1]) + " output channels"));
   auto attrOr = [&](const char* name, std::vector<int64_t> fallback) {
     return n.hasAttr(name) ? n.attrInts(name) : fallback;
   };

@@ -214,6 +214,21 @@ TEST_F(CliTest, InitializerSizesAreCheckedBeforeAllocation) {
   expectBadInput(cli("inspect " + path("model/huge.onnx")), "tensor 'w': holds 2 values, shape [750000000] needs 750000000");
 }
 
+// A Conv whose bias is one value short (issue 20: x86 ran it and wrote uninitialised bytes, exit
+// 0): refused on every target, naming the node.
+TEST_F(CliTest, ConvBiasThatDoesNotFitIsRefusedOnEveryTarget) {
+  OnnxModelBuilder b;
+  b.input("x", {1, 2, 5, 5}).output("y", {1, 4, 3, 3});
+  b.initializer("w", {4, 2, 3, 3}, std::vector<float>(72, 0.1f)).initializer("b", {3}, {1, 2, 3});
+  b.node("Conv", {"x", "w", "b"}, {"y"}, "conv");
+  b.save(path("model/bias.onnx"));
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {1, 2, 5, 5}), "x5.npy");
+  for (const char* target : {"ref", "x86"})
+    expectBadInput(cli("run " + path("model/bias.onnx") + " --input " + path("x5.npy") + " --target " + target + " --output " +
+                       path("y.npy")),
+                   "'conv' (Conv)", path("y.npy"));
+}
+
 TEST_F(CliTest, ExternalDataOutsideTheModelFolder) {
   std::vector<float> w = {1, 2, 3, 4};
   std::ofstream(path("outside.bin"), std::ios::binary).write(reinterpret_cast<const char*>(w.data()), 16);
