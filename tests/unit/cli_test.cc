@@ -392,6 +392,15 @@ TEST_F(CliEvalTest, QuantizeWritesAQdqModelAndReport) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["samples"], 20);
 }
 
+// `quantize -o X --report X` wrote the report over the model (issue 20): refused, nothing written.
+TEST_F(CliEvalTest, QuantizeReportCannotOverwriteTheModel) {
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q.onnx") + " --report " +
+                     path("q.onnx")),
+                 "names the same file as --output", path("q.onnx"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q.onnx") + " --report " + model()),
+                 "names the same file as the model", path("q.onnx"));
+}
+
 TEST_F(CliEvalTest, QuantizeBadInput) {
   writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {4, 3, 28, 28}), "rgb.npy");
   expectBadInput(cli("quantize " + model() + " --calib " + path("rgb.npy") + " -o " + path("q.onnx")),

@@ -287,6 +287,16 @@ struct QuantizeArgs {
 };
 
 int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
+  // The report must not overwrite the model it describes (or the input model).
+  if (!a.reportPath.empty()) {
+    std::error_code ec;
+    const auto same = [&](const std::string& x, const std::string& y) {
+      return std::filesystem::weakly_canonical(x, ec) == std::filesystem::weakly_canonical(y, ec);
+    };
+    if (same(a.reportPath, a.out) || same(a.reportPath, modelPath))
+      return report(edgeopt::invalidInput("--report " + a.reportPath + " names the same file as " +
+                                          (same(a.reportPath, a.out) ? "--output" : "the model")));
+  }
   edgeopt::api::QuantizeOptions options;
   options.calib = a.calib;
   auto calibrator = edgeopt::quant::parseCalibrator(a.calibrator);
