@@ -392,6 +392,19 @@ TEST_F(CliEvalTest, QuantizeWritesAQdqModelAndReport) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["samples"], 20);
 }
 
+// Options that would do nothing in the given combination (issue 20: accepted without a word) are
+// errors: a target named twice, --calibrator without --calib, --labels without --eval, an --arm-cpu
+// qemu has no model of.
+TEST_F(CliEvalTest, OptionsThatWouldDoNothingAreErrors) {
+  expectBadInput(cli("compile " + model() + " -o " + path("c1") + " --targets x86,x86"), "--targets names x86 twice", path("c1"));
+  expectBadInput(cli("compile " + model() + " -o " + path("c2") + " --calibrator entropy"), "--calibrator needs --calib",
+                 path("c2"));
+  expectBadInput(cli("compile " + model() + " -o " + path("c3") + " --labels " + path("x20.npy")), "--labels needs --eval",
+                 path("c3"));
+  expectBadInput(cli("run " + model() + " -i " + path("x20.npy") + " -o " + path("z.npy") + " --target arm-neon --arm-cpu bogus"),
+                 "--arm-cpu: bogus not in", path("z.npy"));
+}
+
 // `quantize -o X --report X` wrote the report over the model (issue 20): refused, nothing written.
 TEST_F(CliEvalTest, QuantizeReportCannotOverwriteTheModel) {
   expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q.onnx") + " --report " +

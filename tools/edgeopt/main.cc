@@ -359,6 +359,7 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
 
 struct CompileArgs {
   std::string targets = "x86", out, calibrator = "minmax";
+  bool calibratorGiven = false;  // --calibrator on the command line
   edgeopt::data::DataOptions calib, eval;
   int64_t attributionSamples = 0, evalBatch = 32;
   std::vector<std::string> shapes;
@@ -372,8 +373,13 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   for (std::string name; std::getline(ss, name, ',');) {
     auto t = edgeopt::targets::find(name);
     if (!t.ok()) return report(edgeopt::invalidInput("--targets: " + t.status().message()));
+    if (std::find(o.targets.begin(), o.targets.end(), name) != o.targets.end())
+      return report(edgeopt::invalidInput("--targets names " + name + " twice"));
     o.targets.push_back(name);
   }
+  // Options that would do nothing in this combination are errors, not silently ignored.
+  if (a.calibratorGiven && a.calib.path.empty()) return report(edgeopt::invalidInput("--calibrator needs --calib DATA"));
+  if (!a.eval.labelsPath.empty() && a.eval.path.empty()) return report(edgeopt::invalidInput("--labels needs --eval DATA"));
   o.quantize = !a.calib.path.empty();
   o.quantizeOptions.calib = a.calib;
   auto calibrator = edgeopt::quant::parseCalibrator(a.calibrator);
@@ -391,11 +397,16 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   edgeopt::api::CompileReport rep;
   Status st = edgeopt::api::compile(modelPath, o, a.out, &rep);
   if (!st.ok()) return report(st);
+  // The targets' artifact folders, as compile wrote them (no target is named here).
+  std::string folders;
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(a.out, ec))
+    if (entry.is_directory()) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) folders += ", " + n + "/";
   std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
-            << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md"
-            << (std::find(o.targets.begin(), o.targets.end(), "x86") != o.targets.end() ? ", x86/" : "")
-            << (std::find(o.targets.begin(), o.targets.end(), "arm-neon") != o.targets.end() ? ", arm_neon/" : "")
-            << ")\n";
+            << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md" << folders << ")\n";
   return kExitOk;
 }
 
@@ -425,6 +436,10 @@ int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   return kExitOk;
 }
 
+// The CPUs --arm-cpu accepts: qemu-aarch64 models of ARMv8.0 (cortex-a53, -a57, -a72) and ARMv8.2
+// with the dot product (cortex-a55, -a76, neoverse-n1), and qemu's "max".
+const CLI::IsMember kArmCpus({"cortex-a53", "cortex-a57", "cortex-a72", "cortex-a55", "cortex-a76", "neoverse-n1", "max"});
+
 int main(int argc, char** argv) {
   CLI::App app{"edgeopt " + std::string(edgeopt::api::version()) +
                ": compress and optimize ONNX models for edge targets"};
@@ -453,7 +468,7 @@ int main(int argc, char** argv) {
   run->add_option("--threads", threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
   std::string armCpu = "cortex-a76";
   run->add_option("--arm-cpu", armCpu, "CPU qemu-aarch64 emulates for --target arm-neon (cortex-a76: dot product; cortex-a53: ARMv8.0)")
-      ->default_val("cortex-a76");
+      ->default_val("cortex-a76")->check(kArmCpus);
   int iters = 0;
   run->add_option("--iters", iters, "Also time this many further runs and print the median and minimum latency")
       ->check(CLI::Range(0, 1000000));
@@ -496,7 +511,8 @@ int main(int argc, char** argv) {
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
   eval->add_option("--target", evalArgs.target, targetHelp())->default_val("ref");
   eval->add_option("--threads", evalArgs.threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
-  eval->add_option("--arm-cpu", evalArgs.armCpu, "CPU qemu-aarch64 emulates for --target arm-neon")->default_val("cortex-a76");
+  eval->add_option("--arm-cpu", evalArgs.armCpu, "CPU qemu-aarch64 emulates for --target arm-neon")->default_val("cortex-a76")
+      ->check(kArmCpus);
   eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
   eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
@@ -597,7 +613,10 @@ int main(int argc, char** argv) {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch);
     if (*bench) return cmdBench(modelPath, ba);
-    if (*compile) return cmdCompile(modelPath, ca);
+    if (*compile) {
+      ca.calibratorGiven = compile->count("--calibrator") > 0;
+      return cmdCompile(modelPath, ca);
+    }
     if (*eval) return cmdEval(modelPath, evalArgs);
     if (*quantize) return cmdQuantize(modelPath, qa);
     if (*optimize) {
