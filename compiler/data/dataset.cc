@@ -285,6 +285,23 @@ bool isImageFile(const fs::path& p) {
   return false;
 }
 
+// Decodes an image file; OpenCV's own refusals (e.g. a header declaring more pixels than its
+// limit) are exceptions, which become the one error line naming the file.
+StatusOr<cv::Mat> decodeImage(const std::string& file) {
+  cv::Mat img;
+  try {
+    img = cv::imread(file, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    std::string why = e.err.empty() ? e.what() : e.err;
+    why = why.substr(0, why.find('\n'));
+    if (why.find("CV_IO_MAX_IMAGE_PIXELS") != std::string::npos)
+      why = "its header declares more pixels than the decoder allows, OPENCV_IO_MAX_IMAGE_PIXELS (default 2^30)";
+    return invalidInput(file + ": cannot decode the image (" + why + ")");
+  }
+  if (img.empty()) return invalidInput(file + ": cannot decode the image");
+  return img;
+}
+
 class ImageFolderSource : public DataSource {
  public:
   static StatusOr<std::unique_ptr<DataSource>> open(const DataOptions& o, const PreprocessSpec& spec) {
@@ -317,8 +334,7 @@ class ImageFolderSource : public DataSource {
     }
     if (s->files_.empty()) return invalidInput(o.path + ": no images found");
     // The first image fixes the sample shape; the others must match it after preprocessing.
-    cv::Mat first = cv::imread(s->files_[0], cv::IMREAD_UNCHANGED);
-    if (first.empty()) return invalidInput(s->files_[0] + ": cannot decode the image");
+    EDGEOPT_ASSIGN_OR_RETURN(cv::Mat first, decodeImage(s->files_[0]));
     s->dims_ = dimsAfterSpec(spec, first.cols, first.rows, first.channels());
     return std::unique_ptr<DataSource>(std::move(s));
   }
@@ -327,8 +343,7 @@ class ImageFolderSource : public DataSource {
   bool hasLabels() const override { return true; }
   Status read(int64_t index, float* out, int64_t* label) override {
     const std::string& file = files_[static_cast<size_t>(index)];
-    cv::Mat img = cv::imread(file, cv::IMREAD_UNCHANGED);
-    if (img.empty()) return invalidInput(file + ": cannot decode the image");
+    EDGEOPT_ASSIGN_OR_RETURN(cv::Mat img, decodeImage(file));
     const auto d = dimsAfterSpec(spec_, img.cols, img.rows, img.channels());
     if (d != dims_)
       return invalidInput(file + ": preprocessed shape " + ir::dimsToString(d) + " differs from the first image's " +

@@ -152,6 +152,32 @@ TEST_F(DataTest, ImageFolderWithClassFoldersAndCsv) {
   EXPECT_EQ(label, 7);
 }
 
+// A PNG whose header declares 60000 x 60000 pixels (issue 20: OpenCV's size assertion escaped as
+// exit 1): one error naming the file.
+TEST_F(DataTest, ImageHeaderBeyondTheDecoderLimitIsAnError) {
+  fs::create_directories(path("big/a"));
+  std::vector<uchar> png;
+  ASSERT_TRUE(cv::imencode(".png", cv::Mat(1, 1, CV_8UC1, cv::Scalar(0)), png));
+  // IHDR: length (4) "IHDR" (4) width (4) height (4) ... CRC over type + data (13 bytes).
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) png[at + i] = static_cast<uchar>(v >> (24 - 8 * i));
+  };
+  put32(16, 60000);
+  put32(20, 60000);
+  put32(29, static_cast<uint32_t>(crc32(0, png.data() + 12, 17)));
+  std::ofstream(path("big/a/huge.png"), std::ios::binary).write(reinterpret_cast<const char*>(png.data()),
+                                                                  static_cast<std::streamsize>(png.size()));
+  DataOptions o;
+  o.path = path("big");
+  auto src = openDataSource(o);
+  ASSERT_FALSE(src.ok());
+  EXPECT_EQ(src.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(src.status().message().find("huge.png: cannot decode the image"), std::string::npos) << src.status().message();
+  EXPECT_EQ(src.status().message().find('\n'), std::string::npos) << src.status().message();
+  EXPECT_NE(src.status().message().find("declares more pixels than the decoder allows"), std::string::npos)
+      << src.status().message();
+}
+
 TEST_F(DataTest, ImageFolderErrorsNameTheFile) {
   fs::create_directories(path("set/a"));
   cv::imwrite(path("set/a/ok.png"), cv::Mat(4, 4, CV_8UC1, cv::Scalar(1)));
