@@ -428,15 +428,16 @@ class Emitter {
     return Status::Ok();
   }
 
-  // The runtime's name of a float activation, or null.
-  static const char* unaryOpOf(const ir::Node& n) {
-    if (!n.domain().empty()) return nullptr;
+  // The runtime's name (edgeopt_neon::UnaryOp) of an activation op type, or null: standalone
+  // activations and fused ones alike.
+  static const char* unaryOpNamed(const std::string& op) {
     static const std::map<std::string, const char*> names = {
         {"Relu", "kRelu"}, {"Sigmoid", "kSigmoid"}, {"Tanh", "kTanh"}, {"HardSigmoid", "kHardSigmoid"},
         {"HardSwish", "kHardSwish"}, {"LeakyRelu", "kLeakyRelu"}, {"Clip", "kClip"}};
-    auto it = names.find(n.opType());
+    auto it = names.find(op);
     return it == names.end() ? nullptr : it->second;
   }
+  static const char* unaryOpOf(const ir::Node& n) { return n.domain().empty() ? unaryOpNamed(n.opType()) : nullptr; }
 
   // Float inputs from buffers of this package (not int8, not constants) for the float ops.
   bool floatBuffer(const ir::Value* v) const {
@@ -497,11 +498,8 @@ class Emitter {
     const char* actOp = nullptr;
     float p0 = 0, p1 = 0;
     if (act) {
-      static const std::map<std::string, const char*> kinds = {{"Relu", "kRelu"}, {"Sigmoid", "kSigmoid"}, {"HardSwish", "kHardSwish"},
-                                                               {"LeakyRelu", "kLeakyRelu"}, {"Clip", "kClip"}, {"HardSigmoid", "kHardSigmoid"}};
-      auto it = kinds.find(act->op);
-      if (it == kinds.end()) return unsupported("ConvTranspose with fused " + act->op);
-      actOp = it->second;
+      actOp = unaryOpNamed(act->op);
+      if (!actOp) return unsupported("ConvTranspose with fused " + act->op);
       if (!act->params.empty()) p0 = act->params[0];
       if (act->params.size() > 1) p1 = act->params[1];
     }

@@ -21,6 +21,14 @@ namespace fs = std::filesystem;
 
 const fs::path kZoo = testing::kZoo;
 
+// A float32 tensor of `dims` with uniform values in [-1, 1) from rng (calibration data).
+ir::Tensor randomTensor(std::mt19937& rng, std::vector<int64_t> dims) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  ir::Tensor t(ir::DType::kFloat32, std::move(dims));
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
 // The default CPU (cortex-a76, dot product) is covered by CrossTargetTest over the registry; this
 // one checks the ARMv8.0 kernels (no dot product).
 TEST(ArmNeonTargetTest, ZooInt8BitExactUnderQemuOnArmV80) {
@@ -94,8 +102,7 @@ TEST(ArmNeonTargetTest, MaxPoolStridedConvAndMultiChannelInput) {
   const fs::path dir = fs::temp_directory_path() / "edgeopt-arm-neon-ops";
   fs::create_directories(dir);
   b.save((dir / "m.onnx").string());
-  ir::Tensor calib(ir::DType::kFloat32, {37, 3, 12, 12});
-  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = 2 * u(rng);
+  const ir::Tensor calib = randomTensor(rng, {37, 3, 12, 12});
   ASSERT_TRUE(data::writeNpy(calib, (dir / "calib.npy").string()).ok());
   auto model = api::loadModel((dir / "m.onnx").string());
   ASSERT_TRUE(model.ok()) << model.status().message();
@@ -179,8 +186,7 @@ TEST(ArmNeonTargetTest, ConcatMulResizeRunInFloatWhereNeonHasNoInt8Form) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   b.save((dir / "m.onnx").string());
-  ir::Tensor calib(ir::DType::kFloat32, {24, 3, 8, 8});
-  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = 2 * u(rng);
+  const ir::Tensor calib = randomTensor(rng, {24, 3, 8, 8});
   ASSERT_TRUE(data::writeNpy(calib, (dir / "calib.npy").string()).ok());
 
   auto model = api::loadModel((dir / "m.onnx").string());
@@ -273,8 +279,7 @@ TEST(ArmNeonTargetTest, CompileShapeFixesSymbolicPerSampleDims) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   b.save((dir / "m.onnx").string());
-  ir::Tensor calib(ir::DType::kFloat32, {6, 3, 8, 12});
-  for (int64_t i = 0; i < calib.numel(); ++i) calib.data<float>()[i] = 2 * u(rng);
+  const ir::Tensor calib = randomTensor(rng, {6, 3, 8, 12});
   ASSERT_TRUE(data::writeNpy(calib, (dir / "calib.npy").string()).ok());
   api::CompileOptions co;
   co.targets = {"arm-neon"};
