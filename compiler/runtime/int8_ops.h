@@ -1,6 +1,6 @@
 // The typed contract of edgeopt's int8 ops (made by passes/lower_qdq.h): every target reads an
 // int8 node through these functions, never by attribute name. Each reader checks the attributes
-// once (scales present and positive, multipliers in the range of kernels/ref/quant.h, per-channel
+// once (scales present, positive and finite, multipliers valid for kernels/ref/quant.h, per-channel
 // scale counts) and gives the arithmetic of kernels/ref/quant.h ready to run, so that the
 // reference executor, the x86 plan and the NEON emitter accept exactly the same nodes and compute
 // the same numbers. Errors are kInvalidInput naming the node; a fused activation the int8 output
@@ -50,10 +50,10 @@ struct QBinary {
 StatusOr<QBinary> qBinaryOf(const ir::Node& node);
 
 // edgeopt.QAveragePool: the multiplier of a window of `count` values is
-// averageMultiplier(inputOverOutputScale, count).
+// averageMultiplier(inputScale, outputScale, count).
 struct QAverage {
   kernels::ref::QuantParams q;
-  double inputOverOutputScale = 1;
+  float inputScale = 1, outputScale = 1;
   bool global = false;
   bool countIncludePad = false;
   static constexpr int64_t kMaxWindow = int64_t{1} << 23;

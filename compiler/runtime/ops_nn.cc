@@ -825,7 +825,7 @@ Status runQAveragePool(OpContext& ctx) {
   const ref::QuantParams& q = avg.q;
   const int64_t window = p.kernel[0] * p.kernel[1] * p.kernel[2];
   if (window > QAverage::kMaxWindow) return ctx.unsupportedHere("int8 pooling window larger than 2^23");
-  const auto perCount = ref::averageRequantization(avg.inputOverOutputScale, window);
+  const auto perCount = ref::averageRequantization(avg.inputScale, avg.outputScale, window);
   Tensor y(DType::kInt8, outDims);
   ref::qs8_avgpool__scalar(p, avg.countIncludePad, q, perCount.data(), x.data<int8_t>(),
                            y.data<int8_t>());

@@ -5,6 +5,7 @@
 
 #include "kernels/neon/elementwise.h"
 #include "kernels/neon/mca.h"
+#include "kernels/neon/requantize.h"
 
 namespace edgeopt::kernels::neon {
 
@@ -113,25 +114,23 @@ void f32_dwconv3x3_row__neon(const DwConv3x3Params& p, int64_t oh, const float* 
 void qs8_add__neon(int64_t n, const int8_t* a, int32_t a_zero_point, const int8_t* b, int32_t b_zero_point,
                    const ref::AddRequantization& r, const ref::QuantParams& q, int8_t* y) {
   const int16x8_t za = vdupq_n_s16(static_cast<int16_t>(a_zero_point)), zb = vdupq_n_s16(static_cast<int16_t>(b_zero_point));
-  const int32x2_t ma = vdup_n_s32(r.a_multiplier), mb = vdup_n_s32(r.b_multiplier);
-  const int64x2_t shift = vdupq_n_s64(-r.shift);  // SRSHL by -s: the rounding (half up) right shift
+  const int32x4_t weightA = vdupq_n_s32(r.a_weight), weightB = vdupq_n_s32(r.b_weight);
+  const float32x4_t scale = vdupq_n_f32(r.out.scale);
   const int16x8_t zp = vdupq_n_s16(static_cast<int16_t>(q.output_zero_point));
-  const int8x8_t lo = vdup_n_s8(static_cast<int8_t>(q.output_min)), hi = vdup_n_s8(static_cast<int8_t>(q.output_max));
+  const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(q.output_min)), hi = vdupq_n_s8(static_cast<int8_t>(q.output_max));
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const int16x8_t da = vsubq_s16(vmovl_s8(vld1_s8(a + i)), za), db = vsubq_s16(vmovl_s8(vld1_s8(b + i)), zb);
-    int32x4_t res[2];
-    for (int h = 0; h < 2; ++h) {
-      const int32x4_t xa = vmovl_s16(h ? vget_high_s16(da) : vget_low_s16(da));
-      const int32x4_t xb = vmovl_s16(h ? vget_high_s16(db) : vget_low_s16(db));
-      int64x2_t s0 = vmlal_s32(vmull_s32(vget_low_s32(xa), ma), vget_low_s32(xb), mb);
-      int64x2_t s1 = vmlal_s32(vmull_s32(vget_high_s32(xa), ma), vget_high_s32(xb), mb);
-      s0 = vrshlq_s64(s0, shift);
-      s1 = vrshlq_s64(s1, shift);
-      res[h] = vcombine_s32(vqmovn_s64(s0), vqmovn_s64(s1));
+  for (; i + 16 <= n; i += 16) {
+    const int8x16_t av = vld1q_s8(a + i), bv = vld1q_s8(b + i);
+    const int16x8_t da[2] = {vsubq_s16(vmovl_s8(vget_low_s8(av)), za), vsubq_s16(vmovl_s8(vget_high_s8(av)), za)};
+    const int16x8_t db[2] = {vsubq_s16(vmovl_s8(vget_low_s8(bv)), zb), vsubq_s16(vmovl_s8(vget_high_s8(bv)), zb)};
+    int32x4_t u[4];
+    for (int h = 0; h < 4; ++h) {
+      const int16x8_t xa = da[h / 2], xb = db[h / 2];
+      const int32x4_t wideA = vmovl_s16(h % 2 ? vget_high_s16(xa) : vget_low_s16(xa));
+      const int32x4_t wideB = vmovl_s16(h % 2 ? vget_high_s16(xb) : vget_low_s16(xb));
+      u[h] = requantize4(vmlaq_s32(vmulq_s32(wideA, weightA), wideB, weightB), scale);
     }
-    const int16x8_t v = vqaddq_s16(vcombine_s16(vqmovn_s32(res[0]), vqmovn_s32(res[1])), zp);
-    vst1_s8(y + i, vmin_s8(vmax_s8(vqmovn_s16(v), lo), hi));
+    vst1q_s8(y + i, narrowToOutput(u, zp, lo, hi));
   }
   for (; i < n; ++i) y[i] = ref::qs8_add(a[i], b[i], r, a_zero_point, b_zero_point, q);
 }

@@ -8,33 +8,52 @@
 
 namespace edgeopt::kernels::ref {
 
-Requantization quantizeMultiplier(double real) {
-  assert(real >= 0 && real < 1073741824.0);
-  Requantization r;
-  if (real == 0) return r;
-  int exp = 0;
-  const double frac = std::frexp(real, &exp);  // real = frac * 2^exp, frac in [0.5, 1)
-  int64_t m = std::llround(frac * 2147483648.0);  // frac * 2^31, in [2^30, 2^31]
-  if (m == (int64_t{1} << 31)) {
-    m /= 2;
-    ++exp;
-  }
-  if (exp < -31) return Requantization{};  // smaller than 2^-32: every int32 rounds to 0 or +-1
-  r.multiplier = static_cast<int32_t>(m);
-  r.exponent = exp;
-  return r;
+namespace {
+// A subnormal M gives round(float(acc) * M) = 0 for every int32 acc (|acc * M| < 2^-95), as 0
+// does: flushing it changes no result and spares every target denormal arithmetic.
+float flushSubnormal(float m) { return std::fpclassify(m) == FP_SUBNORMAL ? 0.0f : m; }
+}  // namespace
+
+float convMultiplier(float input_scale, float weight_scale, float output_scale) {
+  const float product = input_scale * weight_scale;
+  return flushSubnormal(product / output_scale);
 }
 
+float ratioMultiplier(float input_scale, float output_scale) { return flushSubnormal(input_scale / output_scale); }
+
+float averageMultiplier(float input_scale, float output_scale, int64_t count) {
+  const float divisor = output_scale * static_cast<float>(count);
+  return flushSubnormal(input_scale / divisor);
+}
+
+bool isValidMultiplier(float m) { return m == 0 || (std::isnormal(m) && m > 0); }
+
 int32_t requantize(int32_t acc, Requantization r) {
-  int64_t a = acc;
-  if (r.exponent > 0) {
-    a = std::clamp<int64_t>(a * (int64_t{1} << r.exponent), std::numeric_limits<int32_t>::min(),
-                            std::numeric_limits<int32_t>::max());
+  const float product = static_cast<float>(acc) * r.scale;
+  const float rounded = std::nearbyint(product);  // the current rounding mode: to nearest, ties to even
+  if (!(rounded < 2147483648.0f)) return std::numeric_limits<int32_t>::max();
+  if (rounded < -2147483648.0f) return std::numeric_limits<int32_t>::min();
+  return static_cast<int32_t>(rounded);
+}
+
+std::vector<int64_t> requantizationThresholds(int32_t bias, Requantization r, const QuantParams& q) {
+  constexpr int64_t lowest = std::numeric_limits<int32_t>::min(), highest = std::numeric_limits<int32_t>::max();
+  std::vector<int64_t> thresholds;
+  for (int32_t level = q.output_min + 1; level <= q.output_max; ++level) {
+    // The smallest v = acc + bias in int32 with output >= level (monotone), by bisection.
+    int64_t lo = lowest, hi = highest + 1;  // output(v) >= level for v >= hi; < level below lo
+    if (requantizeToOutput(static_cast<int32_t>(lowest), r, q) >= level) {
+      hi = lowest;
+    } else {
+      while (hi - lo > 1) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (requantizeToOutput(static_cast<int32_t>(mid), r, q) >= level) hi = mid;
+        else lo = mid;
+      }
+    }
+    thresholds.push_back(hi - bias);
   }
-  const int64_t t = (a * r.multiplier + (int64_t{1} << 30)) >> 31;
-  if (r.exponent >= 0) return static_cast<int32_t>(t);
-  const int s = -r.exponent;
-  return static_cast<int32_t>((t + (int64_t{1} << (s - 1))) >> s);
+  return thresholds;
 }
 
 int8_t qs8_quantize(float x, float scale, int32_t zero_point) { return quantizeLinear<int8_t>(x, scale, zero_point); }
@@ -56,15 +75,16 @@ int8_t requantizeToOutput(int32_t acc, Requantization r, const QuantParams& q) {
   return static_cast<int8_t>(std::clamp<int64_t>(v, q.output_min, q.output_max));
 }
 
-AddRequantization quantizeAddMultipliers(double a_ratio, double b_ratio) {
-  assert(a_ratio >= 0 && b_ratio >= 0 && a_ratio < 2147483648.0 && b_ratio < 2147483648.0);
-  AddRequantization r;
-  const double largest = std::max(a_ratio, b_ratio);
-  r.shift = 40;
-  while (r.shift > 0 && std::ldexp(largest, r.shift) >= 2147483647.5) --r.shift;
-  r.a_multiplier = static_cast<int32_t>(std::llround(std::ldexp(a_ratio, r.shift)));
-  r.b_multiplier = static_cast<int32_t>(std::llround(std::ldexp(b_ratio, r.shift)));
-  return r;
+bool quantizeAddMultipliers(float a_ratio, float b_ratio, AddRequantization* r) {
+  const float largest = std::max(a_ratio, b_ratio);
+  if (!(largest >= 0x1p-100f && largest <= 0x1p100f) || !(a_ratio >= 0 && b_ratio >= 0)) return false;
+  int exponent = 0;
+  std::frexp(largest, &exponent);  // largest in [2^(exponent-1), 2^exponent)
+  const int shift = 22 - exponent;   // largest * 2^shift in [2^21, 2^22)
+  r->a_weight = static_cast<int32_t>(std::nearbyint(std::ldexp(static_cast<double>(a_ratio), shift)));
+  r->b_weight = static_cast<int32_t>(std::nearbyint(std::ldexp(static_cast<double>(b_ratio), shift)));
+  r->out.scale = std::ldexp(1.0f, -shift);
+  return true;
 }
 
 namespace {
@@ -72,9 +92,9 @@ namespace {
 // the uint8 domain): only differences to the zero points enter the arithmetic.
 template <typename T>
 T addOne(T a, T b, const AddRequantization& r, int32_t a_zero_point, int32_t b_zero_point, const QuantParams& q) {
-  const int64_t sum = int64_t{a - a_zero_point} * r.a_multiplier + int64_t{b - b_zero_point} * r.b_multiplier;
-  const int64_t rounded = r.shift > 0 ? (sum + (int64_t{1} << (r.shift - 1))) >> r.shift : sum;
-  return static_cast<T>(std::clamp<int64_t>(rounded + q.output_zero_point, q.output_min, q.output_max));
+  const int32_t acc = (a - a_zero_point) * r.a_weight + (b - b_zero_point) * r.b_weight;
+  const int64_t v = int64_t{requantize(acc, r.out)} + q.output_zero_point;
+  return static_cast<T>(std::clamp<int64_t>(v, q.output_min, q.output_max));
 }
 }  // namespace
 
@@ -129,13 +149,9 @@ void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* 
     }
 }
 
-Requantization averageMultiplier(double input_over_output_scale, int64_t count) {
-  return quantizeMultiplier(input_over_output_scale / static_cast<double>(count));
-}
-
-std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count) {
+std::vector<Requantization> averageRequantization(float input_scale, float output_scale, int64_t max_count) {
   std::vector<Requantization> r(static_cast<size_t>(max_count + 1));
-  for (int64_t c = 1; c <= max_count; ++c) r[static_cast<size_t>(c)] = averageMultiplier(input_over_output_scale, c);
+  for (int64_t c = 1; c <= max_count; ++c) r[static_cast<size_t>(c)].scale = averageMultiplier(input_scale, output_scale, c);
   return r;
 }
 

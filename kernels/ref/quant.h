@@ -13,33 +13,38 @@
 // Accumulation
 //   acc = bias_q[c] + sum (x_q - x_zero_point) * w_q, in int32 (the kernels' callers keep reduction
 //   lengths small enough that it cannot overflow: |acc| <= K * 255 * 127 + |bias|).
-// Requantization
-//   The real multiplier M = input_scale * weight_scale[c] / output_scale is represented as
-//   M = multiplier * 2^(exponent - 31), multiplier in [2^30, 2^31), exponent in [-31, 30]
-//   (quantizeMultiplier; an M below 2^-32 is represented as multiplier 0, giving 0). Then, in
-//   integers only:
-//     a = exponent > 0 ? saturate_int32(acc << exponent) : acc
-//     t = (int64(a) * multiplier + 2^30) >> 31              -- rounding doubling high multiply
-//     u = exponent < 0 ? (t + 2^(-exponent-1)) >> -exponent : t   -- rounding right shift
-//     y = clamp(u + output_zero_point, output_min, output_max)
-//   Both roundings are "half up" (toward +infinity), which is what AArch64 SQRDMULH and SRSHL do,
-//   so NEON matches with two instructions; x86 emulates it with 64-bit multiplies.
+// Requantization (v2: fp32, as ONNX Runtime's MLAS and XNNPACK's fp32 kernels)
+//   A real multiplier M is one float32, formed from the float32 scales by float32 operations in
+//   the order ONNX Runtime forms it (convMultiplier & co. below), and is 0 or a normal float.
+//   Then, each step one IEEE-754 single-precision operation rounding to nearest, ties to even:
+//     y = clamp(output_zero_point + round_half_even(float(acc) * M), output_min, output_max)
+//   float(acc) is exact for |acc| <= 2^24 and rounds to nearest-even above; the product is one
+//   rounding; the rounding to an integer is exact arithmetic on that float (out-of-range values
+//   saturate, which the clamp makes invisible). x86 computes it with vcvtdq2ps, vmulps and
+//   vcvtps2dq, AArch64 with SCVTF, FMUL and FCVTNS (ARMv8.0), so both match this definition bit
+//   for bit by construction; nothing may contract the multiply with another operation (the
+//   project builds with -ffp-contract=off). The map acc -> y is monotone (non-decreasing), so it
+//   is exactly "output_min + number of thresholds <= acc" over output_max - output_min integer
+//   thresholds per channel (requantizationThresholds): the FPGA target's form, with no float
+//   hardware.
 //   output_min/max are [-128, 127] narrowed by a fused activation (ReLU: zero_point..127;
 //   ReLU6: zero_point..quantize(6)).
-// Ops without weights, each operand with its own (scale, zero_point):
-//   Mul         acc = (a - za) * (b - zb); y = requantize by M = sa * sb / sy as above.
+// Ops without weights, each operand with its own (scale, zero_point); each is an integer
+// accumulator followed by the requantization above:
+//   Mul         acc = (a - za) * (b - zb); M = (sa * sb) / sy.
 //   rescale     acc = x - zx; M = sx / sy (Concat inputs whose parameters differ from the output's).
-//   AvgPool     acc = sum over the window positions inside the input of (x - zx); M = sx / (sy * count)
-//               with count the divisor of the float op (window positions inside the padded extent
-//               with count_include_pad, inside the input otherwise); one multiplier per count.
+//   AvgPool     acc = sum over the window positions inside the input of (x - zx);
+//               M = sx / (sy * float(count)), count the divisor of the float op (window positions
+//               inside the padded extent with count_include_pad, inside the input otherwise).
 //   MaxPool, Concat with equal parameters, Reshape/Flatten, nearest Resize: integer data
 //               movement, no arithmetic (max commutes with the monotone encoding).
-//   Add         two real multipliers Ra = sa / sy, Rb = sb / sy share one shift s (the largest in
-//               [0, 40] keeping both round(R * 2^s) below 2^31):
-//                 y = clamp(zy + ((a - za) * round(Ra 2^s) + (b - zb) * round(Rb 2^s) + 2^(s-1)) >> s)
-//               in int64: one rounding (half up) instead of requantizing each operand first, so the
-//               sum is within one LSB of the exact real sum. NEON: SMULL/SMLAL to int64 and a
-//               rounding shift; x86: _mm512_mul_epi32.
+//   Add         with Ra = sa / sy and Rb = sb / sy (float32 divisions, as ONNX Runtime's
+//               QLinearAdd) and the shift s for which the larger of Ra 2^s, Rb 2^s lies in
+//               [2^21, 2^22): integer weights A = round_half_even(Ra 2^s), B likewise (<= 2^22),
+//                 acc = (a - za) * A + (b - zb) * B          (|acc| < 2^31, exact in int32)
+//               and M = 2^-s. Before its one rounding the sum is within 255 * 2^-s <= 2^-13 max(Ra, Rb)
+//               output LSB of the exact real sum, and the whole op is an integer dot product plus the one requantization
+//               (so the FPGA's thresholds serve Add too). NEON: SMULL/SMLAL; x86: vpmulld.
 #pragma once
 
 #include <algorithm>
@@ -54,15 +59,33 @@
 
 namespace edgeopt::kernels::ref {
 
-struct Requantization {
-  int32_t multiplier = 0;  // in [2^30, 2^31), or 0 for M == 0
-  int32_t exponent = 0;    // in [-31, 30]
+struct QuantParams {
+  int32_t input_zero_point = 0;
+  int32_t output_zero_point = 0;
+  int32_t output_min = -128, output_max = 127;
 };
 
-// The representation of a real multiplier M >= 0 (M < 2^30). M == 0 gives multiplier 0.
-Requantization quantizeMultiplier(double real_multiplier);
-// round(acc * M) by the integer procedure above (before the zero point and clamping).
+struct Requantization {
+  float scale = 0;  // M: 0 or a normal float32
+};
+
+// The multipliers, formed in float32 as ONNX Runtime forms them (QLinearConv: (xs * ws) / ys;
+// QLinearGlobalAveragePool: xs / (ys * count)), a subnormal result flushed to 0 (both give 0
+// for every int32 accumulator, and targets then never meet denormals). isValidMultiplier: 0 or
+// a normal float (an infinite M, from scales whose ratio overflows, is invalid).
+float convMultiplier(float input_scale, float weight_scale, float output_scale);
+float ratioMultiplier(float input_scale, float output_scale);
+float averageMultiplier(float input_scale, float output_scale, int64_t count);
+bool isValidMultiplier(float m);
+// round_half_even(float(acc) * M), saturated to int32 (before the zero point and clamping).
 int32_t requantize(int32_t acc, Requantization r);
+
+// The FPGA form of one channel's output stage: thresholds[k] (k < output_max - output_min) is the
+// smallest accumulator acc (without bias; acc + bias in int32) with
+// requantizeToOutput(acc + bias, r, q) > output_min + k, or INT32_MAX + 1 - bias when none is, or
+// INT32_MIN - bias when every one is. Then for every acc with acc + bias in int32:
+//   requantizeToOutput(acc + bias, r, q) == output_min + #{k : thresholds[k] <= acc}.
+std::vector<int64_t> requantizationThresholds(int32_t bias, Requantization r, const QuantParams& q);
 
 // ONNX QuantizeLinear for an integer type Q: saturate(round_half_to_even(x / scale) + zero_point);
 // NaN gives the zero point.
@@ -81,12 +104,6 @@ float qs8_dequantize(int8_t q, float scale, int32_t zero_point);
 void qs8_quantize__scalar(int64_t n, const float* x, float scale, int32_t zero_point, int8_t* y);
 void qs8_dequantize__scalar(int64_t n, const int8_t* x, float scale, int32_t zero_point, float* y);
 
-struct QuantParams {
-  int32_t input_zero_point = 0;
-  int32_t output_zero_point = 0;
-  int32_t output_min = -128, output_max = 127;
-};
-
 // int8 convolution (groups, dilations, pads; 1-D to 3-D as in conv.h). Weights are
 // [M, C/groups, k...] int8 with zero point 0; bias int32 per output channel (may be null);
 // requant has one entry per output channel. Padding reads the input zero point.
@@ -94,11 +111,12 @@ struct QuantParams {
 int8_t requantizeToOutput(int32_t acc, Requantization r, const QuantParams& q);
 
 struct AddRequantization {
-  int32_t a_multiplier = 0, b_multiplier = 0;  // round(Ra * 2^shift), round(Rb * 2^shift), < 2^31
-  int32_t shift = 0;                           // in [0, 40]
+  int32_t a_weight = 0, b_weight = 0;  // A, B in [0, 2^22]
+  Requantization out;                  // M = 2^-s
 };
-// For Ra, Rb in [0, 2^31).
-AddRequantization quantizeAddMultipliers(double a_ratio, double b_ratio);
+// From Ra = sa / sy and Rb = sb / sy (float32); false when the larger is outside [2^-100, 2^100]
+// (no representable shift).
+bool quantizeAddMultipliers(float a_ratio, float b_ratio, AddRequantization* r);
 
 // Elementwise int8 Add / Mul of one element (for broadcasting callers) and of n elements; q gives
 // the output zero point and bounds (input_zero_point unused).
@@ -127,10 +145,9 @@ void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const 
 void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
                                  const Requantization* requant, const QuantParams& q, uint8_t* y_uint8);
 
-// The multiplier average pooling uses for a window of `count` positions: input_scale /
-// (output_scale * count); averageRequantization tabulates it for counts 1..max_count (entry 0 unused).
-Requantization averageMultiplier(double input_over_output_scale, int64_t count);
-std::vector<Requantization> averageRequantization(double input_over_output_scale, int64_t max_count);
+// The requantization of average pooling for counts 1..max_count (entry 0 unused):
+// averageMultiplier(input_scale, output_scale, count).
+std::vector<Requantization> averageRequantization(float input_scale, float output_scale, int64_t max_count);
 // int8 average pooling (see the header comment); per_count from averageRequantization with
 // max_count >= the window size.
 void qs8_avgpool__scalar(const PoolParams& p, bool count_include_pad, const QuantParams& q,

@@ -39,15 +39,13 @@ void qu8_dwconv3x3_row__avx512vnni(const DwConv3x3Params& p, int64_t oh, const u
 
 // The VNNI kernel with its output stage fused: one output row of uint8-stored results, with no
 // int32 row in memory between the taps and the requantization. The output stage is prepared by
-// prepareDwConv3x3VnniOutputStage, which folds biasMinusZeroPointSum into it and returns false
-// when a channel's requantization is outside Requantizer's short form (then use the unfused
-// kernel). Per 64-channel block and chunk of output pixels, the accumulators stay in the lane
+// prepareDwConv3x3VnniOutputStage, which folds biasMinusZeroPointSum into it (always true). Per 64-channel block and chunk of output pixels, the accumulators stay in the lane
 // order of the interleaved input (no transposition): the output stage's constants are laid out
 // in that order, and the saturating packs to bytes restore channel order. scratch holds
 // dwConv3x3VnniFusedScratchBytes() bytes.
 struct DwConv3x3VnniOutputStage {
-  AlignedVector<int64_t> constants;  // per 64-channel block, 4 x 48 (shortFormConstants16)
-  int32_t output_min = -128, output_max = 127;  // int8 domain
+  AlignedVector<int32_t> constants;  // per 64-channel block, 4 x kOutputStageWords (outputStageConstants16)
+  int32_t output_zero_point = 0, output_min = -128, output_max = 127;  // int8 domain
 };
 bool prepareDwConv3x3VnniOutputStage(int64_t channels, const int32_t* biasMinusZeroPointSum,
                                      const ref::Requantization* requant, const ref::QuantParams& q,
@@ -66,11 +64,10 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
 struct DwConv3x3VnniFlat {
   int64_t channels = 0, period = 0;
   AlignedVector<int8_t> weights;     // [row of the pair][period][kw][k][64 bytes]
-  AlignedVector<int64_t> constants;  // [period][k][48] (shortFormConstants16)
-  int32_t output_min = -128, output_max = 127;  // int8 domain
+  AlignedVector<int32_t> constants;  // [period][k][kOutputStageWords] (outputStageConstants16)
+  int32_t output_zero_point = 0, output_min = -128, output_max = 127;  // int8 domain
 };
-// False when channels % 16 != 0 or a channel's requantization is outside the short form. w is
-// int8 [channels][9].
+// False when channels % 16 != 0. w is int8 [channels][9].
 bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* biasMinusZeroPointSum,
                               const ref::Requantization* requant, const ref::QuantParams& q, DwConv3x3VnniFlat* flat);
 size_t dwConv3x3VnniFlatScratchBytes(const DwConv3x3Params& p);

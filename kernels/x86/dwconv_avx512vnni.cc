@@ -124,7 +124,8 @@ bool prepareDwConv3x3VnniOutputStage(int64_t channels, const int32_t* biasMinusZ
                                      const ref::Requantization* requant, const ref::QuantParams& q,
                                      DwConv3x3VnniOutputStage* stage) {
   const int64_t blocks = (channels + 63) / 64;
-  stage->constants.assign(static_cast<size_t>(blocks * 4 * 48), 0);
+  stage->constants.assign(static_cast<size_t>(blocks * 4 * kOutputStageWords), 0);
+  stage->output_zero_point = q.output_zero_point;
   stage->output_min = q.output_min;
   stage->output_max = q.output_max;
   for (int64_t b = 0; b < blocks; ++b)
@@ -136,9 +137,7 @@ bool prepareDwConv3x3VnniOutputStage(int64_t channels, const int32_t* biasMinusZ
         const int64_t c = 64 * b + 16 * (j / 4) + 4 * k + j % 4;
         lanes[j] = c < channels ? c : 0;
       }
-      if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point,
-                                stage->constants.data() + (b * 4 + k) * 48))
-        return false;
+      outputStageConstants16(lanes, biasMinusZeroPointSum, requant, stage->constants.data() + (b * 4 + k) * kOutputStageWords);
     }
   return true;
 }
@@ -153,7 +152,7 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
   rowsInside(p, ih0, rowInside);
   uint8_t* columns = scratch;
   int32_t* acc = reinterpret_cast<int32_t*>(scratch + kChunkColumns * 256);
-  const ByteBounds bounds(stage.output_min, stage.output_max);
+  const StageBounds bounds(stage.output_zero_point, stage.output_min, stage.output_max);
   for (int64_t c0 = 0, b = 0; c0 < C; c0 += 64, ++b) {
     const __mmask64 m = tailMask64(C - c0);
     for (int64_t ow0 = 0; ow0 < p.out_w; ow0 += kChunk) {
@@ -169,7 +168,7 @@ void qu8_dwconv3x3_requant_row__avx512vnni(const DwConv3x3Params& p, int64_t oh,
         }
       }
       // The accumulators are in interleaved lane order, which packToUint8's byte order undoes.
-      const ShortFormConstants64 k = loadShortFormConstants64(stage.constants.data() + b * 4 * 48);
+      const OutputStage64 k = loadOutputStage64(stage.constants.data() + b * 4 * kOutputStageWords);
       for (int64_t i = 0; i < n; ++i)
         _mm512_mask_storeu_epi8(y + (ow0 + i) * C + c0, m, requantizePack64(acc + i * 64, k, bounds));
     }
@@ -192,11 +191,12 @@ bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* 
   const int64_t groups = channels / 16;
   flat->channels = channels;
   flat->period = groups * 4 / gcd(groups, 4) / 4;
+  flat->output_zero_point = q.output_zero_point;
   flat->output_min = q.output_min;
   flat->output_max = q.output_max;
   const int64_t setBytes = flat->period * 12 * 64;
   flat->weights.assign(static_cast<size_t>(2 * setBytes), 0);
-  flat->constants.assign(static_cast<size_t>(flat->period * 4 * 48), 0);
+  flat->constants.assign(static_cast<size_t>(flat->period * 4 * kOutputStageWords), 0);
   for (int64_t phase = 0; phase < flat->period; ++phase) {
     for (int k = 0; k < 4; ++k) {
       int64_t lanes[16];
@@ -211,9 +211,7 @@ bool prepareDwConv3x3VnniFlat(int64_t channels, const int8_t* w, const int32_t* 
               flat->weights[static_cast<size_t>(set * setBytes + ((phase * 3 + kw) * 4 + k) * 64 + d * 4 + kh + set)] =
                   w[c * 9 + kh * 3 + kw];
       }
-      if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point,
-                                flat->constants.data() + (phase * 4 + k) * 48))
-        return false;
+      outputStageConstants16(lanes, biasMinusZeroPointSum, requant, flat->constants.data() + (phase * 4 + k) * kOutputStageWords);
     }
   }
   return true;
@@ -253,9 +251,9 @@ void qu8_dwconv3x3s1_flat_requant_rows__avx512vnni(const DwConv3x3Params& p, con
 
   const int64_t outBytes = p.out_w * C, vectors = (outBytes + 63) / 64, P = flat.period;
   const int64_t setBytes = P * 12 * 64;
-  const ByteBounds bounds(flat.output_min, flat.output_max);
+  const StageBounds bounds(flat.output_zero_point, flat.output_min, flat.output_max);
   for (int64_t phase = 0; phase < P && phase < vectors; ++phase) {
-    const ShortFormConstants64 k = loadShortFormConstants64(flat.constants.data() + phase * 4 * 48);
+    const OutputStage64 k = loadOutputStage64(flat.constants.data() + phase * 4 * kOutputStageWords);
     for (int64_t j0 = phase; j0 < vectors; j0 += kFlatChunk * P) {
       const int64_t n = std::min(kFlatChunk, (vectors - j0 + P - 1) / P);
       for (int64_t r = 0; r < rows; ++r) {  // both rows per chunk: its planes are still in L1

@@ -8,7 +8,7 @@
 // one per kernel row (kernel width x channels bytes, NHWC), so 1x1 convolutions (one run: the
 // pixel's channels) and k x k ones (k runs in a padded image) share one register-tiled kernel:
 // vpdpbusd on 4 broadcast input bytes against 16 output channels x 4 weights, tiles of 8 pixels x
-// 16 channels or 4 pixels x up to 64 channels, then Requantizer's short-form output stage.
+// 16 channels or 4 pixels x up to 64 channels, then the fp32 output stage (requantize.h).
 #pragma once
 
 #include <cstdint>
@@ -26,15 +26,15 @@ struct QGemmVnni {
   int64_t groups = 0;        // 4-byte groups per segment (the last one zero-padded)
   int64_t n = 0;             // output channels
   AlignedVector<int8_t> b;     // per 16 output channels: [segments][groups][16 channels][4 bytes]
-  AlignedVector<int64_t> constants;  // per 16 output channels: shortFormConstants16
-  int32_t output_min = -128, output_max = 127;  // int8 domain
+  AlignedVector<int32_t> constants;  // per 16 output channels: outputStageConstants16
+  int32_t output_zero_point = 0, output_min = -128, output_max = 127;  // int8 domain
 };
 
-// Both return false when a channel's requantization is outside Requantizer's short form (then use
-// another kernel). biasMinusZeroPointSum[c] = bias[c] - x_zero_point (uint8 storage) * (sum of
+// biasMinusZeroPointSum[c] = bias[c] - x_zero_point (uint8 storage) * (sum of
 // channel c's weights), or null when that is zero for every channel, so that the kernel
 // multiplies the stored bytes directly; padding must then hold the zero point.
-// 1x1 / GEMM: w is int8 [n][k]; also false when k % 4 != 0 (rows are read 4 bytes at a time).
+// 1x1 / GEMM: w is int8 [n][k]; false when k % 4 != 0 (rows are read 4 bytes at a time) and,
+// for both, when a size is not positive.
 bool prepareQGemmVnni(int64_t k, int64_t n, const int8_t* w, const int32_t* biasMinusZeroPointSum,
                       const ref::Requantization* requant, const ref::QuantParams& q, QGemmVnni* gemm);
 // k x k: w is int8 [n][channels][kernel_h][kernel_w] (ONNX OIHW, one group).

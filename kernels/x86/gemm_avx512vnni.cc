@@ -19,10 +19,11 @@ bool prepare(int64_t segments, int64_t segmentBytes, int64_t n, Weight w, const 
   g->segmentBytes = segmentBytes;
   g->groups = groups;
   g->n = n;
+  g->output_zero_point = q.output_zero_point;
   g->output_min = q.output_min;
   g->output_max = q.output_max;
   g->b.assign(static_cast<size_t>(vectors * segments * groups * 64), 0);
-  g->constants.assign(static_cast<size_t>(vectors * 48), 0);
+  g->constants.assign(static_cast<size_t>(vectors * kOutputStageWords), 0);
   for (int64_t v = 0; v < vectors; ++v) {
     int64_t lanes[16];
     for (int64_t j = 0; j < 16; ++j) {
@@ -33,8 +34,7 @@ bool prepare(int64_t segments, int64_t segmentBytes, int64_t n, Weight w, const 
         for (int64_t i = 0; i < segmentBytes; ++i)
           g->b[static_cast<size_t>((((v * segments + s) * groups + i / 4) * 16 + j) * 4 + i % 4)] = w(c, s, i);
     }
-    if (!shortFormConstants16(lanes, biasMinusZeroPointSum, requant, q.output_zero_point, g->constants.data() + v * 48))
-      return false;
+    outputStageConstants16(lanes, biasMinusZeroPointSum, requant, g->constants.data() + v * kOutputStageWords);
   }
   return true;
 }
@@ -97,7 +97,8 @@ inline __m512i broadcastFour(const uint8_t* p) {
 // GCC 12 copied and spilled them on every iteration, which halved the speed of the vpdpbusd stream.
 template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
 [[gnu::always_inline]] inline void tile(const uint8_t* base, int64_t pixelStride, int64_t segmentStride,
-                                        const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
+                                        const QGemmVnni& g, int64_t v0, const StageBounds& stage, uint8_t* y) {
+  const ByteBounds bounds(-128, 127);  // requantize16 has applied the output bounds
   static_assert(MR * (NR + kHalf) <= 16 && MR <= 8 && NR <= 4, "tile too large for the register file");
   const int64_t groups = g.groups, perVector = g.segments * groups;
   const int8_t* b = g.b.data() + v0 * perVector * 64;
@@ -135,16 +136,16 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
 #undef EDGEOPT_STEP
     }
   }
-  const int64_t* constants = g.constants.data() + v0 * 48;
+  const int32_t* constants = g.constants.data() + v0 * kOutputStageWords;
 #define EDGEOPT_REQUANTIZE(i, v)                                                         \
   if constexpr (MR > i && NR > v)                                                        \
-    acc##i##v = shortFormRequantize16(acc##i##v, loadShortFormConstants(constants + v * 48));
+    acc##i##v = requantize16(acc##i##v, loadOutputStage16(constants + v * kOutputStageWords), stage);
   EDGEOPT_TILE_BY_VECTOR(EDGEOPT_REQUANTIZE)
 #undef EDGEOPT_REQUANTIZE
   if constexpr (kHalf) {
-    const ShortFormConstants8 kh = loadShortFormConstants8(constants + NR * 48);
+    const OutputStage8 kh = loadOutputStage8(constants + NR * kOutputStageWords);
 #define EDGEOPT_REQUANTIZE_HALF(i) \
-  if constexpr (MR > i) half##i = shortFormRequantize8(half##i, kh);
+  if constexpr (MR > i) half##i = requantize8(half##i, kh, stage);
     EDGEOPT_ROWS(EDGEOPT_REQUANTIZE_HALF)
 #undef EDGEOPT_REQUANTIZE_HALF
   }
@@ -196,7 +197,7 @@ template <int MR, int NR, bool kHalf = false, bool kWholeRows = false>
 // are many shapes, and a call per tile measured up to 10 % slower).
 template <int NR, int kRows, bool kHalf = false, bool kWholeRows = false>
 [[gnu::noinline]] void tilesOverPixels(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride,
-                                       const QGemmVnni& g, int64_t v0, const ByteBounds& bounds, uint8_t* y) {
+                                       const QGemmVnni& g, int64_t v0, const StageBounds& bounds, uint8_t* y) {
   int64_t p = 0;
   for (; p + kRows <= pixels; p += kRows)
     tile<kRows, NR, kHalf, kWholeRows>(base + p * pixelStride, pixelStride, segmentStride, g, v0, bounds, y + p * g.n);
@@ -221,7 +222,7 @@ template <int NR, int kRows, bool kHalf = false, bool kWholeRows = false>
 // layers take 8 pixels x 2 vectors, which halves the weight traffic per vpdpbusd (their weights
 // stream from L2); one vector takes 8 pixels (one weight load per 8 vpdpbusd).
 void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segmentStride, const QGemmVnni& g,
-         const ByteBounds& bounds, uint8_t* y) {
+         const StageBounds& bounds, uint8_t* y) {
   const int64_t vectors = (g.n + 15) / 16;
   // A last vector with 8 or fewer channels is computed in 256-bit registers (with the vector
   // before it when one is left for it, so that the pair shares its broadcasts).
@@ -257,13 +258,13 @@ void run(int64_t pixels, const uint8_t* base, int64_t pixelStride, int64_t segme
 }  // namespace
 
 void qu8_gemm_requant__avx512vnni(int64_t m, const uint8_t* a, const QGemmVnni& g, uint8_t* y) {
-  run(m, a, g.segmentBytes, 0, g, ByteBounds(g.output_min, g.output_max), y);
+  run(m, a, g.segmentBytes, 0, g, StageBounds(g.output_zero_point, g.output_min, g.output_max), y);
 }
 
 void qu8_conv_requant__avx512vnni(const QConvGeometry& geo, const uint8_t* padded, const QGemmVnni& g, uint8_t* y) {
   // One output row at a time: its pixels' inputs are stride_w * channels bytes apart.
   const int64_t rowBytes = geo.padded_w * geo.channels;
-  const ByteBounds bounds(g.output_min, g.output_max);
+  const StageBounds bounds(g.output_zero_point, g.output_min, g.output_max);
   for (int64_t oh = 0; oh < geo.out_h; ++oh)
     run(geo.out_w, padded + oh * geo.stride_h * rowBytes, geo.stride_w * geo.channels, geo.dilation_h * rowBytes, g,
         bounds, y + oh * geo.out_w * g.n);

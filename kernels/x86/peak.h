@@ -8,7 +8,7 @@ namespace edgeopt::kernels::x86 {
 
 double measurePeakInt8Gops__avx512vnni(double seconds);  // 2 ops per u8 x s8 MAC
 double measurePeakFp32Gflops__avx512f(double seconds);   // 2 flops per FMA
-// The int8 output stage (kernels/ref/quant.h's requantization, Requantizer's short form) over int32
+// The int8 output stage (kernels/ref/quant.h's fp32 requantization, Requantizer) over int32
 // accumulators resident in L1, in G outputs/s: the other floor of an int8 layer's time besides
 // its MACs (one requantization per output element).
 double measureOutputStageGoutputs__avx512f(double seconds);

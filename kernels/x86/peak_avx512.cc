@@ -53,12 +53,12 @@ double measurePeakFp32Gflops__avx512f(double seconds) {
 }
 
 double measureOutputStageGoutputs__avx512f(double seconds) {
-  // 64 pixels x 128 channels: 32 KB of accumulators, typical multipliers (short form), ReLU bounds.
+  // 64 pixels x 128 channels: 32 KB of accumulators, typical multipliers, ReLU bounds.
   constexpr int64_t kRows = 64, kChannels = 128;
   std::vector<ref::Requantization> requant(kChannels);
   std::vector<int32_t> bias(kChannels), acc(kRows * kChannels);
   for (int64_t c = 0; c < kChannels; ++c) {
-    requant[static_cast<size_t>(c)] = ref::quantizeMultiplier(0.002 + 0.0001 * static_cast<double>(c));
+    requant[static_cast<size_t>(c)].scale = 0.002f + 0.0001f * static_cast<float>(c);
     bias[static_cast<size_t>(c)] = static_cast<int32_t>(c * 37 % 1000) - 500;
   }
   for (size_t i = 0; i < acc.size(); ++i) acc[i] = static_cast<int32_t>(i * 2654435761u % 200000) - 100000;

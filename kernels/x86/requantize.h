@@ -1,4 +1,4 @@
-// x86 int8 output stages: the same arithmetic as kernels/ref/quant.h, bit for bit.
+// x86 int8 output stages: the fp32 requantization of kernels/ref/quant.h, bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -13,22 +13,15 @@ namespace edgeopt::kernels::x86 {
 void qs8_requantize_rows__avx512f(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,
                                   const ref::Requantization* requant, const ref::QuantParams& q, uint8_t* y_uint8);
 
-// The short form of the output stage, for channels whose right shift s = -exponent is in [1, 22]
-// (every M in [2^-23, 1/2), which covers the scales of real layers): the two roundings, the bias
-// (b * M) and the output zero point (zp * 2^(31+s)) fold into one int64 constant per channel, so a
-// lane is one multiply, one add and one shift; with s <= 22 and the int32 contract on acc + bias,
-// no intermediate leaves int64. shortFormConstants16 writes the constants for 16 lanes, lane i
-// computing channel channelOfLane[i]: 48 int64 (multipliers of even and odd lanes as int32 in the
-// low dwords, addends, shifts), as shortFormRequantize16 (requantize_avx512_inl.h) reads them.
-// False when a channel is outside the short form. bias may be null (zero).
-bool isShortFormRequantization(ref::Requantization r);
-bool shortFormConstants16(const int64_t* channelOfLane, const int32_t* bias, const ref::Requantization* requant,
-                          int32_t output_zero_point, int64_t* constants48);
+// The constants of the fp32 output stage for 16 lanes, lane i computing channel channelOfLane[i]:
+// 32 int32 words, the lanes' biases then their multipliers M (float32 bits), as
+// loadOutputStage16 (requantize_avx512_inl.h) reads them. bias may be null (zero).
+constexpr int64_t kOutputStageWords = 32;
+void outputStageConstants16(const int64_t* channelOfLane, const int32_t* bias, const ref::Requantization* requant,
+                            int32_t* constants32);
 
 // The output stage with its per-channel constants prepared once (at plan time), for a layer whose
-// bias, requantization and bounds are fixed: short-form channels in the short form, the others
-// (left shifts, tiny M) in qs8_requantize_rows__avx512f's general form. AVX-512F/BW; the caller
-// checks the CPU.
+// bias, requantization and bounds are fixed. AVX-512F/BW; the caller checks the CPU.
 class Requantizer {
  public:
   // bias may be null; requant has `channels` entries.
@@ -42,12 +35,7 @@ class Requantizer {
  private:
   int64_t channels_;
   ref::QuantParams q_;
-  std::vector<int32_t> bias_;
-  std::vector<ref::Requantization> requant_;
-  // Per group of 16 channels: whether it takes the short form, and its six constant vectors
-  // (multipliers of even/odd lanes, int64 addends, int64 shifts) as 6 x 64 bytes.
-  std::vector<uint8_t> shortForm_;
-  AlignedVector<int64_t> constants_;
+  AlignedVector<int32_t> constants_;  // per group of 16 channels: outputStageConstants16
 };
 
 // True when this CPU runs the AVX-512 kernels of this folder (AVX-512F/BW/VL).
@@ -57,9 +45,7 @@ bool hasAvx512();
 
 namespace edgeopt::kernels::x86 {
 
-// As ref::qu8_add__scalar (uint8-stored activations, uint8-domain zero points and bounds). With a
-// shift of 17 or more (ratios below about 2^14: real residual Adds) it computes in exact 16-bit
-// pieces (vpmaddwd); otherwise in int64.
+// As ref::qu8_add__scalar (uint8-stored activations, uint8-domain zero points and bounds).
 void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
                       const ref::AddRequantization& r, const ref::QuantParams& q, uint8_t* y);
 

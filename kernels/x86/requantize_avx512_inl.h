@@ -1,5 +1,5 @@
-// Inline AVX-512 pieces shared by the kernels of this folder: tail masks, and the short-form
-// requantization of requantize.h for kernels that fuse their output stage. Include only from
+// Inline AVX-512 pieces shared by the kernels of this folder: tail masks, and the fp32 output
+// stage of requantize.h for kernels that fuse it. Include only from
 // translation units compiled for AVX-512.
 #pragma once
 
@@ -16,38 +16,52 @@ inline __mmask16 tailMask16(int64_t n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
 }
 
-struct ShortFormConstants {
-  __m512i multEven, multOdd, addEven, addOdd, shiftEven, shiftOdd;
+// The fp32 output stage of kernels/ref/quant.h on 16 (or 8) lanes, with every rounding explicit
+// (embedded round-to-nearest-even, whatever MXCSR says):
+//   y = cvtps2dq(clamp(cvtdq2ps(acc + bias) * M, output_min - zp, output_max - zp)) + zp
+// Clamping the float at integer bounds before the rounding equals clamping after it (rounding is
+// monotone and leaves integers alone), and keeps vcvtps2dq in range. Results are int8-domain
+// int32, already within the bounds.
+struct OutputStage16 {
+  __m512i bias;
+  __m512 scale;
+};
+// From the 32 words outputStageConstants16 wrote.
+inline OutputStage16 loadOutputStage16(const int32_t* k) {
+  return {_mm512_loadu_si512(k), _mm512_castsi512_ps(_mm512_loadu_si512(k + 16))};
+}
+struct StageBounds {
+  __m512 lo, hi;  // output_min - zp, output_max - zp
+  __m512i zp;
+  StageBounds(int32_t output_zero_point, int32_t output_min, int32_t output_max)
+      : lo(_mm512_set1_ps(static_cast<float>(output_min - output_zero_point))),
+        hi(_mm512_set1_ps(static_cast<float>(output_max - output_zero_point))),
+        zp(_mm512_set1_epi32(output_zero_point)) {}
 };
 
-// From the 48 int64 that shortFormConstants16 wrote.
-inline ShortFormConstants loadShortFormConstants(const int64_t* k) {
-  return {_mm512_loadu_si512(k), _mm512_loadu_si512(k + 8), _mm512_loadu_si512(k + 16),
-          _mm512_loadu_si512(k + 24), _mm512_loadu_si512(k + 32), _mm512_loadu_si512(k + 40)};
+inline __m512i requantize16(__m512i acc, const OutputStage16& k, const StageBounds& b) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  const __m512 v = _mm512_mul_round_ps(_mm512_cvt_roundepi32_ps(_mm512_add_epi32(acc, k.bias), kNearest), k.scale, kNearest);
+  return _mm512_add_epi32(_mm512_cvt_roundps_epi32(_mm512_min_ps(_mm512_max_ps(v, b.lo), b.hi), kNearest), b.zp);
 }
 
-// requantize(acc + bias) + output_zero_point per lane, unclamped, in the int8 domain.
-inline __m512i shortFormRequantize16(__m512i acc, const ShortFormConstants& k) {
-  const __m512i even = _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(acc, k.multEven), k.addEven), k.shiftEven);
-  const __m512i odd =
-      _mm512_srav_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), k.multOdd), k.addOdd), k.shiftOdd);
-  return _mm512_mask_blend_epi32(0xAAAA, even, odd);
-}
-
-// shortFormRequantize16 on 8 lanes (256-bit registers): the first half of each of the six 16-lane
-// constant vectors that shortFormConstants16 wrote.
-struct ShortFormConstants8 {
-  __m256i multEven, multOdd, addEven, addOdd, shiftEven, shiftOdd;
+// requantize16 on 8 lanes (256-bit registers): the first half of a 16-lane set's constants.
+struct OutputStage8 {
+  __m256i bias;
+  __m256 scale;
 };
-inline ShortFormConstants8 loadShortFormConstants8(const int64_t* k) {
-  auto half = [k](int section) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 8 * section)); };
-  return {half(0), half(1), half(2), half(3), half(4), half(5)};
+inline OutputStage8 loadOutputStage8(const int32_t* k) {
+  return {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k)),
+          _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + 16)))};
 }
-inline __m256i shortFormRequantize8(__m256i acc, const ShortFormConstants8& k) {
-  const __m256i even = _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, k.multEven), k.addEven), k.shiftEven);
-  const __m256i odd =
-      _mm256_srav_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), k.multOdd), k.addOdd), k.shiftOdd);
-  return _mm256_blend_epi32(even, odd, 0xAA);
+inline __m256i requantize8(__m256i acc, const OutputStage8& k, const StageBounds& b) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  // 256-bit embedded rounding is not in AVX-512VL: convert in 512-bit registers, upper half unused.
+  const __m512 wide = _mm512_mul_round_ps(
+      _mm512_cvt_roundepi32_ps(_mm512_castsi256_si512(_mm256_add_epi32(acc, k.bias)), kNearest),
+      _mm512_castps256_ps512(k.scale), kNearest);
+  const __m512i r = _mm512_cvt_roundps_epi32(_mm512_min_ps(_mm512_max_ps(wide, b.lo), b.hi), kNearest);
+  return _mm256_add_epi32(_mm512_castsi512_si256(r), _mm512_castsi512_si256(b.zp));
 }
 
 // Output bounds (int8 domain) applied to saturated bytes: clamping commutes with the saturating
@@ -75,22 +89,22 @@ inline __m512i packToUint8(__m512i u0, __m512i u1, __m512i u2, __m512i u3, const
   return boundedUint8(_mm512_packs_epi16(_mm512_packs_epi32(u0, u1), _mm512_packs_epi32(u2, u3)), b);
 }
 
-// The constants of 64 consecutive short-form lanes (four sets of 16). Named members, not an
-// array: GCC keeps an array of vectors filled in a loop in memory and reloads it on every use.
-struct ShortFormConstants64 {
-  ShortFormConstants k0, k1, k2, k3;
+// The constants of 64 consecutive lanes (four sets of 16). Named members, not an array: GCC
+// keeps an array of vectors filled in a loop in memory and reloads it on every use.
+struct OutputStage64 {
+  OutputStage16 k0, k1, k2, k3;
 };
-inline ShortFormConstants64 loadShortFormConstants64(const int64_t* k) {
-  return {loadShortFormConstants(k), loadShortFormConstants(k + 48), loadShortFormConstants(k + 96),
-          loadShortFormConstants(k + 144)};
+inline OutputStage64 loadOutputStage64(const int32_t* k) {
+  return {loadOutputStage16(k), loadOutputStage16(k + 32), loadOutputStage16(k + 64), loadOutputStage16(k + 96)};
 }
 
-// 64 int32 accumulators at acc, requantized with k (16 per set) and packed by packToUint8.
-inline __m512i requantizePack64(const int32_t* acc, const ShortFormConstants64& k, const ByteBounds& b) {
-  return packToUint8(shortFormRequantize16(_mm512_loadu_si512(acc), k.k0),
-                     shortFormRequantize16(_mm512_loadu_si512(acc + 16), k.k1),
-                     shortFormRequantize16(_mm512_loadu_si512(acc + 32), k.k2),
-                     shortFormRequantize16(_mm512_loadu_si512(acc + 48), k.k3), b);
+// 64 int32 accumulators at acc, requantized with k (16 per set) and packed by packToUint8 (the
+// bounds are already applied: no byte clamps).
+inline __m512i requantizePack64(const int32_t* acc, const OutputStage64& k, const StageBounds& b) {
+  const ByteBounds unbounded(-128, 127);
+  return packToUint8(requantize16(_mm512_loadu_si512(acc), k.k0, b), requantize16(_mm512_loadu_si512(acc + 16), k.k1, b),
+                     requantize16(_mm512_loadu_si512(acc + 32), k.k2, b),
+                     requantize16(_mm512_loadu_si512(acc + 48), k.k3, b), unbounded);
 }
 
 // Saturated int8-domain bytes, bounded and stored as uint8 (value + 128).

@@ -310,7 +310,7 @@ class Emitter {
                  const kernels::ref::QuantParams& q) {
     constants_ << "// " << what << "\nconst ref::Requantization " << layer << "Requant[] = {";
     for (size_t i = 0; i < rq.size(); ++i)
-      constants_ << (i % 4 ? " " : "\n    ") << "{" << rq[i].multiplier << ", " << rq[i].exponent << "},";
+      constants_ << (i % 4 ? " " : "\n    ") << "{" << floatLiteral(rq[i].scale) << "},";
     constants_ << "\n};\nconst ref::QuantParams " << layer << "Params = {" << q.input_zero_point << ", " << q.output_zero_point
                << ", " << q.output_min << ", " << q.output_max << "};\n";
   }
@@ -387,8 +387,8 @@ class Emitter {
     const kernels::ref::QuantParams& q = op.q;
     const kernels::ref::AddRequantization& r = op.add;
     const std::string layer = "kLayer" + std::to_string(layers_++);
-    constants_ << "// " << n.describe() << "\nconst ref::AddRequantization " << layer << "Add = {" << r.a_multiplier << ", "
-               << r.b_multiplier << ", " << r.shift << "};\nconst ref::QuantParams " << layer << "Params = {0, "
+    constants_ << "// " << n.describe() << "\nconst ref::AddRequantization " << layer << "Add = {" << r.a_weight << ", "
+               << r.b_weight << ", {" << floatLiteral(r.out.scale) << "}};\nconst ref::QuantParams " << layer << "Params = {0, "
                << q.output_zero_point << ", " << q.output_min << ", " << q.output_max << "};\n";
     const std::string xa = use(a), xb = use(b), y = newBuffer(n.output(0), e);
     code_ << "  // " << n.describe() << "\n  edgeopt::kernels::neon::qs8_add__neon(batch * " << e << ", " << xa << ", "
@@ -419,7 +419,7 @@ class Emitter {
     if (!chw || !avg.global || buffer_.at(n.input(0)).isFloat) return unsupported("QAveragePool");
     const kernels::ref::QuantParams& q = avg.q;
     const int64_t pixels = (*chw)[1] * (*chw)[2];
-    const kernels::ref::Requantization r = kernels::ref::averageMultiplier(avg.inputOverOutputScale, pixels);
+    const kernels::ref::Requantization r = {kernels::ref::averageMultiplier(avg.inputScale, avg.outputScale, pixels)};
     const std::string layer = "kLayer" + std::to_string(layers_++);
     emitStage(layer, n.describe(), {r}, q);
     const std::string x = use(n.input(0)), y = newBuffer(n.output(0), (*chw)[0]);

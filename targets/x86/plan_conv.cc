@@ -92,8 +92,7 @@ bool Plan::Impl::matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, con
 // An int8 matrix product [rows, K] x w^T -> [rows, N] (w int8 [N][K], bias with the input zero
 // point folded in as int8Bias gives it, empty for none) with edgeopt's fused-output GEMM, which
 // keeps the accumulators in registers through the output stage. False (nothing added) where it
-// does not apply: no VNNI, a depth that is not a multiple of 4, or requantization outside the
-// short form.
+// does not apply: no VNNI or a depth that is not a multiple of 4.
 bool Plan::Impl::ownGemmStep(const ir::Node& n, int64_t rows, int64_t K, int64_t N, const int8_t* w,
                              const std::vector<int32_t>& bias, const runtime::Int8OutputStage& stage, Layout layout,
                              const std::string& what) {
@@ -181,8 +180,7 @@ bool Plan::Impl::depthwiseInt8(const ir::Node& n, const ref::ConvParams& p) {
   const auto eachRow = [&eachRows](auto&& row) {
     return eachRows(1, [row](int64_t oh, int64_t, const uint8_t* xin, uint8_t* yRow) { row(oh, xin, yRow); });
   };
-  // With VNNI and every channel's requantization in the short form, the output stage is fused
-  // into the kernel: stride 1 with channels % 16 == 0 over 16-channel groups, otherwise per
+  // With VNNI the output stage is fused into the kernel: stride 1 with channels % 16 == 0 over 16-channel groups, otherwise per
   // 64-channel block. Else int32 rows, then the prepared output stage.
   auto flat = std::make_shared<kernels::x86::DwConv3x3VnniFlat>();
   if (vnni && d.stride_w == 1 &&

@@ -229,7 +229,7 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
     if (!avg.ok()) return fail(avg.status());
     if (!avg->global || x->dtype() != ir::DType::kUInt8 || d.size() != 4) return false;
     const int64_t pixels = d[2] * d[3];
-    const ref::Requantization r = ref::averageMultiplier(avg->inputOverOutputScale, pixels);
+    const ref::Requantization r = {ref::averageMultiplier(avg->inputScale, avg->outputScale, pixels)};
     const int xsl = slotIn(x, Layout::kNhwc);
     const int ysl = outputSlot(n.output(0), Layout::kPlain);  // [N, C, 1, 1]: NHWC and NCHW coincide
     const size_t xi = static_cast<size_t>(xsl), yi = static_cast<size_t>(ysl);

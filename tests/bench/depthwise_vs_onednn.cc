@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
       for (int t = 0; t < 9; ++t) sum += w[c * 9 + t];
       adjusted[c] = bias[c] - xZeroPoint * sum;
       scales[c] = 0.002f + 0.00005f * static_cast<float>(rng() % 100);
-      requant[c] = ref::quantizeMultiplier(scales[c]);
+      requant[c].scale = scales[c];
     }
     ref::QuantParams q;
     q.output_zero_point = -5;
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
     const auto packed = x86::packDwConv3x3WeightsVnni(w.data(), C);
     x86::DwConv3x3VnniOutputStage stage;
     if (!useFlat && !x86::prepareDwConv3x3VnniOutputStage(C, adjusted.data(), requant.data(), q, &stage)) {
-      std::fprintf(stderr, "edgeopt_bench_depthwise: a multiplier left the short form\n");
+      std::fprintf(stderr, "edgeopt_bench_depthwise: the output stage was not prepared\n");
       return 1;
     }
     x86::AlignedVector<uint8_t> scratch(std::max(x86::dwConv3x3VnniFlatScratchBytes(d), x86::dwConv3x3VnniFusedScratchBytes()));

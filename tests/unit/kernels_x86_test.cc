@@ -36,8 +36,8 @@ void preparedRequantize(int64_t rows, int64_t channels, const int32_t* acc, cons
 TEST(KernelsX86Test, PreparedRequantizerMatchesScalar) {
   if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
   uint32_t seed = 1;
-  // Typical multipliers take the short form on every channel; the mixed draws put groups with
-  // left shifts or tiny multipliers (the general form) next to short-form groups.
+  // Typical multipliers, and mixed draws with multipliers >= 1 (saturating, float(acc) rounding
+  // at the ends of int32) and tiny ones next to typical groups.
   for (bool typical : {true, false})
     for (int64_t c : {1, 7, 15, 16, 17, 31, 32, 33, 64, 100})
       for (int64_t r : {1, 2, 5})
@@ -87,7 +87,7 @@ struct RandomInt8Layer {
     for (auto& v : w) v = static_cast<int8_t>(wd(rng));
     bias.resize(static_cast<size_t>(channels));
     for (auto& v : bias) v = bd(rng);
-    for (int64_t c = 0; c < channels; ++c) requant.push_back(ref::quantizeMultiplier(md(rng)));
+    for (int64_t c = 0; c < channels; ++c) requant.push_back(ref::Requantization{static_cast<float>(md(rng))});
     q.input_zero_point = zp(rng);
     q.output_zero_point = zp(rng);
     if (bounds >= 1) q.output_min = q.output_zero_point;
@@ -114,11 +114,11 @@ TEST(KernelsX86Test, AddAvx512MatchesScalar) {
   for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 1000, 4099}) {
     for (int trial = 0; trial < 8; ++trial) {
       const auto a = randomBytes(rng, static_cast<size_t>(n)), b = randomBytes(rng, static_cast<size_t>(n));
-      // Trial 7: ratios above 2^14 (shift below 17), where the kernel's int64 form runs; the
-      // others take the 16-bit-piece form.
-      const ref::AddRequantization r = trial == 0   ? ref::quantizeAddMultipliers(1.0, 1.0)
-                                       : trial == 7 ? ref::quantizeAddMultipliers(50000.0, ratio(rng))
-                                                    : ref::quantizeAddMultipliers(ratio(rng), ratio(rng) / (trial % 3 + 1));
+      // Trial 7: a ratio above 2^14 (a negative shift: M = 2^-s above 1, saturating outputs).
+      ref::AddRequantization r;
+      const float ra = trial == 0 ? 1.0f : trial == 7 ? 50000.0f : static_cast<float>(ratio(rng));
+      const float rb = trial == 0 ? 1.0f : static_cast<float>(ratio(rng) / (trial % 3 + 1));
+      ASSERT_TRUE(ref::quantizeAddMultipliers(ra, rb, &r));
       ref::QuantParams q;
       q.output_zero_point = zp(rng) - 128;
       if (trial % 2) q.output_min = q.output_zero_point;
@@ -129,7 +129,7 @@ TEST(KernelsX86Test, AddAvx512MatchesScalar) {
       x86::qu8_add__avx512f(n, a.data(), az, b.data(), bz, r, q, got.data());
       for (size_t i = 0; i < want.size(); ++i)
         ASSERT_EQ(got[i], want[i]) << "index " << i << " of " << n << ": a " << int{a[i]} << " b " << int{b[i]}
-                                   << " shift " << r.shift;
+                                   << " M " << r.out.scale;
       for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xCD) << "wrote past the end";
     }
   }
@@ -166,8 +166,9 @@ TEST(KernelsX86Test, GlobalAvgPoolNhwcMatchesScalarNchw) {
     ref::QuantParams q;
     q.input_zero_point = zp(rng);
     q.output_zero_point = zp(rng);
-    const double ratio = std::uniform_real_distribution<double>(0.3, 3.0)(rng);
-    const auto perCount = ref::averageRequantization(ratio, H * W);
+    const float xs = std::uniform_real_distribution<float>(0.01f, 0.1f)(rng);
+    const float ys = xs / std::uniform_real_distribution<float>(0.3f, 3.0f)(rng);
+    const auto perCount = ref::averageRequantization(xs, ys, H * W);
     // Reference: int8 NCHW.
     std::vector<int8_t> nchw(x.size());
     for (int64_t n = 0; n < N; ++n)
@@ -375,13 +376,11 @@ TEST(KernelsX86Test, QGemmVnniMatchesScalar) {
       for (int64_t N : {1, 15, 16, 17, 24, 32, 48, 64, 65, 96, 130}) check(M, K, N, trial++ % 3);
   std::uniform_int_distribution<int64_t> md2(1, 120), kd(1, 60), nd(1, 300);
   for (int i = 0; i < 40; ++i) check(md2(rng), 4 * kd(rng), nd(rng), i % 3);
-  // Outside the short form (a multiplier >= 1/2), or a depth not a multiple of 4: not prepared.
+  // A depth not a multiple of 4: not prepared.
   x86::QGemmVnni g;
   const std::vector<int8_t> w(8, 1);
   const std::vector<int32_t> b(2, 0);
-  const std::vector<ref::Requantization> big(2, ref::quantizeMultiplier(0.75));
-  EXPECT_FALSE(x86::prepareQGemmVnni(4, 2, w.data(), b.data(), big.data(), ref::QuantParams{}, &g));
-  const std::vector<ref::Requantization> ok(2, ref::quantizeMultiplier(0.01));
+  const std::vector<ref::Requantization> ok(2, ref::Requantization{0.01f});
   EXPECT_FALSE(x86::prepareQGemmVnni(2, 4, w.data(), b.data(), ok.data(), ref::QuantParams{}, &g));
 }
 

@@ -1,5 +1,5 @@
-// The int8 arithmetic of kernels/ref/quant.h: the multiplier representation, requantization,
-// QuantizeLinear rounding, and the int8 conv/gemm/add/mul/rescale/average-pool kernels against a float-simulated definition
+// The int8 arithmetic of kernels/ref/quant.h: multiplier formation, the fp32 requantization and its
+// threshold form, QuantizeLinear rounding, and the int8 conv/gemm/add/mul/rescale/average-pool kernels against a float-simulated definition
 // (dequantize, compute in double, recover the exact integer accumulator, requantize) — bit-exact.
 #include <gtest/gtest.h>
 
@@ -13,41 +13,89 @@
 namespace edgeopt::kernels::ref {
 namespace {
 
-TEST(QuantTest, MultiplierRepresentation) {
+TEST(QuantTest, MultipliersAreFormedInFloat32AsOnnxRuntimeForms) {
   std::mt19937 rng(1);
-  std::uniform_real_distribution<double> logM(std::log(1e-7), std::log(200.0));
+  std::uniform_real_distribution<float> logS(-12.0f, 2.0f);
   for (int i = 0; i < 10000; ++i) {
-    const double m = std::exp(logM(rng));
-    const Requantization r = quantizeMultiplier(m);
-    ASSERT_GE(r.multiplier, 1 << 30);
-    ASSERT_GE(r.exponent, -31);
-    ASSERT_LE(r.exponent, 30);
-    const double back = r.multiplier * std::ldexp(1.0, r.exponent - 31);
-    ASSERT_LE(std::fabs(back - m) / m, std::ldexp(1.0, -30)) << m;
+    const float xs = std::exp(logS(rng)), ws = std::exp(logS(rng)), ys = std::exp(logS(rng));
+    volatile float product = xs * ws;  // one float32 rounding, then the division's
+    const float want = product / ys;
+    ASSERT_EQ(convMultiplier(xs, ws, ys), want);
+    volatile float ratio = xs / ys;
+    ASSERT_EQ(ratioMultiplier(xs, ys), ratio);
+    volatile float divisor = ys * 49.0f;
+    ASSERT_EQ(averageMultiplier(xs, ys, 49), xs / divisor);
+    ASSERT_TRUE(isValidMultiplier(want));
   }
-  EXPECT_EQ(quantizeMultiplier(0).multiplier, 0);
-  EXPECT_EQ(quantizeMultiplier(1e-12).multiplier, 0);
+  // A subnormal multiplier is flushed to 0: both give 0 for every int32 accumulator.
+  EXPECT_EQ(convMultiplier(1e-20f, 1e-20f, 1.0f), 0.0f);
+  EXPECT_EQ(requantize(std::numeric_limits<int32_t>::max(), Requantization{0x1p-127f}), 0);
+  EXPECT_FALSE(isValidMultiplier(std::numeric_limits<float>::infinity()));
+  EXPECT_FALSE(isValidMultiplier(0x1p-127f));
+  EXPECT_FALSE(isValidMultiplier(-1.0f));
+  EXPECT_TRUE(isValidMultiplier(0.0f));
 }
 
-TEST(QuantTest, RequantizeRoundsHalfUp) {
-  const Requantization half = quantizeMultiplier(0.5);
+TEST(QuantTest, RequantizeRoundsHalfToEvenInFloat32) {
+  const Requantization half{0.5f};
   EXPECT_EQ(requantize(3, half), 2);    // 1.5 -> 2
-  EXPECT_EQ(requantize(-3, half), -1);  // -1.5 -> -1 (half up, like SQRDMULH/SRSHL)
+  EXPECT_EQ(requantize(5, half), 2);    // 2.5 -> 2 (ties to even, as vcvtps2dq / FCVTNS)
+  EXPECT_EQ(requantize(-3, half), -2);  // -1.5 -> -2
+  EXPECT_EQ(requantize(-5, half), -2);
   EXPECT_EQ(requantize(4, half), 2);
   EXPECT_EQ(requantize(0, half), 0);
-  const Requantization four = quantizeMultiplier(4.0);
-  EXPECT_EQ(requantize(1000, four), 4000);
-  // The left shift saturates (as AArch64 SQSHL does); the int8 clamp then gives 127.
-  EXPECT_GE(requantize(std::numeric_limits<int32_t>::max(), four), 1 << 30);
-  // Against exact rational arithmetic: within one step of round(acc * M).
+  // float(acc) rounds above 2^24: 2^24 + 1 becomes 2^24 before the multiply.
+  EXPECT_EQ(requantize((1 << 24) + 1, Requantization{1.0f}), 1 << 24);
+  // Saturation; the int8 clamp then gives 127 / -128.
+  EXPECT_EQ(requantize(std::numeric_limits<int32_t>::max(), Requantization{4.0f}), std::numeric_limits<int32_t>::max());
+  EXPECT_EQ(requantize(std::numeric_limits<int32_t>::min(), Requantization{4.0f}), std::numeric_limits<int32_t>::min());
+  // Against exact rational arithmetic, over products in the range that matters (|acc M| < 1024;
+  // beyond it every int8 output saturates): within one step of round_half_even(acc * M), and
+  // equal except where the one float32 rounding of the product crosses a half (rare).
   std::mt19937 rng(2);
-  std::uniform_int_distribution<int32_t> acc(-(1 << 24), 1 << 24);
-  std::uniform_real_distribution<double> mul(1e-5, 0.9);
+  std::uniform_real_distribution<float> mul(1e-5f, 0.9f);
+  int differ = 0;
   for (int i = 0; i < 100000; ++i) {
-    const int32_t a = acc(rng);
-    const Requantization r = quantizeMultiplier(mul(rng));
-    const long double exact = static_cast<long double>(a) * r.multiplier * std::ldexp(1.0L, r.exponent - 31);
-    ASSERT_LE(std::fabs(static_cast<long double>(requantize(a, r)) - std::floor(exact + 0.5L)), 1.0L) << a;
+    const Requantization r{mul(rng)};
+    const int32_t bound = static_cast<int32_t>(std::min(1024.0f / r.scale, 16777216.0f));
+    const int32_t a = std::uniform_int_distribution<int32_t>(-bound, bound)(rng);
+    const double exact = static_cast<double>(a) * r.scale;  // exact: 25 x 24 significant bits
+    const double want = std::nearbyint(exact);
+    ASSERT_LE(std::fabs(requantize(a, r) - want), 1.0) << a;
+    differ += requantize(a, r) != want;
+  }
+  EXPECT_LT(differ, 100);
+}
+
+// The FPGA form: the output stage is "output_min + number of thresholds <= acc", checked on every
+// accumulator value around each threshold and at the ends of the int32 range, and on random ones.
+TEST(QuantTest, RequantizationThresholdsReproduceTheOutputStage) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int32_t> zp(-128, 127), bias(-100000, 100000), acc(-3000000, 3000000);
+  std::uniform_real_distribution<float> logM(-20.0f, 3.0f);
+  for (int trial = 0; trial < 200; ++trial) {
+    QuantParams q;
+    q.output_zero_point = zp(rng);
+    if (trial % 3 == 1) q.output_min = q.output_zero_point;                                       // ReLU
+    if (trial % 3 == 2) q.output_max = std::min(127, std::max(q.output_min, q.output_zero_point + 40));  // ReLU6-like
+    const Requantization r{trial % 50 == 0 ? 0.0f : std::exp2(logM(rng))};
+    const int32_t b = bias(rng);
+    const std::vector<int64_t> t = requantizationThresholds(b, r, q);
+    ASSERT_EQ(static_cast<int64_t>(t.size()), q.output_max - q.output_min);
+    ASSERT_TRUE(std::is_sorted(t.begin(), t.end()));
+    auto viaThresholds = [&](int64_t a) {
+      return q.output_min + static_cast<int32_t>(std::upper_bound(t.begin(), t.end(), a) - t.begin());
+    };
+    auto check = [&](int64_t a) {
+      if (a + b < std::numeric_limits<int32_t>::min() || a + b > std::numeric_limits<int32_t>::max()) return;
+      ASSERT_EQ(viaThresholds(a), requantizeToOutput(static_cast<int32_t>(a + b), r, q))
+          << "trial " << trial << " acc " << a << " M " << r.scale;
+    };
+    for (int64_t th : t)
+      for (int64_t d = -2; d <= 2; ++d) check(th + d);
+    for (int i = 0; i < 2000; ++i) check(acc(rng));
+    check(int64_t{std::numeric_limits<int32_t>::min()} - b);
+    check(int64_t{std::numeric_limits<int32_t>::max()} - b);
   }
 }
 
@@ -83,7 +131,7 @@ QuantSetup randomSetup(std::mt19937& rng, int64_t channels, bool relu) {
   s.outputScale = scale(rng) * 20;
   for (int64_t c = 0; c < channels; ++c) {
     s.weightScale.push_back(scale(rng) / 10);
-    s.requant.push_back(quantizeMultiplier(static_cast<double>(s.inputScale) * s.weightScale.back() / s.outputScale));
+    s.requant.push_back(Requantization{convMultiplier(s.inputScale, s.weightScale.back(), s.outputScale)});
     s.bias.push_back(b(rng));
   }
   return s;
@@ -197,16 +245,19 @@ TEST(QuantTest, AddMatchesFloatSimulationBitExact) {
     if (trial % 3 == 0) q.output_min = y.zeroPoint;  // Relu folded in
     const int64_t n = std::uniform_int_distribution<int>(1, 70)(rng);
     auto av = randomInt8(rng, static_cast<size_t>(n), -128), bv = randomInt8(rng, static_cast<size_t>(n), -128);
-    const AddRequantization r = quantizeAddMultipliers(static_cast<double>(a.scale) / y.scale, static_cast<double>(b.scale) / y.scale);
+    AddRequantization r;
+    ASSERT_TRUE(quantizeAddMultipliers(ratioMultiplier(a.scale, y.scale), ratioMultiplier(b.scale, y.scale), &r));
+    ASSERT_LE(std::max(r.a_weight, r.b_weight), 1 << 22);
+    ASSERT_GE(std::max(r.a_weight, r.b_weight), 1 << 21);
     std::vector<int8_t> out(static_cast<size_t>(n));
     qs8_add__scalar(n, av.data(), a.zeroPoint, bv.data(), b.zeroPoint, r, q, out.data());
     for (int64_t i = 0; i < n; ++i) {
       const size_t k = static_cast<size_t>(i);
-      // Simulation: the integer differences recovered from the dequantized values, scaled by the
-      // represented multipliers in double (exact below 2^53), rounded half up once.
+      // Simulation: the integer differences recovered from the dequantized values, weighted by the
+      // integer weights in double (exact), scaled by M = 2^-s (exact), rounded half to even once.
       const double da = std::round(real(av[k], a) / a.scale), db = std::round(real(bv[k], b) / b.scale);
-      const double v = std::ldexp(da * r.a_multiplier + db * r.b_multiplier, -r.shift);
-      ASSERT_EQ(out[k], clampOutput(std::floor(v + 0.5) + y.zeroPoint, q)) << "trial " << trial << " i " << i;
+      const double v = (da * r.a_weight + db * r.b_weight) * static_cast<double>(r.out.scale);
+      ASSERT_EQ(out[k], clampOutput(std::nearbyint(v) + y.zeroPoint, q)) << "trial " << trial << " i " << i;
       // And within one output step of the exact real sum.
       const double exact = (real(av[k], a) + real(bv[k], b)) / y.scale + y.zeroPoint;
       ASSERT_LE(std::fabs(out[k] - clampOutput(exact, q)), 1) << "trial " << trial;
@@ -223,8 +274,8 @@ TEST(QuantTest, MulAndRescaleMatchFloatSimulationBitExact) {
     q.input_zero_point = a.zeroPoint;
     const int64_t n = std::uniform_int_distribution<int>(1, 70)(rng);
     auto av = randomInt8(rng, static_cast<size_t>(n), -128), bv = randomInt8(rng, static_cast<size_t>(n), -128);
-    const Requantization rm = quantizeMultiplier(static_cast<double>(a.scale) * b.scale / y.scale);
-    const Requantization rr = quantizeMultiplier(static_cast<double>(a.scale) / y.scale);
+    const Requantization rm{convMultiplier(a.scale, b.scale, y.scale)};
+    const Requantization rr{ratioMultiplier(a.scale, y.scale)};
     std::vector<int8_t> prod(static_cast<size_t>(n)), resc(static_cast<size_t>(n));
     qs8_mul__scalar(n, av.data(), a.zeroPoint, bv.data(), b.zeroPoint, rm, q, prod.data());
     qs8_requantize__scalar(n, av.data(), rr, q, resc.data());
@@ -263,7 +314,7 @@ TEST(QuantTest, AveragePoolMatchesFloatSimulationBitExact) {
     q.input_zero_point = x.zeroPoint;
     q.output_zero_point = y.zeroPoint;
     const int64_t window = p.kernel[1] * p.kernel[2];
-    const auto perCount = averageRequantization(static_cast<double>(x.scale) / y.scale, window);
+    const auto perCount = averageRequantization(x.scale, y.scale, window);
     auto xv = randomInt8(rng, static_cast<size_t>(p.batch * p.channels * p.in[1] * p.in[2]), -128);
     std::vector<int8_t> out(static_cast<size_t>(p.batch * p.channels * p.out[1] * p.out[2]));
     qs8_avgpool__scalar(p, includePad, q, perCount.data(), xv.data(), out.data());

@@ -15,7 +15,8 @@
 namespace edgeopt::kernels {
 
 // Sweeps one output stage: rows x channels accumulators with per-channel multipliers drawn from
-// realistic (M < 1) and extreme (M >= 1 with saturation, M ~ 2^-31) ranges. Out is the kernel's
+// realistic (M < 1) and extreme (M >= 1 with saturation, M ~ 2^-31) ranges, accumulators
+// including the ends of int32 (where float(acc) rounds and the product leaves the int32 range). Out is the kernel's
 // output type: uint8_t (uint8-stored, value + 128) or int8_t.
 class RequantizeRowsTester {
  public:
@@ -42,7 +43,7 @@ class RequantizeRowsTester {
     std::vector<ref::Requantization> rq(static_cast<size_t>(channels_));
     for (auto& r : rq) {
       const int k = kind(rng);
-      r = ref::quantizeMultiplier(typical_ ? typical(rng) : k == 0 ? large(rng) : k == 1 ? tiny(rng) : small(rng));
+      r.scale = static_cast<float>(typical_ ? typical(rng) : k == 0 ? large(rng) : k == 1 ? tiny(rng) : small(rng));
     }
     ref::QuantParams q;
     q.output_zero_point = zpD(rng);
@@ -63,8 +64,7 @@ class RequantizeRowsTester {
       const uint8_t asStored = std::is_same_v<Out, uint8_t> ? static_cast<uint8_t>(got[i]) : static_cast<uint8_t>(got[i] + 128);
       ASSERT_EQ(asStored, want[i]) << "index " << i << " (row " << i / channels_ << ", channel " << i % channels_
                                    << ") rows " << rows_ << " channels " << channels_ << " acc " << acc[i]
-                                   << " multiplier " << rq[i % channels_].multiplier << " exponent "
-                                   << rq[i % channels_].exponent;
+                                   << " multiplier " << rq[i % channels_].scale;
     }
     for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], static_cast<Out>(0x5A)) << "wrote past the end";
   }

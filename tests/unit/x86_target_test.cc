@@ -235,7 +235,7 @@ TEST(X86TargetTest, ResidualAddFusedIntoConvolution) {
 // The quantized zoo CNN runs its convolutions with edgeopt's fused-output kernels wherever the
 // plan's rules say they apply (depthwise over 16-channel groups or per 64-channel block, 1x1 and
 // narrow k x k through the GEMM), so a selection condition that silently stops holding (e.g. a
-// requantization outside the short form) fails here rather than only costing speed.
+// shape rule that stops matching) fails here rather than only costing speed.
 TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
   if (!kernels::x86::hasAvx512Vnni()) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   auto model = api::loadModel((testing::kZoo / "mobilenet_v2_fm.onnx").string());
