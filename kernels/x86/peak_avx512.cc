@@ -1,5 +1,6 @@
 #include <immintrin.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -10,32 +11,49 @@
 namespace edgeopt::kernels::x86 {
 
 namespace {
+// The best rate over five slices of `seconds`: a peak is the fastest the CPU runs the loop, and
+// on a shared machine a slice that another process interrupted only lowers that slice's rate.
 template <typename Body>
 double timeLoop(double seconds, double opsPerIteration, Body body) {
-  const auto start = std::chrono::steady_clock::now();
-  double elapsed = 0;
-  long iterations = 0;
-  do {
-    body(100000);
-    iterations += 100000;
-    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  } while (elapsed < seconds);
-  return static_cast<double>(iterations) * opsPerIteration / elapsed / 1e9;
+  double best = 0;
+  for (int slice = 0; slice < 5; ++slice) {
+    const auto start = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    long iterations = 0;
+    do {
+      body(20000);
+      iterations += 20000;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < seconds / 5);
+    best = std::max(best, static_cast<double>(iterations) * opsPerIteration / elapsed / 1e9);
+  }
+  return best;
+}
+
+// acc + the dot products of a's unsigned and b's signed byte quadruples, as the GEMM kernel issues
+// it (inline asm: GCC 12 copies the intrinsic's accumulator around the instruction).
+inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
 }
 }  // namespace
 
 // 12 independent accumulators hide the instruction latency; the results feed a volatile sink so
 // the loops are not removed.
 double measurePeakInt8Gops__avx512vnni(double seconds) {
-  __m512i acc[12];
-  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_epi32(i);
+  __m512i acc0 = _mm512_set1_epi32(0), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0, acc5 = acc0,
+          acc6 = acc0, acc7 = acc0, acc8 = acc0, acc9 = acc0, acc10 = acc0, acc11 = acc0;
   const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(5);
   const double gops = timeLoop(seconds, 12.0 * 64 * 2, [&](long n) {
-    for (long k = 0; k < n; ++k)
-      for (int i = 0; i < 12; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    for (long k = 0; k < n; ++k) {
+      acc0 = dpbusd(acc0, a, b), acc1 = dpbusd(acc1, a, b), acc2 = dpbusd(acc2, a, b), acc3 = dpbusd(acc3, a, b);
+      acc4 = dpbusd(acc4, a, b), acc5 = dpbusd(acc5, a, b), acc6 = dpbusd(acc6, a, b), acc7 = dpbusd(acc7, a, b);
+      acc8 = dpbusd(acc8, a, b), acc9 = dpbusd(acc9, a, b), acc10 = dpbusd(acc10, a, b), acc11 = dpbusd(acc11, a, b);
+    }
   });
   volatile int sink = 0;
-  for (int i = 0; i < 12; ++i) sink = sink + _mm512_reduce_add_epi32(acc[i]);
+  for (__m512i v : {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11})
+    sink = sink + _mm512_reduce_add_epi32(v);
   return gops;
 }
 
