@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "compiler/data/npy.h"
+#include "compiler/support/files.h"
 
 namespace edgeopt::data {
 namespace fs = std::filesystem;
@@ -288,6 +289,7 @@ bool isImageFile(const fs::path& p) {
 // Decodes an image file; OpenCV's own refusals (e.g. a header declaring more pixels than its
 // limit) are exceptions, which become the one error line naming the file.
 StatusOr<cv::Mat> decodeImage(const std::string& file) {
+  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(file));
   cv::Mat img;
   try {
     img = cv::imread(file, cv::IMREAD_UNCHANGED);
@@ -310,8 +312,8 @@ class ImageFolderSource : public DataSource {
     const fs::path root(o.path);
     fs::path csv = o.labelsPath.empty() ? root / "labels.csv" : fs::path(o.labelsPath);
     std::error_code ec;
-    if (!o.labelsPath.empty() && !fs::exists(csv, ec)) return ioError(o.labelsPath + ": no such file");
-    if (fs::exists(csv, ec)) {
+    if (!o.labelsPath.empty() || fs::exists(csv, ec)) {
+      EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(csv.string()));
       EDGEOPT_RETURN_IF_ERROR(s->readCsv(root, csv));
     } else {
       std::vector<fs::path> classes;
@@ -375,8 +377,8 @@ class ImageFolderSource : public DataSource {
         return invalidInput(csv.string() + " line " + std::to_string(lineNo) + ": label '" + label + "' is not an integer");
       }
       const fs::path p = fs::path(file).is_absolute() ? fs::path(file) : csv.parent_path() / file;
-      std::error_code ec;
-      if (!fs::exists(p, ec)) return ioError(csv.string() + " line " + std::to_string(lineNo) + ": " + p.string() + ": no such file");
+      if (Status regular = support::checkRegularFile(p.string()); !regular.ok())
+        return regular.withContext(csv.string() + " line " + std::to_string(lineNo));
       files_.push_back(p.string());
       labels_.push_back(v);
     }
@@ -397,7 +399,8 @@ StatusOr<std::unique_ptr<DataSource>> openDataSource(const DataOptions& o) {
   if (o.path.empty()) return invalidInput("no data given (--data PATH)");
   if (!fs::exists(o.path, ec)) return ioError(o.path + ": no such file or folder");
   if (fs::is_directory(o.path, ec)) return ImageFolderSource::open(o, spec);
-  if (!o.labelsPath.empty() && !fs::exists(o.labelsPath, ec)) return ioError(o.labelsPath + ": no such file");
+  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(o.path));
+  if (!o.labelsPath.empty()) EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(o.labelsPath));
   const std::string magic = readMagic(o.path, 6);
   if (magic == "\x93NUMPY") return NpySource::open(o, spec);
   if (magic.size() >= 2 && (magic.substr(0, 2) == "\x1f\x8b" || (magic[0] == 0 && magic[1] == 0)))

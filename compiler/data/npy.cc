@@ -115,6 +115,7 @@ StatusOr<NpyHeader> parseHeader(std::ifstream& in, const std::string& path) {
 }  // namespace
 
 StatusOr<NpyHeader> readNpyHeader(const std::string& path) {
+  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ioError(path + ": cannot open for reading");
   EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));
@@ -127,6 +128,7 @@ StatusOr<NpyHeader> readNpyHeader(const std::string& path) {
 }
 
 StatusOr<ir::Tensor> readNpy(const std::string& path) {
+  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ioError(path + ": cannot open for reading");
   EDGEOPT_ASSIGN_OR_RETURN(NpyHeader h, parseHeader(in, path));

@@ -70,12 +70,14 @@ Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir) {
   }
   auto where = resolveExternalLocation(modelDir, location);
   if (!where.ok()) return where.status().withContext("tensor '" + t->name() + "'");
+  if (Status regular = support::checkRegularFile(where.value().string()); !regular.ok())
+    return regular.withContext("tensor '" + t->name() + "': external data");
   std::ifstream in(where.value(), std::ios::binary);
   if (!in) return ioError("tensor '" + t->name() + "': cannot open external data file '" +
                           where.value().string() + "'");
   in.seekg(0, std::ios::end);
   int64_t fileSize = in.tellg();
-  if (offset < 0 || offset > fileSize || (length >= 0 && offset + length > fileSize))
+  if (offset < 0 || offset > fileSize || (length >= 0 && length > fileSize - offset))  // no offset + length: it may wrap
     return invalidInput("tensor '" + t->name() + "': external data range [" +
                         std::to_string(offset) + ", +" + std::to_string(length) +
                         ") lies outside '" + location + "' (" + std::to_string(fileSize) +

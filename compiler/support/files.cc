@@ -8,10 +8,18 @@
 namespace edgeopt::support {
 namespace fs = std::filesystem;
 
-StatusOr<std::string> readFile(const std::string& path) {
+Status checkRegularFile(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return ioError(path + ": no such file");
-  if (fs::is_directory(path, ec)) return ioError(path + ": is a directory, expected a file");
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) return ioError(path + ": no such file");
+  if (fs::is_directory(st)) return ioError(path + ": is a directory, expected a file");
+  if (!fs::is_regular_file(st))
+    return invalidInput(path + ": is not a regular file (a FIFO, device or socket), expected a file");
+  return Status::Ok();
+}
+
+StatusOr<std::string> readFile(const std::string& path) {
+  EDGEOPT_RETURN_IF_ERROR(checkRegularFile(path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ioError(path + ": cannot open for reading");
   std::ostringstream ss;

@@ -7,7 +7,12 @@
 
 namespace edgeopt::support {
 
-// The file's bytes; errors name the path ("no such file", "is a directory", ...).
+// Ok when `path` names a regular file (or a link to one). Otherwise the error names the path and
+// why: "no such file", "is a directory, expected a file", or "is not a regular file" (a FIFO,
+// device or socket: opening one can block forever or read without end). Checked without opening.
+Status checkRegularFile(const std::string& path);
+
+// The file's bytes (after checkRegularFile); errors name the path.
 StatusOr<std::string> readFile(const std::string& path);
 
 // Writes `bytes` to a temporary file beside `path`, then renames it into place, so a failure

@@ -1,6 +1,7 @@
 // End-to-end tests of the edgeopt binary: exit codes, one-line errors, no partial outputs.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -46,8 +47,10 @@ class CliTest : public ::testing::Test {
     ss << in.rdbuf();
     return ss.str();
   }
-  CliResult cli(const std::string& args) {
-    const std::string cmd = std::string(EDGEOPT_CLI) + " " + args + " >" + path("stdout.txt") + " 2>" + path("stderr.txt");
+  // With timeoutSeconds > 0 the command is killed after that long (exit 124: a hang fails the test).
+  CliResult cli(const std::string& args, int timeoutSeconds = 0) {
+    const std::string prefix = timeoutSeconds > 0 ? "timeout " + std::to_string(timeoutSeconds) + " " : "";
+    const std::string cmd = prefix + std::string(EDGEOPT_CLI) + " " + args + " >" + path("stdout.txt") + " 2>" + path("stderr.txt");
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(path("stdout.txt")), slurp(path("stderr.txt"))};
   }
@@ -375,6 +378,27 @@ TEST_F(CliEvalTest, BadData) {
                  "--preprocess item 'blur=3'");
 }
 
+// Issue 20: a FIFO, a device or a directory where a file is expected is refused by its kind,
+// before it is opened (opening a FIFO blocks; /dev/zero reads without end). Each command runs
+// under `timeout` so that a regression fails instead of hanging the suite.
+TEST_F(CliEvalTest, NonRegularFilesAreRefusedWithoutOpening) {
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  auto bounded = [this](const std::string& args) { return cli(args, 30); };
+  expectBadInput(bounded("run " + path("fifo") + " -i " + path("x20.npy") + " -o " + path("o.npy")),
+                 "fifo: is not a regular file", path("o.npy"));
+  expectBadInput(bounded("run /dev/zero -i " + path("x20.npy") + " -o " + path("o.npy")), "/dev/zero: is not a regular file",
+                 path("o.npy"));
+  expectBadInput(bounded("run " + model() + " -i " + path("fifo") + " -o " + path("o.npy")), "fifo: is not a regular file",
+                 path("o.npy"));
+  expectBadInput(bounded("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("fifo")),
+                 "fifo: is not a regular file");
+  expectBadInput(bounded("run " + model() + " -i " + path("model") + " -o " + path("o.npy")), "is a directory", path("o.npy"));
+  // An image folder whose labels.csv names a FIFO: the error names the row.
+  fs::create_directories(path("imgs"));
+  std::ofstream(path("imgs/labels.csv")) << "file,label\n../fifo,3\n";
+  expectBadInput(bounded("eval " + model() + " --data " + path("imgs")), "labels.csv line 2: " + path("imgs/../fifo") + ": is not a regular file");
+}
+
 TEST_F(CliEvalTest, QuantizeWritesAQdqModelAndReport) {
   auto r = cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q.onnx") + " --calibrator entropy --report " +
                path("q.json"));
@@ -457,12 +481,15 @@ TEST_F(CliEvalTest, X86TargetAndBench) {
   for (const auto& s : j["steps"]) {
     conv = conv || (s["op"] == "Conv" && s["kernel"].get<std::string>().rfind("onednn:", 0) == 0);
     EXPECT_GT(s["outputs"].get<int64_t>(), 0) << s;
-    if (s["op"] == "Conv") EXPECT_GT(s["macs"].get<int64_t>(), 0) << s;
+    if (s["op"] == "Conv") {
+      EXPECT_GT(s["macs"].get<int64_t>(), 0) << s;
+    }
   }
   EXPECT_TRUE(conv) << bench.out;
   // The output-stage rate is measured wherever the FMA peak is (AVX-512).
-  if (j["measured_peak_gops"]["fp32"].get<double>() > 0)
+  if (j["measured_peak_gops"]["fp32"].get<double>() > 0) {
     EXPECT_GT(j["measured_output_stage_goutputs_per_s"].get<double>(), 0) << bench.out;
+  }
   auto text = cli("bench " + model() + " --iters 2 --warmup 0 --target ref");
   ASSERT_EQ(text.exitCode, 0) << text.err;
   EXPECT_NE(text.out.find("latency: median"), std::string::npos);

@@ -1,9 +1,11 @@
 #include "compiler/onnx/onnx_io.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "compiler/runtime/executor.h"
 #include "tests/unit/onnx_model_builder.h"
@@ -27,9 +29,9 @@ class OnnxIoTest : public ::testing::Test {
 };
 
 // y = x + w, with w stored in `location`.
-OnnxModelBuilder externalAddModel(const std::string& location) {
+OnnxModelBuilder externalAddModel(const std::string& location, int64_t length = 8, int64_t offset = -1) {
   OnnxModelBuilder b;
-  b.input("x", {2}).output("y", {2}).externalInitializer("w", {2}, location, 8);
+  b.input("x", {2}).output("y", {2}).externalInitializer("w", {2}, location, length, offset);
   b.node("Add", {"x", "w"}, {"y"}, "add");
   return b;
 }
@@ -77,6 +79,24 @@ TEST_F(OnnxIoTest, ExternalDataRangeChecked) {
   auto model = importModel(path("model/m.onnx"));
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("lies outside"), std::string::npos) << model.status().message();
+  // offset + length would wrap past INT64_MAX (issue 20): still outside, not a wild read.
+  writeFloats(path("model/two.bin"), {1.0f, 2.0f});
+  externalAddModel("two.bin", std::numeric_limits<int64_t>::max(), 1).save(path("model/m.onnx"));
+  auto wrapped = importModel(path("model/m.onnx"));
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_NE(wrapped.status().message().find("lies outside"), std::string::npos) << wrapped.status().message();
+}
+
+// Issue 20: an external-data location naming the model's folder, a FIFO (opening it would block)
+// or a device is refused by its kind, naming the tensor.
+TEST_F(OnnxIoTest, ExternalDataMustBeARegularFile) {
+  ASSERT_EQ(::mkfifo(path("model/pipe.bin").c_str(), 0600), 0);
+  for (const std::string loc : {".", "pipe.bin"}) {
+    externalAddModel(loc).save(path("model/m.onnx"));
+    auto model = importModel(path("model/m.onnx"));
+    ASSERT_FALSE(model.ok()) << loc;
+    EXPECT_NE(model.status().message().find("tensor 'w': external data"), std::string::npos) << model.status().message();
+  }
 }
 
 TEST_F(OnnxIoTest, RejectsNonOnnxAndTruncatedFiles) {

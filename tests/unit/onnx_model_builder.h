@@ -49,7 +49,7 @@ class OnnxModelBuilder {
   }
   // Initializer whose data lives in `location` (relative to the model file) at offset 0.
   OnnxModelBuilder& externalInitializer(const std::string& name, std::vector<int64_t> dims,
-                                        const std::string& location, int64_t length) {
+                                        const std::string& location, int64_t length, int64_t offset = -1) {
     auto* t = model_.mutable_graph()->add_initializer();
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::FLOAT);
@@ -61,6 +61,11 @@ class OnnxModelBuilder {
     kv = t->add_external_data();
     kv->set_key("length");
     kv->set_value(std::to_string(length));
+    if (offset >= 0) {
+      kv = t->add_external_data();
+      kv->set_key("offset");
+      kv->set_value(std::to_string(offset));
+    }
     return *this;
   }
   onnx::NodeProto* node(const std::string& op, std::vector<std::string> ins,

@@ -297,8 +297,11 @@ TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
   ASSERT_TRUE(runner.ok());
   auto steps = runner.value()->executable().steps({{2, 3, 10, 10}});
   ASSERT_TRUE(steps.ok());
-  for (const auto& step : steps.value())
-    if (step.op == "Add" || step.op == "Mul" || step.op == "Sub") EXPECT_NE(step.kernel, "ref") << step.node;
+  for (const auto& step : steps.value()) {
+    if (step.op == "Add" || step.op == "Mul" || step.op == "Sub") {
+      EXPECT_NE(step.kernel, "ref") << step.node;
+    }
+  }
 }
 
 // fp32 ConvTranspose runs as oneDNN's deconvolution, within float rounding of the reference, over
@@ -340,8 +343,11 @@ TEST(X86TargetTest, ConvTransposeRunsAsDeconvolution) {
     ASSERT_TRUE(runner.ok());
     auto steps = runner.value()->executable().steps({{2, c.c, c.h, c.h}});
     ASSERT_TRUE(steps.ok());
-    for (const auto& step : steps.value())
-      if (step.op == "ConvTranspose") EXPECT_NE(step.kernel.find("onednn"), std::string::npos) << step.kernel;
+    for (const auto& step : steps.value()) {
+      if (step.op == "ConvTranspose") {
+        EXPECT_NE(step.kernel.find("onednn"), std::string::npos) << step.kernel;
+      }
+    }
   }
 }
 
