@@ -32,6 +32,18 @@ class Requantizer {
   // Kernel name for profiles.
   static const char* name() { return "x86:qs8_requantize_rows_prepared__avx512f"; }
 
+  // The output stage followed by an int8 Add of its result and a second operand (an edgeopt.QAdd
+  // fused into the layer that produces one of its inputs): y = ref::qu8_add of the requantized
+  // row (as run() would store it) and skip, without storing the intermediate.
+  struct ResidualAdd {
+    ref::AddRequantization add;  // a: this layer's result, b: skip
+    int32_t a_zero_point = 0;    // uint8 storage, as ref::qu8_add__scalar takes them
+    int32_t b_zero_point = 0;
+    ref::QuantParams q;          // the Add's output zero point and bounds, uint8 domain
+  };
+  void runWithAdd(int64_t rows, const int32_t* acc, const uint8_t* skip, const ResidualAdd& add, uint8_t* y_uint8) const;
+  static const char* nameWithAdd() { return "x86:qs8_requantize_rows_prepared_add__avx512f"; }
+
  private:
   int64_t channels_;
   ref::QuantParams q_;

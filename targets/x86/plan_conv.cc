@@ -11,7 +11,7 @@ namespace edgeopt::x86 {
 void Plan::Impl::addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
                                  std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys,
                                  int64_t macs, std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ,
-                                 int64_t channels, std::vector<ExtraArg> extra) {
+                                 int64_t channels, std::vector<ExtraArg> extra, std::optional<FusedInt8Add> fusedAdd) {
   const size_t xsIdx = static_cast<size_t>(xs), ysIdx = static_cast<size_t>(ys);
   std::vector<int> reads = {xs};
   for (const ExtraArg& e : extra) reads.push_back(e.slot);
@@ -42,18 +42,48 @@ void Plan::Impl::addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, c
   auto biasValues = std::make_shared<std::vector<int32_t>>(std::move(biasQ));
   const int32_t* bq = biasValues->empty() ? nullptr : biasValues->data();
   auto requantizer = fast ? std::make_shared<kernels::x86::Requantizer>(channels, bq, st->requant.data(), st->q) : nullptr;
-  addStep({n.name(), n.qualifiedOpType(),
-           impl + " + " + (fast ? kernels::x86::Requantizer::name() : "ref:qs8_requantize_rows__scalar"), macs},
-          {xs}, {ys}, [this, execute, pieces, st, biasValues, bq, requantizer, channels, ysIdx](uint8_t* a) {
+  EDGEOPT_CHECK(!fusedAdd || requantizer);
+  const std::string outputStage = !fast       ? "ref:qs8_requantize_rows__scalar"
+                                  : fusedAdd ? kernels::x86::Requantizer::nameWithAdd()
+                                             : kernels::x86::Requantizer::name();
+  if (fusedAdd) reads.push_back(fusedAdd->skipSlot);
+  addStep({n.name(), n.qualifiedOpType(), impl + " + " + outputStage, macs}, reads, {ys},
+          [this, execute, pieces, st, biasValues, bq, requantizer, channels, ysIdx, fusedAdd](uint8_t* a) {
             for (const Piece& p : pieces) {
               execute(a, p, accumulators.data());
               uint8_t* y = a + slots[ysIdx].offset + p.firstRow * channels;
-              if (requantizer)
+              if (fusedAdd)
+                requantizer->runWithAdd(p.rows, accumulators.data(),
+                                        a + slots[static_cast<size_t>(fusedAdd->skipSlot)].offset + p.firstRow * channels,
+                                        fusedAdd->params, y);
+              else if (requantizer)
                 requantizer->run(p.rows, accumulators.data(), y);
               else
                 ref::qs8_requantize_rows__scalar(p.rows, channels, accumulators.data(), bq, st->requant.data(), st->q, y);
             }
           });
+}
+
+const ir::Node* Plan::Impl::fusableInt8Add(const ir::Value* y, const std::vector<int64_t>& yDims, FusedInt8Add* f) {
+  if (!avx512) return nullptr;
+  const auto& uses = y->uses();
+  const ir::Node* add = uses.size() == 1 ? uses[0].node : nullptr;
+  if (!add || add->domain() != ir::kEdgeoptDomain || add->opType() != "QAdd" || add->inputs().size() != 2) return nullptr;
+  if (std::find(outputs.begin(), outputs.end(), y) != outputs.end() || options.observed.count(y->name())) return nullptr;
+  const bool yIsA = add->input(0) == y;
+  const ir::Value* r = add->input(yIsA ? 1 : 0);
+  if (r == y || r->dtype() != ir::DType::kUInt8 || r->isInitializer() || isStatic.count(r) || !valueDims.count(r) ||
+      dimsOf(r) != yDims || !slotOf.count({r, Layout::kNhwc}) || add->output(0)->dtype() != ir::DType::kUInt8)
+    return nullptr;
+  auto op = runtime::qBinaryOf(*add);
+  if (!op.ok()) return nullptr;  // the Add's own step reports it
+  f->skipSlot = slotOf.at({r, Layout::kNhwc});
+  f->params.add = op->add;
+  if (!yIsA) std::swap(f->params.add.a_weight, f->params.add.b_weight);
+  f->params.a_zero_point = (yIsA ? op->aZeroPoint : op->bZeroPoint) + 128;
+  f->params.b_zero_point = (yIsA ? op->bZeroPoint : op->aZeroPoint) + 128;
+  f->params.q = ref::toUint8Domain(op->q);
+  return add;
 }
 
 // [rows, K] x w -> [rows, N] as oneDNN matmuls (w is [K, N], or [N, K] when wTransposed): one
@@ -374,10 +404,18 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   } else if (!fusedPostOps(n, attr)) {
     return false;
   }
+  // int8 residual: Conv -> QAdd(·, r) runs the Add in the conv's output stage.
+  std::optional<FusedInt8Add> fusedAdd;
+  const ir::Node* int8Add = nullptr;
+  if (int8) {
+    FusedInt8Add f;
+    if ((int8Add = fusableInt8Add(n.output(0), yDims, &f))) fusedAdd = f;
+  }
   // fp32 residual: Conv -> Add(·, r) [-> Relu] becomes one primitive with a binary-add post-op
   // reading r (already computed) and a Relu post-op; the Add and Relu steps disappear.
-  const ir::Value* finalOut = n.output(0);
+  const ir::Value* finalOut = int8Add ? int8Add->output(0) : n.output(0);
   std::vector<const ir::Node*> absorbed;
+  if (int8Add) absorbed.push_back(int8Add);
   std::vector<ExtraArg> extra;
   if (!int8) {
     const ir::Value* y = n.output(0);
@@ -451,8 +489,8 @@ bool Plan::Impl::conv(const ir::Node& n, bool int8) {
   for (int64_t c = 0; c < N / nb; ++c)
     pieces.push_back({prim, std::make_shared<memory>(srcMd, engine, nullptr), std::make_shared<memory>(dstMd, engine, nullptr),
                       static_cast<size_t>(c) * srcMd.get_size(), c * nb * p.out[1] * p.out[2], nb * p.out[1] * p.out[2]});
-  addWeightedStep(n, std::move(pieces), implName(pd) + (absorbed.empty() ? "" : " (+ residual add post-op)"), weights, bias,
-                  xs, ys, macs, std::move(stage), std::move(biasQ), M, std::move(extra));
+  addWeightedStep(n, std::move(pieces), implName(pd) + (absorbed.empty() || int8 ? "" : " (+ residual add post-op)"), weights,
+                  bias, xs, ys, macs, std::move(stage), std::move(biasQ), M, std::move(extra), fusedAdd);
   return true;
 }
 

@@ -241,10 +241,19 @@ struct Plan::Impl {
     int slot;
     std::shared_ptr<memory> mem;
   };
+  // An int8 Add fused into the output stage of the layer producing one of its operands: the
+  // other operand's slot and the Add's arithmetic.
+  struct FusedInt8Add {
+    int skipSlot = -1;
+    kernels::x86::Requantizer::ResidualAdd params;
+  };
+  // The edgeopt.QAdd that consumes only `y` (a layer's output of dims yDims) and whose other
+  // operand is already computed in NHWC, when it can run in y's output stage; null otherwise.
+  const ir::Node* fusableInt8Add(const ir::Value* y, const std::vector<int64_t>& yDims, FusedInt8Add* fusedAdd);
   void addWeightedStep(const ir::Node& n, std::vector<Piece> pieces, const std::string& impl,
                        std::shared_ptr<memory> weights, std::shared_ptr<memory> bias, int xs, int ys, int64_t macs,
                        std::optional<runtime::Int8OutputStage> stage, std::vector<int32_t> biasQ, int64_t channels,
-                       std::vector<ExtraArg> extra = {});
+                       std::vector<ExtraArg> extra = {}, std::optional<FusedInt8Add> fusedAdd = std::nullopt);
   std::set<const ir::Node*> fused;  // nodes folded into an earlier step's post-ops
   bool matmulPieces(int64_t rows, int64_t K, int64_t N, bool int8, const ir::Tensor& w, bool wTransposed,
                     const memory::desc& biasMd, const dnnl::primitive_attr& attr, std::vector<Piece>* pieces,

@@ -59,6 +59,46 @@ std::vector<uint8_t> randomBytes(std::mt19937& rng, size_t n) {
   return v;
 }
 
+// The output stage with a fused Add equals the output stage, stored, then ref::qu8_add__scalar:
+// channel counts around the 16-lane groups, bounds on both stages, the layer's result as either
+// operand (weights swapped), ratios that saturate.
+TEST(KernelsX86Test, RequantizerWithFusedAddMatchesRequantizeThenAdd) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int32_t> accD(-200000, 200000), zp(-128, 127);
+  std::uniform_real_distribution<float> m(1e-5f, 2e-3f), ratio(0.05f, 3.0f);
+  int trial = 0;
+  for (int64_t C : {1, 15, 16, 17, 64, 70, 130})
+    for (int64_t rows : {1, 3, 8}) {
+      ++trial;
+      std::vector<int32_t> acc(static_cast<size_t>(rows * C)), bias(static_cast<size_t>(C));
+      for (auto& a : acc) a = accD(rng);
+      for (auto& b : bias) b = accD(rng) / 10;
+      std::vector<ref::Requantization> rq(static_cast<size_t>(C));
+      for (auto& r : rq) r.scale = m(rng);
+      ref::QuantParams q;
+      q.output_zero_point = zp(rng);
+      if (trial % 2) q.output_min = q.output_zero_point;
+      const auto skip = randomBytes(rng, acc.size());
+      x86::Requantizer::ResidualAdd add;
+      ASSERT_TRUE(ref::quantizeAddMultipliers(trial % 5 == 0 ? 300.0f : ratio(rng), ratio(rng), &add.add));
+      add.a_zero_point = zp(rng) + 128;
+      add.b_zero_point = zp(rng) + 128;
+      ref::QuantParams addQ;
+      addQ.output_zero_point = zp(rng);
+      if (trial % 3 == 0) addQ.output_min = addQ.output_zero_point;
+      add.q = ref::toUint8Domain(addQ);
+      const x86::Requantizer requantizer(C, bias.data(), rq.data(), q);
+      std::vector<uint8_t> stage(acc.size()), want(acc.size()), got(acc.size() + 32, 0xCD);
+      ref::qs8_requantize_rows__scalar(rows, C, acc.data(), bias.data(), rq.data(), q, stage.data());
+      ref::qu8_add__scalar(static_cast<int64_t>(acc.size()), stage.data(), add.a_zero_point, skip.data(), add.b_zero_point,
+                           add.add, add.q, want.data());
+      requantizer.runWithAdd(rows, acc.data(), skip.data(), add, got.data());
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(got[i], want[i]) << "C " << C << " rows " << rows << " index " << i;
+      for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xCD) << "wrote past the end";
+    }
+}
+
 // uint8-stored NHWC data of one image ([pixels][channels]) as the int8 NCHW the reference reads.
 std::vector<int8_t> int8Nchw(const std::vector<uint8_t>& nhwc, int64_t channels) {
   const int64_t pixels = static_cast<int64_t>(nhwc.size()) / channels;

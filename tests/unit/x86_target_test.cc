@@ -14,6 +14,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/pass/pass_manager.h"
 #include "kernels/x86/dwconv.h"
+#include "kernels/x86/requantize.h"
 #include "targets/x86/plan.h"
 #include "tests/unit/onnx_model_builder.h"
 #include "tests/unit/zoo_data.h"
@@ -230,6 +231,28 @@ TEST(X86TargetTest, ResidualAddFusedIntoConvolution) {
     fusedSteps += step.kernel.find("residual add post-op") != std::string::npos;
   }
   EXPECT_EQ(fusedSteps, 3);  // one per residual stage
+}
+
+// int8 residual blocks: where oneDNN computes the convolution and edgeopt's pass requantizes it,
+// the QAdd runs in that pass (ZooFp32WithinToleranceAndInt8BitExact checks the results).
+TEST(X86TargetTest, Int8ResidualAddFusedIntoTheOutputStage) {
+  if (!kernels::x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  auto model = api::loadModel((testing::kZoo / "resnet_fm.onnx").string());
+  ASSERT_TRUE(model.ok());
+  ASSERT_TRUE(testing::quantizeWithBundled(model.value(), testing::zooManifest()["models"]["resnet_fm"]["preprocess"], 20).ok());
+  ASSERT_TRUE(api::prepareForExecution(model.value()).ok());
+  api::RunnerOptions onednnOnly = api::runnerOptionsFor("x86", 1);
+  onednnOnly.switches = {{"own-depthwise", false}, {"own-gemm", false}};
+  auto runner = api::ModelRunner::create(model.value(), onednnOnly);
+  ASSERT_TRUE(runner.ok()) << runner.status().message();
+  auto steps = runner.value()->executable().steps({{4, 1, 28, 28}});
+  ASSERT_TRUE(steps.ok() && !steps->empty());
+  int fusedSteps = 0;
+  for (const auto& step : steps.value()) {
+    EXPECT_NE(step.op, "edgeopt.QAdd") << step.node;
+    fusedSteps += step.kernel.find(kernels::x86::Requantizer::nameWithAdd()) != std::string::npos;
+  }
+  EXPECT_EQ(fusedSteps, 3);
 }
 
 // The quantized zoo CNN runs its convolutions with edgeopt's fused-output kernels wherever the
