@@ -25,6 +25,28 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
   }
 }
 
+void u8_maxpool_nhwc__avx512bw(const MaxPoolNhwc& p, const uint8_t* x, uint8_t* y) {
+  const int64_t C = p.channels;
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    const int64_t ih0 = oh * p.stride_h - p.pad_top;
+    const int64_t kh0 = std::max<int64_t>(0, -ih0), kh1 = std::min(p.kernel_h, p.in_h - ih0);
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      const int64_t iw0 = ow * p.stride_w - p.pad_left;
+      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(p.kernel_w, p.in_w - iw0);
+      uint8_t* out = y + (oh * p.out_w + ow) * C;
+      for (int64_t c = 0; c < C; c += 64) {
+        const __mmask64 m = tailMask64(C - c);
+        __m512i best = _mm512_setzero_si512();
+        for (int64_t kh = kh0; kh < kh1; ++kh) {
+          const uint8_t* row = x + ((ih0 + kh) * p.in_w + iw0) * C + c;
+          for (int64_t kw = kw0; kw < kw1; ++kw) best = _mm512_max_epu8(best, _mm512_maskz_loadu_epi8(m, row + kw * C));
+        }
+        _mm512_mask_storeu_epi8(out + c, m, best);
+      }
+    }
+  }
+}
+
 void qu8_planes_to_pixels4__avx512bw(int64_t n, const uint8_t* const* planes, int count, uint8_t fill, uint8_t* out) {
   const __m128i filler = _mm_set1_epi8(static_cast<char>(fill));
   for (int64_t i = 0; i < n; i += 16) {
