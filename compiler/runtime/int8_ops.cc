@@ -99,9 +99,8 @@ StatusOr<QAverage> qAverageOf(const ir::Node& n) {
 StatusOr<QRequantize> qRequantizeOf(const ir::Node& n) {
   QRequantize r;
   EDGEOPT_ASSIGN_OR_RETURN(r.q, int8OutputParamsOf(n));
-  EDGEOPT_ASSIGN_OR_RETURN(const float xs, scale(n, "x_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(const float ys, scale(n, "y_scale"));
-  EDGEOPT_ASSIGN_OR_RETURN(r.requant, multiplier(n, ref::ratioMultiplier(xs, ys)));
+  EDGEOPT_ASSIGN_OR_RETURN(r.inputScale, scale(n, "x_scale"));
+  EDGEOPT_ASSIGN_OR_RETURN(r.outputScale, scale(n, "y_scale"));
   return r;
 }
 

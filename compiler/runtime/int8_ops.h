@@ -63,7 +63,7 @@ StatusOr<QAverage> qAverageOf(const ir::Node& node);
 // edgeopt.QRequantize.
 struct QRequantize {
   kernels::ref::QuantParams q;
-  kernels::ref::Requantization requant;
+  float inputScale = 1, outputScale = 1;
 };
 StatusOr<QRequantize> qRequantizeOf(const ir::Node& node);
 

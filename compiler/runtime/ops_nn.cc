@@ -116,7 +116,6 @@ Status checkSpatialRank(const OpContext& ctx, const std::vector<int64_t>& x) {
                                " (1-D to 3-D spatial inputs are supported)");
   return Status::Ok();
 }
-Status checkSpatialRank(const OpContext& ctx, const Tensor& x) { return checkSpatialRank(ctx, x.dims()); }
 
 std::vector<int64_t> spatialOf(const std::vector<int64_t>& dims) {
   return std::vector<int64_t>(dims.begin() + 2, dims.end());
@@ -839,10 +838,8 @@ Status runQRequantize(OpContext& ctx) {
   Tensor xStorage;
   const Tensor& x = asInt8(ctx, 0, &xStorage);
   EDGEOPT_ASSIGN_OR_RETURN(const QRequantize rq, qRequantizeOf(ctx.node));
-  const ref::QuantParams& q = rq.q;
-  const ref::Requantization& r = rq.requant;
   Tensor y(DType::kInt8, x.dims());
-  ref::qs8_requantize__scalar(x.numel(), x.data<int8_t>(), r, q, y.data<int8_t>());
+  ref::qs8_requantize__scalar(x.numel(), x.data<int8_t>(), rq.inputScale, rq.outputScale, rq.q, y.data<int8_t>());
   ctx.outputs[0] = finishInt8(ctx, std::move(y));
   return Status::Ok();
 }

@@ -136,8 +136,15 @@ void qs8_mul__scalar(int64_t n, const int8_t* a, int32_t a_zero_point, const int
   for (int64_t i = 0; i < n; ++i) y[i] = qs8_mul(a[i], b[i], r, a_zero_point, b_zero_point, q);
 }
 
-void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = requantizeToOutput(x[i] - q.input_zero_point, r, q);
+void qs8_requantize__scalar(int64_t n, const int8_t* x, float input_scale, float output_scale, const QuantParams& q,
+                            int8_t* y) {
+  int8_t table[256];
+  for (int v = -128; v < 128; ++v) {
+    const int8_t requantized = qs8_quantize(qs8_dequantize(static_cast<int8_t>(v), input_scale, q.input_zero_point),
+                                            output_scale, q.output_zero_point);
+    table[v + 128] = static_cast<int8_t>(std::clamp<int32_t>(requantized, q.output_min, q.output_max));
+  }
+  for (int64_t i = 0; i < n; ++i) y[i] = table[x[i] + 128];
 }
 
 void qs8_requantize_rows__scalar(int64_t rows, int64_t channels, const int32_t* acc, const int32_t* bias,

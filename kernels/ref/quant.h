@@ -32,7 +32,10 @@
 // Ops without weights, each operand with its own (scale, zero_point); each is an integer
 // accumulator followed by the requantization above:
 //   Mul         acc = (a - za) * (b - zb); M = (sa * sb) / sy.
-//   rescale     acc = x - zx; M = sx / sy (Concat inputs whose parameters differ from the output's).
+//   rescale     (Concat inputs whose parameters differ from the output's) exactly what the QDQ model
+//               computes and ONNX Runtime's QLinearConcat tabulates: DequantizeLinear then
+//               QuantizeLinear, y = clamp(zy + round_half_even(float(float(x - zx) * sx) / sy)),
+//               one float32 multiply and one division; one 256-entry table per input.
 //   AvgPool     acc = sum over the window positions inside the input of (x - zx);
 //               M = sx / (sy * float(count)), count the divisor of the float op (window positions
 //               inside the padded extent with count_include_pad, inside the input otherwise).
@@ -136,8 +139,10 @@ void qu8_add__scalar(int64_t n, const uint8_t* a, int32_t a_zero_point, const ui
 // ONNX QuantizeLinear to uint8 (zero_point in [0, 255]).
 void qu8_quantize__scalar(int64_t n, const float* x, float scale, int32_t zero_point, uint8_t* y);
 
-// y = requantizeToOutput(x - input_zero_point, r, q): re-encodes x at the output's parameters.
-void qs8_requantize__scalar(int64_t n, const int8_t* x, Requantization r, const QuantParams& q, int8_t* y);
+// The rescale of the header comment: re-encodes x (input_scale, q.input_zero_point) at the
+// output's parameters, clamped to q's bounds.
+void qs8_requantize__scalar(int64_t n, const int8_t* x, float input_scale, float output_scale, const QuantParams& q,
+                            int8_t* y);
 
 // Output stage of an int8 conv/gemm whose int32 accumulators (without bias) are laid out
 // [rows][channels], channels innermost (NHWC, or a GEMM's [M, N]): y = requantizeToOutput(acc +

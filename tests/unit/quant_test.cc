@@ -275,18 +275,20 @@ TEST(QuantTest, MulAndRescaleMatchFloatSimulationBitExact) {
     const int64_t n = std::uniform_int_distribution<int>(1, 70)(rng);
     auto av = randomInt8(rng, static_cast<size_t>(n), -128), bv = randomInt8(rng, static_cast<size_t>(n), -128);
     const Requantization rm{convMultiplier(a.scale, b.scale, y.scale)};
-    const Requantization rr{ratioMultiplier(a.scale, y.scale)};
     std::vector<int8_t> prod(static_cast<size_t>(n)), resc(static_cast<size_t>(n));
     qs8_mul__scalar(n, av.data(), a.zeroPoint, bv.data(), b.zeroPoint, rm, q, prod.data());
-    qs8_requantize__scalar(n, av.data(), rr, q, resc.data());
+    qs8_requantize__scalar(n, av.data(), a.scale, y.scale, q, resc.data());
     for (int64_t i = 0; i < n; ++i) {
       const size_t k = static_cast<size_t>(i);
       const double realProduct = real(av[k], a) * real(bv[k], b);
       const int32_t acc = static_cast<int32_t>(std::llround(realProduct / (static_cast<double>(a.scale) * b.scale)));
       ASSERT_EQ(prod[k], clampOutput(static_cast<double>(requantize(acc, rm)) + y.zeroPoint, q)) << "trial " << trial;
       ASSERT_LE(std::fabs(prod[k] - clampOutput(realProduct / y.scale + y.zeroPoint, q)), 1);
-      const int32_t x = static_cast<int32_t>(std::llround(real(av[k], a) / a.scale));
-      ASSERT_EQ(resc[k], clampOutput(static_cast<double>(requantize(x, rr)) + y.zeroPoint, q));
+      // Rescale: the QDQ pair itself, DequantizeLinear (one float32 multiply) then QuantizeLinear
+      // (one float32 division, rounding half to even).
+      volatile float dequantized = static_cast<float>(av[k] - a.zeroPoint) * a.scale;
+      const float quotient = dequantized / y.scale;
+      ASSERT_EQ(resc[k], clampOutput(std::nearbyint(quotient) + y.zeroPoint, q));
       ASSERT_LE(std::fabs(resc[k] - clampOutput(real(av[k], a) / y.scale + y.zeroPoint, q)), 1);
     }
   }
