@@ -268,6 +268,7 @@ struct Plan::Impl {
   bool gemm(const ir::Node& n, bool int8);
   bool pool(const ir::Node& n);
   bool binary(const ir::Node& n);
+  bool reshapeCopy(const ir::Node& n);
   bool eltwise(const ir::Node& n);
   bool int8Elementwise(const ir::Node& n);
   const ir::Tensor* staticScalar(const ir::Value* v) const {
