@@ -237,10 +237,13 @@ struct Plan::Impl {
   };
   // A post-op operand read from a slot (e.g. the residual of a fused Add).
   struct ExtraArg {
-    int arg;  // DNNL_ARG_...
+    int arg;  // DNNL_ARG_..., or kSumSource
     int slot;
     std::shared_ptr<memory> mem;
   };
+  // Not a oneDNN argument: the slot whose bytes are copied into the destination before the
+  // primitive runs, for a sum post-op to accumulate into (mem unused).
+  static constexpr int kSumSource = -1;
   // An int8 Add fused into the output stage of the layer producing one of its operands: the
   // other operand's slot and the Add's arithmetic.
   struct FusedInt8Add {
