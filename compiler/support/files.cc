@@ -1,6 +1,13 @@
 #include "compiler/support/files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,24 +35,87 @@ StatusOr<std::string> readFile(const std::string& path) {
   return ss.str();
 }
 
-Status writeFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp-edgeopt";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return ioError(path + ": cannot open for writing");
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::remove(tmp.c_str());
-      return ioError(path + ": write failed");
-    }
+namespace {
+// Temporary files being written, removed by the signal handler. Fixed storage: the handler may
+// only call async-signal-safe functions (unlink, signal, raise).
+constexpr int kMaxPending = 8;
+constexpr size_t kMaxPath = 4096;
+char pendingPaths[kMaxPending][kMaxPath];
+volatile std::sig_atomic_t pendingUsed[kMaxPending];
+
+extern "C" void removePendingAndReraise(int sig) {
+  for (int i = 0; i < kMaxPending; ++i)
+    if (pendingUsed[i]) ::unlink(pendingPaths[i]);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while it exists.
+class PendingFile {
+ public:
+  explicit PendingFile(const std::string& path) {
+    static const bool installed = [] {
+      for (int sig : {SIGINT, SIGTERM, SIGHUP})
+        if (std::signal(sig, SIG_IGN) != SIG_IGN) std::signal(sig, removePendingAndReraise);  // keep an inherited ignore
+      return true;
+    }();
+    (void)installed;
+    if (path.size() >= kMaxPath) return;
+    for (int i = 0; i < kMaxPending; ++i)
+      if (!pendingUsed[i]) {
+        std::memcpy(pendingPaths[i], path.c_str(), path.size() + 1);
+        pendingUsed[i] = 1;
+        slot_ = i;
+        return;
+      }
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    return ioError(path + ": cannot move into place: " + ec.message());
+  ~PendingFile() {
+    if (slot_ >= 0) pendingUsed[slot_] = 0;
+  }
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+
+ private:
+  int slot_ = -1;
+};
+
+// The mode a file written at `path` gets: the existing file's, else 0666 minus the umask.
+mode_t modeFor(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  return 0666 & ~mask;
+}
+}  // namespace
+
+Status writeFileAtomically(const std::string& path, const std::string& bytes) {
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return ioError(path + ": cannot open for writing: " + std::strerror(errno));
+  PendingFile pending(tmp);
+  auto failWith = [&](const std::string& why) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ioError(path + ": " + why);
+  };
+  if (::fchmod(fd, modeFor(path)) != 0) return failWith(std::string("cannot set the mode: ") + std::strerror(errno));
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return failWith(std::string("write failed: ") + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return ioError(path + ": write failed: " + std::strerror(errno));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return ioError(path + ": cannot move into place: " + std::strerror(err));
   }
   return Status::Ok();
 }

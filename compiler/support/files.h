@@ -16,7 +16,10 @@ Status checkRegularFile(const std::string& path);
 StatusOr<std::string> readFile(const std::string& path);
 
 // Writes `bytes` to a temporary file beside `path`, then renames it into place, so a failure
-// never leaves a partial file at `path`.
+// never leaves a partial file at `path`. The temporary name is unpredictable and created
+// exclusively (mkstemp: never through an existing file or symlink); an existing file's mode is
+// kept (a new file gets 0666 minus the umask); the temporary file is removed on every error and
+// when SIGINT, SIGTERM or SIGHUP ends the process meanwhile.
 Status writeFileAtomically(const std::string& path, const std::string& bytes);
 
 }  // namespace edgeopt::support

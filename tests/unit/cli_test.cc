@@ -267,6 +267,23 @@ void saveConvBnRelu(const std::string& path) {
   b.save(path);
 }
 
+// Issue 20: outputs are written through an unpredictable, exclusively created temporary name (a
+// symlink planted at the old fixed name "OUT.tmp-edgeopt" is neither followed nor touched), an
+// overwritten file keeps its mode, and no temporary file is left beside the output.
+TEST_F(CliTest, OutputsKeepTheirModeAndNoTemporaryNameIsFollowed) {
+  std::ofstream(path("victim.txt")) << "precious";
+  fs::create_symlink(path("victim.txt"), path("opt.onnx.tmp-edgeopt"));
+  std::ofstream(path("opt.onnx")) << "old";
+  fs::permissions(path("opt.onnx"), fs::perms::owner_read | fs::perms::owner_write);
+  auto r = cli("optimize " + path("model/good.onnx") + " -o " + path("opt.onnx"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(slurp(path("victim.txt")), "precious");
+  EXPECT_EQ(fs::status(path("opt.onnx")).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_EQ(cli("run " + path("model/good.onnx") + " -i " + path("x.npy") + " -o " + path("y.npy")).exitCode, 0);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-edgeopt-"), std::string::npos) << "left behind: " << e.path();
+}
+
 TEST_F(CliTest, OptimizeWritesTheModelAndATablePerPass) {
   saveConvBnRelu(path("model/cbr.onnx"));
   auto r = cli("optimize " + path("model/cbr.onnx") + " -o " + path("opt.onnx") + " --verify --dump-after fold_batchnorm");

@@ -67,10 +67,11 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
   if (fs::exists(out, ec) && !fs::is_directory(out, ec))
     return edgeopt::invalidInput(out + ": exists and is not a folder (the model has " +
                                  std::to_string(graph.outputs().size()) + " outputs)");
-  const std::string tmp = out + ".tmp-edgeopt";
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) return edgeopt::ioError(tmp + ": cannot create folder: " + ec.message());
+  // A fresh, unpredictable folder of its own beside OUT (never an existing one or a symlink).
+  const fs::path outPath = fs::absolute(out, ec);
+  std::string tmpl = (outPath.parent_path() / ("." + outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  if (ec || !::mkdtemp(tmpl.data())) return edgeopt::ioError(out + ": cannot create a working folder beside it");
+  const std::string tmp = tmpl;
   // File names keep [A-Za-z0-9._-] of the output name; outputs.json maps every output name to
   // its file, and each renamed output is said on stdout, so no name is changed silently.
   std::set<std::string> used;
