@@ -21,6 +21,7 @@
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/runtime/executor.h"
 #include "compiler/support/files.h"
+#include "compiler/support/text.h"
 
 namespace edgeopt::api {
 
@@ -31,6 +32,10 @@ inline const char* version() { return "0.1.0"; }
 inline Status writeFileAtomically(const std::string& path, const std::string& text) {
   return support::writeFileAtomically(path, text);
 }
+
+// Text from a model or a file system with its control characters escaped (one line, no terminal
+// escape sequences): for messages that quote names or paths.
+inline std::string printable(std::string_view text) { return support::printable(text); }
 
 // Imports an ONNX file (see compiler/onnx/onnx_io.h for what is checked and converted).
 inline StatusOr<ir::Model> loadModel(const std::string& path) { return onnx_io::importModel(path); }

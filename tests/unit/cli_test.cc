@@ -284,6 +284,17 @@ TEST_F(CliTest, OutputsKeepTheirModeAndNoTemporaryNameIsFollowed) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-edgeopt-"), std::string::npos) << "left behind: " << e.path();
 }
 
+// Issue 20: names and paths with newlines or escape sequences are escaped in the one error line
+// (no multi-line errors, no terminal control); an unknown command is named as such.
+TEST_F(CliTest, ErrorLinesEscapeControlCharactersAndNameUnknownCommands) {
+  const std::string evil = path("a\nb\x1b[31m.onnx");
+  std::ofstream(evil) << "not a model";
+  auto r = cli("inspect '" + evil + "'");
+  expectBadInput(r, "a\\nb\\x1b[31m.onnx: not an ONNX model");
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  expectBadInput(cli("frobnicate x"), "unknown command 'frobnicate'");
+}
+
 TEST_F(CliTest, OptimizeWritesTheModelAndATablePerPass) {
   saveConvBnRelu(path("model/cbr.onnx"));
   auto r = cli("optimize " + path("model/cbr.onnx") + " -o " + path("opt.onnx") + " --verify --dump-after fold_batchnorm");

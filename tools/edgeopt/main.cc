@@ -36,7 +36,7 @@ const char* kExitCodesHelp =
 
 int report(const Status& st) {
   if (st.ok()) return kExitOk;
-  std::cerr << "edgeopt: error: " << st.message() << "\n";
+  std::cerr << "edgeopt: error: " << edgeopt::api::printable(st.message()) << "\n";
   return st.code() == StatusCode::kInternal ? kExitInternal : kExitBadInput;
 }
 
@@ -607,7 +607,17 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << "edgeopt: error: " << e.what() << " (see edgeopt --help)\n";
+    // An unknown first word is a command the user meant, not a missing one.
+    const auto known = app.get_subcommands([](const CLI::App*) { return true; });
+    const bool isCommand = argc > 1 && std::any_of(known.begin(), known.end(), [&](const CLI::App* c) {
+      return c->get_name() == argv[1];
+    });
+    if (argc > 1 && argv[1][0] != '-' && !isCommand) {
+      std::cerr << "edgeopt: error: unknown command '" << edgeopt::api::printable(argv[1])
+                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize; see edgeopt --help)\n";
+      return kExitBadInput;
+    }
+    std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
     return kExitBadInput;
   }
   try {
@@ -630,7 +640,7 @@ int main(int argc, char** argv) {
       return cmdOptimize(modelPath, out, passList, verifyPasses, dumpAfter, shapeArgs);
     }
   } catch (const std::exception& e) {
-    std::cerr << "edgeopt: internal error: " << e.what() << "\n";
+    std::cerr << "edgeopt: internal error: " << edgeopt::api::printable(e.what()) << "\n";
     return kExitInternal;
   }
   return kExitBadInput;
