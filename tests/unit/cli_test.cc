@@ -573,6 +573,33 @@ TEST_F(CliEvalTest, CompileWritesArtifactsAndReport) {
 // compile replaces only what it wrote (issue 20: any folder holding a report.json was wiped whole,
 // and `compile -o .` emptied the previous output): a folder with files it did not write, the
 // working folder or one above it, are refused in one line and left as they were.
+// Issue 20: the same inputs and options give byte-identical artifacts (ONNX models, the emitted
+// NEON package, the x86 runner) and the same report apart from measured times and memory,
+// whatever the thread count.
+TEST_F(CliEvalTest, CompileIsDeterministicAcrossRunsAndThreadCounts) {
+  const std::string common = model() + " --calib " + path("x20.npy") + " --targets x86,arm-neon --iters 1";
+  ASSERT_EQ(cli("compile " + common + " -o " + path("a") + " --threads 2").exitCode, 0);
+  ASSERT_EQ(cli("compile " + common + " -o " + path("b") + " --threads 1").exitCode, 0);
+  int compared = 0;
+  for (const auto& e : fs::recursive_directory_iterator(path("a"))) {
+    if (!e.is_regular_file()) continue;
+    const fs::path rel = fs::relative(e.path(), path("a"));
+    ASSERT_TRUE(fs::exists(path("b") / rel)) << rel;
+    if (rel == "report.json" || rel == "report.md") continue;
+    EXPECT_EQ(slurp(e.path().string()), slurp((path("b") / rel).string())) << rel << " differs between the runs";
+    ++compared;
+  }
+  EXPECT_GT(compared, 10);
+  auto withoutMeasurements = [this](const std::string& file) {
+    auto j = nlohmann::json::parse(slurp(file));
+    j.erase("peak_rss_mb");
+    j["quantization"].erase("seconds");
+    for (auto& r : j["results"]) r.erase("latency_ms");
+    return j;
+  };
+  EXPECT_EQ(withoutMeasurements(path("a/report.json")), withoutMeasurements(path("b/report.json")));
+}
+
 TEST_F(CliEvalTest, CompileNeverDeletesWhatItDidNotWrite) {
   fs::create_directories(path("p/src"));
   std::ofstream(path("p/report.json")) << "{}";
