@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -435,7 +436,15 @@ StatusOr<bool> BatchReader::next(Batch* batch) {
   for (int64_t i = 0; i < count; ++i) {
     const int64_t index = order_.empty() ? first_ + next_ + i : order_[static_cast<size_t>(next_ + i)];
     int64_t label = -1;
-    EDGEOPT_RETURN_IF_ERROR(source_.read(index, batch->inputs.data<float>() + i * per, &label));
+    float* sample = batch->inputs.data<float>() + i * per;
+    EDGEOPT_RETURN_IF_ERROR(source_.read(index, sample, &label));
+    // Calibration and evaluation data must be finite: a NaN would make calibration ranges (and so
+    // the model's scales) meaningless and an evaluation's predictions arbitrary.
+    for (int64_t k = 0; k < per; ++k)
+      if (!std::isfinite(sample[k]))
+        return invalidInput(source_.describe(index) + ": element " + std::to_string(k) + " is " +
+                            (std::isnan(sample[k]) ? "NaN" : "infinite") +
+                            " after preprocessing (calibration and evaluation data must be finite)");
     batch->indices.push_back(index);
     if (source_.hasLabels()) batch->labels.push_back(label);
   }

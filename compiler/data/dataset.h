@@ -62,7 +62,8 @@ class BatchReader {
   BatchReader(DataSource& source, const DataOptions& options, int64_t batchSize);
   int64_t total() const { return total_; }
   int64_t done() const { return next_; }
-  // False when every sample was read; on error, the Status names the sample.
+  // False when every sample was read; on error, the Status names the sample. A sample with a NaN
+  // or infinite value (after preprocessing) is an error: calibration and evaluation data must be finite.
   StatusOr<bool> next(Batch* batch);
 
  private:

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <sstream>
 
@@ -425,6 +426,22 @@ TEST_F(CliEvalTest, NonRegularFilesAreRefusedWithoutOpening) {
   fs::create_directories(path("imgs"));
   std::ofstream(path("imgs/labels.csv")) << "file,label\n../fifo,3\n";
   expectBadInput(bounded("eval " + model() + " --data " + path("imgs")), "labels.csv line 2: " + path("imgs/../fifo") + ": is not a regular file");
+}
+
+// Issue 20: NaN or infinite data (all-NaN calibration data used to give scales of 1.0) is refused,
+// naming the sample and element.
+TEST_F(CliEvalTest, NonFiniteDataIsRefused) {
+  edgeopt::ir::Tensor x(edgeopt::ir::DType::kFloat32, {4, 1, 28, 28});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = 0.5f;
+  x.data<float>()[2 * 784 + 5] = std::numeric_limits<float>::quiet_NaN();
+  writeNpy(x, "nan.npy");
+  expectBadInput(cli("quantize " + model() + " --calib " + path("nan.npy") + " -o " + path("q.onnx")),
+                 "nan.npy sample 2: element 5 is NaN", path("q.onnx"));
+  x.data<float>()[2 * 784 + 5] = std::numeric_limits<float>::infinity();
+  writeNpy(x, "inf.npy");
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({4}, {0, 1, 2, 3}), "y4.npy");
+  expectBadInput(cli("eval " + model() + " --data " + path("inf.npy") + " --labels " + path("y4.npy")),
+                 "inf.npy sample 2: element 5 is infinite");
 }
 
 TEST_F(CliEvalTest, QuantizeWritesAQdqModelAndReport) {
