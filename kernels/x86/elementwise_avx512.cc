@@ -7,21 +7,72 @@
 
 namespace edgeopt::kernels::x86 {
 
+namespace {
+// acc = da A + db B for 16 (da, db) word pairs, exactly: with A = Ah 2^11 + Al (Al < 2^11, Ah <=
+// 2^11 as A <= 2^22) and B likewise, both halves are word-pair dot products (vpmaddwd) of at most
+// 2 * 255 * 2^11 in magnitude, and (high << 11) + low stays below 2^31.
+inline __m512i addAccumulators(__m512i pairs, __m512i high, __m512i low) {
+  return _mm512_add_epi32(_mm512_slli_epi32(_mm512_madd_epi16(pairs, high), 11), _mm512_madd_epi16(pairs, low));
+}
+}  // namespace
+
 void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
                       const ref::AddRequantization& r, const ref::QuantParams& q, uint8_t* y) {
-  // acc = (a - za) A + (b - zb) B is exact in int32 (|acc| < 2^31, quant.h); then the output stage
-  // with M = 2^-s, on int8-domain parameters.
-  const __m512i wa = _mm512_set1_epi32(r.a_weight), wb = _mm512_set1_epi32(r.b_weight);
-  const __m512i za = _mm512_set1_epi32(a_zero_point), zb = _mm512_set1_epi32(b_zero_point);
+  // acc = (a - za) A + (b - zb) B is exact in int32 (quant.h); then the output stage with M = 2^-s
+  // on int8-domain parameters, 64 elements per iteration.
+  auto wordPair = [](int32_t first, int32_t second) {
+    return _mm512_set1_epi32(static_cast<int32_t>(static_cast<uint32_t>(first) | (static_cast<uint32_t>(second) << 16)));
+  };
+  const __m512i high = wordPair(r.a_weight >> 11, r.b_weight >> 11);
+  const __m512i low = wordPair(r.a_weight & 2047, r.b_weight & 2047);
+  const __m512i za = _mm512_set1_epi16(static_cast<int16_t>(a_zero_point)), zb = _mm512_set1_epi16(static_cast<int16_t>(b_zero_point));
   const OutputStage16 stage{_mm512_setzero_si512(), _mm512_set1_ps(r.out.scale)};
   const StageBounds bounds(q.output_zero_point - 128, q.output_min - 128, q.output_max - 128);
   const ByteBounds unbounded(-128, 127);
-  for (int64_t i = 0; i < n; i += 16) {
-    const __mmask16 mask = tailMask16(n - i);
-    const __m512i da = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, a + i)), za);
-    const __m512i db = _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(mask, b + i)), zb);
-    const __m512i acc = _mm512_add_epi32(_mm512_mullo_epi32(da, wa), _mm512_mullo_epi32(db, wb));
-    _mm_mask_storeu_epi8(y + i, mask, packToUint8(requantize16(acc, stage, bounds), unbounded));
+  // 32 elements (words da, db in element order) -> 32 int16 results in element order: unpacklo/hi
+  // take words 0-3 / 4-7 of each 128-bit lane, and packs_epi32 puts them back in that order.
+  auto add32 = [&](__m256i av, __m256i bv) {
+    const __m512i da = _mm512_sub_epi16(_mm512_cvtepu8_epi16(av), za), db = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bv), zb);
+    const __m512i lo = requantize16(addAccumulators(_mm512_unpacklo_epi16(da, db), high, low), stage, bounds);
+    const __m512i hi = requantize16(addAccumulators(_mm512_unpackhi_epi16(da, db), high, low), stage, bounds);
+    return _mm512_packs_epi32(lo, hi);
+  };
+  // packs_epi16 interleaves the two halves by 8-byte pieces within lanes; vpermq restores order.
+  const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+  if (r.out.scale <= 0x1p-16f) {
+    // With M <= 2^-16, |acc M| < 2^15: vcvtps2dq cannot overflow, and saturating to int16, adding
+    // the zero point with int16 saturation, saturating to int8 and clamping the bytes is the
+    // clamp of zp + round(acc M) (every step monotone, the bounds inside int8): 7 operations per
+    // 16 results instead of 10.
+    constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const __m512 scale = _mm512_set1_ps(r.out.scale);
+    const __m512i zp = _mm512_set1_epi16(static_cast<int16_t>(q.output_zero_point - 128));
+    const ByteBounds byteBounds(q.output_min - 128, q.output_max - 128);
+    auto rounded = [&](__m512i pairs) {
+      return _mm512_cvt_roundps_epi32(_mm512_mul_round_ps(_mm512_cvt_roundepi32_ps(addAccumulators(pairs, high, low), kNearest),
+                                                          scale, kNearest),
+                                      kNearest);
+    };
+    auto add32Short = [&](__m256i av, __m256i bv) {
+      const __m512i da = _mm512_sub_epi16(_mm512_cvtepu8_epi16(av), za), db = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bv), zb);
+      return _mm512_adds_epi16(_mm512_packs_epi32(rounded(_mm512_unpacklo_epi16(da, db)), rounded(_mm512_unpackhi_epi16(da, db))),
+                               zp);
+    };
+    for (int64_t i = 0; i < n; i += 64) {
+      const __mmask64 m = tailMask64(n - i);
+      const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
+      const __m512i w0 = add32Short(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv));
+      const __m512i w1 = add32Short(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1));
+      _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), byteBounds)));
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = tailMask64(n - i);
+    const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
+    const __m512i w0 = add32(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv));
+    const __m512i w1 = add32(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1));
+    _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), unbounded)));
   }
 }
 
