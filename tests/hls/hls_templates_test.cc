@@ -1,0 +1,161 @@
+// The HLS template library (kernels/hls) under g++ C simulation, against the scalar int8
+// definition (kernels/ref/quant.h) bit for bit: the matrix-vector unit at several foldings per
+// shape, the thresholds taken from ref::requantizationThresholds, and the checked stream shim.
+// Built with -Wall -Wextra -Werror -Wno-unknown-pragmas, as the emitted projects' `make csim`.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <random>
+#include <vector>
+
+#include "kernels/hls/mvu.h"
+#include "kernels/hls/stream.h"
+#include "kernels/ref/quant.h"
+
+namespace {
+namespace ref = edgeopt::kernels::ref;
+using edgeopt_hls::Pack;
+using edgeopt_hls::Stream;
+
+constexpr int kLevels = 255;  // every int8 level; unused levels get thresholds nothing reaches
+
+// A random int8 fully connected layer: weights [MH][MW], per-channel bias and multiplier, bounds.
+struct Layer {
+  int mw = 0, mh = 0;
+  std::vector<int8_t> w;
+  std::vector<int32_t> bias;
+  std::vector<ref::Requantization> requant;
+  ref::QuantParams q;
+};
+
+Layer randomLayer(std::mt19937& rng, int mw, int mh, int bounds) {
+  Layer l;
+  l.mw = mw, l.mh = mh;
+  std::uniform_int_distribution<int> wd(-127, 127), zp(-128, 127), bd(-3000, 3000);
+  std::uniform_real_distribution<float> m(0.0005f, 0.02f);
+  for (int i = 0; i < mw * mh; ++i) l.w.push_back(static_cast<int8_t>(wd(rng)));
+  for (int c = 0; c < mh; ++c) {
+    l.bias.push_back(bd(rng));
+    l.requant.push_back(ref::Requantization{m(rng)});
+  }
+  l.q.input_zero_point = zp(rng);
+  l.q.output_zero_point = zp(rng);
+  if (bounds >= 1) l.q.output_min = l.q.output_zero_point;
+  if (bounds == 2) l.q.output_max = std::min(127, l.q.output_zero_point + 50);
+  return l;
+}
+
+// Thresholds as the emitter writes them: int32, clamped beyond the accumulator's reach (|acc| <=
+// MW * 255 * 127, so a threshold above it is never met and one below it always is), levels past
+// output_max - output_min set unreachable.
+std::vector<int32_t> channelThresholds(const Layer& l, int c) {
+  const int64_t reach = int64_t{l.mw} * 255 * 127 + 1;
+  std::vector<int32_t> t(kLevels, static_cast<int32_t>(reach));
+  const auto exact = ref::requantizationThresholds(l.bias[static_cast<size_t>(c)], l.requant[static_cast<size_t>(c)], l.q);
+  for (size_t k = 0; k < exact.size(); ++k) t[k] = static_cast<int32_t>(std::clamp<int64_t>(exact[k], -reach, reach));
+  return t;
+}
+
+template <int MW, int MH, int SIMD, int PE>
+void checkMvu(const Layer& l, const std::vector<int8_t>& x, int vectors) {
+  constexpr int SF = MW / SIMD, NF = MH / PE;
+  static int8_t weights[PE][NF * SF][SIMD];
+  static int32_t thresholds[PE][NF][kLevels];
+  for (int c = 0; c < MH; ++c) {
+    const int pe = c % PE, nf = c / PE;
+    for (int k = 0; k < MW; ++k) weights[pe][nf * SF + k / SIMD][k % SIMD] = l.w[static_cast<size_t>(c * MW + k)];
+    const auto t = channelThresholds(l, c);
+    std::copy(t.begin(), t.end(), thresholds[pe][nf]);
+  }
+  Stream<Pack<int8_t, SIMD>> in("mvu.in");
+  Stream<Pack<int8_t, PE>> out("mvu.out");
+  for (int v = 0; v < vectors; ++v)
+    for (int sf = 0; sf < SF; ++sf) {
+      Pack<int8_t, SIMD> p;
+      for (int s = 0; s < SIMD; ++s) p.v[s] = x[static_cast<size_t>(v * MW + sf * SIMD + s)];
+      in.write(p);
+    }
+  edgeopt_hls::mvu<MW, MH, SIMD, PE, kLevels>(in, out, weights, thresholds, l.q.input_zero_point, l.q.output_min, vectors);
+  std::vector<int8_t> want(static_cast<size_t>(vectors * MH));
+  ref::qs8_gemm__scalar(vectors, MH, MW, l.q, x.data(), l.w.data(), /*b_transposed=*/true, l.bias.data(), l.requant.data(),
+                        want.data());
+  ASSERT_EQ(out.size(), static_cast<size_t>(vectors * NF)) << "SIMD " << SIMD << " PE " << PE;
+  for (int v = 0; v < vectors; ++v)
+    for (int nf = 0; nf < NF; ++nf) {
+      const Pack<int8_t, PE> y = out.read();
+      for (int pe = 0; pe < PE; ++pe)
+        ASSERT_EQ(y.v[pe], want[static_cast<size_t>(v * MH + nf * PE + pe)])
+            << "MW " << MW << " MH " << MH << " SIMD " << SIMD << " PE " << PE << " vector " << v << " channel " << nf * PE + pe;
+    }
+}
+
+template <int MW, int MH, int... Foldings>
+struct Sweep;
+template <int MW, int MH>
+struct Sweep<MW, MH> {
+  static void run(const Layer&, const std::vector<int8_t>&, int) {}
+};
+template <int MW, int MH, int SIMD, int PE, int... Rest>
+struct Sweep<MW, MH, SIMD, PE, Rest...> {
+  static void run(const Layer& l, const std::vector<int8_t>& x, int vectors) {
+    checkMvu<MW, MH, SIMD, PE>(l, x, vectors);
+    Sweep<MW, MH, Rest...>::run(l, x, vectors);
+  }
+};
+
+// Each shape at every folding listed (SIMD, PE pairs): all-1, partial, and fully parallel.
+template <int MW, int MH, int... Foldings>
+void sweepShape(uint32_t seed) {
+  std::mt19937 rng(seed);
+  for (int bounds = 0; bounds < 3; ++bounds) {
+    const Layer l = randomLayer(rng, MW, MH, bounds);
+    const int vectors = 3;
+    std::vector<int8_t> x(static_cast<size_t>(vectors * MW));
+    std::uniform_int_distribution<int> xd(-128, 127);
+    for (auto& v : x) v = static_cast<int8_t>(xd(rng));
+    Sweep<MW, MH, Foldings...>::run(l, x, vectors);
+  }
+}
+
+// The threshold unit on every accumulator within 1 of each threshold (where an off-by-one in the
+// comparison shows), against the reference output stage.
+TEST(HlsTemplatesTest, ThresholdUnitMatchesTheOutputStageAtEveryBoundary) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 60; ++trial) {
+    const Layer l = randomLayer(rng, 300, 1, trial % 3);
+    const std::vector<int32_t> t = channelThresholds(l, 0);
+    for (int k = 0; k < l.q.output_max - l.q.output_min; ++k)
+      for (int32_t d = -1; d <= 1; ++d) {
+        const int32_t acc = t[static_cast<size_t>(k)] + d;
+        ASSERT_EQ(edgeopt_hls::applyThresholds<kLevels>(acc, t.data(), l.q.output_min),
+                  ref::requantizeToOutput(acc + l.bias[0], l.requant[0], l.q))
+            << "trial " << trial << " level " << k << " acc " << acc;
+      }
+  }
+}
+
+TEST(HlsTemplatesTest, MvuMatchesTheReferenceAtEveryFolding) {
+  sweepShape<12, 6, 1, 1, 3, 2, 4, 3, 12, 6, 6, 1, 1, 6>(1);
+  sweepShape<64, 10, 1, 1, 16, 5, 64, 10, 8, 2>(2);
+  sweepShape<784, 32, 1, 1, 16, 8, 49, 16, 112, 4>(3);  // the zoo MLP's first layer, cut to 32 outputs
+  sweepShape<5, 7, 1, 1, 5, 7, 5, 1>(4);                // odd sizes
+}
+
+// The stream shim fails loudly: a read from an empty stream, and data left at the end.
+TEST(HlsTemplatesDeathTest, StreamShimFailsLoudly) {
+  EXPECT_DEATH(
+      {
+        Stream<int> s("empty");
+        (void)s.read();
+      },
+      "read from the empty stream 'empty'");
+  EXPECT_DEATH(
+      {
+        Stream<int> s("leftover");
+        s.write(1);
+      },
+      "stream 'leftover' still holds 1 element");
+}
+
+}  // namespace
