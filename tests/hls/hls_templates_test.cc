@@ -11,6 +11,7 @@
 
 #include "kernels/hls/mvu.h"
 #include "kernels/hls/stream.h"
+#include "kernels/hls/swu.h"
 #include "kernels/ref/quant.h"
 
 namespace {
@@ -140,6 +141,75 @@ TEST(HlsTemplatesTest, MvuMatchesTheReferenceAtEveryFolding) {
   sweepShape<64, 10, 1, 1, 16, 5, 64, 10, 8, 2>(2);
   sweepShape<784, 32, 1, 1, 16, 8, 49, 16, 112, 4>(3);  // the zoo MLP's first layer, cut to 32 outputs
   sweepShape<5, 7, 1, 1, 5, 7, 5, 1>(4);                // odd sizes
+}
+
+// A convolution as SWU -> MVU (MW = K * K * C) against ref::qs8_conv__scalar: padding with the
+// input zero point, strides 1-2 (and a stride larger than the kernel, whose skipped rows must still
+// be consumed), asymmetric output sizes, several images, two foldings.
+template <int C, int H, int W, int K, int S, int PT, int PL, int OH, int OW, int M, int SIMD, int PE>
+void checkConv(uint32_t seed) {
+  constexpr int MW = K * K * C, SF = MW / SIMD, NF = M / PE;
+  std::mt19937 rng(seed);
+  const int images = 2;
+  Layer l = randomLayer(rng, MW, M, static_cast<int>(seed % 3));
+  // l.w is [M][kh][kw][c] (the SWU's window order); the reference takes OIHW.
+  std::vector<int8_t> oihw(l.w.size());
+  for (int m = 0; m < M; ++m)
+    for (int kh = 0; kh < K; ++kh)
+      for (int kw = 0; kw < K; ++kw)
+        for (int c = 0; c < C; ++c)
+          oihw[static_cast<size_t>(((m * C + c) * K + kh) * K + kw)] = l.w[static_cast<size_t>(m * MW + (kh * K + kw) * C + c)];
+  std::uniform_int_distribution<int> xd(-128, 127);
+  std::vector<int8_t> nchw(static_cast<size_t>(images * C * H * W));
+  for (auto& v : nchw) v = static_cast<int8_t>(xd(rng));
+  ref::ConvParams p;
+  p.batch = images, p.in_channels = C, p.out_channels = M, p.groups = 1;
+  p.in[1] = H, p.in[2] = W, p.out[1] = OH, p.out[2] = OW;
+  p.kernel[1] = p.kernel[2] = K;
+  p.stride[1] = p.stride[2] = S;
+  p.pad_begin[1] = PT, p.pad_begin[2] = PL;
+  std::vector<int8_t> want(static_cast<size_t>(images * M * OH * OW));
+  ref::qs8_conv__scalar(p, l.q, nchw.data(), oihw.data(), l.bias.data(), l.requant.data(), want.data());
+
+  static int8_t weights[PE][NF * SF][SIMD];
+  static int32_t thresholds[PE][NF][kLevels];
+  for (int c = 0; c < M; ++c) {
+    for (int k = 0; k < MW; ++k) weights[c % PE][(c / PE) * SF + k / SIMD][k % SIMD] = l.w[static_cast<size_t>(c * MW + k)];
+    const auto t = channelThresholds(l, c);
+    std::copy(t.begin(), t.end(), thresholds[c % PE][c / PE]);
+  }
+  Stream<Pack<int8_t, SIMD>> in("conv.in"), windows("conv.windows");
+  Stream<Pack<int8_t, PE>> out("conv.out");
+  for (int n = 0; n < images; ++n)
+    for (int h = 0; h < H; ++h)
+      for (int w = 0; w < W; ++w)
+        for (int c0 = 0; c0 < C; c0 += SIMD) {
+          Pack<int8_t, SIMD> px;
+          for (int s = 0; s < SIMD; ++s) px.v[s] = nchw[static_cast<size_t>(((n * C + c0 + s) * H + h) * W + w)];
+          in.write(px);
+        }
+  edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, l.q.input_zero_point, images);
+  ASSERT_EQ(windows.size(), static_cast<size_t>(images * OH * OW * SF));
+  edgeopt_hls::mvu<MW, M, SIMD, PE, kLevels>(windows, out, weights, thresholds, l.q.input_zero_point, l.q.output_min,
+                                             images * OH * OW);
+  for (int n = 0; n < images; ++n)
+    for (int o = 0; o < OH * OW; ++o)
+      for (int nf = 0; nf < NF; ++nf) {
+        const Pack<int8_t, PE> y = out.read();
+        for (int pe = 0; pe < PE; ++pe)
+          ASSERT_EQ(y.v[pe], want[static_cast<size_t>((n * M + nf * PE + pe) * OH * OW + o)])
+              << "K " << K << " S " << S << " image " << n << " pixel " << o << " channel " << nf * PE + pe;
+      }
+}
+
+TEST(HlsTemplatesTest, ConvolutionAsSlidingWindowAndMvuMatchesTheReference) {
+  checkConv<4, 7, 6, 3, 1, 1, 1, 7, 6, 8, 1, 1>(1);    // 3x3 "same", all-1 folding
+  checkConv<4, 7, 6, 3, 1, 1, 1, 7, 6, 8, 4, 8>(2);    // the same, SIMD 4 x PE 8
+  checkConv<2, 9, 8, 3, 2, 1, 1, 5, 4, 6, 2, 3>(3);    // stride 2 with padding
+  checkConv<2, 9, 8, 3, 2, 0, 0, 4, 3, 6, 2, 2>(4);    // stride 2, no padding: the last row unused
+  checkConv<1, 8, 8, 2, 3, 0, 0, 3, 3, 4, 1, 2>(5);    // stride 3 > kernel 2: skipped rows
+  checkConv<8, 5, 5, 1, 1, 0, 0, 5, 5, 16, 8, 16>(6);  // pointwise
+  checkConv<3, 6, 7, 3, 1, 0, 2, 4, 9, 4, 3, 2>(7);    // left padding 2, right 2, top 0, bottom 0
 }
 
 // The stream shim fails loudly: a read from an empty stream, and data left at the end.
