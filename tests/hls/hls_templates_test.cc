@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/hls/mvu.h"
+#include "kernels/hls/pool.h"
 #include "kernels/hls/stream.h"
 #include "kernels/hls/swu.h"
 #include "kernels/ref/quant.h"
@@ -210,6 +211,114 @@ TEST(HlsTemplatesTest, ConvolutionAsSlidingWindowAndMvuMatchesTheReference) {
   checkConv<1, 8, 8, 2, 3, 0, 0, 3, 3, 4, 1, 2>(5);    // stride 3 > kernel 2: skipped rows
   checkConv<8, 5, 5, 1, 1, 0, 0, 5, 5, 16, 8, 16>(6);  // pointwise
   checkConv<3, 6, 7, 3, 1, 0, 2, 4, 9, 4, 3, 2>(7);    // left padding 2, right 2, top 0, bottom 0
+}
+
+// int32 thresholds of an output stage whose accumulators stay inside int32 (clamping is exact).
+std::vector<int32_t> int32Thresholds(int32_t bias, ref::Requantization r, const ref::QuantParams& q) {
+  std::vector<int32_t> t(kLevels, INT32_MAX);
+  const auto exact = ref::requantizationThresholds(bias, r, q);
+  for (size_t k = 0; k < exact.size(); ++k) t[k] = static_cast<int32_t>(std::clamp<int64_t>(exact[k], INT32_MIN, INT32_MAX));
+  return t;
+}
+
+template <int C, int H, int W, int K, int S, int PT, int PL, int OH, int OW, int SIMD>
+void checkMaxPool(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> xd(-128, 127);
+  const int images = 2;
+  std::vector<int8_t> nchw(static_cast<size_t>(images * C * H * W));
+  for (auto& v : nchw) v = static_cast<int8_t>(xd(rng) / 2 - 64);  // mostly negative: padding must not win
+  ref::PoolParams p;
+  p.batch = images, p.channels = C;
+  p.in[1] = H, p.in[2] = W, p.out[1] = OH, p.out[2] = OW;
+  p.kernel[1] = p.kernel[2] = K;
+  p.stride[1] = p.stride[2] = S;
+  p.pad_begin[1] = PT, p.pad_begin[2] = PL;
+  std::vector<int8_t> want(static_cast<size_t>(images * C * OH * OW));
+  ref::s8_maxpool__scalar(p, nchw.data(), want.data(), nullptr);
+  Stream<Pack<int8_t, SIMD>> in("pool.in"), windows("pool.windows"), out("pool.out");
+  for (int n = 0; n < images; ++n)
+    for (int i = 0; i < H * W; ++i)
+      for (int c0 = 0; c0 < C; c0 += SIMD) {
+        Pack<int8_t, SIMD> px;
+        for (int t = 0; t < SIMD; ++t) px.v[t] = nchw[static_cast<size_t>((n * C + c0 + t) * H * W + i)];
+        in.write(px);
+      }
+  edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, -128, images);
+  edgeopt_hls::maxWindows<K * K, C / SIMD, SIMD>(windows, out, images * OH * OW);
+  for (int n = 0; n < images; ++n)
+    for (int o = 0; o < OH * OW; ++o)
+      for (int c0 = 0; c0 < C; c0 += SIMD) {
+        const Pack<int8_t, SIMD> y = out.read();
+        for (int t = 0; t < SIMD; ++t)
+          ASSERT_EQ(y.v[t], want[static_cast<size_t>((n * C + c0 + t) * OH * OW + o)]) << "pixel " << o << " channel " << c0 + t;
+      }
+}
+
+TEST(HlsTemplatesTest, PoolingAndResidualAddMatchTheReference) {
+  checkMaxPool<4, 7, 7, 3, 2, 1, 1, 4, 4, 2>(1);  // ResNet's 3x3 stride-2 pool with padding
+  checkMaxPool<3, 6, 5, 2, 2, 0, 0, 3, 2, 3>(2);
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> xd(-128, 127), zp(-128, 127);
+  // Global average pooling: 2 images of 5 x 3 pixels, 8 channels, SIMD 4.
+  {
+    constexpr int C = 8, SIMD = 4, pixels = 15, images = 2;
+    std::vector<int8_t> nchw(images * C * pixels);
+    for (auto& v : nchw) v = static_cast<int8_t>(xd(rng));
+    ref::QuantParams q;
+    q.input_zero_point = zp(rng);
+    q.output_zero_point = zp(rng);
+    const ref::Requantization r{ref::averageMultiplier(0.04f, 0.03f, pixels)};
+    ref::PoolParams p;
+    p.batch = images, p.channels = C;
+    p.in[1] = p.kernel[1] = p.padded_end[1] = 5;
+    p.in[2] = p.kernel[2] = p.padded_end[2] = 3;
+    const auto perCount = ref::averageRequantization(0.04f, 0.03f, pixels);
+    std::vector<int8_t> want(images * C);
+    ref::qs8_avgpool__scalar(p, false, q, perCount.data(), nchw.data(), want.data());
+    const auto t = int32Thresholds(0, r, q);
+    Stream<Pack<int8_t, SIMD>> in("gap.in"), out("gap.out");
+    for (int n = 0; n < images; ++n)
+      for (int i = 0; i < pixels; ++i)
+        for (int c0 = 0; c0 < C; c0 += SIMD) {
+          Pack<int8_t, SIMD> px;
+          for (int s2 = 0; s2 < SIMD; ++s2) px.v[s2] = nchw[static_cast<size_t>((n * C + c0 + s2) * pixels + i)];
+          in.write(px);
+        }
+    edgeopt_hls::globalAveragePool<C / SIMD, SIMD, kLevels>(in, out, t.data(), q.input_zero_point, q.output_min, pixels, images);
+    for (int n = 0; n < images; ++n)
+      for (int c0 = 0; c0 < C; c0 += SIMD) {
+        const Pack<int8_t, SIMD> y = out.read();
+        for (int s2 = 0; s2 < SIMD; ++s2) ASSERT_EQ(y.v[s2], want[static_cast<size_t>(n * C + c0 + s2)]) << "channel " << c0 + s2;
+      }
+  }
+  // Residual Add, ratios around 1 and one saturating, with and without ReLU.
+  for (int trial = 0; trial < 6; ++trial) {
+    constexpr int SIMD = 4, n = 64;
+    std::vector<int8_t> a(n), b(n), want(n);
+    for (auto& v : a) v = static_cast<int8_t>(xd(rng));
+    for (auto& v : b) v = static_cast<int8_t>(xd(rng));
+    ref::AddRequantization r;
+    ASSERT_TRUE(ref::quantizeAddMultipliers(trial == 5 ? 40.0f : 0.3f + 0.25f * trial, 0.8f, &r));
+    ref::QuantParams q;
+    q.output_zero_point = zp(rng);
+    if (trial % 2) q.output_min = q.output_zero_point;
+    const int32_t za = zp(rng), zb = zp(rng);
+    ref::qs8_add__scalar(n, a.data(), za, b.data(), zb, r, q, want.data());
+    const auto t = int32Thresholds(0, r.out, q);
+    Stream<Pack<int8_t, SIMD>> sa("add.a"), sb("add.b"), out("add.out");
+    for (int i = 0; i < n; i += SIMD) {
+      Pack<int8_t, SIMD> pa, pb;
+      for (int s2 = 0; s2 < SIMD; ++s2) pa.v[s2] = a[static_cast<size_t>(i + s2)], pb.v[s2] = b[static_cast<size_t>(i + s2)];
+      sa.write(pa);
+      sb.write(pb);
+    }
+    edgeopt_hls::residualAdd<SIMD, kLevels>(sa, sb, out, t.data(), za, r.a_weight, zb, r.b_weight, q.output_min, n / SIMD);
+    for (int i = 0; i < n; i += SIMD) {
+      const Pack<int8_t, SIMD> y = out.read();
+      for (int s2 = 0; s2 < SIMD; ++s2) ASSERT_EQ(y.v[s2], want[static_cast<size_t>(i + s2)]) << "trial " << trial << " element " << i + s2;
+    }
+  }
 }
 
 // The stream shim fails loudly: a read from an empty stream, and data left at the end.
