@@ -13,6 +13,7 @@
 #include "kernels/hls/pool.h"
 #include "kernels/hls/stream.h"
 #include "kernels/hls/swu.h"
+#include "kernels/hls/vvu.h"
 #include "kernels/ref/quant.h"
 
 namespace {
@@ -319,6 +320,57 @@ TEST(HlsTemplatesTest, PoolingAndResidualAddMatchTheReference) {
       for (int s2 = 0; s2 < SIMD; ++s2) ASSERT_EQ(y.v[s2], want[static_cast<size_t>(i + s2)]) << "trial " << trial << " element " << i + s2;
     }
   }
+}
+
+// A depthwise convolution as SWU -> VVU against ref::qs8_conv__scalar with groups = channels.
+template <int C, int H, int W, int K, int S, int PT, int PL, int OH, int OW, int SIMD>
+void checkDepthwise(uint32_t seed) {
+  constexpr int K2 = K * K, CF = C / SIMD;
+  std::mt19937 rng(seed);
+  const int images = 2;
+  Layer l = randomLayer(rng, K2, C, static_cast<int>(seed % 3));  // w: [C][K2]
+  std::uniform_int_distribution<int> xd(-128, 127);
+  std::vector<int8_t> nchw(static_cast<size_t>(images * C * H * W));
+  for (auto& v : nchw) v = static_cast<int8_t>(xd(rng));
+  ref::ConvParams p;
+  p.batch = images, p.in_channels = C, p.out_channels = C, p.groups = C;
+  p.in[1] = H, p.in[2] = W, p.out[1] = OH, p.out[2] = OW;
+  p.kernel[1] = p.kernel[2] = K;
+  p.stride[1] = p.stride[2] = S;
+  p.pad_begin[1] = PT, p.pad_begin[2] = PL;
+  std::vector<int8_t> want(static_cast<size_t>(images * C * OH * OW));
+  ref::qs8_conv__scalar(p, l.q, nchw.data(), l.w.data(), l.bias.data(), l.requant.data(), want.data());
+  static int8_t weights[CF][K2][SIMD];
+  static int32_t thresholds[CF][SIMD][kLevels];
+  for (int c = 0; c < C; ++c) {
+    for (int k = 0; k < K2; ++k) weights[c / SIMD][k][c % SIMD] = l.w[static_cast<size_t>(c * K2 + k)];
+    const auto t = channelThresholds(l, c);
+    std::copy(t.begin(), t.end(), thresholds[c / SIMD][c % SIMD]);
+  }
+  Stream<Pack<int8_t, SIMD>> in("dw.in"), windows("dw.windows"), out("dw.out");
+  for (int n = 0; n < images; ++n)
+    for (int i = 0; i < H * W; ++i)
+      for (int c0 = 0; c0 < C; c0 += SIMD) {
+        Pack<int8_t, SIMD> px;
+        for (int t = 0; t < SIMD; ++t) px.v[t] = nchw[static_cast<size_t>((n * C + c0 + t) * H * W + i)];
+        in.write(px);
+      }
+  edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, l.q.input_zero_point, images);
+  edgeopt_hls::vvu<K2, CF, SIMD, kLevels>(windows, out, weights, thresholds, l.q.input_zero_point, l.q.output_min,
+                                         images * OH * OW);
+  for (int n = 0; n < images; ++n)
+    for (int o = 0; o < OH * OW; ++o)
+      for (int c0 = 0; c0 < C; c0 += SIMD) {
+        const Pack<int8_t, SIMD> y = out.read();
+        for (int t = 0; t < SIMD; ++t)
+          ASSERT_EQ(y.v[t], want[static_cast<size_t>((n * C + c0 + t) * OH * OW + o)]) << "pixel " << o << " channel " << c0 + t;
+      }
+}
+
+TEST(HlsTemplatesTest, DepthwiseAsSlidingWindowAndVvuMatchesTheReference) {
+  checkDepthwise<8, 6, 6, 3, 1, 1, 1, 6, 6, 1>(1);
+  checkDepthwise<8, 6, 6, 3, 1, 1, 1, 6, 6, 8>(2);
+  checkDepthwise<6, 9, 7, 3, 2, 1, 1, 5, 4, 3>(3);
 }
 
 // The stream shim fails loudly: a read from an empty stream, and data left at the end.
