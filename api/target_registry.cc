@@ -1,6 +1,7 @@
 #include "targets/target.h"
 
 #include "targets/arm_neon/arm_neon_target.h"
+#include "targets/fpga_hls/fpga_hls_target.h"
 #include "targets/ref/ref_target.h"
 #include "targets/x86/x86_target.h"
 
@@ -12,6 +13,7 @@ const std::vector<const Target*>& registry() {
       &refTarget(),
       &x86Target(),
       &armNeonTarget(),
+      &fpgaHlsTarget(),
   };
   return targets;
 }

@@ -6,6 +6,8 @@
 // copied into every emitted FPGA project.
 #pragma once
 
+#include <cstdint>
+
 #ifdef __SYNTHESIS__
 #include <hls_stream.h>
 namespace edgeopt_hls {
@@ -62,5 +64,31 @@ template <typename T, int N>
 struct Pack {
   T v[N];
 };
+
+}  // namespace edgeopt_hls
+
+namespace edgeopt_hls {
+
+// Re-packs a stream of IN-wide elements into OUT-wide ones, `vectors` vectors of TOTAL values
+// each (IN and OUT divide TOTAL), order kept: the glue between a layer producing PE values per
+// clock and one consuming SIMD.
+template <int IN, int OUT, int TOTAL>
+void repack(Stream<Pack<int8_t, IN>>& in, Stream<Pack<int8_t, OUT>>& out, int vectors) {
+  static_assert(TOTAL % IN == 0 && TOTAL % OUT == 0, "IN and OUT must divide TOTAL");
+  int8_t buffer[TOTAL];
+  for (int v = 0; v < vectors; ++v) {
+    for (int i = 0; i < TOTAL / IN; ++i) {
+#pragma HLS PIPELINE II = 1
+      const Pack<int8_t, IN> x = in.read();
+      for (int s = 0; s < IN; ++s) buffer[i * IN + s] = x.v[s];
+    }
+    for (int o = 0; o < TOTAL / OUT; ++o) {
+#pragma HLS PIPELINE II = 1
+      Pack<int8_t, OUT> y;
+      for (int s = 0; s < OUT; ++s) y.v[s] = buffer[o * OUT + s];
+      out.write(y);
+    }
+  }
+}
 
 }  // namespace edgeopt_hls
