@@ -6,9 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "api/edgeopt.h"
+#include "compiler/data/dataset.h"
+#include "compiler/runtime/executor.h"
 #include "targets/fpga_hls/emit.h"
 #include "tests/unit/zoo_data.h"
 
@@ -94,6 +97,53 @@ TEST(FpgaHlsTargetTest, MlpCsimIsBitIdenticalToTheReferenceAtThreeFoldings) {
   EXPECT_EQ(makeCsim(dir), 2);
   EXPECT_NE(slurp(dir / "csim.log").find("differ from edgeopt's reference"), std::string::npos) << slurp(dir / "csim.log");
   fs::remove_all(root);
+}
+
+// The first 1,000 Fashion-MNIST test images: their int8 inputs (the model's QuantizeLinear) and
+// the reference's int8 outputs (before the DequantizeLinear), node by node through the reference
+// executor, fed to the emitted design's csim. Skipped without Debian's dataset-fashion-mnist.
+TEST(FpgaHlsTargetTest, MlpCsimMatchesTheReferenceOnAThousandTestImages) {
+  const fs::path images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  if (!fs::exists(images)) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  const ir::Model model = quantizedMlp();
+  data::DataOptions d;
+  d.path = images.string();
+  d.preprocess = testing::zooManifest()["models"]["mlp_fm"]["preprocess"];
+  d.limit = 1000;
+  auto source = data::openDataSource(d);
+  ASSERT_TRUE(source.ok()) << source.status().message();
+  data::BatchReader reader(*source.value(), d, 1000);
+  data::Batch batch;
+  ASSERT_TRUE(reader.next(&batch).value());
+  std::map<const ir::Value*, ir::Tensor> values = {{model.graph->inputs()[0], batch.inputs}};
+  std::string input, golden;
+  for (const ir::Node* n : model.graph->nodes()) {
+    std::vector<const ir::Tensor*> args;
+    for (const ir::Value* v : n->inputs()) args.push_back(!v ? nullptr : v->isInitializer() ? &v->initializer() : &values.at(v));
+    auto out = runtime::evaluateNode(*n, args);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    values[n->output(0)] = out.value()[0];
+    const ir::Tensor& t = values[n->output(0)];
+    if (n->opType() == "QuantizeLinear") input.assign(static_cast<const char*>(t.rawData()), t.byteSize());
+    if (n->opType() == "DequantizeLinear") {
+      const ir::Tensor& q = values.at(n->input(0));
+      golden.assign(static_cast<const char*>(q.rawData()), q.byteSize());
+    }
+  }
+  ASSERT_EQ(input.size(), 1000u * 784);
+  ASSERT_EQ(golden.size(), 1000u * 10);
+  for (int64_t cycles : {int64_t{0}, int64_t{4096}, int64_t{64}}) {  // all-1, default, tight
+    auto project = fpga_hls::emitProject(*model.graph, cycles);
+    ASSERT_TRUE(project.ok()) << project.status().message();
+    const fs::path dir = fs::temp_directory_path() / "edgeopt-fpga-hls-images";
+    writeProject(project.value(), dir);
+    std::ofstream(dir / "images.bin", std::ios::binary) << input;
+    std::ofstream(dir / "images_golden.bin", std::ios::binary) << golden;
+    ASSERT_EQ(makeCsim(dir, "INPUT=images.bin GOLDEN=images_golden.bin"), 0) << slurp(dir / "csim.log");
+    EXPECT_NE(slurp(dir / "csim.log").find("1000 vectors, 10000 outputs, all identical"), std::string::npos)
+        << "cycles " << cycles << ": " << slurp(dir / "csim.log");
+    fs::remove_all(dir);
+  }
 }
 
 TEST(FpgaHlsTargetTest, NodesWithoutAnHlsFormAreRefusedByName) {
