@@ -151,7 +151,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   if (!artifact.folder.empty()) eo.runner.artifactDir = artifactDir;
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   setAccuracy(r, e);
-  e->note += "; accuracy: " + target.info().description + ", emulating " + options.armCpu;
+  e->note += "; accuracy: " + target.info().description + (target.info().emulatesCpu ? ", emulating " + options.armCpu : "");
   return Status::Ok();
 }
 

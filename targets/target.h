@@ -27,6 +27,7 @@ struct TargetInfo {
   bool fp32 = false;        // runs fp32 models
   bool int8 = false;        // runs int8 (QDQ) models
   bool emulated = false;    // runs under an emulator here: accuracy is real, latency is not
+  bool emulatesCpu = false;  // TargetOptions::cpu names the CPU it emulates
 };
 
 struct TargetOptions {
