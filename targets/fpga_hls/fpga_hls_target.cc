@@ -30,8 +30,12 @@ class FpgaHlsTarget final : public Target {
                                  /*fp32=*/false, /*int8=*/true, /*emulated=*/true};
     return info;
   }
-  // Fully connected layers only in this version (see emit.h).
-  bool runsInt8(const ir::Node& node) const override { return node.opType() == "Gemm" || node.opType() == "MatMul"; }
+  // Fully connected layers, and the reshapes between them (free on a stream), in this version
+  // (see emit.h).
+  bool runsInt8(const ir::Node& node) const override {
+    const std::string& op = node.opType();
+    return op == "Gemm" || op == "MatMul" || op == "Flatten" || op == "Reshape";
+  }
 
   StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const override {
     if (!models.int8) return invalidInput("needs the int8 model (give calibration data)");
