@@ -60,6 +60,9 @@ void mvu(Stream<Pack<int8_t, SIMD>>& in, Stream<Pack<int8_t, PE>>& out, const in
       if (++nf == NF) nf = 0;
     }
   }
+#ifndef __SYNTHESIS__
+  csimIterations().push_back(iterations);
+#endif
 }
 
 }  // namespace edgeopt_hls

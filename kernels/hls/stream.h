@@ -59,6 +59,15 @@ class Stream {
 
 namespace edgeopt_hls {
 
+#ifndef __SYNTHESIS__
+// C simulation only: the iterations of each pipelined loop run so far, in call order (a dataflow
+// top calls its layers in order), for the testbench to check against the cycle estimate.
+inline std::deque<long>& csimIterations() {
+  static std::deque<long> counts;
+  return counts;
+}
+#endif
+
 // N values moved together: one stream element per clock (SIMD inputs or PE outputs).
 template <typename T, int N>
 struct Pack {

@@ -285,6 +285,25 @@ int main(int argc, char** argv) {
     in.write(p);
   }
   model_top(in, out, static_cast<int>(vectors));
+  // Each layer's loop ran vectors x its estimated cycles per vector (estimate.md).
+  const long estimated[] = {)" << [&] {
+    std::ostringstream c;
+    for (size_t i = 0; i < layers.size(); ++i) c << (i ? ", " : "") << p.layers[i].cycles;
+    return c.str();
+  }() << R"(};
+  const auto& ran = edgeopt_hls::csimIterations();
+  if (ran.size() != sizeof estimated / sizeof estimated[0]) {
+    std::fprintf(stderr, "csim: %zu layer loops ran, the design has %zu\n", ran.size(), sizeof estimated / sizeof estimated[0]);
+    return 1;
+  }
+  for (size_t l = 0; l < ran.size(); ++l) {
+    if (ran[l] != estimated[l] * static_cast<long>(vectors)) {
+      std::fprintf(stderr, "csim: layer %zu ran %ld iterations, the estimate is %ld\n", l, ran[l],
+                   estimated[l] * static_cast<long>(vectors));
+      return 1;
+    }
+    std::printf("csim: layer %zu: %ld iterations = %zu vectors x %ld estimated cycles\n", l, ran[l], vectors, estimated[l]);
+  }
   size_t differ = 0;
   for (size_t i = 0; i < golden.size(); i += kPe) {
     const edgeopt_hls::Pack<int8_t, kPe> y = out.read();

@@ -76,6 +76,12 @@ TEST(FpgaHlsTargetTest, MlpCsimIsBitIdenticalToTheReferenceAtThreeFoldings) {
     writeProject(project.value(), dir);
     ASSERT_EQ(makeCsim(dir), 0) << slurp(dir / "csim.log");
     EXPECT_NE(slurp(dir / "csim.log").find("16 vectors, 160 outputs, all identical"), std::string::npos) << slurp(dir / "csim.log");
+    // The testbench checked every layer's loop count against the estimate and printed it.
+    const auto& first = project->layers.front();
+    EXPECT_NE(slurp(dir / "csim.log").find("layer 0: " + std::to_string(16 * first.cycles) + " iterations = 16 vectors x " +
+                                           std::to_string(first.cycles) + " estimated cycles"),
+              std::string::npos)
+        << slurp(dir / "csim.log");
   }
   // Negative: a short input file, a missing golden file, and a flipped weight bit each fail the
   // testbench (make reports the testbench's exit 1 as its own 2).
