@@ -37,8 +37,19 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
     const __m512i hi = requantize16(addAccumulators(_mm512_unpackhi_epi16(da, db), high, low), stage, bounds);
     return _mm512_packs_epi32(lo, hi);
   };
-  // packs_epi16 interleaves the two halves by 8-byte pieces within lanes; vpermq restores order.
+  // 64 elements at a time: two halves of 32 (int16 results in element order), narrowed with
+  // saturation, bounded and stored as uint8. packs_epi16 interleaves the two halves by 8-byte
+  // pieces within lanes; vpermq restores order.
   const __m512i order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+  auto each64 = [&](auto&& halfOf32, const ByteBounds& byteBounds) {
+    for (int64_t i = 0; i < n; i += 64) {
+      const __mmask64 m = tailMask64(n - i);
+      const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
+      const __m512i w0 = halfOf32(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv));
+      const __m512i w1 = halfOf32(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1));
+      _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), byteBounds)));
+    }
+  };
   if (r.out.scale <= 0x1p-16f) {
     // With M <= 2^-16, |acc M| < 2^15: vcvtps2dq cannot overflow, and saturating to int16, adding
     // the zero point with int16 saturation, saturating to int8 and clamping the bytes is the
@@ -58,22 +69,10 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
       return _mm512_adds_epi16(_mm512_packs_epi32(rounded(_mm512_unpacklo_epi16(da, db)), rounded(_mm512_unpackhi_epi16(da, db))),
                                zp);
     };
-    for (int64_t i = 0; i < n; i += 64) {
-      const __mmask64 m = tailMask64(n - i);
-      const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
-      const __m512i w0 = add32Short(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv));
-      const __m512i w1 = add32Short(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1));
-      _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), byteBounds)));
-    }
+    each64(add32Short, byteBounds);
     return;
   }
-  for (int64_t i = 0; i < n; i += 64) {
-    const __mmask64 m = tailMask64(n - i);
-    const __m512i av = _mm512_maskz_loadu_epi8(m, a + i), bv = _mm512_maskz_loadu_epi8(m, b + i);
-    const __m512i w0 = add32(_mm512_castsi512_si256(av), _mm512_castsi512_si256(bv));
-    const __m512i w1 = add32(_mm512_extracti64x4_epi64(av, 1), _mm512_extracti64x4_epi64(bv, 1));
-    _mm512_mask_storeu_epi8(y + i, m, _mm512_permutexvar_epi64(order, boundedUint8(_mm512_packs_epi16(w0, w1), unbounded)));
-  }
+  each64(add32, unbounded);
 }
 
 void u8_maxpool_nhwc__avx512bw(const MaxPoolNhwc& p, const uint8_t* x, uint8_t* y) {

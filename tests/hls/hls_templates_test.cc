@@ -60,6 +60,30 @@ std::vector<int32_t> channelThresholds(const Layer& l, int c) {
   return t;
 }
 
+// Streams NCHW int8 images as NHWC elements of SIMD channels (what a design's input stream holds).
+template <int SIMD>
+void streamNhwc(const std::vector<int8_t>& nchw, int images, int channels, int pixels, Stream<Pack<int8_t, SIMD>>& in) {
+  for (int n = 0; n < images; ++n)
+    for (int i = 0; i < pixels; ++i)
+      for (int c0 = 0; c0 < channels; c0 += SIMD) {
+        Pack<int8_t, SIMD> px;
+        for (int t = 0; t < SIMD; ++t) px.v[t] = nchw[static_cast<size_t>((n * channels + c0 + t) * pixels + i)];
+        in.write(px);
+      }
+}
+
+// Reads NHWC elements of SIMD channels and compares them with NCHW reference outputs.
+template <int SIMD>
+void expectNhwcEqualsNchw(Stream<Pack<int8_t, SIMD>>& out, const std::vector<int8_t>& want, int images, int channels, int pixels) {
+  for (int n = 0; n < images; ++n)
+    for (int o = 0; o < pixels; ++o)
+      for (int c0 = 0; c0 < channels; c0 += SIMD) {
+        const Pack<int8_t, SIMD> y = out.read();
+        for (int t = 0; t < SIMD; ++t)
+          ASSERT_EQ(y.v[t], want[static_cast<size_t>((n * channels + c0 + t) * pixels + o)]) << "pixel " << o << " channel " << c0 + t;
+      }
+}
+
 template <int MW, int MH, int SIMD, int PE>
 void checkMvu(const Layer& l, const std::vector<int8_t>& x, int vectors) {
   constexpr int SF = MW / SIMD, NF = MH / PE;
@@ -182,14 +206,7 @@ void checkConv(uint32_t seed) {
   }
   Stream<Pack<int8_t, SIMD>> in("conv.in"), windows("conv.windows");
   Stream<Pack<int8_t, PE>> out("conv.out");
-  for (int n = 0; n < images; ++n)
-    for (int h = 0; h < H; ++h)
-      for (int w = 0; w < W; ++w)
-        for (int c0 = 0; c0 < C; c0 += SIMD) {
-          Pack<int8_t, SIMD> px;
-          for (int s = 0; s < SIMD; ++s) px.v[s] = nchw[static_cast<size_t>(((n * C + c0 + s) * H + h) * W + w)];
-          in.write(px);
-        }
+  streamNhwc<SIMD>(nchw, images, C, H * W, in);
   edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, l.q.input_zero_point, images);
   ASSERT_EQ(windows.size(), static_cast<size_t>(images * OH * OW * SF));
   edgeopt_hls::mvu<MW, M, SIMD, PE, kLevels>(windows, out, weights, thresholds, l.q.input_zero_point, l.q.output_min,
@@ -238,22 +255,10 @@ void checkMaxPool(uint32_t seed) {
   std::vector<int8_t> want(static_cast<size_t>(images * C * OH * OW));
   ref::s8_maxpool__scalar(p, nchw.data(), want.data(), nullptr);
   Stream<Pack<int8_t, SIMD>> in("pool.in"), windows("pool.windows"), out("pool.out");
-  for (int n = 0; n < images; ++n)
-    for (int i = 0; i < H * W; ++i)
-      for (int c0 = 0; c0 < C; c0 += SIMD) {
-        Pack<int8_t, SIMD> px;
-        for (int t = 0; t < SIMD; ++t) px.v[t] = nchw[static_cast<size_t>((n * C + c0 + t) * H * W + i)];
-        in.write(px);
-      }
+  streamNhwc<SIMD>(nchw, images, C, H * W, in);
   edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, -128, images);
   edgeopt_hls::maxWindows<K * K, C / SIMD, SIMD>(windows, out, images * OH * OW);
-  for (int n = 0; n < images; ++n)
-    for (int o = 0; o < OH * OW; ++o)
-      for (int c0 = 0; c0 < C; c0 += SIMD) {
-        const Pack<int8_t, SIMD> y = out.read();
-        for (int t = 0; t < SIMD; ++t)
-          ASSERT_EQ(y.v[t], want[static_cast<size_t>((n * C + c0 + t) * OH * OW + o)]) << "pixel " << o << " channel " << c0 + t;
-      }
+  expectNhwcEqualsNchw<SIMD>(out, want, images, C, OH * OW);
 }
 
 TEST(HlsTemplatesTest, PoolingAndResidualAddMatchTheReference) {
@@ -279,19 +284,9 @@ TEST(HlsTemplatesTest, PoolingAndResidualAddMatchTheReference) {
     ref::qs8_avgpool__scalar(p, false, q, perCount.data(), nchw.data(), want.data());
     const auto t = int32Thresholds(0, r, q);
     Stream<Pack<int8_t, SIMD>> in("gap.in"), out("gap.out");
-    for (int n = 0; n < images; ++n)
-      for (int i = 0; i < pixels; ++i)
-        for (int c0 = 0; c0 < C; c0 += SIMD) {
-          Pack<int8_t, SIMD> px;
-          for (int s2 = 0; s2 < SIMD; ++s2) px.v[s2] = nchw[static_cast<size_t>((n * C + c0 + s2) * pixels + i)];
-          in.write(px);
-        }
+    streamNhwc<SIMD>(nchw, images, C, pixels, in);
     edgeopt_hls::globalAveragePool<C / SIMD, SIMD, kLevels>(in, out, t.data(), q.input_zero_point, q.output_min, pixels, images);
-    for (int n = 0; n < images; ++n)
-      for (int c0 = 0; c0 < C; c0 += SIMD) {
-        const Pack<int8_t, SIMD> y = out.read();
-        for (int s2 = 0; s2 < SIMD; ++s2) ASSERT_EQ(y.v[s2], want[static_cast<size_t>(n * C + c0 + s2)]) << "channel " << c0 + s2;
-      }
+    expectNhwcEqualsNchw<SIMD>(out, want, images, C, 1);
   }
   // Residual Add, ratios around 1 and one saturating, with and without ReLU.
   for (int trial = 0; trial < 6; ++trial) {
@@ -348,23 +343,11 @@ void checkDepthwise(uint32_t seed) {
     std::copy(t.begin(), t.end(), thresholds[c / SIMD][c % SIMD]);
   }
   Stream<Pack<int8_t, SIMD>> in("dw.in"), windows("dw.windows"), out("dw.out");
-  for (int n = 0; n < images; ++n)
-    for (int i = 0; i < H * W; ++i)
-      for (int c0 = 0; c0 < C; c0 += SIMD) {
-        Pack<int8_t, SIMD> px;
-        for (int t = 0; t < SIMD; ++t) px.v[t] = nchw[static_cast<size_t>((n * C + c0 + t) * H * W + i)];
-        in.write(px);
-      }
+  streamNhwc<SIMD>(nchw, images, C, H * W, in);
   edgeopt_hls::swu<C, H, W, K, S, PT, PL, OH, OW, SIMD>(in, windows, l.q.input_zero_point, images);
   edgeopt_hls::vvu<K2, CF, SIMD, kLevels>(windows, out, weights, thresholds, l.q.input_zero_point, l.q.output_min,
                                          images * OH * OW);
-  for (int n = 0; n < images; ++n)
-    for (int o = 0; o < OH * OW; ++o)
-      for (int c0 = 0; c0 < C; c0 += SIMD) {
-        const Pack<int8_t, SIMD> y = out.read();
-        for (int t = 0; t < SIMD; ++t)
-          ASSERT_EQ(y.v[t], want[static_cast<size_t>((n * C + c0 + t) * OH * OW + o)]) << "pixel " << o << " channel " << c0 + t;
-      }
+  expectNhwcEqualsNchw<SIMD>(out, want, images, C, OH * OW);
 }
 
 TEST(HlsTemplatesTest, DepthwiseAsSlidingWindowAndVvuMatchesTheReference) {
