@@ -164,6 +164,8 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   report->modelPath = modelPath;
   report->version = version();
   EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));  // before any work: say so now
+  // One compile per output folder at a time: two would each swap in their folder and claim success.
+  EDGEOPT_ASSIGN_OR_RETURN(const auto lock, support::PathLock::acquire(outDir));
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
   onnx_io::ImportOptions io;
   io.fixInputDims = options.benchShapes;

@@ -1,6 +1,7 @@
 #include "compiler/support/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +89,28 @@ mode_t modeFor(const std::string& path) {
   return 0666 & ~mask;
 }
 }  // namespace
+
+StatusOr<std::unique_ptr<PathLock>> PathLock::acquire(const std::string& path) {
+  std::error_code ec;
+  const fs::path target = fs::absolute(path, ec);
+  const fs::path lockPath = target.parent_path() / ("." + target.filename().string() + ".edgeopt-lock");
+  const int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return ioError(path + ": cannot create the lock file " + lockPath.string() + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char owner[32] = {0};
+    const ssize_t n = ::pread(fd, owner, sizeof owner - 1, 0);
+    ::close(fd);
+    return invalidInput(path + ": another edgeopt process" + (n > 0 ? " (pid " + std::string(owner) + ")" : std::string()) +
+                        " is writing it; run one at a time per output");
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message; the lock itself holds.
+  }
+  return std::unique_ptr<PathLock>(new PathLock(fd));
+}
+
+PathLock::~PathLock() { ::close(fd_); }  // closing releases the flock
 
 Status writeFileAtomically(const std::string& path, const std::string& bytes) {
   const fs::path target(path);

@@ -1,6 +1,7 @@
 // Whole-file reads and atomic writes shared by the ONNX and data layers.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "compiler/ir/status.h"
@@ -11,6 +12,22 @@ namespace edgeopt::support {
 // why: "no such file", "is a directory, expected a file", or "is not a regular file" (a FIFO,
 // device or socket: opening one can block forever or read without end). Checked without opening.
 Status checkRegularFile(const std::string& path);
+
+// An exclusive advisory lock (flock) for writing `path`, held while the object lives: on a hidden
+// file beside it (".NAME.edgeopt-lock", left in place: removing a lock file races with the next
+// locker), holding the owner's pid. acquire() does not wait: when another process holds the lock
+// the error names the path and that process.
+class PathLock {
+ public:
+  static StatusOr<std::unique_ptr<PathLock>> acquire(const std::string& path);
+  ~PathLock();
+  PathLock(const PathLock&) = delete;
+  PathLock& operator=(const PathLock&) = delete;
+
+ private:
+  explicit PathLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 // The file's bytes (after checkRegularFile); errors name the path.
 StatusOr<std::string> readFile(const std::string& path);

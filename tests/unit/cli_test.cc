@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <limits>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "compiler/data/npy.h"
+#include "compiler/support/files.h"
 #include "tests/unit/onnx_model_builder.h"
 
 namespace {
@@ -615,6 +617,21 @@ TEST_F(CliEvalTest, CompileIsDeterministicAcrossRunsAndThreadCounts) {
     return j;
   };
   EXPECT_EQ(withoutMeasurements(path("a/report.json")), withoutMeasurements(path("b/report.json")));
+}
+
+// Issue 20: two compiles into one output folder both claimed success while the folder lost its
+// models; now a second compile while another holds the folder's lock is refused, naming it.
+TEST_F(CliEvalTest, CompileRefusesAnOutputFolderAnotherCompileIsWriting) {
+  const std::string out = path("locked");
+  {
+    auto held = edgeopt::support::PathLock::acquire(out);  // as a running compile holds it
+    ASSERT_TRUE(held.ok()) << held.status().message();
+    expectBadInput(cli("compile " + model() + " -o " + out + " --iters 1"),
+                   "locked: another edgeopt process (pid " + std::to_string(::getpid()) + ") is writing it", out);
+  }
+  auto r = cli("compile " + model() + " -o " + out + " --iters 1");  // released: it runs
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/report.json"));
 }
 
 TEST_F(CliEvalTest, CompileNeverDeletesWhatItDidNotWrite) {
