@@ -3,6 +3,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <zlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +18,7 @@
 
 #include "compiler/data/npy.h"
 #include "compiler/support/files.h"
+#include "compiler/support/text.h"
 
 namespace edgeopt::data {
 namespace fs = std::filesystem;
@@ -289,11 +291,48 @@ bool isImageFile(const fs::path& p) {
 
 // Decodes an image file; OpenCV's own refusals (e.g. a header declaring more pixels than its
 // limit) are exceptions, which become the one error line naming the file.
+// Runs `decode` with the process's stderr (fd 2) sent to a temporary file and gives back what was
+// written there: libpng and libjpeg print their complaints on stderr themselves, which would add
+// a second line to edgeopt's one error line. Data is read on one thread, so nothing else writes
+// meanwhile.
+template <typename Decode>
+std::string capturingStderr(Decode&& decode) {
+  std::fflush(stderr);
+  FILE* sink = std::tmpfile();
+  const int saved = sink ? ::dup(2) : -1;
+  if (saved < 0 || ::dup2(::fileno(sink), 2) < 0) {
+    if (saved >= 0) ::close(saved);
+    if (sink) std::fclose(sink);
+    decode();
+    return {};
+  }
+  auto restore = [&] {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+  };
+  try {
+    decode();
+  } catch (...) {
+    restore();
+    std::fclose(sink);
+    throw;
+  }
+  restore();
+  std::string text;
+  std::rewind(sink);
+  char buf[512];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, sink)) > 0 && text.size() < 4096;) text.append(buf, n);
+  std::fclose(sink);
+  return text;
+}
+
 StatusOr<cv::Mat> decodeImage(const std::string& file) {
   EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(file));
   cv::Mat img;
+  std::string decoderSaid;
   try {
-    img = cv::imread(file, cv::IMREAD_UNCHANGED);
+    decoderSaid = capturingStderr([&] { img = cv::imread(file, cv::IMREAD_UNCHANGED); });
   } catch (const cv::Exception& e) {
     std::string why = e.err.empty() ? e.what() : e.err;
     why = why.substr(0, why.find('\n'));
@@ -301,7 +340,11 @@ StatusOr<cv::Mat> decodeImage(const std::string& file) {
       why = "its header declares more pixels than the decoder allows, OPENCV_IO_MAX_IMAGE_PIXELS (default 2^30)";
     return invalidInput(file + ": cannot decode the image (" + why + ")");
   }
-  if (img.empty()) return invalidInput(file + ": cannot decode the image");
+  if (img.empty()) {
+    // The decoder's own complaint, first line (e.g. "libpng error: Not enough image data").
+    std::string why = decoderSaid.substr(0, decoderSaid.find('\n'));
+    return invalidInput(file + ": cannot decode the image" + (why.empty() ? "" : " (" + support::printable(why) + ")"));
+  }
   return img;
 }
 

@@ -405,6 +405,12 @@ TEST_F(CliEvalTest, BadData) {
   fs::create_directories(path("imgs/0"));
   std::ofstream(path("imgs/0/a.png")) << "garbage";
   expectBadInput(cli("eval " + model() + " --data " + path("imgs")), "a.png: cannot decode the image");
+  // A truncated PNG: libpng's own complaint joins the one error line instead of a line of its own.
+  fs::remove(path("imgs/0/a.png"));
+  std::ifstream png(std::string(EDGEOPT_SOURCE_DIR) + "/calib_data/fashion_mnist_500/images/test_00000.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(png)), std::istreambuf_iterator<char>());
+  std::ofstream(path("imgs/0/t.png"), std::ios::binary) << bytes.substr(0, 120);
+  expectBadInput(cli("eval " + model() + " --data " + path("imgs")), "t.png: cannot decode the image (libpng error: ");
   expectBadInput(cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --preprocess blur=3"),
                  "--preprocess item 'blur=3'");
 }
