@@ -1,5 +1,7 @@
 #include "compiler/onnx/onnx_io.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/proto_utils.h>
@@ -11,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -515,9 +518,20 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
   auto bytes = readFile(path);
   if (!bytes.ok()) return bytes.status();
   onnx::ModelProto proto;
-  if (!onnx::ParseProtoFromBytes(&proto, bytes->data(), bytes->size()))
+  if (!onnx::ParseProtoFromBytes(&proto, bytes->data(), bytes->size())) {
+    // protobuf stops at 100 nested messages, which subgraphs (If/Loop/Scan bodies) reach at about
+    // 33 levels: say so rather than calling the file truncated. The diagnostic parse allows 1,000
+    // (the parser recurses on the stack, so not unbounded).
+    onnx::ModelProto deep;
+    google::protobuf::io::ArrayInputStream raw(bytes->data(), static_cast<int>(std::min<size_t>(bytes->size(), INT_MAX)));
+    google::protobuf::io::CodedInputStream coded(&raw);
+    coded.SetRecursionLimit(1000);
+    if (bytes->size() <= static_cast<size_t>(INT_MAX) && deep.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage())
+      return invalidInput(path + ": subgraphs (If/Loop/Scan bodies) nested deeper than protobuf's limit of 100 nested "
+                                 "messages (about 33 levels); edgeopt reads models within it");
     return invalidInput(path + ": not an ONNX model (protobuf parse failed; truncated or not "
                                "a .onnx file)");
+  }
   if (!proto.has_graph() || proto.ir_version() == 0)
     return invalidInput(path + ": not an ONNX model (no ir_version or graph)");
   fs::path modelDir = fs::path(path).parent_path();

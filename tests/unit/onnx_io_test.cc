@@ -117,6 +117,36 @@ TEST_F(OnnxIoTest, RejectsNonOnnxAndTruncatedFiles) {
   EXPECT_EQ(importModel(path("missing.onnx")).status().code(), StatusCode::kIoError);
 }
 
+// Issue 20: subgraphs nested past protobuf's 100-message limit were called "truncated or not a
+// .onnx file"; the error now says what it is.
+TEST_F(OnnxIoTest, DeeplyNestedSubgraphsAreNamedAsSuch) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("g0");
+  for (int level = 0; level < 40; ++level) {  // If -> then_branch -> If -> ...: 3 messages per level
+    onnx::NodeProto* n = g->add_node();
+    n->set_op_type("If");
+    onnx::AttributeProto* a = n->add_attribute();
+    a->set_name("then_branch");
+    a->set_type(onnx::AttributeProto::GRAPH);
+    g = a->mutable_g();
+    g->set_name("g" + std::to_string(level + 1));
+  }
+  std::string bytes;
+  ASSERT_TRUE(m.SerializeToString(&bytes));
+  std::ofstream(path("deep.onnx"), std::ios::binary) << bytes;
+  auto model = importModel(path("deep.onnx"));
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("nested deeper than protobuf's limit"), std::string::npos) << model.status().message();
+  // A truncated file still says truncated.
+  std::ofstream(path("cut.onnx"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  auto cut = importModel(path("cut.onnx"));
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("truncated or not a .onnx file"), std::string::npos) << cut.status().message();
+}
+
 TEST_F(OnnxIoTest, CheckerFailureNamesTheProblem) {
   OnnxModelBuilder b;
   b.input("x", {4}).output("y", {4});
