@@ -182,6 +182,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
   if (ec || !::mkdtemp(tmpl.data())) return ioError(outDir + ": cannot create a working folder beside it");
   const std::string tmp = tmpl;
+  const support::PendingRemoval removedOnSignal(tmp, /*folder=*/true);
   auto fail = [&](Status st) {
     fs::remove_all(tmp, ec);
     return st;

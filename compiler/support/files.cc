@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,49 +38,56 @@ StatusOr<std::string> readFile(const std::string& path) {
 }
 
 namespace {
-// Temporary files being written, removed by the signal handler. Fixed storage: the handler may
-// only call async-signal-safe functions (unlink, signal, raise).
+// Temporary files and folders being written, removed by the signal handler. Fixed storage: the
+// handler may only call async-signal-safe functions (unlink, fork, execve, waitpid, signal,
+// raise); a folder is removed by a child running /bin/rm -rf.
 constexpr int kMaxPending = 8;
 constexpr size_t kMaxPath = 4096;
 char pendingPaths[kMaxPending][kMaxPath];
-volatile std::sig_atomic_t pendingUsed[kMaxPending];
+volatile std::sig_atomic_t pendingKind[kMaxPending];  // 0 free, 1 file, 2 folder
 
 extern "C" void removePendingAndReraise(int sig) {
-  for (int i = 0; i < kMaxPending; ++i)
-    if (pendingUsed[i]) ::unlink(pendingPaths[i]);
+  for (int i = 0; i < kMaxPending; ++i) {
+    if (pendingKind[i] == 1) ::unlink(pendingPaths[i]);
+    if (pendingKind[i] == 2) {
+      const pid_t child = ::fork();
+      if (child == 0) {
+        char rm[] = "rm", flags[] = "-rf", end[] = "--";
+        char* argv[] = {rm, flags, end, pendingPaths[i], nullptr};
+        char* envp[] = {nullptr};
+        ::execve("/bin/rm", argv, envp);
+        ::_exit(127);
+      }
+      if (child > 0) ::waitpid(child, nullptr, 0);
+    }
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
+}  // namespace
 
-// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while it exists.
-class PendingFile {
- public:
-  explicit PendingFile(const std::string& path) {
-    static const bool installed = [] {
-      for (int sig : {SIGINT, SIGTERM, SIGHUP})
-        if (std::signal(sig, SIG_IGN) != SIG_IGN) std::signal(sig, removePendingAndReraise);  // keep an inherited ignore
-      return true;
-    }();
-    (void)installed;
-    if (path.size() >= kMaxPath) return;
-    for (int i = 0; i < kMaxPending; ++i)
-      if (!pendingUsed[i]) {
-        std::memcpy(pendingPaths[i], path.c_str(), path.size() + 1);
-        pendingUsed[i] = 1;
-        slot_ = i;
-        return;
-      }
-  }
-  ~PendingFile() {
-    if (slot_ >= 0) pendingUsed[slot_] = 0;
-  }
-  PendingFile(const PendingFile&) = delete;
-  PendingFile& operator=(const PendingFile&) = delete;
+PendingRemoval::PendingRemoval(const std::string& path, bool folder) {
+  static const bool installed = [] {
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+      if (std::signal(sig, SIG_IGN) != SIG_IGN) std::signal(sig, removePendingAndReraise);  // keep an inherited ignore
+    return true;
+  }();
+  (void)installed;
+  if (path.size() >= kMaxPath) return;
+  for (int i = 0; i < kMaxPending; ++i)
+    if (!pendingKind[i]) {
+      std::memcpy(pendingPaths[i], path.c_str(), path.size() + 1);
+      pendingKind[i] = folder ? 2 : 1;
+      slot_ = i;
+      return;
+    }
+}
 
- private:
-  int slot_ = -1;
-};
+PendingRemoval::~PendingRemoval() {
+  if (slot_ >= 0) pendingKind[slot_] = 0;
+}
 
+namespace {
 // The mode a file written at `path` gets: the existing file's, else 0666 minus the umask.
 mode_t modeFor(const std::string& path) {
   struct stat st;
@@ -118,7 +126,7 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return ioError(path + ": cannot open for writing: " + std::strerror(errno));
-  PendingFile pending(tmp);
+  PendingRemoval pending(tmp, /*folder=*/false);
   auto failWith = [&](const std::string& why) {
     ::close(fd);
     ::unlink(tmp.c_str());

@@ -29,6 +29,20 @@ class PathLock {
   int fd_;
 };
 
+// While it lives, `path` (a temporary file, or a folder with everything in it) is removed if
+// SIGINT, SIGTERM or SIGHUP ends the process; then the signal takes its default action. Up to
+// 8 at a time (more are not registered). For the working files and folders outputs are built in.
+class PendingRemoval {
+ public:
+  PendingRemoval(const std::string& path, bool folder);
+  ~PendingRemoval();
+  PendingRemoval(const PendingRemoval&) = delete;
+  PendingRemoval& operator=(const PendingRemoval&) = delete;
+
+ private:
+  int slot_ = -1;
+};
+
 // The file's bytes (after checkRegularFile); errors name the path.
 StatusOr<std::string> readFile(const std::string& path);
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -638,6 +639,39 @@ TEST_F(CliEvalTest, CompileRefusesAnOutputFolderAnotherCompileIsWriting) {
   auto r = cli("compile " + model() + " -o " + out + " --iters 1");  // released: it runs
   ASSERT_EQ(r.exitCode, 0) << r.err;
   EXPECT_TRUE(fs::exists(out + "/report.json"));
+}
+
+// Issue 20: compile's working folder (OUTDIR.tmp-edgeopt-XXXXXX) was left behind when a signal
+// ended it. Sent SIGTERM once the folder exists, compile now removes it and dies of the signal.
+TEST_F(CliEvalTest, CompileRemovesItsWorkingFolderWhenKilled) {
+  const std::string zoo = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+  const std::string calib = std::string(EDGEOPT_SOURCE_DIR) + "/calib_data/fashion_mnist_500";
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::freopen("/dev/null", "w", stdout);
+    ::execl(EDGEOPT_CLI, EDGEOPT_CLI, "compile", zoo.c_str(), "-o", path("out").c_str(), "--calib", calib.c_str(),
+            "--preprocess", "channels=gray,scale=1/255,mean=0.2860,std=0.3530", "--targets", "x86,arm-neon",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto workingFolders = [this] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir_)) n += e.path().filename().string().rfind("out.tmp-edgeopt-", 0) == 0;
+    return n;
+  };
+  bool seen = false;
+  for (int i = 0; i < 400 && !seen; ++i) {  // up to 20 s
+    seen = workingFolders() > 0;
+    if (!seen) ::usleep(50000);
+  }
+  ::kill(child, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(seen) << "compile never made its working folder";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << "status " << status;
+  EXPECT_EQ(workingFolders(), 0) << "the working folder was left behind";
+  EXPECT_FALSE(fs::exists(path("out")));
 }
 
 TEST_F(CliEvalTest, CompileNeverDeletesWhatItDidNotWrite) {
