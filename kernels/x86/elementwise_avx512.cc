@@ -29,13 +29,11 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
   const OutputStage16 stage{_mm512_setzero_si512(), _mm512_set1_ps(r.out.scale)};
   const StageBounds bounds(q.output_zero_point - 128, q.output_min - 128, q.output_max - 128);
   const ByteBounds unbounded(-128, 127);
-  // 32 elements (words da, db in element order) -> 32 int16 results in element order: unpacklo/hi
-  // take words 0-3 / 4-7 of each 128-bit lane, and packs_epi32 puts them back in that order.
-  auto add32 = [&](__m256i av, __m256i bv) {
+  // 32 elements -> 32 int16 results in element order, resultOf(word pairs) giving 16 int32 results:
+  // unpacklo/hi take words 0-3 / 4-7 of each 128-bit lane, and packs_epi32 puts them back.
+  auto words32 = [&](__m256i av, __m256i bv, auto&& resultOf) {
     const __m512i da = _mm512_sub_epi16(_mm512_cvtepu8_epi16(av), za), db = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bv), zb);
-    const __m512i lo = requantize16(addAccumulators(_mm512_unpacklo_epi16(da, db), high, low), stage, bounds);
-    const __m512i hi = requantize16(addAccumulators(_mm512_unpackhi_epi16(da, db), high, low), stage, bounds);
-    return _mm512_packs_epi32(lo, hi);
+    return _mm512_packs_epi32(resultOf(_mm512_unpacklo_epi16(da, db)), resultOf(_mm512_unpackhi_epi16(da, db)));
   };
   // 64 elements at a time: two halves of 32 (int16 results in element order), narrowed with
   // saturation, bounded and stored as uint8. packs_epi16 interleaves the two halves by 8-byte
@@ -64,31 +62,30 @@ void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const u
                                                           scale, kNearest),
                                       kNearest);
     };
-    auto add32Short = [&](__m256i av, __m256i bv) {
-      const __m512i da = _mm512_sub_epi16(_mm512_cvtepu8_epi16(av), za), db = _mm512_sub_epi16(_mm512_cvtepu8_epi16(bv), zb);
-      return _mm512_adds_epi16(_mm512_packs_epi32(rounded(_mm512_unpacklo_epi16(da, db)), rounded(_mm512_unpackhi_epi16(da, db))),
-                               zp);
-    };
-    each64(add32Short, byteBounds);
+    each64([&](__m256i av, __m256i bv) { return _mm512_adds_epi16(words32(av, bv, rounded), zp); }, byteBounds);
     return;
   }
-  each64(add32, unbounded);
+  each64(
+      [&](__m256i av, __m256i bv) {
+        return words32(av, bv, [&](__m512i pairs) { return requantize16(addAccumulators(pairs, high, low), stage, bounds); });
+      },
+      unbounded);
 }
 
-void u8_maxpool_nhwc__avx512bw(const MaxPoolNhwc& p, const uint8_t* x, uint8_t* y) {
-  const int64_t C = p.channels;
-  for (int64_t oh = 0; oh < p.out_h; ++oh) {
-    const int64_t ih0 = oh * p.stride_h - p.pad_top;
-    const int64_t kh0 = std::max<int64_t>(0, -ih0), kh1 = std::min(p.kernel_h, p.in_h - ih0);
-    for (int64_t ow = 0; ow < p.out_w; ++ow) {
-      const int64_t iw0 = ow * p.stride_w - p.pad_left;
-      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(p.kernel_w, p.in_w - iw0);
-      uint8_t* out = y + (oh * p.out_w + ow) * C;
+void u8_maxpool_nhwc__avx512bw(const ref::PoolParams& p, const uint8_t* x, uint8_t* y) {
+  const int64_t C = p.channels, inH = p.in[1], inW = p.in[2];
+  for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+    const int64_t ih0 = oh * p.stride[1] - p.pad_begin[1];
+    const int64_t kh0 = std::max<int64_t>(0, -ih0), kh1 = std::min(p.kernel[1], inH - ih0);
+    for (int64_t ow = 0; ow < p.out[2]; ++ow) {
+      const int64_t iw0 = ow * p.stride[2] - p.pad_begin[2];
+      const int64_t kw0 = std::max<int64_t>(0, -iw0), kw1 = std::min(p.kernel[2], inW - iw0);
+      uint8_t* out = y + (oh * p.out[2] + ow) * C;
       for (int64_t c = 0; c < C; c += 64) {
         const __mmask64 m = tailMask64(C - c);
         __m512i best = _mm512_setzero_si512();
         for (int64_t kh = kh0; kh < kh1; ++kh) {
-          const uint8_t* row = x + ((ih0 + kh) * p.in_w + iw0) * C + c;
+          const uint8_t* row = x + ((ih0 + kh) * inW + iw0) * C + c;
           for (int64_t kw = kw0; kw < kw1; ++kw) best = _mm512_max_epu8(best, _mm512_maskz_loadu_epi8(m, row + kw * C));
         }
         _mm512_mask_storeu_epi8(out + c, m, best);

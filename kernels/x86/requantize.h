@@ -61,14 +61,11 @@ namespace edgeopt::kernels::x86 {
 void qu8_add__avx512f(int64_t n, const uint8_t* a, int32_t a_zero_point, const uint8_t* b, int32_t b_zero_point,
                       const ref::AddRequantization& r, const ref::QuantParams& q, uint8_t* y);
 
-// Max pooling of uint8 NHWC data, one image [in_h, in_w, channels] -> [out_h, out_w, channels]
-// (2-D, no dilation): window positions outside the input are skipped (ONNX pads with -inf), a
-// window with none gives 0, as ref::u8_maxpool__scalar. AVX-512BW.
-struct MaxPoolNhwc {
-  int64_t in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_top = 0, pad_left = 0;
-};
-void u8_maxpool_nhwc__avx512bw(const MaxPoolNhwc& p, const uint8_t* x, uint8_t* y);
+// Max pooling of uint8 NHWC data, one image [in[1], in[2], channels] -> [out[1], out[2], channels]
+// of the 2-D window p describes (p.batch ignored; dilations must be 1): window positions outside
+// the input are skipped (ONNX pads with -inf), a window with none gives 0, as
+// ref::u8_maxpool__scalar. AVX-512BW.
+void u8_maxpool_nhwc__avx512bw(const ref::PoolParams& p, const uint8_t* x, uint8_t* y);
 
 // n pixels of up to 4 byte planes (NCHW rows) as 4-byte pixels (NHWC with the channels padded to
 // 4): out[4 i + c] = planes[c][i] for c < count, `fill` for the others. AVX-512F/BW.

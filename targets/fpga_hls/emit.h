@@ -40,6 +40,9 @@ struct Project {
 // targetCycles = 0 folds every layer completely (SIMD = PE = 1).
 StatusOr<Project> emitProject(const ir::Graph& int8Graph, int64_t targetCycles = 4096, int goldenVectors = 8);
 
+// Ok when emitProject accepts the graph (the same walk, without writing anything); else its error.
+Status checkEmittable(const ir::Graph& int8Graph);
+
 // The template library's sources, embedded at build time (cmake/embed_sources.cmake).
 const std::vector<std::pair<std::string, std::string>>& projectSources();
 

@@ -2,24 +2,13 @@
 
 #include <filesystem>
 
-#include "compiler/runtime/executor.h"
 #include "compiler/support/files.h"
+#include "targets/common/reference_executable.h"
 #include "targets/fpga_hls/emit.h"
 
 namespace edgeopt::targets {
 namespace {
 namespace fs = std::filesystem;
-
-class ReferenceExecutable final : public Executable {
- public:
-  ReferenceExecutable(ir::Model model, std::unique_ptr<runtime::Executor> executor)
-      : model_(std::move(model)), executor_(std::move(executor)) {}
-  StatusOr<std::vector<ir::Tensor>> run(const std::vector<ir::Tensor>& inputs) override { return executor_->run(inputs); }
-
- private:
-  ir::Model model_;  // the executor reads this graph
-  std::unique_ptr<runtime::Executor> executor_;
-};
 
 class FpgaHlsTarget final : public Target {
  public:
@@ -62,9 +51,8 @@ class FpgaHlsTarget final : public Target {
   // it at three foldings on 1,000 images), so here it runs as the reference executor, after the
   // same capability check as emit().
   StatusOr<std::unique_ptr<Executable>> load(ir::Model prepared, const TargetOptions&) const override {
-    EDGEOPT_RETURN_IF_ERROR(fpga_hls::emitProject(*prepared.graph, 4096, 1).status());
-    EDGEOPT_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(*prepared.graph));
-    return std::unique_ptr<Executable>(new ReferenceExecutable(std::move(prepared), std::move(executor)));
+    EDGEOPT_RETURN_IF_ERROR(fpga_hls::checkEmittable(*prepared.graph));
+    return ReferenceExecutable::create(std::move(prepared));
   }
 };
 

@@ -28,17 +28,13 @@ bool Plan::Impl::pool(const ir::Node& n) {
   }
   // uint8 max pooling (NHWC, 2-D, no dilation): edgeopt's kernel, one vpmaxub per window position
   // and 64 channels.
-  if (isMax && x->dtype() == ir::DType::kUInt8 && avx512 && op == "MaxPool") {
-    kernels::x86::MaxPoolNhwc k;
-    k.in_h = xd[2], k.in_w = xd[3], k.channels = xd[1], k.out_h = p.out[1], k.out_w = p.out[2];
-    k.kernel_h = p.kernel[1], k.kernel_w = p.kernel[2], k.stride_h = p.stride[1], k.stride_w = p.stride[2];
-    k.pad_top = p.pad_begin[1], k.pad_left = p.pad_begin[2];
+  if (isMax && x->dtype() == ir::DType::kUInt8 && avx512) {
     const int xs = slotIn(x, Layout::kNhwc), ys = outputSlot(n.output(0), Layout::kNhwc);
     const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
-    const int64_t N = xd[0], inImage = k.in_h * k.in_w * k.channels, outImage = k.out_h * k.out_w * k.channels;
-    addStep({n.name(), op, "x86:u8_maxpool_nhwc__avx512bw", 0}, {xs}, {ys}, [this, k, xi, yi, N, inImage, outImage](uint8_t* a) {
-      for (int64_t i = 0; i < N; ++i)
-        kernels::x86::u8_maxpool_nhwc__avx512bw(k, a + slots[xi].offset + i * inImage, a + slots[yi].offset + i * outImage);
+    const int64_t inImage = p.channels * p.in[1] * p.in[2], outImage = p.channels * p.out[1] * p.out[2];
+    addStep({n.name(), op, "x86:u8_maxpool_nhwc__avx512bw", 0}, {xs}, {ys}, [this, p, xi, yi, inImage, outImage](uint8_t* a) {
+      for (int64_t i = 0; i < p.batch; ++i)
+        kernels::x86::u8_maxpool_nhwc__avx512bw(p, a + slots[xi].offset + i * inImage, a + slots[yi].offset + i * outImage);
     });
     return true;
   }

@@ -67,36 +67,28 @@ TEST(KernelsX86Test, MaxPoolNhwcMatchesScalar) {
   std::mt19937 rng(41);
   std::uniform_int_distribution<int> k(1, 4), s(1, 3), size(1, 13);
   for (int trial = 0; trial < 200; ++trial) {
-    x86::MaxPoolNhwc p;
     const int64_t channelChoices[] = {1, 3, 16, 63, 64, 65, 130};
+    ref::PoolParams p;
     p.channels = channelChoices[trial % 7];
-    p.kernel_h = k(rng), p.kernel_w = k(rng), p.stride_h = s(rng), p.stride_w = s(rng);
-    p.pad_top = std::uniform_int_distribution<int64_t>(0, p.kernel_h - 1)(rng);
-    p.pad_left = std::uniform_int_distribution<int64_t>(0, p.kernel_w - 1)(rng);
-    p.in_h = size(rng) + p.kernel_h, p.in_w = size(rng) + p.kernel_w;
-    const bool ceil = trial % 2 == 1;
-    auto outSize = [ceil](int64_t in, int64_t pad, int64_t kernel, int64_t stride) {
-      const int64_t span = in + 2 * pad - kernel;
-      return (ceil ? (span + stride - 1) / stride : span / stride) + 1;
-    };
-    p.out_h = outSize(p.in_h, p.pad_top, p.kernel_h, p.stride_h);
-    p.out_w = outSize(p.in_w, p.pad_left, p.kernel_w, p.stride_w);
-    const auto x = randomBytes(rng, static_cast<size_t>(p.in_h * p.in_w * p.channels));
-    ref::PoolParams rp;
-    rp.channels = p.channels;
-    rp.in[1] = p.in_h, rp.in[2] = p.in_w, rp.out[1] = p.out_h, rp.out[2] = p.out_w;
-    rp.kernel[1] = p.kernel_h, rp.kernel[2] = p.kernel_w, rp.stride[1] = p.stride_h, rp.stride[2] = p.stride_w;
-    rp.pad_begin[1] = p.pad_top, rp.pad_begin[2] = p.pad_left;
-    rp.padded_end[1] = p.in_h + 2 * p.pad_top, rp.padded_end[2] = p.in_w + 2 * p.pad_left;
-    std::vector<uint8_t> nchw(x.size()), want(static_cast<size_t>(p.out_h * p.out_w * p.channels));
+    for (int ax = 1; ax < 3; ++ax) {
+      p.kernel[ax] = k(rng), p.stride[ax] = s(rng);
+      p.pad_begin[ax] = std::uniform_int_distribution<int64_t>(0, p.kernel[ax] - 1)(rng);
+      p.in[ax] = size(rng) + p.kernel[ax];
+      p.padded_end[ax] = p.in[ax] + 2 * p.pad_begin[ax];
+      const int64_t span = p.padded_end[ax] - p.kernel[ax];  // as ceil mode makes the output size, or floor
+      p.out[ax] = (trial % 2 == 1 ? (span + p.stride[ax] - 1) / p.stride[ax] : span / p.stride[ax]) + 1;
+    }
+    const int64_t inPixels = p.in[1] * p.in[2], outPixels = p.out[1] * p.out[2];
+    const auto x = randomBytes(rng, static_cast<size_t>(inPixels * p.channels));
+    std::vector<uint8_t> nchw(x.size()), want(static_cast<size_t>(outPixels * p.channels));
     for (int64_t c = 0; c < p.channels; ++c)
-      for (int64_t i = 0; i < p.in_h * p.in_w; ++i) nchw[static_cast<size_t>(c * p.in_h * p.in_w + i)] = x[static_cast<size_t>(i * p.channels + c)];
-    ref::u8_maxpool__scalar(rp, nchw.data(), want.data(), nullptr);
+      for (int64_t i = 0; i < inPixels; ++i) nchw[static_cast<size_t>(c * inPixels + i)] = x[static_cast<size_t>(i * p.channels + c)];
+    ref::u8_maxpool__scalar(p, nchw.data(), want.data(), nullptr);
     std::vector<uint8_t> got(want.size() + 64, 0xCD);
     x86::u8_maxpool_nhwc__avx512bw(p, x.data(), got.data());
     for (int64_t c = 0; c < p.channels; ++c)
-      for (int64_t o = 0; o < p.out_h * p.out_w; ++o)
-        ASSERT_EQ(got[static_cast<size_t>(o * p.channels + c)], want[static_cast<size_t>(c * p.out_h * p.out_w + o)])
+      for (int64_t o = 0; o < outPixels; ++o)
+        ASSERT_EQ(got[static_cast<size_t>(o * p.channels + c)], want[static_cast<size_t>(c * outPixels + o)])
             << "trial " << trial << " channel " << c << " output " << o;
     for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xCD) << "wrote past the end";
   }
