@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +140,15 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
     e->latencyEstimated = true;
   }
   e->note = artifact.note;
+  if (artifact.hardware) {
+    e->hasHardware = true;
+    e->hardware.part = artifact.hardware->part;
+    e->hardware.clockMhz = artifact.hardware->clockMhz;
+    e->hardware.cyclesPerFrame = artifact.hardware->cyclesPerFrame;
+    e->hardware.latencyCycles = artifact.hardware->latencyCycles;
+    e->hardware.fits = artifact.hardware->fits;
+    for (const auto& r : artifact.hardware->resources) e->hardware.resources.push_back({r.name, {r.estimate, r.capacity}});
+  }
   if (options.eval.path.empty()) return Status::Ok();
   if (Status tools = target.available(); !tools.ok()) {
     e->note += "; accuracy not measured: " + tools.message();
@@ -164,6 +174,19 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   report->modelPath = modelPath;
   report->version = version();
   EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));  // before any work: say so now
+  for (const auto& [name, settings] : options.targetSettings) {
+    if (std::find(options.targets.begin(), options.targets.end(), name) == options.targets.end())
+      return invalidInput("--target-setting names target '" + name + "', which --targets does not");
+    EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(name));
+    const auto known = target->settings();
+    for (const auto& [key, value] : settings)
+      if (std::none_of(known.begin(), known.end(), [&](const targets::SettingInfo& s) { return s.key == key; })) {
+        std::string keys;
+        for (const auto& s : known) keys += (keys.empty() ? "" : ", ") + s.key;
+        return invalidInput("--target-setting " + name + "." + key + ": " + name + " has no setting '" + key + "'" +
+                            (keys.empty() ? " (it takes none)" : " (it takes: " + keys + ")"));
+      }
+  }
   // One compile per output folder at a time: two would each swap in their folder and claim success.
   EDGEOPT_ASSIGN_OR_RETURN(const auto lock, support::PathLock::acquire(outDir));
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
@@ -217,7 +240,11 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       int8Prepared = ir::cloneModel(precisions.back().second);
       if (Status st = prepareForExecution(*int8Prepared, &target, &keptInFloat); !st.ok()) return fail(st.withContext(name));
     }
-    auto artifact = target.emit({&precisions.front().second, int8Prepared ? &*int8Prepared : nullptr}, tmp);
+    targets::ArtifactInputs inputs;
+    inputs.fp32 = &precisions.front().second;
+    inputs.int8 = int8Prepared ? &*int8Prepared : nullptr;
+    if (auto it = options.targetSettings.find(name); it != options.targetSettings.end()) inputs.settings = it->second;
+    auto artifact = target.emit(inputs, tmp);
     if (!artifact.ok()) return fail(artifact.status().withContext(name));
     for (auto& [precision, m] : precisions) {
       if ((precision == "fp32" && !info.fp32) || (precision == "int8" && !info.int8)) continue;
@@ -261,6 +288,16 @@ std::string compileReportJson(const CompileReport& r) {
     if (e.latencyEstimated) x["latency_ms"]["estimated"] = true;
     if (!e.note.empty()) x["note"] = e.note;
     if (e.precision == "int8") x["kept_in_float"] = e.keptInFloat;
+    if (e.hasHardware) {
+      nlohmann::json res = nlohmann::json::object();
+      for (const auto& [name, v] : e.hardware.resources) res[name] = {{"estimate", v.first}, {"capacity", v.second}};
+      x["hardware"] = {{"part", e.hardware.part},
+                       {"clock_mhz", e.hardware.clockMhz},
+                       {"cycles_per_frame", e.hardware.cyclesPerFrame},
+                       {"latency_cycles_upper_bound", e.hardware.latencyCycles},
+                       {"resources", res},
+                       {"fits", e.hardware.fits}};
+    }
     if (e.evalSamples > 0) {
       x["accuracy"] = {{"samples", e.evalSamples}, {"top1", e.top1}};
       if (e.top5 >= 0) x["accuracy"]["top5"] = e.top5;
@@ -296,6 +333,16 @@ std::string compileReportMarkdown(const CompileReport& r) {
   }
   for (const auto& e : r.entries)
     if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
+  for (const auto& e : r.entries) {
+    if (!e.hasHardware) continue;
+    s += "\n" + e.target + " on " + e.hardware.part + " at " + std::to_string(static_cast<int>(e.hardware.clockMhz)) +
+         " MHz (estimate): one frame every " + std::to_string(e.hardware.cyclesPerFrame) + " cycles, latency at most " +
+         std::to_string(e.hardware.latencyCycles) + " cycles; " + (e.hardware.fits ? "fits" : "**does not fit**") + ":";
+    for (const auto& [name, v] : e.hardware.resources)
+      s += " " + name + " " + std::to_string(v.first) + "/" + std::to_string(v.second) + " (" +
+           std::to_string(v.second > 0 ? (100 * v.first + v.second / 2) / v.second : 0) + "%)";
+    s += ".\n";
+  }
   for (const auto& e : r.entries) {
     if (e.keptInFloat.empty()) continue;
     s += "\n" + e.target + " int8: " + std::to_string(e.keptInFloat.size()) +

@@ -27,6 +27,18 @@ struct CompileOptions {
   // models, so that a model with a symbolic width (PaddleOCR) can be emitted for arm-neon.
   std::map<std::string, std::vector<int64_t>> benchShapes;
   int benchIters = 20, benchWarmup = 3, threads = 1;
+  // Per target name, settings of its artifact (--target-setting fpga-hls.cycles=2048); the
+  // targets' settings and their meaning: `edgeopt compile --help`.
+  std::map<std::string, std::map<std::string, std::string>> targetSettings;
+};
+
+// A hardware target's estimate (fpga-hls): resources against the part's.
+struct HardwareFigures {
+  std::string part;
+  double clockMhz = 0;
+  int64_t cyclesPerFrame = 0, latencyCycles = 0;
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> resources;  // name -> (estimate, capacity)
+  bool fits = true;
 };
 
 // One target x precision row of the report.
@@ -44,6 +56,8 @@ struct CompileEntry {
   // int8 entries: nodes that have an int8 form but that this target runs in float (it declines
   // their int8 form, Target::runsInt8), as Node::describe gives them.
   std::vector<std::string> keptInFloat;
+  bool hasHardware = false;
+  HardwareFigures hardware;
 };
 
 struct CompileReport {

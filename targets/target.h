@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <memory>
 #include <string>
@@ -89,6 +90,20 @@ struct Artifact {
   int64_t arenaBytes = 0;          // intermediates of one sample, when the artifact plans them
   double estimatedLatencyMs = -1;  // >= 0: a cost-model latency, for targets not timed here (emulated)
   std::string note;                // how those figures were obtained
+  // Hardware targets (fpga-hls): the estimated resources against the chosen part's.
+  struct Resource {
+    std::string name;  // "DSP", "BRAM18", "LUT", "FF"
+    int64_t estimate = 0, capacity = 0;
+  };
+  struct HardwareEstimate {
+    std::string part;
+    double clockMhz = 0;
+    int64_t cyclesPerFrame = 0;  // initiation interval
+    int64_t latencyCycles = 0;   // upper bound
+    std::vector<Resource> resources;
+    bool fits = true;
+  };
+  std::optional<HardwareEstimate> hardware;
 };
 
 // The models an artifact is made from, prepared for execution (the int8 one lowered for this
@@ -96,6 +111,14 @@ struct Artifact {
 struct ArtifactInputs {
   const ir::Model* fp32 = nullptr;
   const ir::Model* int8 = nullptr;
+  // The target's settings for this artifact (compile --target-setting TARGET.KEY=VALUE); every key
+  // is one of Target::settings(), checked by the caller; the target checks the values.
+  std::map<std::string, std::string> settings;
+};
+
+// A setting a target's emit() takes, for --help and for checking keys.
+struct SettingInfo {
+  std::string key, defaultValue, description;
 };
 
 class Target {
@@ -113,6 +136,8 @@ class Target {
     (void)node;
     return info().int8;
   }
+  // The settings emit() takes (ArtifactInputs::settings); none by default.
+  virtual std::vector<SettingInfo> settings() const { return {}; }
   // Writes the target's artifact into outDir/<Artifact::folder>; the default writes nothing.
   virtual StatusOr<Artifact> emit(const ArtifactInputs& models, const std::string& outDir) const {
     (void)models;

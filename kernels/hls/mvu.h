@@ -43,7 +43,9 @@ void mvu(Stream<Pack<int8_t, SIMD>>& in, Stream<Pack<int8_t, PE>>& out, const in
       int32_t sum = sf == 0 ? 0 : acc[pe];
       for (int s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
-        sum += (static_cast<int32_t>(x.v[s]) - input_zero_point) * static_cast<int32_t>(weights[pe][nf * SF + sf][s]);
+        const int32_t product = (static_cast<int32_t>(x.v[s]) - input_zero_point) * static_cast<int32_t>(weights[pe][nf * SF + sf][s]);
+#pragma HLS BIND_OP variable = product op = mul impl = dsp
+        sum += product;
       }
       acc[pe] = sum;
     }
@@ -60,9 +62,7 @@ void mvu(Stream<Pack<int8_t, SIMD>>& in, Stream<Pack<int8_t, PE>>& out, const in
       if (++nf == NF) nf = 0;
     }
   }
-#ifndef __SYNTHESIS__
-  csimIterations().push_back(iterations);
-#endif
+  recordIterations(iterations);
 }
 
 }  // namespace edgeopt_hls

@@ -27,6 +27,7 @@ void maxWindows(Stream<Pack<int8_t, SIMD>>& windows, Stream<Pack<int8_t, SIMD>>&
         }
         if (k == K2 - 1) out.write(best[cf]);
       }
+  recordIterations(static_cast<long>(pixels) * K2 * CF);
 }
 
 // Global average pooling of `images` NHWC images of `pixels` pixels: per channel the sum of
@@ -57,6 +58,7 @@ void globalAveragePool(Stream<Pack<int8_t, SIMD>>& in, Stream<Pack<int8_t, SIMD>
       out.write(y);
     }
   }
+  recordIterations(static_cast<long>(images) * (pixels * CF + CF));
 }
 
 // The residual Add of `elements` values (SIMD per element): acc = (a - za) A + (b - zb) B with
@@ -77,6 +79,7 @@ void residualAdd(Stream<Pack<int8_t, SIMD>>& a, Stream<Pack<int8_t, SIMD>>& b, S
     }
     out.write(z);
   }
+  recordIterations(elements);
 }
 
 }  // namespace edgeopt_hls

@@ -68,6 +68,16 @@ inline std::deque<long>& csimIterations() {
 }
 #endif
 
+// Called by each template once per call with the iterations its pipelined loops ran (C
+// simulation records them; synthesis ignores the call).
+inline void recordIterations(long iterations) {
+#ifndef __SYNTHESIS__
+  csimIterations().push_back(iterations);
+#else
+  (void)iterations;
+#endif
+}
+
 // N values moved together: one stream element per clock (SIMD inputs or PE outputs).
 template <typename T, int N>
 struct Pack {
@@ -80,24 +90,65 @@ namespace edgeopt_hls {
 
 // Re-packs a stream of IN-wide elements into OUT-wide ones, `vectors` vectors of TOTAL values
 // each (IN and OUT divide TOTAL), order kept: the glue between a layer producing PE values per
-// clock and one consuming SIMD.
+// clock and one consuming SIMD. When one width divides the other it is one loop at II = 1 of
+// max(TOTAL / IN, TOTAL / OUT) iterations per vector (a width converter); otherwise it buffers the
+// vector and takes TOTAL / IN + TOTAL / OUT.
 template <int IN, int OUT, int TOTAL>
 void repack(Stream<Pack<int8_t, IN>>& in, Stream<Pack<int8_t, OUT>>& out, int vectors) {
   static_assert(TOTAL % IN == 0 && TOTAL % OUT == 0, "IN and OUT must divide TOTAL");
-  int8_t buffer[TOTAL];
-  for (int v = 0; v < vectors; ++v) {
-    for (int i = 0; i < TOTAL / IN; ++i) {
+  if (OUT % IN == 0) {  // gather OUT / IN inputs per output
+    Pack<int8_t, OUT> y{};
+    const int iterations = vectors * (TOTAL / IN);
+    for (int i = 0; i < iterations; ++i) {
 #pragma HLS PIPELINE II = 1
       const Pack<int8_t, IN> x = in.read();
-      for (int s = 0; s < IN; ++s) buffer[i * IN + s] = x.v[s];
+      const int part = i % (OUT / IN);
+      for (int s = 0; s < IN; ++s) y.v[part * IN + s] = x.v[s];
+      if (part == OUT / IN - 1) out.write(y);
     }
-    for (int o = 0; o < TOTAL / OUT; ++o) {
+    recordIterations(iterations);
+  } else if (IN % OUT == 0) {  // scatter one input over IN / OUT outputs
+    Pack<int8_t, IN> x{};
+    const int iterations = vectors * (TOTAL / OUT);
+    for (int i = 0; i < iterations; ++i) {
 #pragma HLS PIPELINE II = 1
+      const int part = i % (IN / OUT);
+      if (part == 0) x = in.read();
       Pack<int8_t, OUT> y;
-      for (int s = 0; s < OUT; ++s) y.v[s] = buffer[o * OUT + s];
+      for (int s = 0; s < OUT; ++s) y.v[s] = x.v[part * OUT + s];
       out.write(y);
     }
+    recordIterations(iterations);
+  } else {
+    int8_t buffer[TOTAL];
+    for (int v = 0; v < vectors; ++v) {
+      for (int i = 0; i < TOTAL / IN; ++i) {
+#pragma HLS PIPELINE II = 1
+        const Pack<int8_t, IN> x = in.read();
+        for (int s = 0; s < IN; ++s) buffer[i * IN + s] = x.v[s];
+      }
+      for (int o = 0; o < TOTAL / OUT; ++o) {
+#pragma HLS PIPELINE II = 1
+        Pack<int8_t, OUT> y;
+        for (int s = 0; s < OUT; ++s) y.v[s] = buffer[o * OUT + s];
+        out.write(y);
+      }
+    }
+    recordIterations(static_cast<long>(vectors) * (TOTAL / IN + TOTAL / OUT));
   }
+}
+
+// Copies each of `elements` elements to both outputs: a tensor with two consumers (the input of a
+// residual block feeds its first convolution and, through a deeper FIFO, the Add).
+template <int N>
+void duplicate(Stream<Pack<int8_t, N>>& in, Stream<Pack<int8_t, N>>& a, Stream<Pack<int8_t, N>>& b, int elements) {
+  for (int i = 0; i < elements; ++i) {
+#pragma HLS PIPELINE II = 1
+    const Pack<int8_t, N> x = in.read();
+    a.write(x);
+    b.write(x);
+  }
+  recordIterations(elements);
 }
 
 }  // namespace edgeopt_hls

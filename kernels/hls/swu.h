@@ -5,7 +5,7 @@
 // input zero point, which contributes nothing to the MVU's sum of (x - zero point) * w. K input
 // rows stay in a circular line buffer; every input row is read exactly once (rows no window uses,
 // e.g. with stride > K or below the last window, are read and dropped), so the input stream is
-// left empty.
+// left empty. Iterations per image: H * W * CF reads, then OH * OW * K * K * CF writes.
 //
 // Template parameters: C channels (SIMD divides C), H x W input, K x K kernel, stride S, top and
 // left padding PT, PL, and the output size OH x OW (which fixes the bottom and right padding).
@@ -52,6 +52,7 @@ void swu(Stream<Pack<int8_t, SIMD>>& in, Stream<Pack<int8_t, SIMD>>& out, int32_
     }
     while (rowsRead < H) readRow();
   }
+  recordIterations(static_cast<long>(images) * (H * W * CF + OH * OW * K * K * CF));
 }
 
 }  // namespace edgeopt_hls

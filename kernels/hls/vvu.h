@@ -30,13 +30,15 @@ void vvu(Stream<Pack<int8_t, SIMD>>& windows, Stream<Pack<int8_t, SIMD>>& out, c
         Pack<int8_t, SIMD> y;
         for (int s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
-          const int32_t sum = (k == 0 ? 0 : acc[cf][s]) +
-                              (static_cast<int32_t>(x.v[s]) - input_zero_point) * static_cast<int32_t>(weights[cf][k][s]);
+          const int32_t product = (static_cast<int32_t>(x.v[s]) - input_zero_point) * static_cast<int32_t>(weights[cf][k][s]);
+#pragma HLS BIND_OP variable = product op = mul impl = dsp
+          const int32_t sum = (k == 0 ? 0 : acc[cf][s]) + product;
           acc[cf][s] = sum;
           y.v[s] = applyThresholds<kLevels>(sum, thresholds[cf][s], lowest);
         }
         if (k == K2 - 1) out.write(y);
       }
+  recordIterations(static_cast<long>(pixels) * K2 * CF);
 }
 
 }  // namespace edgeopt_hls

@@ -356,6 +356,77 @@ TEST(HlsTemplatesTest, DepthwiseAsSlidingWindowAndVvuMatchesTheReference) {
   checkDepthwise<6, 9, 7, 3, 2, 1, 1, 5, 4, 3>(3);
 }
 
+// The threshold search (a binary search of thresholdSteps(kLevels) comparisons) counts exactly the
+// thresholds at or below the accumulator, for level counts that are and are not 2^s - 1, over
+// nondecreasing thresholds with repeats, at and around every threshold.
+template <int kL>
+void checkThresholdCount(std::mt19937& rng) {
+  std::uniform_int_distribution<int32_t> td(-5000, 5000), step(0, 3);
+  for (int trial = 0; trial < 20; ++trial) {
+    int32_t t[kL];
+    int32_t v = td(rng);
+    for (int k = 0; k < kL; ++k) t[k] = v += step(rng);  // repeats where the step is 0
+    const int32_t lowest = -128 + trial % (256 - kL);  // lowest + kL stays an int8
+    for (int k = 0; k < kL; ++k)
+      for (int32_t acc : {t[k] - 1, t[k], t[k] + 1, INT32_MIN, INT32_MAX}) {
+        const int32_t want = lowest + static_cast<int32_t>(std::count_if(t, t + kL, [&](int32_t x) { return x <= acc; }));
+        ASSERT_EQ(edgeopt_hls::applyThresholds<kL>(acc, t, lowest), want) << "levels " << kL << " acc " << acc;
+      }
+  }
+}
+
+TEST(HlsTemplatesTest, ThresholdSearchCountsExactlyForEveryLevelCount) {
+  std::mt19937 rng(9);
+  static_assert(edgeopt_hls::thresholdSteps(255) == 8 && edgeopt_hls::thresholdSteps(256) == 9 &&
+                    edgeopt_hls::thresholdSteps(1) == 1 && edgeopt_hls::thresholdSteps(127) == 7,
+                "comparisons per search");
+  checkThresholdCount<1>(rng);
+  checkThresholdCount<2>(rng);
+  checkThresholdCount<3>(rng);
+  checkThresholdCount<100>(rng);
+  checkThresholdCount<127>(rng);
+  checkThresholdCount<128>(rng);
+  checkThresholdCount<255>(rng);
+}
+
+// Width conversion keeps the order for gathering, scattering and neither-divides widths, and each
+// records the iterations the estimate gives it; duplicate copies every element to both outputs.
+template <int IN, int OUT, int TOTAL>
+void checkRepack(long expectedIterationsPerVector) {
+  const int vectors = 3;
+  Stream<Pack<int8_t, IN>> in("repack.in");
+  Stream<Pack<int8_t, OUT>> out("repack.out");
+  for (int i = 0; i < vectors * TOTAL / IN; ++i) {
+    Pack<int8_t, IN> x;
+    for (int s = 0; s < IN; ++s) x.v[s] = static_cast<int8_t>((i * IN + s) % 251 - 120);
+    in.write(x);
+  }
+  edgeopt_hls::csimIterations().clear();
+  edgeopt_hls::repack<IN, OUT, TOTAL>(in, out, vectors);
+  ASSERT_EQ(edgeopt_hls::csimIterations().size(), 1u);
+  EXPECT_EQ(edgeopt_hls::csimIterations()[0], vectors * expectedIterationsPerVector) << IN << " -> " << OUT;
+  ASSERT_EQ(out.size(), static_cast<size_t>(vectors * TOTAL / OUT));
+  for (int o = 0; o < vectors * TOTAL / OUT; ++o) {
+    const Pack<int8_t, OUT> y = out.read();
+    for (int s = 0; s < OUT; ++s) ASSERT_EQ(y.v[s], static_cast<int8_t>((o * OUT + s) % 251 - 120)) << IN << " -> " << OUT;
+  }
+}
+
+TEST(HlsTemplatesTest, RepackAndDuplicateKeepTheOrder) {
+  checkRepack<2, 8, 16>(8);   // gather: one input per clock
+  checkRepack<8, 2, 16>(8);   // scatter: one output per clock
+  checkRepack<4, 6, 12>(5);   // neither divides the other: 3 reads + 2 writes
+  checkRepack<4, 4, 12>(3);
+  Stream<Pack<int8_t, 2>> in("dup.in"), a("dup.a"), b("dup.b");
+  for (int i = 0; i < 5; ++i) in.write(Pack<int8_t, 2>{{static_cast<int8_t>(i), static_cast<int8_t>(-i)}});
+  edgeopt_hls::duplicate<2>(in, a, b, 5);
+  for (int i = 0; i < 5; ++i) {
+    const Pack<int8_t, 2> x = a.read(), y = b.read();
+    EXPECT_EQ(x.v[0], i);
+    EXPECT_EQ(y.v[1], -i);
+  }
+}
+
 // The stream shim fails loudly: a read from an empty stream, and data left at the end.
 TEST(HlsTemplatesDeathTest, StreamShimFailsLoudly) {
   EXPECT_DEATH(

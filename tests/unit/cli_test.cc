@@ -708,3 +708,48 @@ TEST_F(CliTest, HelpDocumentsExitCodes) {
 }
 
 }  // namespace
+
+// Issue 18: compile --targets fpga-hls writes fpga_hls/ (whose `make csim` passes) and the FPGA
+// row of the report with the estimated resources; --target-setting chooses the folding and the
+// part; a bad setting or a required target the part cannot hold is one line, exit 2, nothing written.
+TEST_F(CliEvalTest, CompileForTheFpgaWritesTheProjectAndTheResourceRow) {
+  const std::string zoo = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+  const std::string common = zoo + " --calib " + std::string(EDGEOPT_SOURCE_DIR) +
+                             "/calib_data/fashion_mnist_500 --limit 40 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 "
+                             "--targets fpga-hls";
+  auto r = cli("compile " + common + " -o " + path("out"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto report = nlohmann::json::parse(slurp(path("out/report.json")));
+  ASSERT_EQ(report["results"].size(), 1u);
+  const auto& hw = report["results"][0]["hardware"];
+  EXPECT_EQ(hw["part"], "xc7z020");
+  EXPECT_EQ(hw["fits"], true);
+  EXPECT_LE(hw["resources"]["DSP"]["estimate"].get<int64_t>(), 220);
+  EXPECT_EQ(hw["resources"]["BRAM18"]["capacity"], 280);
+  EXPECT_TRUE(report["results"][0]["latency_ms"]["estimated"].get<bool>());
+  EXPECT_NE(slurp(path("out/report.md")).find("fpga-hls on xc7z020 at 100 MHz (estimate)"), std::string::npos);
+  const auto estimate = nlohmann::json::parse(slurp(path("out/fpga_hls/estimate.json")));
+  EXPECT_EQ(estimate["initiation_interval_cycles"], hw["cycles_per_frame"]);
+  const int status = std::system(("make -s -C " + path("out/fpga_hls") + " csim > " + path("csim.txt") + " 2>&1").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(path("csim.txt"));
+  EXPECT_NE(slurp(path("csim.txt")).find("8 frames, 80 outputs, all identical"), std::string::npos) << slurp(path("csim.txt"));
+
+  r = cli("compile " + common + " -o " + path("big") + " --target-setting fpga-hls.part=xczu9eg --target-setting fpga-hls.cycles=20000");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto big = nlohmann::json::parse(slurp(path("big/fpga_hls/estimate.json")));
+  EXPECT_EQ(big["part"], "xczu9eg");
+  EXPECT_LE(big["initiation_interval_cycles"].get<int64_t>(), 20000);
+
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting fpga-hls.cycles=4096"),
+                 "fpga-hls: the design does not fit xc7z020: DSP ", path("x"));
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting fpga-hls.speed=1"),
+                 "fpga-hls has no setting 'speed' (it takes: cycles, part, dsp-budget, clock-mhz, over-budget)", path("x"));
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting x86.cycles=1"),
+                 "--target-setting names target 'x86', which --targets does not", path("x"));
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting fpga-hls.cycles=fast"),
+                 "fpga-hls.cycles=fast: expects a whole number >= 0", path("x"));
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting fpga-hls.part=xc7a35t"),
+                 "unknown FPGA part 'xc7a35t' (known: xc7z020, xczu3eg, xczu9eg)", path("x"));
+  expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting cycles"),
+                 "--target-setting cycles: expects TARGET.KEY=VALUE", path("x"));
+}

@@ -363,9 +363,18 @@ struct CompileArgs {
   bool calibratorGiven = false;  // --calibrator on the command line
   edgeopt::data::DataOptions calib, eval;
   int64_t attributionSamples = 0, evalBatch = 32;
-  std::vector<std::string> shapes;
+  std::vector<std::string> shapes, targetSettings;
   int threads = 1, iters = 20;
 };
+
+// --target-setting's help: every target's settings with their defaults.
+std::string targetSettingsHelp() {
+  std::string h = "A setting of a target's artifact, TARGET.KEY=VALUE (repeatable):";
+  for (const edgeopt::targets::Target* t : edgeopt::targets::registry())
+    for (const auto& s : t->settings())
+      h += "\n  " + t->info().name + "." + s.key + " (default " + s.defaultValue + "): " + s.description;
+  return h;
+}
 
 int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   edgeopt::api::CompileOptions o;
@@ -395,6 +404,14 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   o.benchIters = a.iters;
   Status shapes = parseShapes(a.shapes, &o.benchShapes);
   if (!shapes.ok()) return report(shapes);
+  for (const std::string& setting : a.targetSettings) {
+    const size_t dot = setting.find('.'), eq = setting.find('=');
+    if (dot == std::string::npos || eq == std::string::npos || dot == 0 || eq < dot + 2)
+      return report(edgeopt::invalidInput("--target-setting " + setting + ": expects TARGET.KEY=VALUE"));
+    const std::string target = setting.substr(0, dot), key = setting.substr(dot + 1, eq - dot - 1);
+    if (!o.targetSettings[target].emplace(key, setting.substr(eq + 1)).second)
+      return report(edgeopt::invalidInput("--target-setting gives " + target + "." + key + " twice"));
+  }
   edgeopt::api::CompileReport rep;
   Status st = edgeopt::api::compile(modelPath, o, a.out, &rep);
   if (!st.ok()) return report(st);
@@ -542,6 +559,7 @@ int main(int argc, char** argv) {
   compile->add_option("--shape", ca.shapes, "Input shape for the latency figures, e.g. input=1x3x224x224 (symbolic dims 1); the dims after the batch are also fixed in the compiled models (arm-neon needs every per-sample dim)");
   compile->add_option("--threads", ca.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
   compile->add_option("--iters", ca.iters, "Timed runs per latency figure")->default_val(20)->check(CLI::Range(1, 1000000));
+  compile->add_option("--target-setting", ca.targetSettings, targetSettingsHelp());
 
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Measure a model's latency on a target, with a per-step profile for x86");
