@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 set(EDGEOPT_LIBRARIES edgeopt_ir edgeopt_support edgeopt_onnx edgeopt_data edgeopt_runtime
-    edgeopt_kernels_ref edgeopt_kernels_x86 edgeopt_pass edgeopt_passes edgeopt_quant ${EDGEOPT_TARGET_LIBRARIES} edgeopt_targets edgeopt_api)
+    edgeopt_kernels_ref edgeopt_kernels_x86 edgeopt_pass edgeopt_passes edgeopt_quant edgeopt_train ${EDGEOPT_TARGET_LIBRARIES} edgeopt_targets edgeopt_api)
 
 # The C++ API as one target: link it and include "api/edgeopt.h".
 add_library(edgeopt_all INTERFACE)

@@ -753,3 +753,23 @@ TEST_F(CliEvalTest, CompileForTheFpgaWritesTheProjectAndTheResourceRow) {
   expectBadInput(cli("compile " + common + " -o " + path("x") + " --target-setting cycles"),
                  "--target-setting cycles: expects TARGET.KEY=VALUE", path("x"));
 }
+
+// Issue 16: prune shrinks the zoo ResNet to half its MACs (the groups printed, BatchNorm
+// re-estimated on data), and refuses a ratio out of range and a model with nothing to prune.
+TEST_F(CliEvalTest, PruneShrinksTheModelAndRefusesBadRequests) {
+  const std::string zoo = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+  auto r = cli("prune " + zoo + " --macs 0.5 --data " + std::string(EDGEOPT_SOURCE_DIR) +
+               "/calib_data/fashion_mnist_500 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 --bn-samples 64 -o " +
+               path("p.onnx") + " --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_LE(j["macs"]["after"].get<double>(), 0.51 * j["macs"]["before"].get<double>());
+  EXPECT_LT(j["parameters"]["after"].get<int64_t>(), j["parameters"]["before"].get<int64_t>());
+  EXPECT_EQ(j["batchnorm"]["reestimated"], 9);
+  EXPECT_EQ(j["batchnorm"]["samples"], 64);
+  EXPECT_EQ(cli("inspect " + path("p.onnx")).exitCode, 0);  // a valid, smaller model
+  expectBadInput(cli("prune " + zoo + " --macs 1.5 -o " + path("x.onnx")), "--macs", path("x.onnx"));
+  expectBadInput(cli("prune " + path("model/good.onnx") + " --macs 0.5 -o " + path("x.onnx")), "no channel group can be pruned",
+                 path("x.onnx"));
+  expectBadInput(cli("prune " + zoo + " -o " + path("x.onnx")), "nothing to do: give --macs and/or --unstructured", path("x.onnx"));
+}

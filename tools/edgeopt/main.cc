@@ -9,12 +9,15 @@
 #include <filesystem>
 #include <iostream>
 #include <cstdio>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include <unistd.h>
 
 #include "api/edgeopt.h"
+#include "api/finetune.h"
+#include "api/prune.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -286,6 +289,89 @@ struct QuantizeArgs {
   std::string target = "x86";
   int threads = 0;
 };
+
+struct PruneArgs {
+  double macs = -1, sparsity = 0, maxRatio = 0.9;
+  int64_t roundTo = 8, bnSamples = 512;
+  bool l1 = false, perLayer = false, json = false;
+  edgeopt::data::DataOptions data;
+  std::string out;
+  std::vector<std::string> shapes;
+};
+
+int cmdPrune(const std::string& modelPath, const PruneArgs& a) {
+  edgeopt::api::PruneOptions o;
+  o.structured = a.macs >= 0;
+  o.channels.macsFraction = a.macs;
+  o.channels.roundTo = a.roundTo;
+  o.channels.maxRatio = a.maxRatio;
+  o.channels.l1 = a.l1;
+  o.sparsity = a.sparsity;
+  o.sparsityPerLayer = a.perLayer;
+  o.bnData = a.data;
+  o.bnSamples = a.bnSamples;
+  if (a.perLayer && a.sparsity == 0) return report(edgeopt::invalidInput("--per-layer needs --unstructured S"));
+  edgeopt::onnx_io::ImportOptions io;
+  if (Status shapes = parseShapes(a.shapes, &io.fixInputDims); !shapes.ok()) return report(shapes);
+  auto model = edgeopt::onnx_io::importModel(modelPath, io);
+  if (!model.ok()) return report(model.status());
+  edgeopt::api::PruneResult r;
+  Status st = edgeopt::api::pruneModel(model.value(), o, &r);
+  if (!st.ok()) return report(st.withContext(modelPath));
+  Status written = edgeopt::onnx_io::exportModel(model.value(), a.out);
+  if (!written.ok()) return report(written);
+  if (a.json) {
+    std::cout << edgeopt::api::pruneResultJson(r) << "\n";
+  } else {
+    std::cout << edgeopt::api::pruneResultText(r) << "wrote " << a.out << "\n";
+  }
+  return kExitOk;
+}
+
+struct FinetuneArgs {
+  std::string teacher, out;
+  edgeopt::data::DataOptions data;
+  double heldOut = 0.1;
+  edgeopt::train::TrainOptions optimizer;
+  bool json = false;
+};
+
+int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
+  auto student = edgeopt::api::loadModel(modelPath);
+  if (!student.ok()) return report(student.status());
+  std::optional<edgeopt::ir::Model> teacher;
+  if (!a.teacher.empty()) {
+    auto t = edgeopt::api::loadModel(a.teacher);
+    if (!t.ok()) return report(t.status());
+    teacher = std::move(t).value();
+  }
+  edgeopt::api::FinetuneOptions o;
+  o.data = a.data;
+  o.heldOut = a.heldOut;
+  o.optimizer = a.optimizer;
+  edgeopt::api::FinetuneResult r;
+  const int epochs = a.optimizer.epochs;
+  Status st = edgeopt::api::finetuneModel(student.value(), teacher ? &*teacher : nullptr, o, &r, [&](const edgeopt::train::EpochLog& e) {
+    if (a.json) return;
+    std::printf("epoch %d/%d: loss %.4f, train top-1 %.2f %%", e.epoch, epochs, e.loss, 100 * e.trainTop1);
+    if (e.heldOutTop1 >= 0) std::printf(", held-out top-1 %.2f %%", 100 * e.heldOutTop1);
+    std::printf(", %.1f s\n", e.seconds);
+    std::fflush(stdout);
+  });
+  if (!st.ok()) return report(st.withContext(modelPath));
+  Status written = edgeopt::onnx_io::exportModel(student.value(), a.out);
+  if (!written.ok()) return report(written);
+  if (a.json) {
+    std::cout << edgeopt::api::finetuneResultJson(r) << "\n";
+  } else {
+    if (r.heldOutSamples)
+      std::printf("held-out top-1 (%lld samples): teacher %.2f %%, student before %.2f %%, kept epoch %.2f %%\n",
+                  static_cast<long long>(r.heldOutSamples), 100 * r.teacherHeldOutTop1, 100 * r.studentHeldOutTop1Before,
+                  100 * r.studentHeldOutTop1After);
+    std::printf("trained on %lld samples in %.1f s\nwrote %s\n", static_cast<long long>(r.trainSamples), r.seconds, a.out.c_str());
+  }
+  return kExitOk;
+}
 
 int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   // The report must not overwrite the model it describes (or the input model).
@@ -578,6 +664,55 @@ int main(int argc, char** argv) {
                   "stage instead of edgeopt's fused-output GEMM (to compare them)");
 
   QuantizeArgs qa;
+  PruneArgs pa;
+  auto* prune = app.add_subcommand("prune", "Prune channels (the model shrinks) and/or weights, then re-estimate BatchNorm on data");
+  prune->add_option("MODEL", modelPath, "ONNX model file (fp32)")->required();
+  prune->add_option("--output,-o", pa.out, "Where to write the pruned ONNX model")->required();
+  prune->add_option("--macs", pa.macs,
+                    "Structured: keep this fraction of the Conv/Gemm/MatMul MACs (e.g. 0.5), removing whole channels "
+                    "through every dependent layer")->check(CLI::Range(0.0, 1.0));
+  prune->add_option("--round", pa.roundTo, "Kept channels per group: a multiple of this")->default_val(8)->check(CLI::Range(1, 4096));
+  prune->add_option("--max-ratio", pa.maxRatio, "At most this fraction of a group's channels removed")->default_val(0.9)
+      ->check(CLI::Range(0.0, 0.99));
+  prune->add_flag("--l1", pa.l1, "Channel importance by L1 norm instead of L2");
+  prune->add_option("--unstructured", pa.sparsity,
+                    "Unstructured: zero this fraction of the Conv/Gemm/MatMul weights, smallest magnitudes first")
+      ->check(CLI::Range(0.0, 0.99));
+  prune->add_flag("--per-layer", pa.perLayer, "--unstructured per layer instead of over all layers together");
+  prune->add_option("--data", pa.data.path, "Training data (not the test set) to re-estimate BatchNorm statistics on");
+  prune->add_option("--preprocess", pa.data.preprocess, "Preprocessing spec for --data (see eval)");
+  prune->add_option("--bn-samples", pa.bnSamples, "Samples of --data used (held in memory at once)")->default_val(512)
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  prune->add_option("--shape", pa.shapes,
+                    "Fix an input's dims after the batch, e.g. x=1x3x320x320: a model with symbolic sizes (PaddleOCR) then has "
+                    "known shapes, so more channel groups can be pruned and MACs are counted at that size");
+  prune->add_flag("--json", pa.json, "Print the groups, MACs, parameters and sparsity as JSON");
+
+  FinetuneArgs fa;
+  auto* finetune = app.add_subcommand("finetune", "Fine-tune a (pruned) model by knowledge distillation from its teacher");
+  finetune->add_option("MODEL", modelPath, "The student: an fp32 ONNX model (e.g. the output of prune)")->required();
+  finetune->add_option("--teacher", fa.teacher, "The uncompressed model to distill from (without it: cross-entropy on the labels)");
+  finetune->add_option("--data", fa.data.path, "Labelled training data (never the test set), loaded into memory")->required();
+  finetune->add_option("--labels", fa.data.labelsPath, "Labels for --data");
+  finetune->add_option("--preprocess", fa.data.preprocess, "Preprocessing spec for --data (see eval)");
+  finetune->add_option("--limit", fa.data.limit, "Use at most N samples of --data")->check(CLI::NonNegativeNumber);
+  finetune->add_option("--held-out", fa.heldOut, "Fraction of the samples (the last ones) held out to pick the best epoch")
+      ->default_val(0.1)->check(CLI::Range(0.0, 0.5));
+  finetune->add_option("--epochs", fa.optimizer.epochs, "Epochs")->default_val(2)->check(CLI::Range(1, 1000));
+  finetune->add_option("--batch", fa.optimizer.batch, "Samples per step")->default_val(64)->check(CLI::Range(1, 65536));
+  finetune->add_option("--lr", fa.optimizer.learningRate, "Initial learning rate (cosine schedule to 0)")->default_val(0.01)
+      ->check(CLI::Range(1e-8, 10.0));
+  finetune->add_option("--momentum", fa.optimizer.momentum, "Nesterov momentum")->default_val(0.9)->check(CLI::Range(0.0, 0.999));
+  finetune->add_option("--weight-decay", fa.optimizer.weightDecay, "On Conv/Gemm/MatMul weights only")->default_val(5e-4)
+      ->check(CLI::Range(0.0, 1.0));
+  finetune->add_option("--alpha", fa.optimizer.alpha, "Weight of the distillation term (1 - alpha: cross-entropy)")
+      ->default_val(0.7)->check(CLI::Range(0.0, 1.0));
+  finetune->add_option("--temperature", fa.optimizer.temperature, "Distillation temperature")->default_val(4.0)->check(CLI::Range(0.1, 100.0));
+  finetune->add_flag("--freeze-bn", fa.optimizer.freezeBatchNorm, "Keep BatchNorm statistics fixed (train its scale and bias only)");
+  finetune->add_option("--seed", fa.optimizer.seed, "Seed of the sample order")->default_val(0);
+  finetune->add_option("--output,-o", fa.out, "Where to write the fine-tuned ONNX model")->required();
+  finetune->add_flag("--json", fa.json, "Print the per-epoch figures as JSON");
+
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
   quantize->add_option("MODEL", modelPath, "ONNX model file")->required();
   quantize->add_option("--calib", qa.calib.path, "Calibration data (the forms of eval's --data; labels not needed)")->required();
@@ -632,7 +767,7 @@ int main(int argc, char** argv) {
     });
     if (argc > 1 && argv[1][0] != '-' && !isCommand) {
       std::cerr << "edgeopt: error: unknown command '" << edgeopt::api::printable(argv[1])
-                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize; see edgeopt --help)\n";
+                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune; see edgeopt --help)\n";
       return kExitBadInput;
     }
     std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
@@ -648,6 +783,8 @@ int main(int argc, char** argv) {
     }
     if (*eval) return cmdEval(modelPath, evalArgs);
     if (*quantize) return cmdQuantize(modelPath, qa);
+    if (*prune) return cmdPrune(modelPath, pa);
+    if (*finetune) return cmdFinetune(modelPath, fa);
     if (*optimize) {
       if (listPasses) {
         for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";

@@ -1,0 +1,710 @@
+#include "compiler/train/trainer.h"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <limits>
+#include <numeric>
+#include <optional>
+#include <random>
+
+namespace edgeopt::train {
+namespace {
+
+// The constant behind a node input: an initializer, possibly through Identity nodes.
+const ir::Value* initializerOf(const ir::Value* v) {
+  for (int depth = 0; v && depth < 8; ++depth) {
+    if (v->isInitializer()) return v;
+    const ir::Node* p = v->producer();
+    if (!p || p->opType() != "Identity" || !p->domain().empty()) return nullptr;
+    v = p->input(0);
+  }
+  return nullptr;
+}
+
+Status unsupportedNode(const ir::Node& n, const std::string& why) {
+  return unsupported("node " + n.describe() + ": " + why + " (the built-in fine-tuner trains Conv, Gemm/MatMul, "
+                     "BatchNormalization, Relu, Clip, Add, MaxPool, GlobalAveragePool, Flatten, Reshape, Identity)");
+}
+
+}  // namespace
+
+template <typename T>
+struct Network<T>::Impl {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using MapM = Eigen::Map<Mat>;
+  using CMapM = Eigen::Map<const Mat>;
+
+  struct Buffer {
+    std::vector<int64_t> dims;  // with the batch
+    std::vector<T> data, grad;
+    int64_t numel() const { return static_cast<int64_t>(data.size()); }
+  };
+  enum class Kind { kConv, kGemm, kBatchNorm, kRelu, kClip, kAdd, kMaxPool, kGlobalAveragePool, kReshape };
+  struct Op {
+    Kind kind = Kind::kReshape;
+    ir::Node* node = nullptr;
+    std::vector<int> in;
+    int out = -1;
+    int weight = -1, bias = -1;     // parameter indices; BN: scale, bias
+    size_t weightInput = 1, biasInput = 2;
+    // Conv / pooling geometry
+    int64_t group = 1, kh = 1, kw = 1, sh = 1, sw = 1, pt = 0, pl = 0;
+    bool transB = false, frozen = false;
+    std::vector<T> runMean, runVar, saveMean, saveInvStd;
+    double eps = 1e-5;
+    T lo = 0, hi = 0;
+    std::vector<int64_t> argmax;
+    std::vector<int64_t> outSample;  // Reshape: output dims after the batch
+  };
+
+  std::vector<Buffer> values;
+  std::vector<Op> ops;
+  std::vector<Parameter> params;
+  std::map<const ir::Value*, int> ids;
+  int input = -1, output = -1;
+  int64_t classes = 0;
+
+  int valueFor(const ir::Value* v) {
+    auto [it, added] = ids.emplace(v, static_cast<int>(values.size()));
+    if (added) values.emplace_back();
+    return it->second;
+  }
+  int addParam(const ir::Value* v, bool decayed) {
+    const ir::Tensor& t = v->initializer();
+    Parameter p;
+    p.name = v->name();
+    p.value.resize(static_cast<size_t>(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i) p.value[static_cast<size_t>(i)] = static_cast<T>(t.data<float>()[i]);
+    p.grad.assign(p.value.size(), 0);
+    p.velocity.assign(p.value.size(), 0);
+    p.frozenZero.resize(p.value.size());
+    for (size_t i = 0; i < p.value.size(); ++i) p.frozenZero[i] = decayed && p.value[i] == 0;
+    p.decayed = decayed;
+    params.push_back(std::move(p));
+    return static_cast<int>(params.size()) - 1;
+  }
+  static std::vector<T> constantValues(const ir::Value* v) {
+    const ir::Tensor& t = v->initializer();
+    std::vector<T> out(static_cast<size_t>(t.numel()));
+    for (int64_t i = 0; i < t.numel(); ++i) out[static_cast<size_t>(i)] = static_cast<T>(t.data<float>()[i]);
+    return out;
+  }
+
+  Status build(const ir::Graph& g, bool freezeBn) {
+    if (g.inputs().size() != 1 || g.outputs().size() != 1) return unsupported("the fine-tuner needs one input and one output");
+    input = valueFor(g.inputs()[0]);
+    for (ir::Node* n : g.nodes()) {
+      if (!n->domain().empty()) return unsupportedNode(*n, "not a default-domain op");
+      const std::string& op = n->opType();
+      if (op == "Identity" && initializerOf(n->output(0))) continue;  // a shared constant
+      for (size_t i = 0; i < n->numInputs(); ++i) {
+        const ir::Value* v = n->input(i);
+        if (v && !initializerOf(v) && !ids.count(v)) return unsupportedNode(*n, "input '" + v->name() + "' is not computed here");
+        if (v && initializerOf(v) && initializerOf(v)->initializer().dtype() != ir::DType::kFloat32 && op != "Reshape")
+          return unsupportedNode(*n, "constants must be float32 (fine-tune before quantizing)");
+      }
+      Op o;
+      o.node = n;
+      if (op == "Conv") {
+        const ir::Value* w = initializerOf(n->input(1));
+        if (!w || w->initializer().rank() != 4) return unsupportedNode(*n, "needs constant 4-D weights");
+        const auto pads = n->attrInts("pads", {0, 0, 0, 0}), strides = n->attrInts("strides", {1, 1}),
+                   dil = n->attrInts("dilations", {1, 1});
+        if (n->attrString("auto_pad", "NOTSET") != "NOTSET" || dil[0] != 1 || dil[1] != 1)
+          return unsupportedNode(*n, "auto_pad and dilation are not supported");
+        o.kind = Kind::kConv;
+        o.group = n->attrInt("group", 1);
+        o.kh = w->initializer().dims()[2], o.kw = w->initializer().dims()[3];
+        o.sh = strides[0], o.sw = strides[1], o.pt = pads[0], o.pl = pads[1];
+        if (pads[2] != pads[0] || pads[3] != pads[1]) return unsupportedNode(*n, "asymmetric padding is not supported");
+        o.weight = addParam(w, true);
+        if (n->input(2)) {
+          const ir::Value* b = initializerOf(n->input(2));
+          if (!b) return unsupportedNode(*n, "needs a constant bias");
+          o.bias = addParam(b, false);
+        }
+      } else if (op == "Gemm" || op == "MatMul") {
+        const ir::Value* w = initializerOf(n->input(1));
+        if (!w || w->initializer().rank() != 2 || (op == "Gemm" && n->attrInt("transA", 0) != 0) ||
+            (op == "Gemm" && (n->attrFloat("alpha", 1) != 1 || n->attrFloat("beta", 1) != 1)))
+          return unsupportedNode(*n, "needs constant 2-D weights, transA = 0, alpha = beta = 1");
+        o.kind = Kind::kGemm;
+        o.transB = op == "Gemm" && n->attrInt("transB", 0) != 0;
+        o.weight = addParam(w, true);
+        if (op == "Gemm" && n->input(2)) {
+          const ir::Value* b = initializerOf(n->input(2));
+          if (!b) return unsupportedNode(*n, "needs a constant bias");
+          o.bias = addParam(b, false);
+        }
+      } else if (op == "BatchNormalization") {
+        const ir::Value *s = initializerOf(n->input(1)), *b = initializerOf(n->input(2)), *m = initializerOf(n->input(3)),
+                        *v = initializerOf(n->input(4));
+        if (!s || !b || !m || !v || (n->outputs().size() > 1 && n->output(1))) return unsupportedNode(*n, "needs constant parameters");
+        o.kind = Kind::kBatchNorm;
+        o.weight = addParam(s, false);
+        o.bias = addParam(b, false);
+        o.runMean = constantValues(m);
+        o.runVar = constantValues(v);
+        o.eps = n->attrFloat("epsilon", 1e-5f);
+        o.frozen = freezeBn;
+      } else if (op == "Relu") {
+        o.kind = Kind::kRelu;
+      } else if (op == "Clip") {
+        o.kind = Kind::kClip;
+        o.lo = -std::numeric_limits<T>::infinity(), o.hi = std::numeric_limits<T>::infinity();
+        if (n->input(1)) {
+          const ir::Value* c = initializerOf(n->input(1));
+          if (!c || c->initializer().numel() != 1) return unsupportedNode(*n, "needs constant bounds");
+          o.lo = static_cast<T>(c->initializer().data<float>()[0]);
+        }
+        if (n->input(2)) {
+          const ir::Value* c = initializerOf(n->input(2));
+          if (!c || c->initializer().numel() != 1) return unsupportedNode(*n, "needs constant bounds");
+          o.hi = static_cast<T>(c->initializer().data<float>()[0]);
+        }
+      } else if (op == "Add") {
+        if (initializerOf(n->input(0)) || initializerOf(n->input(1))) return unsupportedNode(*n, "adds a constant");
+        o.kind = Kind::kAdd;
+      } else if (op == "MaxPool") {
+        const auto k = n->attrInts("kernel_shape"), pads = n->attrInts("pads", {0, 0, 0, 0}), strides = n->attrInts("strides", {1, 1});
+        if (k.size() != 2 || n->attrInt("ceil_mode", 0) != 0 || n->attrString("auto_pad", "NOTSET") != "NOTSET" ||
+            pads[2] != pads[0] || pads[3] != pads[1] || (n->outputs().size() > 1 && n->output(1)))
+          return unsupportedNode(*n, "2-D max pooling without ceil mode, auto_pad or indices only");
+        o.kind = Kind::kMaxPool;
+        o.kh = k[0], o.kw = k[1], o.sh = strides[0], o.sw = strides[1], o.pt = pads[0], o.pl = pads[1];
+      } else if (op == "GlobalAveragePool") {
+        o.kind = Kind::kGlobalAveragePool;
+      } else if (op == "Flatten" || op == "Identity" || op == "Reshape" || op == "Dropout") {
+        o.kind = Kind::kReshape;
+        if (op == "Flatten" && n->attrInt("axis", 1) != 1) return unsupportedNode(*n, "Flatten from an axis other than 1");
+        if (op == "Reshape") {
+          const auto& shape = n->output(0)->shape();
+          if (!shape || shape->size() != 2 || !(*shape)[1].isKnown()) return unsupportedNode(*n, "only a Reshape to [batch, features]");
+          o.outSample = {(*shape)[1].value};
+        }
+        if (op == "Dropout" && n->outputs().size() > 1 && n->output(1)) return unsupportedNode(*n, "the mask output");
+      } else {
+        return unsupportedNode(*n, "op " + op + " has no backward here");
+      }
+      o.in.push_back(valueFor(n->input(0)));
+      if (o.kind == Kind::kAdd) o.in.push_back(valueFor(n->input(1)));
+      o.out = valueFor(n->output(0));
+      ops.push_back(std::move(o));
+    }
+    if (!ids.count(g.outputs()[0])) return unsupported("the model's output is not computed by a trainable op");
+    output = ids.at(g.outputs()[0]);
+    return Status::Ok();
+  }
+
+  // ---- forward --------------------------------------------------------------------------------
+
+  static void im2col(const T* x, int64_t c, int64_t h, int64_t w, const Op& o, int64_t oh, int64_t ow, T* col) {
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t a = 0; a < o.kh; ++a)
+        for (int64_t b = 0; b < o.kw; ++b) {
+          T* row = col + ((ch * o.kh + a) * o.kw + b) * oh * ow;
+          for (int64_t y = 0; y < oh; ++y) {
+            const int64_t iy = y * o.sh + a - o.pt;
+            for (int64_t xo = 0; xo < ow; ++xo) {
+              const int64_t ix = xo * o.sw + b - o.pl;
+              row[y * ow + xo] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[(ch * h + iy) * w + ix] : T(0);
+            }
+          }
+        }
+  }
+  static void col2im(const T* col, int64_t c, int64_t h, int64_t w, const Op& o, int64_t oh, int64_t ow, T* dx) {
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t a = 0; a < o.kh; ++a)
+        for (int64_t b = 0; b < o.kw; ++b) {
+          const T* row = col + ((ch * o.kh + a) * o.kw + b) * oh * ow;
+          for (int64_t y = 0; y < oh; ++y) {
+            const int64_t iy = y * o.sh + a - o.pt;
+            if (iy < 0 || iy >= h) continue;
+            for (int64_t xo = 0; xo < ow; ++xo) {
+              const int64_t ix = xo * o.sw + b - o.pl;
+              if (ix >= 0 && ix < w) dx[(ch * h + iy) * w + ix] += row[y * ow + xo];
+            }
+          }
+        }
+  }
+
+  Status forwardOp(Op& o, bool train) {
+    Buffer& x = values[static_cast<size_t>(o.in[0])];
+    Buffer& y = values[static_cast<size_t>(o.out)];
+    const int64_t n = x.dims[0];
+    switch (o.kind) {
+      case Kind::kConv: {
+        if (x.dims.size() != 4) return unsupportedNode(*o.node, "needs a 4-D input");
+        const Parameter& w = params[static_cast<size_t>(o.weight)];
+        const int64_t c = x.dims[1], h = x.dims[2], wd = x.dims[3];
+        const int64_t m = static_cast<int64_t>(w.value.size()) / (c / o.group * o.kh * o.kw);
+        const int64_t oh = (h + 2 * o.pt - o.kh) / o.sh + 1, ow = (wd + 2 * o.pl - o.kw) / o.sw + 1;
+        if (c % o.group || m % o.group || oh < 1 || ow < 1) return unsupportedNode(*o.node, "input does not fit the weights");
+        y.dims = {n, m, oh, ow};
+        y.data.assign(static_cast<size_t>(n * m * oh * ow), 0);
+        const int64_t cg = c / o.group, mg = m / o.group, kk = cg * o.kh * o.kw, pix = oh * ow;
+        std::vector<T> col(static_cast<size_t>(kk * pix));
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t gi = 0; gi < o.group; ++gi) {
+            im2col(x.data.data() + (b * c + gi * cg) * h * wd, cg, h, wd, o, oh, ow, col.data());
+            CMapM W(w.value.data() + gi * mg * kk, mg, kk);
+            CMapM C(col.data(), kk, pix);
+            MapM Y(y.data.data() + (b * m + gi * mg) * pix, mg, pix);
+            Y.noalias() = W * C;
+          }
+        if (o.bias >= 0) {
+          const auto& bias = params[static_cast<size_t>(o.bias)].value;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t ch = 0; ch < m; ++ch)
+              for (int64_t p = 0; p < pix; ++p) y.data[static_cast<size_t>((b * m + ch) * pix + p)] += bias[static_cast<size_t>(ch)];
+        }
+        break;
+      }
+      case Kind::kGemm: {
+        const Parameter& w = params[static_cast<size_t>(o.weight)];
+        const int64_t k = x.numel() / n, total = static_cast<int64_t>(w.value.size()), m = total / k;
+        if (m * k != total) return unsupportedNode(*o.node, "input features do not fit the weights");
+        y.dims = {n, m};
+        y.data.assign(static_cast<size_t>(n * m), 0);
+        CMapM A(x.data.data(), n, k);
+        MapM Y(y.data.data(), n, m);
+        if (o.transB) Y.noalias() = A * CMapM(w.value.data(), m, k).transpose();
+        else Y.noalias() = A * CMapM(w.value.data(), k, m);
+        if (o.bias >= 0) {
+          const auto& bias = params[static_cast<size_t>(o.bias)].value;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t j = 0; j < m; ++j) y.data[static_cast<size_t>(b * m + j)] += bias.size() == 1 ? bias[0] : bias[static_cast<size_t>(j)];
+        }
+        break;
+      }
+      case Kind::kBatchNorm: {
+        const int64_t c = x.dims[1], inner = x.numel() / (n * c), count = n * inner;
+        const auto& gamma = params[static_cast<size_t>(o.weight)].value;
+        const auto& beta = params[static_cast<size_t>(o.bias)].value;
+        y.dims = x.dims;
+        y.data.resize(x.data.size());
+        o.saveMean.assign(static_cast<size_t>(c), 0);
+        o.saveInvStd.assign(static_cast<size_t>(c), 0);
+        const bool batchStats = train && !o.frozen;
+        for (int64_t ch = 0; ch < c; ++ch) {
+          T mean = o.runMean[static_cast<size_t>(ch)], var = o.runVar[static_cast<size_t>(ch)];
+          if (batchStats) {
+            double s = 0, sq = 0;
+            for (int64_t b = 0; b < n; ++b)
+              for (int64_t i = 0; i < inner; ++i) {
+                const double v = x.data[static_cast<size_t>((b * c + ch) * inner + i)];
+                s += v;
+                sq += v * v;
+              }
+            const double mu = s / static_cast<double>(count), vb = std::max(0.0, sq / static_cast<double>(count) - mu * mu);
+            mean = static_cast<T>(mu), var = static_cast<T>(vb);
+            const double unbiased = count > 1 ? vb * static_cast<double>(count) / static_cast<double>(count - 1) : vb;
+            o.runMean[static_cast<size_t>(ch)] = static_cast<T>(0.9 * o.runMean[static_cast<size_t>(ch)] + 0.1 * mu);
+            o.runVar[static_cast<size_t>(ch)] = static_cast<T>(0.9 * o.runVar[static_cast<size_t>(ch)] + 0.1 * unbiased);
+          }
+          const T inv = T(1) / std::sqrt(var + static_cast<T>(o.eps));
+          o.saveMean[static_cast<size_t>(ch)] = mean;
+          o.saveInvStd[static_cast<size_t>(ch)] = inv;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t i = 0; i < inner; ++i) {
+              const size_t at = static_cast<size_t>((b * c + ch) * inner + i);
+              y.data[at] = gamma[static_cast<size_t>(ch)] * (x.data[at] - mean) * inv + beta[static_cast<size_t>(ch)];
+            }
+        }
+        lastBatchStats_[&o] = batchStats;
+        break;
+      }
+      case Kind::kRelu:
+      case Kind::kClip: {
+        const T lo = o.kind == Kind::kRelu ? T(0) : o.lo, hi = o.kind == Kind::kRelu ? std::numeric_limits<T>::infinity() : o.hi;
+        y.dims = x.dims;
+        y.data.resize(x.data.size());
+        for (size_t i = 0; i < x.data.size(); ++i) y.data[i] = std::min(std::max(x.data[i], lo), hi);
+        break;
+      }
+      case Kind::kAdd: {
+        const Buffer& b = values[static_cast<size_t>(o.in[1])];
+        if (b.dims != x.dims) return unsupportedNode(*o.node, "adds tensors of different shapes");
+        y.dims = x.dims;
+        y.data.resize(x.data.size());
+        for (size_t i = 0; i < x.data.size(); ++i) y.data[i] = x.data[i] + b.data[i];
+        break;
+      }
+      case Kind::kMaxPool: {
+        const int64_t c = x.dims[1], h = x.dims[2], wd = x.dims[3];
+        const int64_t oh = (h + 2 * o.pt - o.kh) / o.sh + 1, ow = (wd + 2 * o.pl - o.kw) / o.sw + 1;
+        y.dims = {n, c, oh, ow};
+        y.data.assign(static_cast<size_t>(n * c * oh * ow), 0);
+        o.argmax.assign(y.data.size(), -1);
+        for (int64_t p = 0; p < n * c; ++p)
+          for (int64_t a = 0; a < oh; ++a)
+            for (int64_t b = 0; b < ow; ++b) {
+              T best = -std::numeric_limits<T>::infinity();
+              int64_t arg = -1;
+              for (int64_t u = 0; u < o.kh; ++u)
+                for (int64_t v = 0; v < o.kw; ++v) {
+                  const int64_t iy = a * o.sh + u - o.pt, ix = b * o.sw + v - o.pl;
+                  if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+                  const int64_t at = (p * h + iy) * wd + ix;
+                  if (arg < 0 || x.data[static_cast<size_t>(at)] > best) best = x.data[static_cast<size_t>(at)], arg = at;
+                }
+              const size_t out = static_cast<size_t>((p * oh + a) * ow + b);
+              y.data[out] = best;
+              o.argmax[out] = arg;
+            }
+        break;
+      }
+      case Kind::kGlobalAveragePool: {
+        const int64_t c = x.dims[1], inner = x.numel() / (n * c);
+        y.dims = {n, c, 1, 1};
+        y.data.assign(static_cast<size_t>(n * c), 0);
+        for (int64_t p = 0; p < n * c; ++p) {
+          T s = 0;
+          for (int64_t i = 0; i < inner; ++i) s += x.data[static_cast<size_t>(p * inner + i)];
+          y.data[static_cast<size_t>(p)] = s / static_cast<T>(inner);
+        }
+        break;
+      }
+      case Kind::kReshape: {
+        y.data = x.data;
+        const std::string& op = o.node->opType();
+        if (op == "Flatten" || op == "Reshape") y.dims = {n, x.numel() / n};
+        else y.dims = x.dims;
+        break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  // ---- backward -------------------------------------------------------------------------------
+
+  void backwardOp(Op& o) {
+    Buffer& x = values[static_cast<size_t>(o.in[0])];
+    Buffer& y = values[static_cast<size_t>(o.out)];
+    const int64_t n = x.dims[0];
+    auto ensureGrad = [](Buffer& b) {
+      if (b.grad.size() != b.data.size()) b.grad.assign(b.data.size(), 0);
+    };
+    ensureGrad(x);
+    ensureGrad(y);
+    switch (o.kind) {
+      case Kind::kConv: {
+        Parameter& w = params[static_cast<size_t>(o.weight)];
+        const int64_t c = x.dims[1], h = x.dims[2], wd = x.dims[3], m = y.dims[1], oh = y.dims[2], ow = y.dims[3];
+        const int64_t cg = c / o.group, mg = m / o.group, kk = cg * o.kh * o.kw, pix = oh * ow;
+        std::vector<T> col(static_cast<size_t>(kk * pix)), dcol(static_cast<size_t>(kk * pix));
+        for (int64_t b = 0; b < n; ++b)
+          for (int64_t gi = 0; gi < o.group; ++gi) {
+            im2col(x.data.data() + (b * c + gi * cg) * h * wd, cg, h, wd, o, oh, ow, col.data());
+            CMapM dY(y.grad.data() + (b * m + gi * mg) * pix, mg, pix);
+            MapM dW(w.grad.data() + gi * mg * kk, mg, kk);
+            dW.noalias() += dY * CMapM(col.data(), kk, pix).transpose();
+            MapM dC(dcol.data(), kk, pix);
+            dC.noalias() = CMapM(w.value.data() + gi * mg * kk, mg, kk).transpose() * dY;
+            col2im(dcol.data(), cg, h, wd, o, oh, ow, x.grad.data() + (b * c + gi * cg) * h * wd);
+          }
+        if (o.bias >= 0) {
+          auto& db = params[static_cast<size_t>(o.bias)].grad;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t ch = 0; ch < m; ++ch)
+              for (int64_t p = 0; p < pix; ++p) db[static_cast<size_t>(ch)] += y.grad[static_cast<size_t>((b * m + ch) * pix + p)];
+        }
+        break;
+      }
+      case Kind::kGemm: {
+        Parameter& w = params[static_cast<size_t>(o.weight)];
+        const int64_t k = x.numel() / n, m = y.dims[1];
+        CMapM A(x.data.data(), n, k), dY(y.grad.data(), n, m);
+        MapM dA(x.grad.data(), n, k);
+        if (o.transB) {
+          dA.noalias() += dY * CMapM(w.value.data(), m, k);
+          MapM(w.grad.data(), m, k).noalias() += dY.transpose() * A;
+        } else {
+          dA.noalias() += dY * CMapM(w.value.data(), k, m).transpose();
+          MapM(w.grad.data(), k, m).noalias() += A.transpose() * dY;
+        }
+        if (o.bias >= 0) {
+          auto& db = params[static_cast<size_t>(o.bias)].grad;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t j = 0; j < m; ++j) db[db.size() == 1 ? 0 : static_cast<size_t>(j)] += y.grad[static_cast<size_t>(b * m + j)];
+        }
+        break;
+      }
+      case Kind::kBatchNorm: {
+        const int64_t c = x.dims[1], inner = x.numel() / (n * c), count = n * inner;
+        const auto& gamma = params[static_cast<size_t>(o.weight)].value;
+        auto& dgamma = params[static_cast<size_t>(o.weight)].grad;
+        auto& dbeta = params[static_cast<size_t>(o.bias)].grad;
+        const bool batchStats = lastBatchStats_[&o];
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const T mean = o.saveMean[static_cast<size_t>(ch)], inv = o.saveInvStd[static_cast<size_t>(ch)];
+          T sumDy = 0, sumDyXhat = 0;
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t i = 0; i < inner; ++i) {
+              const size_t at = static_cast<size_t>((b * c + ch) * inner + i);
+              const T xhat = (x.data[at] - mean) * inv;
+              sumDy += y.grad[at];
+              sumDyXhat += y.grad[at] * xhat;
+            }
+          dgamma[static_cast<size_t>(ch)] += sumDyXhat;
+          dbeta[static_cast<size_t>(ch)] += sumDy;
+          const T g = gamma[static_cast<size_t>(ch)];
+          for (int64_t b = 0; b < n; ++b)
+            for (int64_t i = 0; i < inner; ++i) {
+              const size_t at = static_cast<size_t>((b * c + ch) * inner + i);
+              if (batchStats) {
+                const T xhat = (x.data[at] - mean) * inv;
+                x.grad[at] += g * inv / static_cast<T>(count) *
+                              (static_cast<T>(count) * y.grad[at] - sumDy - xhat * sumDyXhat);
+              } else {
+                x.grad[at] += g * inv * y.grad[at];
+              }
+            }
+        }
+        break;
+      }
+      case Kind::kRelu:
+      case Kind::kClip: {
+        const T lo = o.kind == Kind::kRelu ? T(0) : o.lo, hi = o.kind == Kind::kRelu ? std::numeric_limits<T>::infinity() : o.hi;
+        // PyTorch's ReLU and hardtanh (ReLU6): the gradient passes strictly inside the bounds.
+        for (size_t i = 0; i < x.data.size(); ++i)
+          if (x.data[i] > lo && x.data[i] < hi) x.grad[i] += y.grad[i];
+        break;
+      }
+      case Kind::kAdd: {
+        Buffer& b = values[static_cast<size_t>(o.in[1])];
+        ensureGrad(b);
+        for (size_t i = 0; i < y.grad.size(); ++i) x.grad[i] += y.grad[i], b.grad[i] += y.grad[i];
+        break;
+      }
+      case Kind::kMaxPool:
+        for (size_t i = 0; i < y.grad.size(); ++i)
+          if (o.argmax[i] >= 0) x.grad[static_cast<size_t>(o.argmax[i])] += y.grad[i];
+        break;
+      case Kind::kGlobalAveragePool: {
+        const int64_t c = x.dims[1], inner = x.numel() / (n * c);
+        for (int64_t p = 0; p < n * c; ++p)
+          for (int64_t i = 0; i < inner; ++i)
+            x.grad[static_cast<size_t>(p * inner + i)] += y.grad[static_cast<size_t>(p)] / static_cast<T>(inner);
+        break;
+      }
+      case Kind::kReshape:
+        for (size_t i = 0; i < y.grad.size(); ++i) x.grad[i] += y.grad[i];
+        break;
+    }
+  }
+
+  std::map<const Op*, bool> lastBatchStats_;
+};
+
+template <typename T>
+Network<T>::Network(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+template <typename T>
+Network<T>::~Network() = default;
+
+template <typename T>
+StatusOr<std::unique_ptr<Network<T>>> Network<T>::create(const ir::Graph& graph, bool freezeBatchNorm) {
+  auto impl = std::make_unique<Impl>();
+  EDGEOPT_RETURN_IF_ERROR(impl->build(graph, freezeBatchNorm));
+  return std::unique_ptr<Network<T>>(new Network<T>(std::move(impl)));
+}
+
+template <typename T>
+StatusOr<std::vector<T>> Network<T>::forward(const std::vector<T>& input, int64_t batch, bool train) {
+  auto& in = impl_->values[static_cast<size_t>(impl_->input)];
+  in.data = input;
+  in.dims.assign(1, batch);
+  in.dims.push_back(static_cast<int64_t>(input.size()) / batch);
+  if (!sampleDims_.empty()) {
+    in.dims = {batch};
+    in.dims.insert(in.dims.end(), sampleDims_.begin(), sampleDims_.end());
+  }
+  for (auto& v : impl_->values) v.grad.clear();
+  for (auto& o : impl_->ops) EDGEOPT_RETURN_IF_ERROR(impl_->forwardOp(o, train));
+  const auto& out = impl_->values[static_cast<size_t>(impl_->output)];
+  impl_->classes = out.numel() / batch;
+  return out.data;
+}
+
+template <typename T>
+Status Network<T>::backward(const std::vector<T>& dLogits) {
+  auto& out = impl_->values[static_cast<size_t>(impl_->output)];
+  if (dLogits.size() != out.data.size()) return invalidInput("the gradient does not match the logits");
+  out.grad = dLogits;
+  for (auto it = impl_->ops.rbegin(); it != impl_->ops.rend(); ++it) impl_->backwardOp(*it);
+  return Status::Ok();
+}
+
+template <typename T>
+int64_t Network<T>::classes() const { return impl_->classes; }
+
+template <typename T>
+std::vector<typename Network<T>::Parameter>& Network<T>::parameters() { return impl_->params; }
+
+template <typename T>
+void Network<T>::zeroGrad() {
+  for (auto& p : impl_->params) std::fill(p.grad.begin(), p.grad.end(), T(0));
+}
+
+template <typename T>
+void Network<T>::sgdStep(double lr, double momentum, double weightDecay) {
+  for (auto& p : impl_->params)
+    for (size_t i = 0; i < p.value.size(); ++i) {
+      if (p.frozenZero[i]) continue;
+      T g = p.grad[i] + (p.decayed ? static_cast<T>(weightDecay) * p.value[i] : T(0));
+      p.velocity[i] = static_cast<T>(momentum) * p.velocity[i] + g;
+      g = g + static_cast<T>(momentum) * p.velocity[i];  // Nesterov
+      p.value[i] -= static_cast<T>(lr) * g;
+    }
+}
+
+template <typename T>
+Status Network<T>::writeBack(ir::Graph& graph) const {
+  auto tensorOf = [](const std::vector<T>& v, const std::vector<int64_t>& dims) {
+    ir::Tensor t(ir::DType::kFloat32, dims);
+    for (size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = static_cast<float>(v[i]);
+    return t;
+  };
+  auto replace = [&](ir::Node* n, size_t input, const std::vector<T>& v) {
+    const ir::Value* old = initializerOf(n->input(input));
+    n->setInput(input, graph.addInitializer(graph.uniqueName(old->name()), tensorOf(v, old->initializer().dims())));
+  };
+  for (const auto& o : impl_->ops) {
+    if (o.weight >= 0) replace(o.node, 1, impl_->params[static_cast<size_t>(o.weight)].value);
+    if (o.bias >= 0) replace(o.node, 2, impl_->params[static_cast<size_t>(o.bias)].value);
+    if (o.kind == Impl::Kind::kBatchNorm) {
+      replace(o.node, 3, o.runMean);
+      replace(o.node, 4, o.runVar);
+    }
+  }
+  graph.removeUnusedValues();
+  return graph.verify();
+}
+
+template <typename T>
+double distillationLoss(const std::vector<T>& logits, const std::vector<float>& teacher, const std::vector<int64_t>& labels,
+                        int64_t classes, double alpha, double temperature, std::vector<T>* dLogits, int64_t* correct) {
+  const int64_t n = static_cast<int64_t>(labels.size());
+  const bool kd = !teacher.empty() && alpha > 0;
+  const double a = kd ? alpha : 0.0, t = temperature;
+  dLogits->assign(logits.size(), T(0));
+  double loss = 0;
+  std::vector<double> p(static_cast<size_t>(classes)), pt(static_cast<size_t>(classes)), q(static_cast<size_t>(classes));
+  for (int64_t b = 0; b < n; ++b) {
+    const T* s = logits.data() + b * classes;
+    const int64_t label = labels[static_cast<size_t>(b)];
+    double mx = s[0];
+    int64_t arg = 0;
+    for (int64_t k = 1; k < classes; ++k)
+      if (s[k] > mx) mx = s[k], arg = k;
+    *correct += arg == label;
+    double z = 0;
+    for (int64_t k = 0; k < classes; ++k) z += std::exp(static_cast<double>(s[k]) - mx);
+    for (int64_t k = 0; k < classes; ++k) p[static_cast<size_t>(k)] = std::exp(static_cast<double>(s[k]) - mx) / z;
+    loss += (1 - a) * -std::log(std::max(p[static_cast<size_t>(label)], 1e-300));
+    for (int64_t k = 0; k < classes; ++k)
+      (*dLogits)[static_cast<size_t>(b * classes + k)] += static_cast<T>((1 - a) * (p[static_cast<size_t>(k)] - (k == label)) / n);
+    if (!kd) continue;
+    const float* tl = teacher.data() + b * classes;
+    double ms = -1e300, mt = -1e300;
+    for (int64_t k = 0; k < classes; ++k) ms = std::max(ms, static_cast<double>(s[k]) / t), mt = std::max(mt, static_cast<double>(tl[k]) / t);
+    double zs = 0, zt = 0;
+    for (int64_t k = 0; k < classes; ++k) zs += std::exp(static_cast<double>(s[k]) / t - ms), zt += std::exp(tl[k] / t - mt);
+    double kl = 0;
+    for (int64_t k = 0; k < classes; ++k) {
+      const double logPs = static_cast<double>(s[k]) / t - ms - std::log(zs), logQ = tl[k] / t - mt - std::log(zt);
+      pt[static_cast<size_t>(k)] = std::exp(logPs);
+      q[static_cast<size_t>(k)] = std::exp(logQ);
+      kl += q[static_cast<size_t>(k)] * (logQ - logPs);
+    }
+    loss += a * t * t * kl;
+    for (int64_t k = 0; k < classes; ++k)
+      (*dLogits)[static_cast<size_t>(b * classes + k)] +=
+          static_cast<T>(a * t * (pt[static_cast<size_t>(k)] - q[static_cast<size_t>(k)]) / n);
+  }
+  return loss / static_cast<double>(n);
+}
+
+template class Network<float>;
+template class Network<double>;
+template double distillationLoss<float>(const std::vector<float>&, const std::vector<float>&, const std::vector<int64_t>&, int64_t,
+                                        double, double, std::vector<float>*, int64_t*);
+template double distillationLoss<double>(const std::vector<double>&, const std::vector<float>&, const std::vector<int64_t>&, int64_t,
+                                         double, double, std::vector<double>*, int64_t*);
+
+Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& o,
+                const std::function<StatusOr<double>(const ir::Model&)>& evaluateHeldOut,
+                const std::function<void(const EpochLog&)>& log) {
+  if (o.epochs < 1 || o.batch < 1 || !(o.learningRate > 0) || !(o.momentum >= 0 && o.momentum < 1) || !(o.weightDecay >= 0) ||
+      !(o.alpha >= 0 && o.alpha <= 1) || !(o.temperature > 0))
+    return invalidInput("fine-tuning options out of range (epochs >= 1, batch >= 1, lr > 0, 0 <= momentum < 1, "
+                        "weight decay >= 0, 0 <= alpha <= 1, temperature > 0)");
+  if (train.count() < 1) return invalidInput("no training samples");
+  EDGEOPT_ASSIGN_OR_RETURN(auto net, Network<float>::create(*model.graph, o.freezeBatchNorm));
+  net->setSampleDims(train.sampleDims);
+  const int64_t sample = static_cast<int64_t>(train.inputs.size()) / train.count();
+  const int64_t steps = (train.count() + o.batch - 1) / o.batch, total = steps * o.epochs;
+  std::vector<int64_t> order(static_cast<size_t>(train.count()));
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937 rng(o.seed);
+  double bestHeldOut = -1;
+  std::optional<ir::Model> best;
+  int64_t step = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    std::shuffle(order.begin(), order.end(), rng);
+    double lossSum = 0;
+    int64_t correct = 0, seen = 0, classes = 0;
+    for (int64_t s = 0; s < steps; ++s, ++step) {
+      const int64_t first = s * o.batch, count = std::min(o.batch, train.count() - first);
+      std::vector<float> x(static_cast<size_t>(count * sample));
+      std::vector<int64_t> labels(static_cast<size_t>(count));
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t idx = order[static_cast<size_t>(first + i)];
+        std::copy_n(train.inputs.data() + idx * sample, sample, x.data() + i * sample);
+        labels[static_cast<size_t>(i)] = train.labels[static_cast<size_t>(idx)];
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(const std::vector<float> logits, net->forward(x, count, true));
+      classes = net->classes();
+      std::vector<float> teacher;
+      if (!train.teacherLogits.empty()) {
+        teacher.resize(static_cast<size_t>(count * classes));
+        for (int64_t i = 0; i < count; ++i)
+          std::copy_n(train.teacherLogits.data() + order[static_cast<size_t>(first + i)] * classes, classes, teacher.data() + i * classes);
+      }
+      for (int64_t l : labels)
+        if (l < 0 || l >= classes) return invalidInput("training label " + std::to_string(l) + " is not one of the model's " + std::to_string(classes) + " classes");
+      std::vector<float> dLogits;
+      lossSum += distillationLoss(logits, teacher, labels, classes, o.alpha, o.temperature, &dLogits, &correct) * static_cast<double>(count);
+      if (!std::isfinite(lossSum)) return invalidInput("the training loss is not finite at epoch " + std::to_string(epoch) + " (lower the learning rate)");
+      seen += count;
+      net->zeroGrad();
+      EDGEOPT_RETURN_IF_ERROR(net->backward(dLogits));
+      constexpr double kPi = 3.14159265358979323846;
+      const double lr = o.learningRate * 0.5 * (1 + std::cos(kPi * static_cast<double>(step) / static_cast<double>(total)));
+      net->sgdStep(lr, o.momentum, o.weightDecay);
+    }
+    EDGEOPT_RETURN_IF_ERROR(net->writeBack(*model.graph));
+    EpochLog e;
+    e.epoch = epoch;
+    e.loss = lossSum / static_cast<double>(seen);
+    e.trainTop1 = static_cast<double>(correct) / static_cast<double>(seen);
+    if (evaluateHeldOut) {
+      EDGEOPT_ASSIGN_OR_RETURN(e.heldOutTop1, evaluateHeldOut(model));
+      if (e.heldOutTop1 > bestHeldOut) {
+        bestHeldOut = e.heldOutTop1;
+        best = ir::cloneModel(model);
+      }
+    }
+    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (log) log(e);
+  }
+  if (best) model = std::move(*best);  // early stopping: the epoch with the best held-out accuracy
+  return Status::Ok();
+}
+
+}  // namespace edgeopt::train
