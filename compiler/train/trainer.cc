@@ -25,6 +25,16 @@ const ir::Value* initializerOf(const ir::Value* v) {
   return nullptr;
 }
 
+// The tensor behind a constant input: an initializer (through Identity nodes) or a Constant node.
+const ir::Tensor* constantTensor(const ir::Value* v) {
+  if (const ir::Value* init = initializerOf(v)) return &init->initializer();
+  const ir::Node* p = v ? v->producer() : nullptr;
+  if (p && p->opType() == "Constant" && p->domain().empty() && p->attr("value") &&
+      p->attr("value")->kind() == ir::Attribute::Kind::kTensor)
+    return &p->attr("value")->t();
+  return nullptr;
+}
+
 Status unsupportedNode(const ir::Node& n, const std::string& why) {
   return unsupported("node " + n.describe() + ": " + why + " (the built-in fine-tuner trains Conv, Gemm/MatMul, "
                      "BatchNormalization, Relu, Clip, Add, MaxPool, GlobalAveragePool, Flatten, Reshape, Identity)");
@@ -100,11 +110,12 @@ struct Network<T>::Impl {
     for (ir::Node* n : g.nodes()) {
       if (!n->domain().empty()) return unsupportedNode(*n, "not a default-domain op");
       const std::string& op = n->opType();
-      if (op == "Identity" && initializerOf(n->output(0))) continue;  // a shared constant
+      if ((op == "Identity" && initializerOf(n->output(0))) || (op == "Constant" && constantTensor(n->output(0))))
+        continue;  // a constant
       for (size_t i = 0; i < n->numInputs(); ++i) {
         const ir::Value* v = n->input(i);
-        if (v && !initializerOf(v) && !ids.count(v)) return unsupportedNode(*n, "input '" + v->name() + "' is not computed here");
-        if (v && initializerOf(v) && initializerOf(v)->initializer().dtype() != ir::DType::kFloat32 && op != "Reshape")
+        if (v && !constantTensor(v) && !ids.count(v)) return unsupportedNode(*n, "input '" + v->name() + "' is not computed here");
+        if (v && constantTensor(v) && constantTensor(v)->dtype() != ir::DType::kFloat32 && op != "Reshape")
           return unsupportedNode(*n, "constants must be float32 (fine-tune before quantizing)");
       }
       Op o;
@@ -156,18 +167,14 @@ struct Network<T>::Impl {
       } else if (op == "Clip") {
         o.kind = Kind::kClip;
         o.lo = -std::numeric_limits<T>::infinity(), o.hi = std::numeric_limits<T>::infinity();
-        if (n->input(1)) {
-          const ir::Value* c = initializerOf(n->input(1));
-          if (!c || c->initializer().numel() != 1) return unsupportedNode(*n, "needs constant bounds");
-          o.lo = static_cast<T>(c->initializer().data<float>()[0]);
-        }
-        if (n->input(2)) {
-          const ir::Value* c = initializerOf(n->input(2));
-          if (!c || c->initializer().numel() != 1) return unsupportedNode(*n, "needs constant bounds");
-          o.hi = static_cast<T>(c->initializer().data<float>()[0]);
+        for (size_t i = 1; i <= 2; ++i) {
+          if (!n->input(i)) continue;
+          const ir::Tensor* c = constantTensor(n->input(i));
+          if (!c || c->numel() != 1) return unsupportedNode(*n, "needs constant bounds");
+          (i == 1 ? o.lo : o.hi) = static_cast<T>(c->data<float>()[0]);
         }
       } else if (op == "Add") {
-        if (initializerOf(n->input(0)) || initializerOf(n->input(1))) return unsupportedNode(*n, "adds a constant");
+        if (constantTensor(n->input(0)) || constantTensor(n->input(1))) return unsupportedNode(*n, "adds a constant");
         o.kind = Kind::kAdd;
       } else if (op == "MaxPool") {
         const auto k = n->attrInts("kernel_shape"), pads = n->attrInts("pads", {0, 0, 0, 0}), strides = n->attrInts("strides", {1, 1});

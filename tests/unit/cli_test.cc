@@ -773,3 +773,24 @@ TEST_F(CliEvalTest, PruneShrinksTheModelAndRefusesBadRequests) {
                  path("x.onnx"));
   expectBadInput(cli("prune " + zoo + " -o " + path("x.onnx")), "nothing to do: give --macs and/or --unstructured", path("x.onnx"));
 }
+
+// Issue 16: finetune distills the zoo ResNet into itself on a few bundled images (the figures as
+// JSON, a valid model written) and refuses data without labels and a model it cannot train.
+TEST_F(CliEvalTest, FinetuneTrainsAndRefusesWhatItCannotTrain) {
+  const std::string zoo = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+  const std::string data = std::string(EDGEOPT_SOURCE_DIR) + "/calib_data/fashion_mnist_500 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  auto r = cli("finetune " + zoo + " --teacher " + zoo + " --data " + data + " --limit 80 --held-out 0.2 --epochs 2 --batch 16 -o " +
+               path("ft.onnx") + " --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["train_samples"], 64);
+  EXPECT_EQ(j["held_out_samples"], 16);
+  ASSERT_EQ(j["epochs"].size(), 2u);
+  EXPECT_GE(j["held_out_top1"]["after"].get<double>(), 0.0);
+  EXPECT_EQ(cli("inspect " + path("ft.onnx")).exitCode, 0);
+  expectBadInput(cli("finetune " + zoo + " --data " + path("x20.npy") + " -o " + path("x.onnx")), "fine-tuning needs labels",
+                 path("x.onnx"));
+  expectBadInput(cli("finetune " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " -o " + path("x.onnx")),
+                 "op Softmax has no backward here", path("x.onnx"));
+  expectBadInput(cli("finetune " + zoo + " --data " + data + " --held-out 0.7 -o " + path("x.onnx")), "--held-out", path("x.onnx"));
+}
