@@ -1,10 +1,25 @@
 #include "api/finetune.h"
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "api/runner.h"
+#include "compiler/data/npy.h"
+#include "compiler/onnx/onnx_io.h"
+#include "compiler/support/files.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace edgeopt::api {
 namespace {
@@ -39,6 +54,239 @@ double top1(const std::vector<float>& logits, const std::vector<int64_t>& labels
   return n ? static_cast<double>(correct) / static_cast<double>(n) : 0;
 }
 
+
+namespace fs = std::filesystem;
+
+ir::Tensor tensorOf(const std::vector<float>& v, std::vector<int64_t> dims) {
+  ir::Tensor t(ir::DType::kFloat32, std::move(dims));
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+ir::Tensor labelsOf(const std::vector<int64_t>& v, size_t first, size_t count) {
+  ir::Tensor t(ir::DType::kInt64, {static_cast<int64_t>(count)});
+  std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(first), count, t.data<int64_t>());
+  return t;
+}
+
+// What a hook may change: Conv/Gemm/MatMul weights and biases, BatchNorm scales and biases
+// (trained), BatchNorm running statistics (updated); and the weights whose zeros it must keep.
+struct HookTensors {
+  std::vector<std::string> trainable, running, masked;
+};
+HookTensors hookTensors(const ir::Graph& g) {
+  HookTensors t;
+  auto add = [](std::vector<std::string>& list, const ir::Value* v) {
+    if (v && v->isInitializer() && std::find(list.begin(), list.end(), v->name()) == list.end()) list.push_back(v->name());
+  };
+  for (const ir::Node* n : g.nodes()) {
+    const std::string& op = n->opType();
+    if (op == "Conv" || op == "Gemm" || op == "MatMul") {
+      add(t.trainable, n->input(1));
+      add(t.masked, n->input(1));
+      if (op != "MatMul") add(t.trainable, n->input(2));
+    } else if (op == "BatchNormalization") {
+      add(t.trainable, n->input(1));
+      add(t.trainable, n->input(2));
+      add(t.running, n->input(3));
+      add(t.running, n->input(4));
+    }
+  }
+  return t;
+}
+
+// The last non-empty line of a file (the hook's own error text).
+std::string lastLine(const fs::path& p) {
+  std::ifstream in(p);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  return last.size() > 300 ? last.substr(0, 300) + "..." : last;
+}
+
+// Same nodes (op types, in order), same initializer names and dims, every float value finite,
+// and every exact zero of a trainable weight still zero.
+Status checkHookResult(const ir::Model& before, const ir::Model& after, const HookTensors& may) {
+  auto in = [](const std::vector<std::string>& list, const std::string& name) {
+    return std::find(list.begin(), list.end(), name) != list.end();
+  };
+  const auto a = before.graph->nodes(), b = after.graph->nodes();
+  if (a.size() != b.size()) return externalFailure("the hook returned a changed graph (" + std::to_string(b.size()) + " nodes, not " + std::to_string(a.size()) + ")");
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i]->opType() != b[i]->opType()) return externalFailure("the hook returned a changed graph (node " + a[i]->describe() + " became " + b[i]->describe() + ")");
+  std::map<std::string, const ir::Tensor*> inits;
+  for (const ir::Value* v : after.graph->initializers()) inits[v->name()] = &v->initializer();
+  for (const ir::Value* v : before.graph->initializers()) {
+    auto it = inits.find(v->name());
+    if (it == inits.end() || it->second->dims() != v->initializer().dims() || it->second->dtype() != v->initializer().dtype())
+      return externalFailure("the hook returned a changed graph (initializer '" + v->name() + "' is missing or reshaped)");
+    const ir::Tensor& t = *it->second;
+    if (t.dtype() != ir::DType::kFloat32) continue;
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(t.data<float>()[i])) return externalFailure("the hook returned non-finite values in '" + v->name() + "'");
+    if (!in(may.trainable, v->name()) && !in(may.running, v->name())) {
+      if (std::memcmp(t.rawData(), v->initializer().rawData(), t.byteSize()) != 0)
+        return externalFailure("the hook changed '" + v->name() + "', which is not trainable");
+      continue;
+    }
+    if (!in(may.masked, v->name())) continue;
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (v->initializer().data<float>()[i] == 0.0f && t.data<float>()[i] != 0.0f)
+        return externalFailure("the hook did not keep the zero weights (masks) of '" + v->name() + "'");
+  }
+  return Status::Ok();
+}
+
+// Runs argv in its own process group; progress lines from `progressFile` go to `onLine`.
+Status runInGroup(std::vector<std::string> argv, const fs::path& job, int timeoutSeconds,
+                  const std::function<void(const std::string&)>& onLine) {
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const std::string out = (job / "hook.stdout").string(), err = (job / "hook.stderr").string();
+  const pid_t child = ::fork();
+  if (child < 0) return ioError("cannot start the hook: fork failed");
+  if (child == 0) {
+    ::setpgid(0, 0);
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (o >= 0) ::dup2(o, 1);
+    if (e >= 0) ::dup2(e, 2);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "cannot run '%s': %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::setpgid(child, child);
+  const auto start = std::chrono::steady_clock::now();
+  std::streampos read = 0;
+  auto pump = [&]() {
+    std::ifstream in(job / "progress.jsonl");
+    if (!in) return;
+    in.seekg(read);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (in.eof()) break;  // a partial last line: read it when it is complete
+      read = in.tellg();
+      if (onLine) onLine(line);
+    }
+  };
+  int status = 0;
+  bool timedOut = false;
+  while (true) {
+    const pid_t r = ::waitpid(child, &status, WNOHANG);
+    if (r == child) break;
+    pump();
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(timeoutSeconds)) {
+      timedOut = true;
+      ::kill(-child, SIGTERM);
+      for (int i = 0; i < 50 && ::waitpid(child, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ::kill(-child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  pump();
+  ::kill(-child, SIGKILL);  // whatever the hook left running in its group (e.g. torchrun workers)
+  if (timedOut) return externalFailure("the fine-tune hook did not finish within " + std::to_string(timeoutSeconds) + " s; its process group was ended");
+  if (WIFSIGNALED(status)) return externalFailure("the fine-tune hook was killed by signal " + std::to_string(WTERMSIG(status)));
+  if (WEXITSTATUS(status) != 0) {
+    const std::string why = lastLine(err);
+    return externalFailure("the fine-tune hook exited with status " + std::to_string(WEXITSTATUS(status)) + (why.empty() ? "" : ": " + why));
+  }
+  return Status::Ok();
+}
+
+Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& o, const train::TrainingSet& all,
+               int64_t trainCount, const std::vector<float>& teacherLogits, int64_t classes, FinetuneResult* r,
+               const std::function<void(const train::EpochLog&)>& progress) {
+  std::vector<std::string> argv;
+  std::stringstream ss(o.hook);
+  bool hasJob = false;
+  for (std::string token; ss >> token;) {
+    hasJob = hasJob || token.find("{job}") != std::string::npos;
+    argv.push_back(token);
+  }
+  if (argv.empty() || !hasJob) return invalidInput("--hook must be a command line containing {job} (the job folder)");
+  if (o.hookTimeoutSeconds < 1) return invalidInput("--hook-timeout must be at least 1 s");
+  std::string tmpl = (fs::temp_directory_path() / "edgeopt-finetune-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) return ioError("cannot create the fine-tune job folder in " + fs::temp_directory_path().string());
+  const fs::path job = tmpl;
+  const support::PendingRemoval removed(job.string(), /*folder=*/true);
+  struct Cleanup {
+    fs::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      fs::remove_all(p, ec);
+    }
+  } cleanup{job};
+  for (auto& a : argv)
+    for (size_t at; (at = a.find("{job}")) != std::string::npos;) a.replace(at, 5, job.string());
+  const int64_t sample = static_cast<int64_t>(all.inputs.size()) / all.count(), held = all.count() - trainCount;
+  auto dims = [&](int64_t n) {
+    std::vector<int64_t> d = {n};
+    d.insert(d.end(), all.sampleDims.begin(), all.sampleDims.end());
+    return d;
+  };
+  EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(student, (job / "student.onnx").string()));
+  if (teacher) EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(*teacher, (job / "teacher.onnx").string()));
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf({all.inputs.begin(), all.inputs.begin() + trainCount * sample}, dims(trainCount)), (job / "train_x.npy").string()));
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(labelsOf(all.labels, 0, static_cast<size_t>(trainCount)), (job / "train_y.npy").string()));
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf({all.inputs.begin() + trainCount * sample, all.inputs.end()}, dims(held)), (job / "held_x.npy").string()));
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(labelsOf(all.labels, static_cast<size_t>(trainCount), static_cast<size_t>(held)), (job / "held_y.npy").string()));
+  if (!teacherLogits.empty()) EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf(teacherLogits, {trainCount, classes}), (job / "teacher_logits.npy").string()));
+  const HookTensors may = hookTensors(*student.graph);
+  const train::TrainOptions& t = o.optimizer;
+  nlohmann::json req = {{"schema", "edgeopt.finetune-request/1"},
+                        {"epochs", t.epochs},
+                        {"batch", t.batch},
+                        {"seed", t.seed},
+                        {"optimizer", {{"kind", "sgd"}, {"lr", t.learningRate}, {"momentum", t.momentum}, {"nesterov", true},
+                                       {"weight_decay", t.weightDecay}, {"weight_decay_on", "Conv/Gemm/MatMul weights"},
+                                       {"schedule", "cosine"}}},
+                        {"loss", {{"alpha", teacher ? t.alpha : 0.0}, {"temperature", t.temperature}}},
+                        {"freeze_batchnorm", t.freezeBatchNorm},
+                        {"trainable", may.trainable},
+                        {"running_statistics", may.running},
+                        {"keep_zero_weights", may.masked},
+                        {"classes", classes}};
+  EDGEOPT_RETURN_IF_ERROR(support::writeFileAtomically((job / "request.json").string(), req.dump(2) + "\n"));
+  EDGEOPT_RETURN_IF_ERROR(runInGroup(argv, job, o.hookTimeoutSeconds, [&](const std::string& line) {
+    try {
+      const auto j = nlohmann::json::parse(line);
+      train::EpochLog e;
+      e.epoch = j.value("epoch", 0);
+      e.loss = j.value("loss", 0.0);
+      e.trainTop1 = j.value("train_top1", -1.0);
+      e.heldOutTop1 = j.value("held_out_top1", -1.0);
+      e.seconds = j.value("seconds", 0.0);
+      r->epochs.push_back(e);
+      if (progress) progress(e);
+    } catch (const std::exception&) {
+      // a line that is not JSON: progress only, ignored
+    }
+  }));
+  auto text = support::readFile((job / "result.json").string());
+  if (!text.ok()) return externalFailure("the fine-tune hook exited 0 but wrote no result.json");
+  nlohmann::json result;
+  try {
+    result = nlohmann::json::parse(text.value());
+  } catch (const std::exception& e) {
+    return externalFailure(std::string("the fine-tune hook's result.json is not JSON: ") + e.what());
+  }
+  if (result.value("schema", "") != "edgeopt.finetune-result/1")
+    return externalFailure("the fine-tune hook's result.json is not schema edgeopt.finetune-result/1");
+  auto trained = onnx_io::importModel((job / "student_out.onnx").string());
+  if (!trained.ok()) return externalFailure("the fine-tune hook's student_out.onnx: " + trained.status().message());
+  EDGEOPT_RETURN_IF_ERROR(checkHookResult(student, trained.value(), may));
+  if (teacher && r->teacherHeldOutTop1 >= 0) {
+    const double theirs = result.value("teacher_held_out_top1", -1.0);
+    if (std::fabs(theirs - r->teacherHeldOutTop1) > 0.005)
+      return externalFailure("the fine-tune hook measured the teacher's held-out top-1 as " + std::to_string(theirs) +
+                             ", edgeopt " + std::to_string(r->teacherHeldOutTop1) + " (a preprocessing mismatch)");
+  }
+  r->studentHeldOutTop1After = result.value("student_held_out_top1", -1.0);
+  student = std::move(trained).value();
+  return Status::Ok();
+}
 }  // namespace
 
 Status finetuneModel(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& o, FinetuneResult* r,
@@ -84,6 +332,12 @@ Status finetuneModel(ir::Model& student, const ir::Model* teacher, const Finetun
       return top1(logits, all.labels, trainCount, k);
     };
     EDGEOPT_ASSIGN_OR_RETURN(r->studentHeldOutTop1Before, heldOutTop1(student));
+  }
+  if (!o.hook.empty()) {
+    if (classes == 0) EDGEOPT_RETURN_IF_ERROR(logitsOf(student, all, 0, 1, o.target, &classes).status());
+    EDGEOPT_RETURN_IF_ERROR(runHook(student, teacher, o, all, trainCount, train.teacherLogits, classes, r, progress));
+    r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return Status::Ok();
   }
   EDGEOPT_RETURN_IF_ERROR(train::fineTune(student, train, o.optimizer, heldOutTop1, [&](const train::EpochLog& e) {
     r->epochs.push_back(e);

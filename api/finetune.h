@@ -21,7 +21,29 @@ struct FinetuneOptions {
   double heldOut = 0.1;       // fraction of the loaded samples held out, in [0, 0.5]
   train::TrainOptions optimizer;
   std::string target = "x86";  // runs the teacher and the held-out evaluation
+  // An external trainer instead of the built-in one: a command line (split on spaces, no shell)
+  // in which {job} is replaced by the job folder. See hookProtocol below.
+  std::string hook;
+  int hookTimeoutSeconds = 3600;
 };
+
+// The hook protocol (versioned: request "edgeopt.finetune-request/1", result
+// "edgeopt.finetune-result/1"). edgeopt writes the job folder:
+//   student.onnx, teacher.onnx (teacher absent: plain cross-entropy)
+//   train_x.npy [n, ...] float32, train_y.npy [n] int64, teacher_logits.npy [n, classes] float32,
+//   held_x.npy, held_y.npy (the preprocessed samples: the hook does no preprocessing)
+//   request.json: epochs, batch, seed, optimizer (sgd, lr, momentum, nesterov, weight_decay,
+//     weight_decay_on, schedule "cosine"), loss (alpha, temperature), trainable (initializer
+//     names), running_statistics (BatchNorm means/variances it may update), keep_zero_weights
+//     (weights whose exact zeros must stay zero); nothing else may change
+// runs the command in its own process group with the job folder's path in place of {job}
+// (stdout and stderr to hook.stdout / hook.stderr there), shows each line the hook appends to
+// progress.jsonl ({"epoch", "loss", "held_out_top1"}), and on exit 0 reads student_out.onnx (the
+// student's graph with trained initializer values) and result.json ({"schema",
+// "teacher_held_out_top1", "student_held_out_top1", "epochs": [...]}). It refuses a changed
+// graph, non-finite values, a lost zero, or a teacher held-out accuracy more than 0.5 points
+// from edgeopt's own. On a timeout the process group gets SIGTERM, then SIGKILL after 5 s; the
+// group is always ended when the hook returns. The job folder is removed afterwards.
 
 struct FinetuneResult {
   int64_t trainSamples = 0, heldOutSamples = 0;

@@ -18,6 +18,7 @@ enum class StatusCode {
   kUnsupported,    // valid input that edgeopt does not handle (CLI exit 2)
   kIoError,        // a file could not be read or written (CLI exit 2)
   kInternal,       // a bug in edgeopt (CLI exit 1)
+  kExternal,       // an external program the user named (the fine-tune hook) failed (CLI exit 4)
 };
 
 class [[nodiscard]] Status {
@@ -45,6 +46,7 @@ inline Status invalidInput(std::string m) { return {StatusCode::kInvalidInput, s
 inline Status unsupported(std::string m) { return {StatusCode::kUnsupported, std::move(m)}; }
 inline Status ioError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status internalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status externalFailure(std::string m) { return {StatusCode::kExternal, std::move(m)}; }
 
 template <typename T>
 class [[nodiscard]] StatusOr {

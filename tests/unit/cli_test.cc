@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <limits>
 #include <fstream>
@@ -793,4 +794,38 @@ TEST_F(CliEvalTest, FinetuneTrainsAndRefusesWhatItCannotTrain) {
   expectBadInput(cli("finetune " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " -o " + path("x.onnx")),
                  "op Softmax has no backward here", path("x.onnx"));
   expectBadInput(cli("finetune " + zoo + " --data " + data + " --held-out 0.7 -o " + path("x.onnx")), "--held-out", path("x.onnx"));
+}
+
+// Issue 16: a fine-tune hook that fails, hangs, writes nothing, changes the graph or disagrees
+// on the teacher's accuracy: one line naming the cause (the hook's own text when it gave one),
+// exit 4, nothing written, and a hung hook's process group ended.
+TEST_F(CliEvalTest, FinetuneHookFailuresAreOneLineAndExit4) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  const std::string zoo = src + "/tools/zoo/models/resnet_fm.onnx";
+  ASSERT_EQ(cli("prune " + zoo + " --macs 0.5 -o " + path("student.onnx")).exitCode, 0);
+  const std::string common = "finetune " + path("student.onnx") + " --teacher " + zoo + " --data " + src +
+                             "/calib_data/fashion_mnist_500 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 "
+                             "--limit 40 -o " + path("out.onnx") + " --hook-timeout 3 --hook ";
+  const std::string hook = "/bin/sh " + src + "/tests/finetune/fake_hook.sh ";
+  auto expectHookFailure = [&](const std::string& mode, const std::string& mention) {
+    const auto r = cli(common + "\"" + hook + mode + " {job}\"", 60);
+    EXPECT_EQ(r.exitCode, 4) << mode << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(mention), std::string::npos) << mode << ": expected '" << mention << "' in " << r.err;
+    EXPECT_FALSE(fs::exists(path("out.onnx"))) << mode;
+  };
+  expectHookFailure("fail", "the fine-tune hook exited with status 3: fake_hook: out of memory on the GPU");
+  expectHookFailure("noresult", "exited 0 but wrote no result.json");
+  expectHookFailure("changed", "the hook returned a changed graph");
+  expectHookFailure("teacher", "(a preprocessing mismatch)");
+  const auto start = std::chrono::steady_clock::now();
+  expectHookFailure("hang", "did not finish within 3 s; its process group was ended");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  // The hung hook wrote its pid beside the job folder: that process is gone.
+  std::ifstream pidFile(fs::temp_directory_path() / "fake_hook.pid");
+  pid_t hung = 0;
+  ASSERT_TRUE(pidFile >> hung);
+  EXPECT_NE(::kill(hung, 0), 0) << "the hung hook " << hung << " is still running";
+  fs::remove(fs::temp_directory_path() / "fake_hook.pid");
+  expectBadInput(cli(common + "\"/bin/true\""), "--hook must be a command line containing {job}", path("out.onnx"));
 }

@@ -27,6 +27,7 @@ using edgeopt::StatusCode;
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitHookFailed = 4;
 
 const char* kExitCodesHelp =
     "Exit codes:\n"
@@ -34,12 +35,16 @@ const char* kExitCodesHelp =
     "  1  internal error (a bug in edgeopt; please report it)\n"
     "  2  bad input or usage: unreadable or invalid model/data file, unsupported op or dtype,\n"
     "     input of the wrong dtype or shape, bad arguments\n"
+    "  4  the fine-tune hook (finetune --hook) failed, hung past its timeout, was killed, or\n"
+    "     returned a changed graph, non-finite values, lost masks or a teacher accuracy that\n"
+    "     disagrees with edgeopt's (a preprocessing mismatch)\n"
     "Errors are printed as one line on stderr: 'edgeopt: error: <what>: <why>'.\n"
     "No output file is left behind when a command fails.";
 
 int report(const Status& st) {
   if (st.ok()) return kExitOk;
   std::cerr << "edgeopt: error: " << edgeopt::api::printable(st.message()) << "\n";
+  if (st.code() == StatusCode::kExternal) return kExitHookFailed;
   return st.code() == StatusCode::kInternal ? kExitInternal : kExitBadInput;
 }
 
@@ -333,6 +338,8 @@ struct FinetuneArgs {
   edgeopt::data::DataOptions data;
   double heldOut = 0.1;
   edgeopt::train::TrainOptions optimizer;
+  std::string hook;
+  int hookTimeout = 3600;
   bool json = false;
 };
 
@@ -349,6 +356,8 @@ int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
   o.data = a.data;
   o.heldOut = a.heldOut;
   o.optimizer = a.optimizer;
+  o.hook = a.hook;
+  o.hookTimeoutSeconds = a.hookTimeout;
   edgeopt::api::FinetuneResult r;
   const int epochs = a.optimizer.epochs;
   Status st = edgeopt::api::finetuneModel(student.value(), teacher ? &*teacher : nullptr, o, &r, [&](const edgeopt::train::EpochLog& e) {
@@ -711,6 +720,13 @@ int main(int argc, char** argv) {
   finetune->add_flag("--freeze-bn", fa.optimizer.freezeBatchNorm, "Keep BatchNorm statistics fixed (train its scale and bias only)");
   finetune->add_option("--seed", fa.optimizer.seed, "Seed of the sample order")->default_val(0);
   finetune->add_option("--output,-o", fa.out, "Where to write the fine-tuned ONNX model")->required();
+  finetune->add_option("--hook", fa.hook,
+                       "Train with an external command instead of the built-in trainer, e.g. \"/usr/bin/python3 "
+                       "tools/finetune/torch_hook.py {job}\" or \"torchrun --standalone --nproc_per_node=2 "
+                       "tools/finetune/torch_hook.py {job}\" (no shell; {job} becomes the job folder; protocol in "
+                       "api/finetune.h and the README)");
+  finetune->add_option("--hook-timeout", fa.hookTimeout, "Seconds before the hook's process group is ended")->default_val(3600)
+      ->check(CLI::Range(1, 1000000));
   finetune->add_flag("--json", fa.json, "Print the per-epoch figures as JSON");
 
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");

@@ -30,7 +30,7 @@ from onnx import numpy_helper
 
 
 class OnnxModule(torch.nn.Module):
-    def __init__(self, model):
+    def __init__(self, model, untie=True):
         super().__init__()
         self.model = model
         self.graph = model.graph
@@ -52,6 +52,8 @@ class OnnxModule(torch.nn.Module):
         self.untied = []
         by_name = {i.name: i for i in self.graph.initializer}
         for n in list(self.graph.node):
+            if not untie:
+                break
             if n.op_type == "Identity" and n.input[0] in self.key:
                 k = "u%d" % len(self.untied)
                 self.params[k] = torch.nn.Parameter(self.params[self.key[n.input[0]]].detach().clone())
@@ -76,6 +78,9 @@ class OnnxModule(torch.nn.Module):
         env = {self.graph.input[0].name: x}
         for n in self.graph.node:
             if n.op_type == "Identity" and n.output[0] in self.key:
+                continue
+            if n.op_type == "Identity" and n.input[0] in self.key:
+                env[n.output[0]] = self.params[self.key[n.input[0]]]  # tied (untie=False): one parameter
                 continue
             a = {at.name: onnx.helper.get_attribute_value(at) for at in n.attribute}
             if n.op_type == "Constant":
