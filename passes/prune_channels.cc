@@ -9,20 +9,7 @@
 namespace edgeopt::passes {
 namespace {
 
-// The constant a node input holds: an initializer or a Constant node's tensor, possibly through
-// Identity nodes (exporters share equal initializers that way); null otherwise.
-const ir::Tensor* constantOf(const ir::Value* v) {
-  for (int depth = 0; v && depth < 8; ++depth) {
-    if (v->isInitializer()) return &v->initializer();
-    const ir::Node* p = v->producer();
-    if (p && p->opType() == "Constant" && p->domain().empty() && p->attr("value") &&
-        p->attr("value")->kind() == ir::Attribute::Kind::kTensor)
-      return &p->attr("value")->t();
-    if (!p || p->opType() != "Identity" || !p->domain().empty()) return nullptr;
-    v = p->input(0);
-  }
-  return nullptr;
-}
+const ir::Tensor* constantOf(const ir::Value* v) { return ir::constantBehind(v); }
 
 // Union-find over integers.
 class Disjoint {

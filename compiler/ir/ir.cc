@@ -250,6 +250,25 @@ Status Graph::verify() const {
   return Status::Ok();
 }
 
+const Value* initializerBehind(const Value* v) {
+  for (int depth = 0; v && depth < 16; ++depth) {
+    if (v->isInitializer()) return v;
+    const Node* p = v->producer();
+    if (!p || p->opType() != "Identity" || !p->domain().empty()) return nullptr;
+    v = p->input(0);
+  }
+  return nullptr;
+}
+
+const Tensor* constantBehind(const Value* v) {
+  if (const Value* init = initializerBehind(v)) return &init->initializer();
+  const Node* p = v ? v->producer() : nullptr;
+  if (p && p->opType() == "Constant" && p->domain().empty() && p->attr("value") &&
+      p->attr("value")->kind() == Attribute::Kind::kTensor)
+    return &p->attr("value")->t();
+  return nullptr;
+}
+
 std::map<std::string, int64_t> opHistogram(const Graph& g) {
   std::map<std::string, int64_t> h;
   for (const Node* n : g.nodes()) ++h[n->qualifiedOpType()];

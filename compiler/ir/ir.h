@@ -213,6 +213,12 @@ class Graph {
 // Node count per qualified op type.
 std::map<std::string, int64_t> opHistogram(const Graph& g);
 
+// The initializer a value is, directly or through Identity nodes (exporters share equal constants
+// that way); null otherwise.
+const Value* initializerBehind(const Value* v);
+// The constant tensor a value holds: that initializer's, or a Constant node's `value`; null otherwise.
+const Tensor* constantBehind(const Value* v);
+
 struct OpsetImport {
   std::string domain;
   int64_t version;

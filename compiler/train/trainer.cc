@@ -14,26 +14,8 @@
 namespace edgeopt::train {
 namespace {
 
-// The constant behind a node input: an initializer, possibly through Identity nodes.
-const ir::Value* initializerOf(const ir::Value* v) {
-  for (int depth = 0; v && depth < 8; ++depth) {
-    if (v->isInitializer()) return v;
-    const ir::Node* p = v->producer();
-    if (!p || p->opType() != "Identity" || !p->domain().empty()) return nullptr;
-    v = p->input(0);
-  }
-  return nullptr;
-}
-
-// The tensor behind a constant input: an initializer (through Identity nodes) or a Constant node.
-const ir::Tensor* constantTensor(const ir::Value* v) {
-  if (const ir::Value* init = initializerOf(v)) return &init->initializer();
-  const ir::Node* p = v ? v->producer() : nullptr;
-  if (p && p->opType() == "Constant" && p->domain().empty() && p->attr("value") &&
-      p->attr("value")->kind() == ir::Attribute::Kind::kTensor)
-    return &p->attr("value")->t();
-  return nullptr;
-}
+const ir::Value* initializerOf(const ir::Value* v) { return ir::initializerBehind(v); }
+const ir::Tensor* constantTensor(const ir::Value* v) { return ir::constantBehind(v); }
 
 Status unsupportedNode(const ir::Node& n, const std::string& why) {
   return unsupported("node " + n.describe() + ": " + why + " (the built-in fine-tuner trains Conv, Gemm/MatMul, "
