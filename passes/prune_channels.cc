@@ -53,7 +53,8 @@ class Analysis {
 
   Status run() {
     for (ir::Value* v : g_.values()) {
-      if (v->isInitializer() || !v->shape() || v->shape()->size() < 2) continue;
+      // Constants (initializers, Constant nodes' outputs) are weights, not channel spaces.
+      if (ir::constantBehind(v) || !v->shape() || v->shape()->size() < 2) continue;
       const ir::Dim& c = (*v->shape())[1];
       if (!c.isKnown() || c.value <= 0) continue;
       ValueInfo info;
@@ -157,6 +158,7 @@ class Analysis {
 
   void visit(ir::Node& n) {
     const std::string op = n.domain().empty() ? n.opType() : "?";
+    if (op == "Constant" || (op == "Identity" && ir::constantBehind(n.output(0)))) return;  // a weight, read through constantOf
     static const std::set<std::string> unary = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
                                                 "Identity", "Dropout", "Neg", "Abs", "Exp", "Erf", "Elu", "Selu", "Softplus",
                                                 "Mish", "Gelu", "MaxPool", "AveragePool", "GlobalAveragePool",
