@@ -140,15 +140,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
     e->latencyEstimated = true;
   }
   e->note = artifact.note;
-  if (artifact.hardware) {
-    e->hasHardware = true;
-    e->hardware.part = artifact.hardware->part;
-    e->hardware.clockMhz = artifact.hardware->clockMhz;
-    e->hardware.cyclesPerFrame = artifact.hardware->cyclesPerFrame;
-    e->hardware.latencyCycles = artifact.hardware->latencyCycles;
-    e->hardware.fits = artifact.hardware->fits;
-    for (const auto& r : artifact.hardware->resources) e->hardware.resources.push_back({r.name, {r.estimate, r.capacity}});
-  }
+  e->hardware = artifact.hardware;
   if (options.eval.path.empty()) return Status::Ok();
   if (Status tools = target.available(); !tools.ok()) {
     e->note += "; accuracy not measured: " + tools.message();
@@ -288,15 +280,15 @@ std::string compileReportJson(const CompileReport& r) {
     if (e.latencyEstimated) x["latency_ms"]["estimated"] = true;
     if (!e.note.empty()) x["note"] = e.note;
     if (e.precision == "int8") x["kept_in_float"] = e.keptInFloat;
-    if (e.hasHardware) {
+    if (const auto& hw = e.hardware) {
       nlohmann::json res = nlohmann::json::object();
-      for (const auto& [name, v] : e.hardware.resources) res[name] = {{"estimate", v.first}, {"capacity", v.second}};
-      x["hardware"] = {{"part", e.hardware.part},
-                       {"clock_mhz", e.hardware.clockMhz},
-                       {"cycles_per_frame", e.hardware.cyclesPerFrame},
-                       {"latency_cycles_upper_bound", e.hardware.latencyCycles},
+      for (const auto& r : hw->resources) res[r.name] = {{"estimate", r.estimate}, {"capacity", r.capacity}};
+      x["hardware"] = {{"part", hw->part},
+                       {"clock_mhz", hw->clockMhz},
+                       {"cycles_per_frame", hw->cyclesPerFrame},
+                       {"latency_cycles_upper_bound", hw->latencyCycles},
                        {"resources", res},
-                       {"fits", e.hardware.fits}};
+                       {"fits", hw->fits}};
     }
     if (e.evalSamples > 0) {
       x["accuracy"] = {{"samples", e.evalSamples}, {"top1", e.top1}};
@@ -334,13 +326,14 @@ std::string compileReportMarkdown(const CompileReport& r) {
   for (const auto& e : r.entries)
     if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
   for (const auto& e : r.entries) {
-    if (!e.hasHardware) continue;
-    s += "\n" + e.target + " on " + e.hardware.part + " at " + std::to_string(static_cast<int>(e.hardware.clockMhz)) +
-         " MHz (estimate): one frame every " + std::to_string(e.hardware.cyclesPerFrame) + " cycles, latency at most " +
-         std::to_string(e.hardware.latencyCycles) + " cycles; " + (e.hardware.fits ? "fits" : "**does not fit**") + ":";
-    for (const auto& [name, v] : e.hardware.resources)
-      s += " " + name + " " + std::to_string(v.first) + "/" + std::to_string(v.second) + " (" +
-           std::to_string(v.second > 0 ? (100 * v.first + v.second / 2) / v.second : 0) + "%)";
+    if (!e.hardware) continue;
+    const auto& hw = *e.hardware;
+    s += "\n" + e.target + " on " + hw.part + " at " + std::to_string(static_cast<int>(hw.clockMhz)) +
+         " MHz (estimate): one frame every " + std::to_string(hw.cyclesPerFrame) + " cycles, latency at most " +
+         std::to_string(hw.latencyCycles) + " cycles; " + (hw.fits ? "fits" : "**does not fit**") + ":";
+    for (const auto& res : hw.resources)
+      s += " " + res.name + " " + std::to_string(res.estimate) + "/" + std::to_string(res.capacity) + " (" +
+           std::to_string(res.capacity > 0 ? (100 * res.estimate + res.capacity / 2) / res.capacity : 0) + "%)";
     s += ".\n";
   }
   for (const auto& e : r.entries) {

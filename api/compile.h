@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,14 +33,6 @@ struct CompileOptions {
   std::map<std::string, std::map<std::string, std::string>> targetSettings;
 };
 
-// A hardware target's estimate (fpga-hls): resources against the part's.
-struct HardwareFigures {
-  std::string part;
-  double clockMhz = 0;
-  int64_t cyclesPerFrame = 0, latencyCycles = 0;
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> resources;  // name -> (estimate, capacity)
-  bool fits = true;
-};
 
 // One target x precision row of the report.
 struct CompileEntry {
@@ -56,8 +49,7 @@ struct CompileEntry {
   // int8 entries: nodes that have an int8 form but that this target runs in float (it declines
   // their int8 form, Target::runsInt8), as Node::describe gives them.
   std::vector<std::string> keptInFloat;
-  bool hasHardware = false;
-  HardwareFigures hardware;
+  std::optional<targets::Artifact::HardwareEstimate> hardware;  // hardware targets (fpga-hls): the artifact's estimate
 };
 
 struct CompileReport {

@@ -24,10 +24,9 @@
 namespace edgeopt::api {
 namespace {
 
-// Logits of `model` on samples [first, first + count) of `set`, in batches, on `target`.
-StatusOr<std::vector<float>> logitsOf(const ir::Model& model, const train::TrainingSet& set, int64_t first, int64_t count,
-                                      const std::string& target, int64_t* classes) {
-  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, runnerOptionsFor(target, 1)));
+// Logits of the runner's model on samples [first, first + count) of `set`, in batches.
+StatusOr<std::vector<float>> logitsOf(ModelRunner& runner, const train::TrainingSet& set, int64_t first, int64_t count,
+                                      int64_t* classes) {
   const int64_t sample = static_cast<int64_t>(set.inputs.size()) / set.count();
   std::vector<float> out;
   for (int64_t at = first; at < first + count; at += 256) {
@@ -36,7 +35,7 @@ StatusOr<std::vector<float>> logitsOf(const ir::Model& model, const train::Train
     dims.insert(dims.end(), set.sampleDims.begin(), set.sampleDims.end());
     ir::Tensor x(ir::DType::kFloat32, dims);
     std::copy_n(set.inputs.data() + at * sample, n * sample, x.data<float>());
-    EDGEOPT_ASSIGN_OR_RETURN(auto y, runner->run({x}));
+    EDGEOPT_ASSIGN_OR_RETURN(auto y, runner.run({x}));
     if (y.size() != 1 || y[0].dtype() != ir::DType::kFloat32 || y[0].rank() != 2 || y[0].dims()[0] != n)
       return invalidInput("the model must give one [batch, classes] float output to be fine-tuned");
     *classes = y[0].dims()[1];
@@ -45,13 +44,27 @@ StatusOr<std::vector<float>> logitsOf(const ir::Model& model, const train::Train
   return out;
 }
 
-double top1(const std::vector<float>& logits, const std::vector<int64_t>& labels, int64_t first, int64_t classes) {
+// Top-1 of a set's logits against its labels.
+double top1(const std::vector<float>& logits, const std::vector<int64_t>& labels, int64_t classes) {
   int64_t correct = 0, n = static_cast<int64_t>(logits.size()) / classes;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits.data() + i * classes;
-    correct += std::max_element(row, row + classes) - row == labels[static_cast<size_t>(first + i)];
+    correct += std::max_element(row, row + classes) - row == labels[static_cast<size_t>(i)];
   }
   return n ? static_cast<double>(correct) / static_cast<double>(n) : 0;
+}
+
+// The last `count` samples of `set`, moved out of it.
+train::TrainingSet splitOffTail(train::TrainingSet& set, int64_t count) {
+  train::TrainingSet tail;
+  tail.sampleDims = set.sampleDims;
+  const int64_t sample = static_cast<int64_t>(set.inputs.size()) / set.count(), keep = set.count() - count;
+  tail.inputs.assign(set.inputs.begin() + keep * sample, set.inputs.end());
+  tail.labels.assign(set.labels.begin() + keep, set.labels.end());
+  set.inputs.resize(static_cast<size_t>(keep * sample));
+  set.inputs.shrink_to_fit();
+  set.labels.resize(static_cast<size_t>(keep));
+  return tail;
 }
 
 
@@ -62,10 +75,12 @@ ir::Tensor tensorOf(const std::vector<float>& v, std::vector<int64_t> dims) {
   std::copy(v.begin(), v.end(), t.data<float>());
   return t;
 }
-ir::Tensor labelsOf(const std::vector<int64_t>& v, size_t first, size_t count) {
-  ir::Tensor t(ir::DType::kInt64, {static_cast<int64_t>(count)});
-  std::copy_n(v.begin() + static_cast<std::ptrdiff_t>(first), count, t.data<int64_t>());
-  return t;
+// A set's samples [count, sample dims...] and labels [count], as .npy files.
+Status writeSet(const train::TrainingSet& set, const fs::path& x, const fs::path& y) {
+  std::vector<int64_t> dims = {set.count()};
+  dims.insert(dims.end(), set.sampleDims.begin(), set.sampleDims.end());
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf(set.inputs, dims), x.string()));
+  return data::writeNpy(ir::Tensor::fromVector<int64_t>({set.count()}, set.labels), y.string());
 }
 
 // What a hook may change: Conv/Gemm/MatMul weights and biases, BatchNorm scales and biases
@@ -195,8 +210,8 @@ Status runInGroup(std::vector<std::string> argv, const fs::path& job, int timeou
   return Status::Ok();
 }
 
-Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& o, const train::TrainingSet& all,
-               int64_t trainCount, const std::vector<float>& teacherLogits, int64_t classes, FinetuneResult* r,
+Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& o, const train::TrainingSet& trainSet,
+               const train::TrainingSet& held, int64_t classes, FinetuneResult* r,
                const std::function<void(const train::EpochLog&)>& progress) {
   std::vector<std::string> argv;
   std::stringstream ss(o.hook);
@@ -220,19 +235,12 @@ Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptio
   } cleanup{job};
   for (auto& a : argv)
     for (size_t at; (at = a.find("{job}")) != std::string::npos;) a.replace(at, 5, job.string());
-  const int64_t sample = static_cast<int64_t>(all.inputs.size()) / all.count(), held = all.count() - trainCount;
-  auto dims = [&](int64_t n) {
-    std::vector<int64_t> d = {n};
-    d.insert(d.end(), all.sampleDims.begin(), all.sampleDims.end());
-    return d;
-  };
   EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(student, (job / "student.onnx").string()));
   if (teacher) EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(*teacher, (job / "teacher.onnx").string()));
-  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf({all.inputs.begin(), all.inputs.begin() + trainCount * sample}, dims(trainCount)), (job / "train_x.npy").string()));
-  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(labelsOf(all.labels, 0, static_cast<size_t>(trainCount)), (job / "train_y.npy").string()));
-  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf({all.inputs.begin() + trainCount * sample, all.inputs.end()}, dims(held)), (job / "held_x.npy").string()));
-  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(labelsOf(all.labels, static_cast<size_t>(trainCount), static_cast<size_t>(held)), (job / "held_y.npy").string()));
-  if (!teacherLogits.empty()) EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf(teacherLogits, {trainCount, classes}), (job / "teacher_logits.npy").string()));
+  EDGEOPT_RETURN_IF_ERROR(writeSet(trainSet, job / "train_x.npy", job / "train_y.npy"));
+  EDGEOPT_RETURN_IF_ERROR(writeSet(held, job / "held_x.npy", job / "held_y.npy"));
+  if (!trainSet.teacherLogits.empty())
+    EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf(trainSet.teacherLogits, {trainSet.count(), classes}), (job / "teacher_logits.npy").string()));
   const HookTensors may = hookTensors(*student.graph);
   const train::TrainOptions& t = o.optimizer;
   nlohmann::json req = {{"schema", "edgeopt.finetune-request/1"},
@@ -296,54 +304,53 @@ Status finetuneModel(ir::Model& student, const ir::Model* teacher, const Finetun
   if (o.data.path.empty()) return invalidInput("fine-tuning needs labelled training data (--data)");
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(o.data));
   data::BatchReader reader(*source, o.data, 1024);
-  train::TrainingSet all;
+  train::TrainingSet trainSet;
   data::Batch b;
   while (true) {
     EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
     if (!more) break;
     if (b.labels.empty()) return invalidInput(o.data.path + ": fine-tuning needs labels (--labels)");
-    all.sampleDims.assign(b.inputs.dims().begin() + 1, b.inputs.dims().end());
-    all.inputs.insert(all.inputs.end(), b.inputs.data<float>(), b.inputs.data<float>() + b.inputs.numel());
-    all.labels.insert(all.labels.end(), b.labels.begin(), b.labels.end());
+    trainSet.sampleDims.assign(b.inputs.dims().begin() + 1, b.inputs.dims().end());
+    trainSet.inputs.insert(trainSet.inputs.end(), b.inputs.data<float>(), b.inputs.data<float>() + b.inputs.numel());
+    trainSet.labels.insert(trainSet.labels.end(), b.labels.begin(), b.labels.end());
   }
-  if (all.count() < 2) return invalidInput(o.data.path + ": fewer than 2 labelled samples");
-  const int64_t held = static_cast<int64_t>(static_cast<double>(all.count()) * o.heldOut);
-  const int64_t trainCount = all.count() - held;
-  r->trainSamples = trainCount;
-  r->heldOutSamples = held;
+  if (trainSet.count() < 2) return invalidInput(o.data.path + ": fewer than 2 labelled samples");
+  const train::TrainingSet held = splitOffTail(trainSet, static_cast<int64_t>(static_cast<double>(trainSet.count()) * o.heldOut));
+  r->trainSamples = trainSet.count();
+  r->heldOutSamples = held.count();
   int64_t classes = 0;
-  train::TrainingSet train;
-  train.sampleDims = all.sampleDims;
-  const int64_t sample = static_cast<int64_t>(all.inputs.size()) / all.count();
-  train.inputs.assign(all.inputs.begin(), all.inputs.begin() + trainCount * sample);
-  train.labels.assign(all.labels.begin(), all.labels.begin() + trainCount);
-  if (teacher) {
-    EDGEOPT_ASSIGN_OR_RETURN(train.teacherLogits, logitsOf(*teacher, all, 0, trainCount, o.target, &classes));
-    if (held) {
-      EDGEOPT_ASSIGN_OR_RETURN(auto t, logitsOf(*teacher, all, trainCount, held, o.target, &classes));
-      r->teacherHeldOutTop1 = top1(t, all.labels, trainCount, classes);
+  if (teacher) {  // one runner for both parts
+    EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(*teacher, runnerOptionsFor(o.target, 1)));
+    EDGEOPT_ASSIGN_OR_RETURN(trainSet.teacherLogits, logitsOf(*runner, trainSet, 0, trainSet.count(), &classes));
+    if (held.count()) {
+      EDGEOPT_ASSIGN_OR_RETURN(auto t, logitsOf(*runner, held, 0, held.count(), &classes));
+      r->teacherHeldOutTop1 = top1(t, held.labels, classes);
     }
   }
   std::function<StatusOr<double>(const ir::Model&)> heldOutTop1;
-  if (held) {
+  if (held.count()) {
     heldOutTop1 = [&](const ir::Model& m) -> StatusOr<double> {
       int64_t k = 0;
-      EDGEOPT_ASSIGN_OR_RETURN(auto logits, logitsOf(m, all, trainCount, held, o.target, &k));
-      return top1(logits, all.labels, trainCount, k);
+      EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(m, runnerOptionsFor(o.target, 1)));
+      EDGEOPT_ASSIGN_OR_RETURN(auto logits, logitsOf(*runner, held, 0, held.count(), &k));
+      return top1(logits, held.labels, k);
     };
     EDGEOPT_ASSIGN_OR_RETURN(r->studentHeldOutTop1Before, heldOutTop1(student));
   }
   if (!o.hook.empty()) {
-    if (classes == 0) EDGEOPT_RETURN_IF_ERROR(logitsOf(student, all, 0, 1, o.target, &classes).status());
-    EDGEOPT_RETURN_IF_ERROR(runHook(student, teacher, o, all, trainCount, train.teacherLogits, classes, r, progress));
+    if (classes == 0) {
+      EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(student, runnerOptionsFor(o.target, 1)));
+      EDGEOPT_RETURN_IF_ERROR(logitsOf(*runner, trainSet, 0, 1, &classes).status());
+    }
+    EDGEOPT_RETURN_IF_ERROR(runHook(student, teacher, o, trainSet, held, classes, r, progress));
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return Status::Ok();
   }
-  EDGEOPT_RETURN_IF_ERROR(train::fineTune(student, train, o.optimizer, heldOutTop1, [&](const train::EpochLog& e) {
+  EDGEOPT_RETURN_IF_ERROR(train::fineTune(student, trainSet, o.optimizer, heldOutTop1, [&](const train::EpochLog& e) {
     r->epochs.push_back(e);
     if (progress) progress(e);
   }));
-  if (held) {
+  if (held.count()) {
     double best = -1;
     for (const auto& e : r->epochs) best = std::max(best, e.heldOutTop1);
     r->studentHeldOutTop1After = best;

@@ -9,8 +9,6 @@
 namespace edgeopt::passes {
 namespace {
 
-const ir::Tensor* constantOf(const ir::Value* v) { return ir::constantBehind(v); }
-
 // Union-find over integers.
 class Disjoint {
  public:
@@ -59,11 +57,11 @@ class Analysis {
       if (!c.isKnown() || c.value <= 0) continue;
       ValueInfo info;
       info.channels = c.value;
-      info.first = static_cast<int>(elementValue_.size());
+      info.first = elementCount_;
       for (const ir::Dim& d : *v->shape()) info.dims.push_back(d.isKnown() ? d.value : -1);
       for (int64_t i = 0; i < c.value; ++i) {
         elements_.add();
-        elementValue_.push_back(v);
+        ++elementCount_;
       }
       valueIndex_[v] = static_cast<int>(values_.size());
       values_.push_back(v);
@@ -118,12 +116,6 @@ class Analysis {
     for (const auto& [element, s] : slices_) out[elements_.find(element)].push_back(s);
     return out;
   }
-  std::map<int, std::vector<Slice>> rowsByClass() {
-    std::map<int, std::vector<Slice>> out;
-    for (const auto& [element, s] : slices_)
-      if (!s.consumer) out[elements_.find(element)].push_back(s);
-    return out;
-  }
   void refreshRows() {
     rows_.clear();
     for (const auto& [element, s] : slices_)
@@ -153,12 +145,12 @@ class Analysis {
     for (int64_t c = 0; c < info(in).channels; ++c) unite(in, c, out, c);
     return true;
   }
-  bool constantWeights(const ir::Node& n, size_t i) const { return constantOf(n.input(i)) != nullptr; }
+  bool constantWeights(const ir::Node& n, size_t i) const { return ir::constantBehind(n.input(i)) != nullptr; }
   void addSlice(const ir::Value* v, int64_t c, Slice s) { slices_.push_back({element(v, c), s}); }
 
   void visit(ir::Node& n) {
     const std::string op = n.domain().empty() ? n.opType() : "?";
-    if (op == "Constant" || (op == "Identity" && ir::constantBehind(n.output(0)))) return;  // a weight, read through constantOf
+    if (op == "Constant" || (op == "Identity" && ir::constantBehind(n.output(0)))) return;  // a weight, read by its consumer
     static const std::set<std::string> unary = {"Relu", "Clip", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
                                                 "Identity", "Dropout", "Neg", "Abs", "Exp", "Erf", "Elu", "Selu", "Softplus",
                                                 "Mish", "Gelu", "MaxPool", "AveragePool", "GlobalAveragePool",
@@ -170,7 +162,7 @@ class Analysis {
     if (op == "BatchNormalization") {
       if (!passThrough(n.input(0), out)) return freezeNode(n, "channel counts do not match");
       for (size_t i = 1; i < 5; ++i) {
-        if (!constantWeights(n, i) || constantOf(n.input(i))->numel() != info(out).channels)
+        if (!constantWeights(n, i) || ir::constantBehind(n.input(i))->numel() != info(out).channels)
           return freezeNode(n, "BatchNormalization parameters are not constant per channel");
         for (int64_t c = 0; c < info(out).channels; ++c) addSlice(out, c, {&n, i, 0, c, false});
       }
@@ -187,7 +179,7 @@ class Analysis {
       for (size_t i = 0; i < n.numInputs(); ++i) {
         const ir::Value* in = n.input(i);
         if (!in) continue;
-        if (const ir::Tensor* k = constantOf(in)) {
+        if (const ir::Tensor* k = ir::constantBehind(in)) {
           // A constant broadcast against the output: per channel (slice it) or not along channels.
           const auto& d = k->dims();
           const int64_t axis = static_cast<int64_t>(d.size()) - static_cast<int64_t>(rank) + 1;  // channel axis in d
@@ -215,10 +207,10 @@ class Analysis {
   void visitConv(ir::Node& n) {
     ir::Value *in = n.input(0), *out = n.output(0);
     if (!constantWeights(n, 1) || !in || !has(in) || !out || !has(out)) return freezeNode(n, "weights not constant or shapes unknown");
-    const ir::Tensor& w = *constantOf(n.input(1));
+    const ir::Tensor& w = *ir::constantBehind(n.input(1));
     const int64_t group = n.attrInt("group", 1), cin = info(in).channels, cout = info(out).channels;
     if (w.rank() < 3 || w.dims()[0] != cout || w.dims()[1] * group != cin) return freezeNode(n, "weights do not match the channels");
-    if (n.input(2) && (!constantWeights(n, 2) || constantOf(n.input(2))->numel() != cout))
+    if (n.input(2) && (!constantWeights(n, 2) || ir::constantBehind(n.input(2))->numel() != cout))
       return freezeNode(n, "bias not constant per channel");
     if (group == 1) {
       for (int64_t o = 0; o < cout; ++o) {
@@ -244,17 +236,17 @@ class Analysis {
   void visitGemm(ir::Node& n) {
     ir::Value *a = n.input(0), *out = n.output(0);
     const bool gemm = n.opType() == "Gemm";
-    if (!constantWeights(n, 1) || constantOf(n.input(1))->rank() != 2 || !a || !has(a) || !out || !has(out) ||
+    if (!constantWeights(n, 1) || ir::constantBehind(n.input(1))->rank() != 2 || !a || !has(a) || !out || !has(out) ||
         info(a).dims.size() != 2 || (gemm && n.attrInt("transA", 0) != 0))
       return freezeNode(n, "not a product of a [batch, features] input and constant 2-D weights");
     const bool transB = gemm && n.attrInt("transB", 0) != 0;
-    const auto& d = constantOf(n.input(1))->dims();
+    const auto& d = ir::constantBehind(n.input(1))->dims();
     const int64_t k = info(a).channels, m = info(out).channels;
     if ((transB ? d[1] : d[0]) != k || (transB ? d[0] : d[1]) != m) return freezeNode(n, "weights do not match the features");
     if (gemm && n.input(2)) {
       if (!constantWeights(n, 2)) return freezeNode(n, "bias not constant");
-      const int64_t cn = constantOf(n.input(2))->numel();
-      if (cn != 1 && (cn != m || constantOf(n.input(2))->rank() != 1)) return freezeNode(n, "bias is not per output");
+      const int64_t cn = ir::constantBehind(n.input(2))->numel();
+      if (cn != 1 && (cn != m || ir::constantBehind(n.input(2))->rank() != 1)) return freezeNode(n, "bias is not per output");
       if (cn == m)
         for (int64_t o = 0; o < m; ++o) addSlice(out, o, {&n, 2, 0, o, false});
     }
@@ -295,7 +287,7 @@ class Analysis {
 
   const ir::Graph& g_;
   Disjoint elements_, valueSpaces_;
-  std::vector<const ir::Value*> elementValue_;
+  int elementCount_ = 0;
   std::vector<ir::Value*> values_;
   std::map<const ir::Value*, int> valueIndex_;
   std::map<const ir::Value*, ValueInfo> infos_;
@@ -376,8 +368,8 @@ int64_t plannedMacs(const ir::Graph& g, Analysis& a, const std::set<int>& remove
   };
   int64_t macs = 0;
   for (const ir::Node* n : g.nodes()) {
-    if (n->opType() == "Conv" && constantOf(n->input(1)) && a.has(n->output(0))) {
-      const auto& w = constantOf(n->input(1))->dims();
+    if (n->opType() == "Conv" && ir::constantBehind(n->input(1)) && a.has(n->output(0))) {
+      const auto& w = ir::constantBehind(n->input(1))->dims();
       const auto& od = a.info(n->output(0)).dims;
       int64_t spatial = 1, kernel = 1;
       for (size_t i = 2; i < od.size(); ++i) spatial *= std::max<int64_t>(od[i], 1);
@@ -385,9 +377,9 @@ int64_t plannedMacs(const ir::Graph& g, Analysis& a, const std::set<int>& remove
       const int64_t cout = kept(n->output(0)), group = n->attrInt("group", 1);
       const int64_t cinPerGroup = group == 1 ? kept(n->input(0)) : w[1];
       macs += spatial * kernel * cinPerGroup * cout;
-    } else if ((n->opType() == "Gemm" || n->opType() == "MatMul") && constantOf(n->input(1)) &&
-               constantOf(n->input(1))->rank() == 2) {
-      const auto& w = constantOf(n->input(1))->dims();
+    } else if ((n->opType() == "Gemm" || n->opType() == "MatMul") && ir::constantBehind(n->input(1)) &&
+               ir::constantBehind(n->input(1))->rank() == 2) {
+      const auto& w = ir::constantBehind(n->input(1))->dims();
       const bool transB = n->opType() == "Gemm" && n->attrInt("transB", 0) != 0;
       const int64_t k = a.has(n->input(0)) ? kept(n->input(0)) : (transB ? w[1] : w[0]);
       const int64_t m = a.has(n->output(0)) ? kept(n->output(0)) : (transB ? w[0] : w[1]);
@@ -407,7 +399,7 @@ StatusOr<Plan> makePlan(const ir::Graph& g, Analysis& a, const PruneOptions& o) 
   std::map<int, double> importance;
   for (const auto& [cls, list] : slices) {
     double s = 0;
-    for (const Slice& sl : list) s += norm(*constantOf(sl.node->input(sl.input)), sl.axis, sl.index, o.l1);
+    for (const Slice& sl : list) s += norm(*ir::constantBehind(sl.node->input(sl.input)), sl.axis, sl.index, o.l1);
     importance[cls] = o.l1 ? s : std::sqrt(s);
   }
   // Greedy: remove blocks of roundTo channels (the lowest-importance ones left in a space), each
@@ -518,7 +510,7 @@ Status apply(ir::Graph& g, Analysis& a, const Plan& plan, bool maskOnly) {
       for (const Slice& s : slices[cls]) {
         if (!s.consumer) continue;
         auto key = std::make_pair(s.node, s.input);
-        if (!edited.count(key)) edited[key] = *constantOf(s.node->input(s.input));
+        if (!edited.count(key)) edited[key] = *ir::constantBehind(s.node->input(s.input));
         zeroAlong(edited[key], s.axis, s.index);
       }
     for (auto& [key, t] : edited) key.first->setInput(key.second, g.addInitializer(g.uniqueName(key.first->input(key.second)->name() + "_masked"), std::move(t)));
@@ -533,7 +525,7 @@ Status apply(ir::Graph& g, Analysis& a, const Plan& plan, bool maskOnly) {
   for (const auto& [key, positions] : drop) {
     const auto& [node, input, axis] = key;
     auto k = std::make_pair(node, input);
-    if (!edited.count(k)) edited[k] = *constantOf(node->input(input));
+    if (!edited.count(k)) edited[k] = *ir::constantBehind(node->input(input));
     const int64_t n = edited[k].dims()[static_cast<size_t>(axis)];
     std::vector<int64_t> keep;
     for (int64_t i = 0; i < n; ++i)
@@ -551,9 +543,9 @@ Status apply(ir::Graph& g, Analysis& a, const Plan& plan, bool maskOnly) {
     v->setShape(shape);
   }
   for (ir::Node* n : g.nodes())
-    if (n->opType() == "Conv" && n->attrInt("group", 1) > 1 && constantOf(n->input(1)) &&
-        constantOf(n->input(1))->dims()[1] == 1 && n->output(0)->shape())
-      n->setAttr("group", ir::Attribute(constantOf(n->input(1))->dims()[0]));
+    if (n->opType() == "Conv" && n->attrInt("group", 1) > 1 && ir::constantBehind(n->input(1)) &&
+        ir::constantBehind(n->input(1))->dims()[1] == 1 && n->output(0)->shape())
+      n->setAttr("group", ir::Attribute(ir::constantBehind(n->input(1))->dims()[0]));
   removeOrphanedConstants(g);
   return g.verify();
 }

@@ -14,9 +14,6 @@
 namespace edgeopt::train {
 namespace {
 
-const ir::Value* initializerOf(const ir::Value* v) { return ir::initializerBehind(v); }
-const ir::Tensor* constantTensor(const ir::Value* v) { return ir::constantBehind(v); }
-
 Status unsupportedNode(const ir::Node& n, const std::string& why) {
   return unsupported("node " + n.describe() + ": " + why + " (the built-in fine-tuner trains Conv, Gemm/MatMul, "
                      "BatchNormalization, Relu, Clip, Add, MaxPool, GlobalAveragePool, Flatten, Reshape, Identity)");
@@ -46,6 +43,7 @@ struct Network<T>::Impl {
     // Conv / pooling geometry
     int64_t group = 1, kh = 1, kw = 1, sh = 1, sw = 1, pt = 0, pl = 0;
     bool transB = false, frozen = false;
+    bool batchStats = false;  // BatchNorm: the last forward normalized with batch statistics
     std::vector<T> runMean, runVar, saveMean, saveInvStd;
     double eps = 1e-5;
     T lo = 0, hi = 0;
@@ -92,18 +90,18 @@ struct Network<T>::Impl {
     for (ir::Node* n : g.nodes()) {
       if (!n->domain().empty()) return unsupportedNode(*n, "not a default-domain op");
       const std::string& op = n->opType();
-      if ((op == "Identity" && initializerOf(n->output(0))) || (op == "Constant" && constantTensor(n->output(0))))
+      if ((op == "Identity" && ir::initializerBehind(n->output(0))) || (op == "Constant" && ir::constantBehind(n->output(0))))
         continue;  // a constant
       for (size_t i = 0; i < n->numInputs(); ++i) {
         const ir::Value* v = n->input(i);
-        if (v && !constantTensor(v) && !ids.count(v)) return unsupportedNode(*n, "input '" + v->name() + "' is not computed here");
-        if (v && constantTensor(v) && constantTensor(v)->dtype() != ir::DType::kFloat32 && op != "Reshape")
+        if (v && !ir::constantBehind(v) && !ids.count(v)) return unsupportedNode(*n, "input '" + v->name() + "' is not computed here");
+        if (v && ir::constantBehind(v) && ir::constantBehind(v)->dtype() != ir::DType::kFloat32 && op != "Reshape")
           return unsupportedNode(*n, "constants must be float32 (fine-tune before quantizing)");
       }
       Op o;
       o.node = n;
       if (op == "Conv") {
-        const ir::Value* w = initializerOf(n->input(1));
+        const ir::Value* w = ir::initializerBehind(n->input(1));
         if (!w || w->initializer().rank() != 4) return unsupportedNode(*n, "needs constant 4-D weights");
         const auto pads = n->attrInts("pads", {0, 0, 0, 0}), strides = n->attrInts("strides", {1, 1}),
                    dil = n->attrInts("dilations", {1, 1});
@@ -116,12 +114,12 @@ struct Network<T>::Impl {
         if (pads[2] != pads[0] || pads[3] != pads[1]) return unsupportedNode(*n, "asymmetric padding is not supported");
         o.weight = addParam(w, true);
         if (n->input(2)) {
-          const ir::Value* b = initializerOf(n->input(2));
+          const ir::Value* b = ir::initializerBehind(n->input(2));
           if (!b) return unsupportedNode(*n, "needs a constant bias");
           o.bias = addParam(b, false);
         }
       } else if (op == "Gemm" || op == "MatMul") {
-        const ir::Value* w = initializerOf(n->input(1));
+        const ir::Value* w = ir::initializerBehind(n->input(1));
         if (!w || w->initializer().rank() != 2 || (op == "Gemm" && n->attrInt("transA", 0) != 0) ||
             (op == "Gemm" && (n->attrFloat("alpha", 1) != 1 || n->attrFloat("beta", 1) != 1)))
           return unsupportedNode(*n, "needs constant 2-D weights, transA = 0, alpha = beta = 1");
@@ -129,13 +127,13 @@ struct Network<T>::Impl {
         o.transB = op == "Gemm" && n->attrInt("transB", 0) != 0;
         o.weight = addParam(w, true);
         if (op == "Gemm" && n->input(2)) {
-          const ir::Value* b = initializerOf(n->input(2));
+          const ir::Value* b = ir::initializerBehind(n->input(2));
           if (!b) return unsupportedNode(*n, "needs a constant bias");
           o.bias = addParam(b, false);
         }
       } else if (op == "BatchNormalization") {
-        const ir::Value *s = initializerOf(n->input(1)), *b = initializerOf(n->input(2)), *m = initializerOf(n->input(3)),
-                        *v = initializerOf(n->input(4));
+        const ir::Value *s = ir::initializerBehind(n->input(1)), *b = ir::initializerBehind(n->input(2)), *m = ir::initializerBehind(n->input(3)),
+                        *v = ir::initializerBehind(n->input(4));
         if (!s || !b || !m || !v || (n->outputs().size() > 1 && n->output(1))) return unsupportedNode(*n, "needs constant parameters");
         o.kind = Kind::kBatchNorm;
         o.weight = addParam(s, false);
@@ -151,12 +149,12 @@ struct Network<T>::Impl {
         o.lo = -std::numeric_limits<T>::infinity(), o.hi = std::numeric_limits<T>::infinity();
         for (size_t i = 1; i <= 2; ++i) {
           if (!n->input(i)) continue;
-          const ir::Tensor* c = constantTensor(n->input(i));
+          const ir::Tensor* c = ir::constantBehind(n->input(i));
           if (!c || c->numel() != 1) return unsupportedNode(*n, "needs constant bounds");
           (i == 1 ? o.lo : o.hi) = static_cast<T>(c->data<float>()[0]);
         }
       } else if (op == "Add") {
-        if (constantTensor(n->input(0)) || constantTensor(n->input(1))) return unsupportedNode(*n, "adds a constant");
+        if (ir::constantBehind(n->input(0)) || ir::constantBehind(n->input(1))) return unsupportedNode(*n, "adds a constant");
         o.kind = Kind::kAdd;
       } else if (op == "MaxPool") {
         const auto k = n->attrInts("kernel_shape"), pads = n->attrInts("pads", {0, 0, 0, 0}), strides = n->attrInts("strides", {1, 1});
@@ -304,7 +302,7 @@ struct Network<T>::Impl {
               y.data[at] = gamma[static_cast<size_t>(ch)] * (x.data[at] - mean) * inv + beta[static_cast<size_t>(ch)];
             }
         }
-        lastBatchStats_[&o] = batchStats;
+        o.batchStats = batchStats;
         break;
       }
       case Kind::kRelu:
@@ -428,7 +426,7 @@ struct Network<T>::Impl {
         const auto& gamma = params[static_cast<size_t>(o.weight)].value;
         auto& dgamma = params[static_cast<size_t>(o.weight)].grad;
         auto& dbeta = params[static_cast<size_t>(o.bias)].grad;
-        const bool batchStats = lastBatchStats_[&o];
+        const bool batchStats = o.batchStats;
         for (int64_t ch = 0; ch < c; ++ch) {
           const T mean = o.saveMean[static_cast<size_t>(ch)], inv = o.saveInvStd[static_cast<size_t>(ch)];
           T sumDy = 0, sumDyXhat = 0;
@@ -487,7 +485,6 @@ struct Network<T>::Impl {
     }
   }
 
-  std::map<const Op*, bool> lastBatchStats_;
 };
 
 template <typename T>
@@ -559,7 +556,7 @@ Status Network<T>::writeBack(ir::Graph& graph) const {
     return t;
   };
   auto replace = [&](ir::Node* n, size_t input, const std::vector<T>& v) {
-    const ir::Value* old = initializerOf(n->input(input));
+    const ir::Value* old = ir::initializerBehind(n->input(input));
     n->setInput(input, graph.addInitializer(graph.uniqueName(old->name()), tensorOf(v, old->initializer().dims())));
   };
   for (const auto& o : impl_->ops) {

@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "compiler/runtime/executor.h"
 #include "compiler/runtime/int8_ops.h"
 #include "kernels/ref/quant.h"
@@ -862,17 +864,6 @@ void writeLayer(const Layer& l, size_t i, std::ostringstream& h, std::ostringstr
   }
 }
 
-// NCHW (the IR's layout) as NHWC (the stream's), per frame; vectors are unchanged.
-std::string toNhwc(const ir::Tensor& t) {
-  const auto* x = static_cast<const int8_t*>(t.rawData());
-  if (t.rank() != 4) return std::string(reinterpret_cast<const char*>(x), static_cast<size_t>(t.numel()));
-  const int64_t n = t.dims()[0], c = t.dims()[1], hw = t.dims()[2] * t.dims()[3];
-  std::string out(static_cast<size_t>(t.numel()), '\0');
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((i * hw + p) * c + ch)] = static_cast<char>(x[(i * c + ch) * hw + p]);
-  return out;
-}
 
 // Seeded random int8 frames after the QuantizeLinear, through the reference int8 executor node
 // by node: the design's input and golden output bytes (NHWC).
@@ -900,7 +891,7 @@ StatusOr<std::pair<std::string, std::string>> goldenVectors(const ir::Graph& g, 
     for (size_t o = 0; o < out->size() && o < n->outputs().size(); ++o)
       if (n->output(o)) values[n->output(o)] = std::move(out.value()[o]);
   }
-  return std::make_pair(toNhwc(x), toNhwc(values.at(d.dequantize->input(0))));
+  return std::make_pair(streamBytes(x), streamBytes(values.at(d.dequantize->input(0))));
 }
 
 std::string testbench(const Built& b) {
@@ -994,32 +985,28 @@ int main(int argc, char** argv) {
   return tb.str();
 }
 
-std::string resourcesJson(const Resources& r) {
-  std::ostringstream os;
-  os << "{\"dsp\": " << r.dsp << ", \"bram18\": " << r.bram18 << ", \"lut\": " << r.lut << ", \"ff\": " << r.ff << "}";
-  return os.str();
+nlohmann::json resourcesJson(const Resources& r) {
+  return {{"dsp", r.dsp}, {"bram18", r.bram18}, {"lut", r.lut}, {"ff", r.ff}};
 }
 
-std::string jsonString(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
-
-void writeEstimate(Project& p, const EmitOptions& o, int64_t requested) {
-  std::ostringstream est, md;
+void writeEstimate(Project& p, const EmitOptions& o) {
+  std::ostringstream md;
+  const int64_t requested = o.targetCycles;
   const double us = static_cast<double>(p.latencyCycles) / p.clockMhz;
-  est << "{\n  \"part\": " << jsonString(p.part.name) << ",\n  \"clock_mhz\": " << p.clockMhz << ",\n  \"requested_target_cycles\": "
-      << requested << ",\n  \"target_cycles\": " << p.targetCycles << ",\n  \"relaxed\": " << (p.relaxed ? "true" : "false")
-      << ",\n  \"initiation_interval_cycles\": " << p.initiationInterval << ",\n  \"bottleneck\": " << jsonString(p.bottleneck)
-      << ",\n  \"latency_cycles_upper_bound\": " << p.latencyCycles << ",\n  \"frames_per_second\": "
-      << p.clockMhz * 1e6 / static_cast<double>(p.initiationInterval) << ",\n  \"resources\": " << resourcesJson(p.total)
-      << ",\n  \"capacity\": " << resourcesJson(p.part.capacity) << ",\n  \"dsp_budget\": "
-      << (o.dspBudget >= 0 ? o.dspBudget : p.part.capacity.dsp) << ",\n  \"fits\": " << (p.fits ? "true" : "false")
-      << ",\n  \"processes\": [";
+  nlohmann::json est = {{"part", p.part.name},
+                        {"clock_mhz", p.clockMhz},
+                        {"requested_target_cycles", requested},
+                        {"target_cycles", p.targetCycles},
+                        {"relaxed", p.relaxed},
+                        {"initiation_interval_cycles", p.initiationInterval},
+                        {"bottleneck", p.bottleneck},
+                        {"latency_cycles_upper_bound", p.latencyCycles},
+                        {"frames_per_second", p.clockMhz * 1e6 / static_cast<double>(p.initiationInterval)},
+                        {"resources", resourcesJson(p.total)},
+                        {"capacity", resourcesJson(p.part.capacity)},
+                        {"dsp_budget", o.dspBudget >= 0 ? o.dspBudget : p.part.capacity.dsp},
+                        {"fits", p.fits},
+                        {"processes", nlohmann::json::array()}};
   md << "# FPGA estimate (edgeopt compile --targets fpga-hls)\n\n"
      << "Part " << p.part.name << " (" << p.part.description << ") at " << p.clockMhz << " MHz. Folding target "
      << p.targetCycles << " cycles per frame" << (p.relaxed ? " (relaxed from " + std::to_string(requested) + " to fit the part)" : "")
@@ -1027,15 +1014,18 @@ void writeEstimate(Project& p, const EmitOptions& o, int64_t requested) {
      << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (size_t i = 0; i < p.processes.size(); ++i) {
     const LayerPlan& l = p.processes[i];
-    est << (i ? "," : "") << "\n    {\"node\": " << jsonString(l.node) << ", \"process\": " << jsonString(l.process)
-        << ", \"geometry\": " << jsonString(l.geometry) << ", \"simd\": " << l.simd << ", \"pe\": " << l.pe
-        << ", \"cycles_per_frame\": " << l.cycles << ", \"macs\": " << l.macs << ", \"resources\": " << resourcesJson(l.resources)
-        << "}";
+    est["processes"].push_back({{"node", l.node},
+                                {"process", l.process},
+                                {"geometry", l.geometry},
+                                {"simd", l.simd},
+                                {"pe", l.pe},
+                                {"cycles_per_frame", l.cycles},
+                                {"macs", l.macs},
+                                {"resources", resourcesJson(l.resources)}});
     md << "| " << i << " | " << (l.node.empty() ? "-" : l.node) << " | " << l.process << " | " << l.geometry << " | " << l.simd << " | "
        << l.pe << " | " << l.cycles << " | " << l.macs << " | " << l.resources.dsp << " | " << l.resources.bram18 << " | "
        << l.resources.lut << " | " << l.resources.ff << " |\n";
   }
-  est << "\n  ]\n}\n";
   auto pct = [](int64_t a, int64_t b) { return std::to_string(b > 0 ? (100 * a + b / 2) / b : 0) + "%"; };
   md << "\n**Design**: one frame every " << p.initiationInterval << " cycles (" << p.bottleneck << " is the slowest), "
      << p.clockMhz * 1e6 / static_cast<double>(p.initiationInterval) << " frames/s; latency at most " << p.latencyCycles
@@ -1066,11 +1056,22 @@ void writeEstimate(Project& p, const EmitOptions& o, int64_t requested) {
 - **Thresholds**: the int8 output stage of each channel as the integer thresholds of
   `kernels/ref/quant.h` (exact by construction; no float hardware).
 )";
-  p.files.emplace_back("estimate.json", est.str());
+  p.files.emplace_back("estimate.json", est.dump(2) + "\n");
   p.files.emplace_back("estimate.md", md.str());
 }
 
 }  // namespace
+
+std::string streamBytes(const ir::Tensor& t) {
+  const auto* x = static_cast<const int8_t*>(t.rawData());
+  if (t.rank() != 4) return std::string(reinterpret_cast<const char*>(x), static_cast<size_t>(t.numel()));
+  const int64_t n = t.dims()[0], c = t.dims()[1], hw = t.dims()[2] * t.dims()[3];
+  std::string out(static_cast<size_t>(t.numel()), '\0');
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((i * hw + p) * c + ch)] = static_cast<char>(x[(i * c + ch) * hw + p]);
+  return out;
+}
 
 const std::vector<Part>& knownParts() {
   static const std::vector<Part> parts = {
@@ -1184,7 +1185,7 @@ StatusOr<Project> emitProject(const ir::Graph& g, const EmitOptions& o) {
       << "}\ncreate_clock -period " << 1000.0 / o.clockMhz << "\n"
       << "csim_design -argv \"input.bin golden.bin\"\ncsynth_design\nexit\n";
   p.files.emplace_back("run_hls.tcl", tcl.str());
-  writeEstimate(p, o, o.targetCycles);
+  writeEstimate(p, o);
   return p;
 }
 

@@ -82,6 +82,10 @@ StatusOr<Project> emitProject(const ir::Graph& int8Graph, const EmitOptions& opt
 // Ok when emitProject accepts the graph's nodes (the same lowering, no folding or files); else its error.
 Status checkEmittable(const ir::Graph& int8Graph);
 
+// The bytes a design streams for an int8 tensor of the IR: [N, C, H, W] maps as NHWC, frame after
+// frame; vectors unchanged (input.bin / golden.bin hold these).
+std::string streamBytes(const ir::Tensor& int8Tensor);
+
 // The template library's sources, embedded at build time (cmake/embed_sources.cmake).
 const std::vector<std::pair<std::string, std::string>>& projectSources();
 

@@ -68,24 +68,14 @@ std::string slurp(const fs::path& p) {
 // DequantizeLinear (the design's output), node by node through the reference executor.
 void referenceBytes(const ir::Model& model, const ir::Tensor& batch, std::string* input, std::string* golden) {
   std::map<const ir::Value*, ir::Tensor> values = {{model.graph->inputs()[0], batch}};
-  auto bytes = [](const ir::Tensor& t) {
-    const auto* x = static_cast<const char*>(t.rawData());
-    if (t.rank() != 4) return std::string(x, t.byteSize());
-    const int64_t n = t.dims()[0], c = t.dims()[1], hw = t.dims()[2] * t.dims()[3];
-    std::string out(t.byteSize(), '\0');
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t ch = 0; ch < c; ++ch)
-        for (int64_t p = 0; p < hw; ++p) out[static_cast<size_t>((i * hw + p) * c + ch)] = x[(i * c + ch) * hw + p];
-    return out;
-  };
   for (const ir::Node* n : model.graph->nodes()) {
     std::vector<const ir::Tensor*> args;
     for (const ir::Value* v : n->inputs()) args.push_back(!v ? nullptr : v->isInitializer() ? &v->initializer() : &values.at(v));
     auto out = runtime::evaluateNode(*n, args);
     ASSERT_TRUE(out.ok()) << out.status().message();
     values[n->output(0)] = out.value()[0];
-    if (n->opType() == "QuantizeLinear" && input->empty()) *input = bytes(values[n->output(0)]);
-    if (n->opType() == "DequantizeLinear" && n->output(0) == model.graph->outputs()[0]) *golden = bytes(values.at(n->input(0)));
+    if (n->opType() == "QuantizeLinear" && input->empty()) *input = fpga_hls::streamBytes(values[n->output(0)]);
+    if (n->opType() == "DequantizeLinear" && n->output(0) == model.graph->outputs()[0]) *golden = fpga_hls::streamBytes(values.at(n->input(0)));
   }
 }
 
