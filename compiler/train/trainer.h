@@ -7,8 +7,10 @@
 // Ops with a backward here: Conv (any group count, stride, padding, dilation 1), Gemm (transA = 0)
 // and MatMul with constant 2-D weights, BatchNormalization (trained: batch statistics, running
 // statistics updated with momentum 0.1 as PyTorch does; or frozen: running statistics), Relu,
-// Clip, Add of equal shapes, MaxPool and AveragePool (2-D, no ceil mode), GlobalAveragePool,
-// Flatten, Reshape to [batch, features], Identity. The graph takes one float input and gives one
+// Clip, HardSigmoid, HardSwish, Sigmoid (gradients at the kinks as PyTorch's), Add and Mul of two
+// computed tensors with numpy broadcasting (a squeeze-excitation scale), Concat (not along the
+// batch), MaxPool and AveragePool (2-D, symmetric padding, no ceil mode; count_include_pad either
+// way), GlobalAveragePool, Flatten, Reshape to [batch, features], Identity, Dropout (identity). The graph takes one float input and gives one
 // [batch, classes] output (the logits). Trainable: every Conv/Gemm/MatMul weight and bias and
 // every BatchNorm scale and bias; weights that are exactly zero when training starts stay zero
 // (unstructured pruning masks survive).

@@ -1,7 +1,8 @@
 // The built-in fine-tuner (compiler/train): analytic gradients against central differences in
 // double for every op it trains (Conv incl. strided, padded and depthwise, BatchNorm in training
-// and frozen mode, Relu, Clip, MaxPool, Add, GlobalAveragePool, Flatten, Gemm, MatMul, Reshape) and
-// for the distillation loss; training is deterministic given the seed and lowers the loss.
+// and frozen mode, Relu, Clip, HardSigmoid, HardSwish, Sigmoid, MaxPool, AveragePool with and
+// without counted padding, Add, Mul with broadcasting, Concat, GlobalAveragePool, Flatten, Gemm,
+// MatMul, Reshape) and for the distillation loss; the forward pass agrees with the reference executor; training is deterministic given the seed and lowers the loss.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -54,6 +55,50 @@ ir::Model convNet(std::mt19937& rng) {
   b.node("Flatten", {"g"}, {"f"}, "flatten");
   testing::addIntAttr(b.node("Gemm", {"f", "wf", "bf"}, {"y"}, "fc"), "transB", 1);
   const fs::path file = fs::temp_directory_path() / "edgeopt-train-conv.onnx";
+  b.save(file.string());
+  auto model = api::loadModel(file.string());
+  fs::remove(file);
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  return std::move(model).value();
+}
+
+// The MobileNetV3 / squeeze-excitation ops: Conv 3x3 -> HardSwish -> AveragePool 3x3/2 pad 1
+// (padding not counted) -> [SE: GlobalAveragePool -> Conv 1x1 -> Relu -> Conv 1x1 -> HardSigmoid
+// -> Mul (broadcast [n,6,1,1] x [n,6,5,5])] and [Conv 1x1 -> Sigmoid] -> Concat (channels) ->
+// AveragePool 2x2/1 pad 1 (padding counted) -> GlobalAveragePool -> Flatten -> Gemm -> 5 logits.
+ir::Model squeezeExciteNet(std::mt19937& rng) {
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 2, 10, 10}).output("y", {-1, 5});
+  b.initializer("w1", {6, 2, 3, 3}, randomValues(rng, 108)).initializer("b1", {6}, randomValues(rng, 6));
+  b.initializer("ws1", {3, 6, 1, 1}, randomValues(rng, 18)).initializer("bs1", {3}, randomValues(rng, 3));
+  b.initializer("ws2", {6, 3, 1, 1}, randomValues(rng, 18)).initializer("bs2", {6}, randomValues(rng, 6));
+  b.initializer("w3", {4, 6, 1, 1}, randomValues(rng, 24));
+  b.initializer("wf", {5, 10}, randomValues(rng, 50)).initializer("bf", {5}, randomValues(rng, 5));
+  auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
+  testing::addIntsAttr(c1, "pads", {1, 1, 1, 1});
+  b.node("HardSwish", {"c1"}, {"h1"}, "hardswish");
+  auto* p1 = b.node("AveragePool", {"h1"}, {"a"}, "avgpool_exclusive");
+  testing::addIntsAttr(p1, "kernel_shape", {3, 3});
+  testing::addIntsAttr(p1, "strides", {2, 2});
+  testing::addIntsAttr(p1, "pads", {1, 1, 1, 1});
+  b.node("GlobalAveragePool", {"a"}, {"g"}, "se_pool");
+  b.node("Conv", {"g", "ws1", "bs1"}, {"s1"}, "se_reduce");
+  b.node("Relu", {"s1"}, {"s1r"}, "se_relu");
+  b.node("Conv", {"s1r", "ws2", "bs2"}, {"s2"}, "se_expand");
+  auto* hs = b.node("HardSigmoid", {"s2"}, {"gate"}, "se_gate");
+  testing::addFloatAttr(hs, "alpha", 1.0f / 6.0f);
+  b.node("Mul", {"gate", "a"}, {"m"}, "se_scale");
+  b.node("Conv", {"a", "w3"}, {"c3"}, "branch");
+  b.node("Sigmoid", {"c3"}, {"sg"}, "sigmoid");
+  testing::addIntAttr(b.node("Concat", {"m", "sg"}, {"cat"}, "concat"), "axis", 1);
+  auto* p2 = b.node("AveragePool", {"cat"}, {"p2"}, "avgpool_inclusive");
+  testing::addIntsAttr(p2, "kernel_shape", {2, 2});
+  testing::addIntsAttr(p2, "pads", {1, 1, 1, 1});
+  testing::addIntAttr(p2, "count_include_pad", 1);
+  b.node("GlobalAveragePool", {"p2"}, {"gp"}, "gap");
+  b.node("Flatten", {"gp"}, {"f"}, "flatten");
+  testing::addIntAttr(b.node("Gemm", {"f", "wf", "bf"}, {"y"}, "fc"), "transB", 1);
+  const fs::path file = fs::temp_directory_path() / "edgeopt-train-se.onnx";
   b.save(file.string());
   auto model = api::loadModel(file.string());
   fs::remove(file);
@@ -142,6 +187,28 @@ TEST(TrainTest, GradientsMatchCentralDifferencesForEveryOp) {
   gradientCheck(conv, {2, 10, 10}, /*freezeBn=*/false, "conv net, BatchNorm trained");
   gradientCheck(conv, {2, 10, 10}, /*freezeBn=*/true, "conv net, BatchNorm frozen");
   gradientCheck(mlp(rng), {3, 4}, false, "MatMul/Reshape/Gemm");
+  gradientCheck(squeezeExciteNet(rng), {2, 10, 10}, false, "HardSwish/AveragePool/SE Mul/HardSigmoid/Sigmoid/Concat");
+}
+
+// The forward pass of every op agrees with the reference executor (the numerical definition).
+TEST(TrainTest, ForwardAgreesWithTheReferenceExecutor) {
+  std::mt19937 rng(4);
+  ir::Model models[] = {convNet(rng), squeezeExciteNet(rng)};
+  for (ir::Model& model : models) {
+    auto net = train::Network<double>::create(*model.graph, /*freezeBatchNorm=*/false);
+    ASSERT_TRUE(net.ok()) << net.status().message();
+    net.value()->setSampleDims({2, 10, 10});
+    ir::Tensor x(ir::DType::kFloat32, {3, 2, 10, 10});
+    const std::vector<float> values = randomValues(rng, 600, 1.5f);
+    std::copy(values.begin(), values.end(), x.data<float>());
+    auto mine = net.value()->forward(std::vector<double>(values.begin(), values.end()), 3, /*train=*/false);
+    ASSERT_TRUE(mine.ok()) << mine.status().message();
+    auto ref = api::runReference(model, {{"x", x}});
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    const ir::Tensor& y = ref.value().at("y");
+    ASSERT_EQ(y.numel(), static_cast<int64_t>(mine.value().size()));
+    for (int64_t i = 0; i < y.numel(); ++i) EXPECT_NEAR(y.data<float>()[i], mine.value()[static_cast<size_t>(i)], 1e-4) << i;
+  }
 }
 
 TEST(TrainTest, TrainingIsDeterministicAndLowersTheLoss) {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """An ONNX graph as a torch.nn.Module, for training in PyTorch: the ops edgeopt's built-in
-fine-tuner trains (Conv, Gemm/MatMul with constant weights, BatchNormalization, Relu, Clip, Add,
-MaxPool, GlobalAveragePool, Flatten, Reshape, Identity, Dropout), every float initializer an
+fine-tuner trains (Conv, Gemm/MatMul with constant weights, BatchNormalization, Relu, Clip,
+HardSigmoid, HardSwish, Sigmoid, Add, Mul, Concat, MaxPool, AveragePool, GlobalAveragePool,
+Flatten, Reshape, Identity, Dropout), every float initializer an
 nn.Parameter (int64 ones, e.g. Reshape shapes, stay constants), and write_back() putting the
 trained values into the same graph's initializers. Needs Debian's python3-torch and python3-onnx
 (run with /usr/bin/python3).
@@ -99,11 +100,27 @@ class OnnxModule(torch.nn.Module):
                 y = F.relu(ins[0])
             elif op == "Clip":
                 y = F.hardtanh(ins[0], float(ins[1]), float(ins[2]))
+            elif op == "HardSigmoid":
+                y = torch.clamp(a.get("alpha", 0.2) * ins[0] + a.get("beta", 0.5), 0, 1)
+                if abs(a.get("alpha", 0.2) - 1 / 6) < 1e-6 and abs(a.get("beta", 0.5) - 0.5) < 1e-6:
+                    y = F.hardsigmoid(ins[0])  # PyTorch's own gradient at the kinks
+            elif op == "HardSwish":
+                y = F.hardswish(ins[0])
+            elif op == "Sigmoid":
+                y = torch.sigmoid(ins[0])
             elif op == "Add":
                 y = ins[0] + ins[1]
+            elif op == "Mul":
+                y = ins[0] * ins[1]
+            elif op == "Concat":
+                y = torch.cat(ins, dim=a.get("axis", 1))
             elif op == "MaxPool":
                 p = a.get("pads", [0, 0, 0, 0])
                 y = F.max_pool2d(ins[0], a["kernel_shape"], a.get("strides", [1, 1]), (p[0], p[1]))
+            elif op == "AveragePool":
+                p = a.get("pads", [0, 0, 0, 0])
+                y = F.avg_pool2d(ins[0], a["kernel_shape"], a.get("strides", [1, 1]), (p[0], p[1]),
+                                 count_include_pad=bool(a.get("count_include_pad", 0)))
             elif op == "GlobalAveragePool":
                 y = ins[0].mean(dim=(2, 3), keepdim=True)
             elif op in ("Flatten",):
@@ -129,8 +146,10 @@ class OnnxModule(torch.nn.Module):
         if not hasattr(self, "_running"):
             self._running = {}
         if node.name not in self._running:
-            mean = numpy_helper.to_array(self.init(node.input[3]))
-            var = numpy_helper.to_array(self.init(node.input[4]))
+            # Through an untied Identity too: torch.onnx shares a fresh BatchNorm's running mean
+            # (0) and variance (1) with its bias and scale when their values are equal.
+            mean, var = (self.params[self.key[n]].detach().numpy() if n in self.key else numpy_helper.to_array(self.init(n))
+                         for n in (node.input[3], node.input[4]))
             self._running[node.name] = (torch.from_numpy(mean.copy()), torch.from_numpy(var.copy()))
         return self._running[node.name]
 
