@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -157,7 +159,87 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   return Status::Ok();
 }
 
+// Top-1 on the evaluation data on x86 (-1 without evaluation data).
+StatusOr<double> x86Top1(const ir::Model& model, const CompileOptions& options) {
+  if (options.eval.path.empty()) return -1.0;
+  EvalOptions eo;
+  eo.data = options.eval;
+  eo.batchSize = options.evalBatch;
+  eo.runner = runnerOptionsFor("x86", options.threads);
+  EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
+  return static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
+}
+
+StatusOr<StageRow> stageRow(const std::string& stage, const ir::Model& model, double seconds, const CompileOptions& options) {
+  StageRow row;
+  row.stage = stage;
+  row.seconds = seconds;
+  const ModelSummary s = summarize(model);
+  row.macs = s.macs;
+  row.parameters = s.parameters;
+  EDGEOPT_ASSIGN_OR_RETURN(const std::string bytes, onnx_io::exportModelBytes(model));
+  row.modelBytes = static_cast<int64_t>(bytes.size());
+  EDGEOPT_ASSIGN_OR_RETURN(row.top1, x86Top1(model, options));
+  return row;
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The prune and fine-tune stages on the imported `model`, in place, with a report row per stage.
+Status compress(ir::Model& model, const CompileOptions& options, CompileReport* report) {
+  auto progress = [&](const std::string& stage, double fraction, const std::string& detail, bool milestone) {
+    if (options.progress) options.progress({stage, fraction, detail, milestone});
+  };
+  progress("evaluate original", -1, "", true);
+  EDGEOPT_ASSIGN_OR_RETURN(StageRow original, stageRow("original", model, 0, options));
+  report->stages.push_back(original);
+  std::optional<ir::Model> teacher;
+  if (options.finetune) teacher = ir::cloneModel(model);
+  if (options.prune) {
+    progress("prune", -1, "", true);
+    const auto start = std::chrono::steady_clock::now();
+    report->prune.emplace();
+    EDGEOPT_RETURN_IF_ERROR(pruneModel(model, *options.prune, &*report->prune).withContext("prune"));
+    EDGEOPT_ASSIGN_OR_RETURN(StageRow row, stageRow("pruned", model, secondsSince(start), options));
+    report->stages.push_back(row);
+  }
+  if (options.finetune) {
+    const FinetuneOptions& fo = *options.finetune;
+    progress("fine-tune", 0, fo.hook.empty() ? "" : "hook: " + fo.hook, true);
+    const auto start = std::chrono::steady_clock::now();
+    FinetuneProgress fp;
+    fp.step = [&](const train::StepLog& s) {
+      const double done = static_cast<double>((s.epoch - 1) * s.steps + s.step) / static_cast<double>(s.epochs * s.steps);
+      char detail[96];
+      std::snprintf(detail, sizeof detail, "epoch %d/%d, loss %.4f", s.epoch, s.epochs, s.loss);
+      progress("fine-tune", done, detail, false);
+    };
+    fp.epoch = [&](const train::EpochLog& e) {
+      char detail[160];
+      std::snprintf(detail, sizeof detail, "epoch %d/%d: loss %.4f, held-out top-1 %.2f %%, %.1f s", e.epoch,
+                    fo.optimizer.epochs, e.loss, 100 * e.heldOutTop1, e.seconds);
+      progress("fine-tune", static_cast<double>(e.epoch) / fo.optimizer.epochs, detail, true);
+    };
+    report->finetune.emplace();
+    EDGEOPT_RETURN_IF_ERROR(finetuneModel(model, &*teacher, fo, &*report->finetune, fp).withContext("fine-tune"));
+    EDGEOPT_ASSIGN_OR_RETURN(StageRow row, stageRow("fine-tuned", model, secondsSince(start), options));
+    report->stages.push_back(row);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+StatusOr<int64_t> channelMultipleFor(const std::vector<std::string>& targetNames) {
+  int64_t multiple = 1;
+  for (const auto& name : targetNames) {
+    EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(name));
+    multiple = std::lcm(multiple, std::max<int64_t>(1, target->info().channelMultiple));
+  }
+  return multiple;
+}
 
 Status compile(const std::string& modelPath, const CompileOptions& options, const std::string& outDir,
                CompileReport* report) {
@@ -185,10 +267,16 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   onnx_io::ImportOptions io;
   io.fixInputDims = options.benchShapes;
   EDGEOPT_ASSIGN_OR_RETURN(ir::Model model, onnx_io::importModel(modelPath, io));
+  // Compression runs on the model as imported: the cleanup folds BatchNorm (which pruning
+  // re-estimates and fine-tuning trains) and fuses activations into edgeopt's own ops.
+  if (options.prune || options.finetune) EDGEOPT_RETURN_IF_ERROR(compress(model, options, report));
   OptimizeReport cleanup;
   EDGEOPT_RETURN_IF_ERROR(optimize(model, {}, &cleanup));
   const ModelSummary summary = summarize(model);
   report->parameters = summary.parameters;
+  auto progress = [&](const std::string& stage) {
+    if (options.progress) options.progress({stage, -1, "", true});
+  };
 
   // A fresh folder of its own beside outDir (two runs into one outDir must not share it).
   std::error_code ec;
@@ -211,10 +299,17 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     ir::Model q = ir::cloneModel(precisions.front().second);
     QuantizeOptions qo = options.quantizeOptions;
     if (qo.forTargets.empty()) qo.forTargets = options.targets;  // what none of them runs in int8 stays float
+    progress("quantize");
     if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return fail(st);
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
     if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
+    if (!report->stages.empty()) {
+      auto row = stageRow("int8", q, 0, options);
+      if (!row.ok()) return fail(row.status());
+      row->modelBytes = fileBytes(int8File);
+      report->stages.push_back(row.value());
+    }
     precisions.emplace_back("int8", std::move(q));
   }
   for (const std::string& name : options.targets) {
@@ -240,6 +335,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     if (!artifact.ok()) return fail(artifact.status().withContext(name));
     for (auto& [precision, m] : precisions) {
       if ((precision == "fp32" && !info.fp32) || (precision == "int8" && !info.int8)) continue;
+      progress("measure " + name + " " + precision);
       CompileEntry e;
       const std::string file = precision == "int8" ? int8File : optFile;
       Status st = info.emulated ? measureEmulated(m, target, artifact.value(), tmp + "/" + artifact->folder, precision, file, options, &e)
@@ -297,6 +393,18 @@ std::string compileReportJson(const CompileReport& r) {
     entries.push_back(x);
   }
   j["results"] = entries;
+  if (!r.stages.empty()) {
+    nlohmann::json stages = nlohmann::json::array();
+    for (const auto& s : r.stages) {
+      nlohmann::json x = {{"stage", s.stage}, {"macs", s.macs}, {"parameters", s.parameters}, {"model_bytes", s.modelBytes},
+                          {"seconds", s.seconds}};
+      if (s.top1 >= 0) x["top1"] = s.top1;
+      stages.push_back(x);
+    }
+    j["stages"] = stages;
+  }
+  if (r.prune) j["prune"] = nlohmann::json::parse(pruneResultJson(*r.prune));
+  if (r.finetune) j["finetune"] = nlohmann::json::parse(finetuneResultJson(*r.finetune));
   if (r.quantized) j["quantization"] = nlohmann::json::parse(quantizeReportJson(r.quantization));
   return j.dump(2);
 }
@@ -325,6 +433,24 @@ std::string compileReportMarkdown(const CompileReport& r) {
   }
   for (const auto& e : r.entries)
     if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
+  if (!r.stages.empty()) {
+    s += "\n## Compression stages\n\nTop-1 on x86 (fp32; int8 for the int8 stage) on the evaluation data; MACs at batch 1; "
+         "size of the ONNX file; time of the stage itself.\n\n";
+    s += "| stage | top-1 | MACs | parameters | size (KB) | time (s) |\n|---|---|---|---|---|---|\n";
+    for (const auto& st : r.stages) {
+      std::snprintf(line, sizeof line, "| %s | %s | %lld | %lld | %.1f | %.1f |\n", st.stage.c_str(),
+                    st.top1 < 0 ? "-" : (std::to_string(st.top1 * 100).substr(0, 5) + "%").c_str(), static_cast<long long>(st.macs),
+                    static_cast<long long>(st.parameters), st.modelBytes / 1024.0, st.seconds);
+      s += line;
+    }
+    if (r.finetune && r.finetune->heldOutSamples) {
+      std::snprintf(line, sizeof line, "\nFine-tuning: %lld training samples, %lld held out (teacher %.2f %%, student before %.2f %%, "
+                    "kept epoch %.2f %% held-out top-1).\n", static_cast<long long>(r.finetune->trainSamples),
+                    static_cast<long long>(r.finetune->heldOutSamples), 100 * r.finetune->teacherHeldOutTop1,
+                    100 * r.finetune->studentHeldOutTop1Before, 100 * r.finetune->studentHeldOutTop1After);
+      s += line;
+    }
+  }
   for (const auto& e : r.entries) {
     if (!e.hardware) continue;
     const auto& hw = *e.hardware;

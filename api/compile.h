@@ -1,15 +1,18 @@
 // `edgeopt compile`: the whole pipeline into one folder (../shared/ARCHITECTURE.md, artifacts):
-// cleanup -> model.opt.onnx; with calibration data, int8 PTQ -> model.int8.onnx; per target and
+// [prune -> fine-tune ->] cleanup -> model.opt.onnx; with calibration data, int8 PTQ -> model.int8.onnx; per target and
 // precision, accuracy on the evaluation data, latency, size, memory and MACs -> report.json
 // (schema "edgeopt.report/1") and report.md; for x86, x86/ with a small runner to build against
 // find_package(edgeopt). The folder appears whole or not at all.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/finetune.h"
+#include "api/prune.h"
 #include "api/quantize.h"
 #include "api/runner.h"
 #include "compiler/data/dataset.h"
@@ -17,8 +20,23 @@
 
 namespace edgeopt::api {
 
+// What compile reports while it runs: the stage ("fine-tune", "measure x86 int8", ...), the
+// fraction of it done in [0, 1] (-1: unknown), a one-line detail, and whether the event is a
+// milestone worth a line in a log (a stage's start or end, an epoch) rather than a step.
+struct ProgressEvent {
+  std::string stage;
+  double fraction = -1;
+  std::string detail;
+  bool milestone = false;
+};
+
 struct CompileOptions {
   std::vector<std::string> targets = {"x86"};  // names from targets::registry()
+  // Compression stages before quantization, in this order (each optional): prune, then fine-tune
+  // by distillation from the original (both on the model as imported, before the cleanup). Their data: prune.bnData, finetune.data
+  // (training data, never the evaluation data).
+  std::optional<PruneOptions> prune;
+  std::optional<FinetuneOptions> finetune;
   std::string armCpu = "cortex-a76";  // arm-neon accuracy: the CPU qemu emulates
   bool quantize = false;          // int8 when calibration data is given (quantizeOptions.calib)
   QuantizeOptions quantizeOptions;
@@ -31,6 +49,19 @@ struct CompileOptions {
   // Per target name, settings of its artifact (--target-setting fpga-hls.cycles=2048); the
   // targets' settings and their meaning: `edgeopt compile --help`.
   std::map<std::string, std::map<std::string, std::string>> targetSettings;
+  std::function<void(const ProgressEvent&)> progress;  // may be empty
+};
+
+// The channel multiple that suits every one of `targets` (TargetInfo::channelMultiple: their
+// least common multiple): what compile rounds pruned channel counts to unless told otherwise.
+StatusOr<int64_t> channelMultipleFor(const std::vector<std::string>& targets);
+
+// One stage of the compression pipeline as the report shows it (fp32 on x86 unless int8).
+struct StageRow {
+  std::string stage;   // "original" (cleaned up), "pruned", "fine-tuned", "int8"
+  double top1 = -1;    // on the evaluation data (-1: none given)
+  int64_t macs = 0, parameters = 0, modelBytes = 0;
+  double seconds = 0;  // the stage's own time (not its measurement)
 };
 
 
@@ -57,6 +88,10 @@ struct CompileReport {
   int64_t parameters = 0;
   bool quantized = false;
   QuantizeReport quantization;
+  // With a prune or fine-tune stage: one row per stage, and what each stage did.
+  std::vector<StageRow> stages;
+  std::optional<PruneResult> prune;
+  std::optional<FinetuneResult> finetune;
   std::vector<CompileEntry> entries;
   double peakRssMb = 0;  // the compile process's high-water mark
 };

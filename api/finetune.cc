@@ -298,7 +298,7 @@ Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptio
 }  // namespace
 
 Status finetuneModel(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& o, FinetuneResult* r,
-                     const std::function<void(const train::EpochLog&)>& progress) {
+                     const FinetuneProgress& progress) {
   const auto start = std::chrono::steady_clock::now();
   if (!(o.heldOut >= 0 && o.heldOut <= 0.5)) return invalidInput("--held-out must be in [0, 0.5]");
   if (o.data.path.empty()) return invalidInput("fine-tuning needs labelled training data (--data)");
@@ -342,14 +342,14 @@ Status finetuneModel(ir::Model& student, const ir::Model* teacher, const Finetun
       EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(student, runnerOptionsFor(o.target, 1)));
       EDGEOPT_RETURN_IF_ERROR(logitsOf(*runner, trainSet, 0, 1, &classes).status());
     }
-    EDGEOPT_RETURN_IF_ERROR(runHook(student, teacher, o, trainSet, held, classes, r, progress));
+    EDGEOPT_RETURN_IF_ERROR(runHook(student, teacher, o, trainSet, held, classes, r, progress.epoch));
     r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return Status::Ok();
   }
   EDGEOPT_RETURN_IF_ERROR(train::fineTune(student, trainSet, o.optimizer, heldOutTop1, [&](const train::EpochLog& e) {
     r->epochs.push_back(e);
-    if (progress) progress(e);
-  }));
+    if (progress.epoch) progress.epoch(e);
+  }, progress.step));
   if (held.count()) {
     double best = -1;
     for (const auto& e : r->epochs) best = std::max(best, e.heldOutTop1);

@@ -52,9 +52,15 @@ struct FinetuneResult {
   double seconds = 0;
 };
 
+// What fine-tuning reports while it runs (either may be empty).
+struct FinetuneProgress {
+  std::function<void(const train::EpochLog&)> epoch;  // after every epoch (built-in trainer or hook)
+  std::function<void(const train::StepLog&)> step;    // after every step (built-in trainer only)
+};
+
 // teacher may be null (plain cross-entropy on the labels).
 Status finetuneModel(ir::Model& student, const ir::Model* teacher, const FinetuneOptions& options, FinetuneResult* result,
-                     const std::function<void(const train::EpochLog&)>& progress = nullptr);
+                     const FinetuneProgress& progress = {});
 std::string finetuneResultJson(const FinetuneResult& r);
 
 }  // namespace edgeopt::api

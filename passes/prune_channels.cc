@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <set>
@@ -469,10 +470,15 @@ StatusOr<Plan> makePlan(const ir::Graph& g, Analysis& a, const PruneOptions& o) 
     c.removed += k;
     macs = pickMacs;
   }
-  if (static_cast<double>(macs) > target * 1.02)
-    return invalidInput("cannot prune to " + std::to_string(o.macsFraction) + " of the MACs: the frozen groups and the per-layer "
-                        "maximum ratio allow at most down to " +
-                        std::to_string(static_cast<double>(macs) / static_cast<double>(best.report.macsBefore)));
+  if (static_cast<double>(macs) > target * 1.02) {
+    char why[256];
+    std::snprintf(why, sizeof why,
+                  "cannot prune to %.3g of the MACs: the frozen groups, the per-layer maximum ratio (%.3g) and channel counts "
+                  "in multiples of %lld allow at most down to %.3g",
+                  o.macsFraction, o.maxRatio, static_cast<long long>(o.roundTo),
+                  static_cast<double>(macs) / static_cast<double>(best.report.macsBefore));
+    return invalidInput(why);
+  }
   for (size_t i = 0; i < spaces.size(); ++i) {
     PruneSpace ps;
     ps.name = spaces[i].values.front()->name();

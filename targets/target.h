@@ -29,6 +29,10 @@ struct TargetInfo {
   bool int8 = false;        // runs int8 (QDQ) models
   bool emulated = false;    // runs under an emulator here: accuracy is real, latency is not
   bool emulatesCpu = false;  // TargetOptions::cpu names the CPU it emulates
+  // Channel counts that are a multiple of this run without partial tiles (pruning rounds kept
+  // channels to it): x86 16 (one zmm of int32 / fp32 accumulators, oneDNN's 16-channel blocks),
+  // arm-neon 8 (the NEON GEMM's 8-column panels), fpga-hls 8 (PE/SIMD foldings divide the counts).
+  int64_t channelMultiple = 1;
 };
 
 struct TargetOptions {

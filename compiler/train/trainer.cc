@@ -821,7 +821,7 @@ template double distillationLoss<double>(const std::vector<double>&, const std::
 
 Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& o,
                 const std::function<StatusOr<double>(const ir::Model&)>& evaluateHeldOut,
-                const std::function<void(const EpochLog&)>& log) {
+                const std::function<void(const EpochLog&)>& log, const std::function<void(const StepLog&)>& onStep) {
   if (o.epochs < 1 || o.batch < 1 || !(o.learningRate > 0) || !(o.momentum >= 0 && o.momentum < 1) || !(o.weightDecay >= 0) ||
       !(o.alpha >= 0 && o.alpha <= 1) || !(o.temperature > 0))
     return invalidInput("fine-tuning options out of range (epochs >= 1, batch >= 1, lr > 0, 0 <= momentum < 1, "
@@ -870,6 +870,7 @@ Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& 
       constexpr double kPi = 3.14159265358979323846;
       const double lr = o.learningRate * 0.5 * (1 + std::cos(kPi * static_cast<double>(step) / static_cast<double>(total)));
       net->sgdStep(lr, o.momentum, o.weightDecay);
+      if (onStep) onStep({epoch, o.epochs, s + 1, steps, lossSum / static_cast<double>(seen)});
     }
     EDGEOPT_RETURN_IF_ERROR(net->writeBack(*model.graph));
     EpochLog e;

@@ -46,6 +46,13 @@ struct EpochLog {
   double loss = 0, trainTop1 = 0, heldOutTop1 = -1, seconds = 0;
 };
 
+// After every optimizer step: where training is and the epoch's mean loss so far.
+struct StepLog {
+  int epoch = 0, epochs = 0;
+  int64_t step = 0, steps = 0;  // within the epoch, 1-based
+  double loss = 0;
+};
+
 // A float graph made trainable (a copy of its parameters; the graph is not touched until
 // writeBack). T is float or double.
 template <typename T>
@@ -101,9 +108,9 @@ struct TrainingSet {
 
 // Fine-tunes `model` in place on `train`; after each epoch `evaluateHeldOut` (if set) gives the
 // held-out top-1 of the model as trained so far, and the model of the best epoch is kept (early
-// stopping). Progress after every epoch via `log`.
+// stopping). Progress after every epoch via `log`, and after every step via `onStep` (if set).
 Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& options,
                 const std::function<StatusOr<double>(const ir::Model&)>& evaluateHeldOut,
-                const std::function<void(const EpochLog&)>& log);
+                const std::function<void(const EpochLog&)>& log, const std::function<void(const StepLog&)>& onStep = nullptr);
 
 }  // namespace edgeopt::train

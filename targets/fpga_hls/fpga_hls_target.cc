@@ -55,7 +55,8 @@ class FpgaHlsTarget final : public Target {
     static const TargetInfo info{"fpga-hls",
                                  "HLS C++ project for an FPGA (int8; runs here as the reference int8, which the project's "
                                  "g++ C simulation reproduces bit for bit)",
-                                 /*fp32=*/false, /*int8=*/true, /*emulated=*/true};
+                                 /*fp32=*/false, /*int8=*/true, /*emulated=*/true, /*emulatesCpu=*/false,
+                                 /*channelMultiple=*/8};
     return info;
   }
   // The layers kernels/hls has templates for (see emit.h); the rest stays float and is then

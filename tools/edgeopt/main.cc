@@ -18,6 +18,7 @@
 #include "api/edgeopt.h"
 #include "api/finetune.h"
 #include "api/prune.h"
+#include "tools/edgeopt/progress.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -298,6 +299,8 @@ struct QuantizeArgs {
 struct PruneArgs {
   double macs = -1, sparsity = 0, maxRatio = 0.9;
   int64_t roundTo = 8, bnSamples = 512;
+  bool roundGiven = false;
+  std::string forTargets;  // round to these targets' channel multiple unless --round
   bool l1 = false, perLayer = false, json = false;
   edgeopt::data::DataOptions data;
   std::string out;
@@ -309,6 +312,14 @@ int cmdPrune(const std::string& modelPath, const PruneArgs& a) {
   o.structured = a.macs >= 0;
   o.channels.macsFraction = a.macs;
   o.channels.roundTo = a.roundTo;
+  if (!a.forTargets.empty() && !a.roundGiven) {
+    std::vector<std::string> names;
+    std::stringstream ss(a.forTargets);
+    for (std::string name; std::getline(ss, name, ',');) names.push_back(name);
+    auto multiple = edgeopt::api::channelMultipleFor(names);
+    if (!multiple.ok()) return report(multiple.status().withContext("--for-targets"));
+    o.channels.roundTo = multiple.value();
+  }
   o.channels.maxRatio = a.maxRatio;
   o.channels.l1 = a.l1;
   o.sparsity = a.sparsity;
@@ -340,7 +351,7 @@ struct FinetuneArgs {
   edgeopt::train::TrainOptions optimizer;
   std::string hook;
   int hookTimeout = 3600;
-  bool json = false;
+  bool json = false, quiet = false;
 };
 
 int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
@@ -360,13 +371,23 @@ int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
   o.hookTimeoutSeconds = a.hookTimeout;
   edgeopt::api::FinetuneResult r;
   const int epochs = a.optimizer.epochs;
-  Status st = edgeopt::api::finetuneModel(student.value(), teacher ? &*teacher : nullptr, o, &r, [&](const edgeopt::train::EpochLog& e) {
-    if (a.json) return;
+  edgeopt::cli::ProgressPrinter bar(a.quiet);
+  edgeopt::api::FinetuneProgress progress;
+  progress.step = [&](const edgeopt::train::StepLog& s) {
+    char detail[64];
+    std::snprintf(detail, sizeof detail, "epoch %d/%d, loss %.4f", s.epoch, s.epochs, s.loss);
+    bar({"fine-tune", static_cast<double>((s.epoch - 1) * s.steps + s.step) / static_cast<double>(s.epochs * s.steps), detail, false});
+  };
+  progress.epoch = [&](const edgeopt::train::EpochLog& e) {
+    if (a.json || a.quiet) return;
+    bar.clear();  // the epoch's line goes above the bar
     std::printf("epoch %d/%d: loss %.4f, train top-1 %.2f %%", e.epoch, epochs, e.loss, 100 * e.trainTop1);
     if (e.heldOutTop1 >= 0) std::printf(", held-out top-1 %.2f %%", 100 * e.heldOutTop1);
     std::printf(", %.1f s\n", e.seconds);
     std::fflush(stdout);
-  });
+  };
+  Status st = edgeopt::api::finetuneModel(student.value(), teacher ? &*teacher : nullptr, o, &r, progress);
+  bar.clear();
   if (!st.ok()) return report(st.withContext(modelPath));
   Status written = edgeopt::onnx_io::exportModel(student.value(), a.out);
   if (!written.ok()) return report(written);
@@ -460,7 +481,61 @@ struct CompileArgs {
   int64_t attributionSamples = 0, evalBatch = 32;
   std::vector<std::string> shapes, targetSettings;
   int threads = 1, iters = 20;
+  // Compression stages (prune -> fine-tune) before quantizing.
+  double pruneMacs = -1, pruneSparsity = 0, pruneMaxRatio = 0.9;
+  int64_t pruneRound = 0;  // 0: the targets' channel multiple
+  edgeopt::data::DataOptions train;
+  int finetuneEpochs = 2;
+  bool finetuneEpochsGiven = false;
+  double heldOut = 0.1, learningRate = 0.01;
+  int64_t finetuneBatch = 64;
+  std::string finetuneHook;
+  int hookTimeout = 3600;
+  bool quiet = false;
 };
+
+// compile's prune and fine-tune stages from its options; an option without its stage is an error.
+edgeopt::Status compressionStages(const CompileArgs& a, edgeopt::api::CompileOptions* o) {
+  using edgeopt::invalidInput;
+  const bool pruning = a.pruneMacs >= 0 || a.pruneSparsity > 0;
+  edgeopt::data::DataOptions train = a.train;
+  if (!train.path.empty() && train.preprocess.empty()) train.preprocess = a.calib.preprocess;
+  if (train.preprocess == "none") train.preprocess.clear();
+  if (!a.train.labelsPath.empty() && a.train.path.empty()) return invalidInput("--train-labels needs --train DATA");
+  if (pruning) {
+    edgeopt::api::PruneOptions p;
+    p.structured = a.pruneMacs >= 0;
+    p.channels.macsFraction = a.pruneMacs;
+    p.channels.maxRatio = a.pruneMaxRatio;
+    if (a.pruneRound > 0) {
+      p.channels.roundTo = a.pruneRound;
+    } else {
+      EDGEOPT_ASSIGN_OR_RETURN(p.channels.roundTo, edgeopt::api::channelMultipleFor(o->targets));
+    }
+    p.sparsity = a.pruneSparsity;
+    p.bnData = train;
+    o->prune = p;
+  }
+  const bool finetuning = !a.train.path.empty() && a.finetuneEpochs > 0 && (pruning || a.finetuneEpochsGiven);
+  if (!a.finetuneHook.empty() && !finetuning)
+    return invalidInput("--finetune-hook needs a fine-tune stage: --train DATA with --prune-macs/--prune-unstructured (or --finetune-epochs N)");
+  if (!a.train.path.empty() && !pruning && !a.finetuneEpochsGiven)
+    return invalidInput("--train DATA is for the prune and fine-tune stages: give --prune-macs F or --prune-unstructured S "
+                        "(or --finetune-epochs N to fine-tune the unpruned model)");
+  if (a.finetuneEpochsGiven && a.train.path.empty()) return invalidInput("--finetune-epochs needs --train DATA");
+  if (finetuning) {
+    edgeopt::api::FinetuneOptions f;
+    f.data = train;
+    f.heldOut = a.heldOut;
+    f.optimizer.epochs = a.finetuneEpochs;
+    f.optimizer.batch = a.finetuneBatch;
+    f.optimizer.learningRate = a.learningRate;
+    f.hook = a.finetuneHook;
+    f.hookTimeoutSeconds = a.hookTimeout;
+    o->finetune = f;
+  }
+  return edgeopt::Status::Ok();
+}
 
 // --target-setting's help: every target's settings with their defaults.
 std::string targetSettingsHelp() {
@@ -507,8 +582,12 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
     if (!o.targetSettings[target].emplace(key, setting.substr(eq + 1)).second)
       return report(edgeopt::invalidInput("--target-setting gives " + target + "." + key + " twice"));
   }
+  if (Status stages = compressionStages(a, &o); !stages.ok()) return report(stages);
+  edgeopt::cli::ProgressPrinter bar(a.quiet);
+  o.progress = [&](const edgeopt::api::ProgressEvent& e) { bar(e); };
   edgeopt::api::CompileReport rep;
   Status st = edgeopt::api::compile(modelPath, o, a.out, &rep);
+  bar.clear();
   if (!st.ok()) return report(st);
   // The targets' artifact folders, as compile wrote them (no target is named here).
   std::string folders;
@@ -655,6 +734,34 @@ int main(int argc, char** argv) {
   compile->add_option("--threads", ca.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
   compile->add_option("--iters", ca.iters, "Timed runs per latency figure")->default_val(20)->check(CLI::Range(1, 1000000));
   compile->add_option("--target-setting", ca.targetSettings, targetSettingsHelp());
+  compile->add_option("--prune-macs", ca.pruneMacs,
+                      "Prune channels (the model shrinks) to this fraction of the MACs before quantizing (see prune)")
+      ->check(CLI::Range(0.01, 1.0));
+  compile->add_option("--prune-unstructured", ca.pruneSparsity, "Zero this fraction of the weights, smallest first (see prune)")
+      ->check(CLI::Range(0.0, 0.99));
+  compile->add_option("--prune-round", ca.pruneRound,
+                      "Kept channels per group: a multiple of N (default: what the targets run best, their least common "
+                      "multiple: x86 16, arm-neon 8, fpga-hls 8, ref 1)")
+      ->check(CLI::Range(1, 4096));
+  compile->add_option("--prune-max-ratio", ca.pruneMaxRatio, "At most this fraction of a group's channels removed")
+      ->default_val(0.9)->check(CLI::Range(0.0, 0.99));
+  compile->add_option("--train", ca.train.path,
+                      "Labelled training data (never the --eval data): BatchNorm re-estimation after pruning, and fine-tuning "
+                      "by distillation from the original model");
+  compile->add_option("--train-labels", ca.train.labelsPath, "Labels for --train");
+  compile->add_option("--train-preprocess", ca.train.preprocess, "Preprocessing for --train (default: --preprocess; 'none' for none)");
+  compile->add_option("--train-limit", ca.train.limit, "Use at most N training samples")->check(CLI::NonNegativeNumber);
+  compile->add_option("--finetune-epochs", ca.finetuneEpochs, "Fine-tuning epochs after pruning (0: none; given without a prune "
+                      "stage: fine-tune the unpruned model)")->default_val(2)->check(CLI::Range(0, 1000));
+  compile->add_option("--finetune-batch", ca.finetuneBatch, "Samples per fine-tuning step")->default_val(64)->check(CLI::Range(1, 65536));
+  compile->add_option("--finetune-lr", ca.learningRate, "Initial fine-tuning learning rate (cosine schedule to 0)")
+      ->default_val(0.01)->check(CLI::Range(1e-8, 10.0));
+  compile->add_option("--finetune-held-out", ca.heldOut, "Fraction of --train held out to pick the best epoch")
+      ->default_val(0.1)->check(CLI::Range(0.0, 0.5));
+  compile->add_option("--finetune-hook", ca.finetuneHook, "Fine-tune with an external trainer instead (see finetune --hook)");
+  compile->add_option("--finetune-hook-timeout", ca.hookTimeout, "Seconds before the hook's process group is ended")
+      ->default_val(3600)->check(CLI::Range(1, 7 * 24 * 3600));
+  compile->add_flag("--quiet", ca.quiet, "No progress on stderr (on a terminal a progress bar; otherwise one line per stage and epoch)");
 
   BenchArgs ba;
   auto* bench = app.add_subcommand("bench", "Measure a model's latency on a target, with a per-step profile for x86");
@@ -681,6 +788,9 @@ int main(int argc, char** argv) {
                     "Structured: keep this fraction of the Conv/Gemm/MatMul MACs (e.g. 0.5), removing whole channels "
                     "through every dependent layer")->check(CLI::Range(0.0, 1.0));
   prune->add_option("--round", pa.roundTo, "Kept channels per group: a multiple of this")->default_val(8)->check(CLI::Range(1, 4096));
+  prune->add_option("--for-targets", pa.forTargets,
+                    "Round kept channels to what these targets run best instead (their least common multiple: x86 16, "
+                    "arm-neon 8, fpga-hls 8, ref 1), e.g. x86,arm-neon");
   prune->add_option("--max-ratio", pa.maxRatio, "At most this fraction of a group's channels removed")->default_val(0.9)
       ->check(CLI::Range(0.0, 0.99));
   prune->add_flag("--l1", pa.l1, "Channel importance by L1 norm instead of L2");
@@ -728,6 +838,7 @@ int main(int argc, char** argv) {
   finetune->add_option("--hook-timeout", fa.hookTimeout, "Seconds before the hook's process group is ended")->default_val(3600)
       ->check(CLI::Range(1, 1000000));
   finetune->add_flag("--json", fa.json, "Print the per-epoch figures as JSON");
+  finetune->add_flag("--quiet", fa.quiet, "No per-epoch lines and no progress bar");
 
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
   quantize->add_option("MODEL", modelPath, "ONNX model file")->required();
@@ -795,11 +906,15 @@ int main(int argc, char** argv) {
     if (*bench) return cmdBench(modelPath, ba);
     if (*compile) {
       ca.calibratorGiven = compile->count("--calibrator") > 0;
+      ca.finetuneEpochsGiven = compile->count("--finetune-epochs") > 0;
       return cmdCompile(modelPath, ca);
     }
     if (*eval) return cmdEval(modelPath, evalArgs);
     if (*quantize) return cmdQuantize(modelPath, qa);
-    if (*prune) return cmdPrune(modelPath, pa);
+    if (*prune) {
+      pa.roundGiven = prune->count("--round") > 0;
+      return cmdPrune(modelPath, pa);
+    }
     if (*finetune) return cmdFinetune(modelPath, fa);
     if (*optimize) {
       if (listPasses) {
