@@ -3,5 +3,5 @@
 # the whole test suite with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
+tools/setup.sh --tests
 ctest --test-dir build --output-on-failure -j"$(nproc)"

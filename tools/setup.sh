@@ -3,8 +3,17 @@
 # builds it in ./build. Idempotent: packages already present are skipped by apt.
 #   tools/setup.sh            install + configure + build
 #   tools/setup.sh --deps     install only
+#   tools/setup.sh --tests    also what only the tests need (run-tests.sh passes it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+deps_only=0 tests=0
+for arg in "$@"; do
+  case "$arg" in
+    --deps) deps_only=1 ;;
+    --tests) tests=1 ;;
+    *) echo "setup.sh: unknown option $arg (--deps, --tests)" >&2; exit 2 ;;
+  esac
+done
 
 # ocl-icd-opencl-dev: libdnnl-dev only recommends it, but oneDNN's CMake config fails without it
 # (and recommends are not installed here).
@@ -16,6 +25,9 @@ packages=(
   dataset-fashion-mnist
   g++-aarch64-linux-gnu qemu-user
 )
+# The tests' PyTorch side (Debian's /usr/bin/python3): the fine-tuner's step against PyTorch's and
+# the reference fine-tune hook, single process and torchrun DDP (tests/finetune).
+((tests)) && packages+=(python3-torch python3-onnx python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,6 +49,6 @@ if command -v npm >/dev/null && { [ ! -d tools/peer/node_modules/onnxruntime-nod
     echo "setup: onnxruntime-node not installed; peer comparison tests will be skipped" >&2
 fi
 
-[ "${1:-}" = "--deps" ] && exit 0
+((deps_only)) && exit 0
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
