@@ -27,14 +27,14 @@ namespace {
 // Logits of the runner's model on samples [first, first + count) of `set`, in batches.
 StatusOr<std::vector<float>> logitsOf(ModelRunner& runner, const train::TrainingSet& set, int64_t first, int64_t count,
                                       int64_t* classes) {
-  const int64_t sample = static_cast<int64_t>(set.inputs.size()) / set.count();
+  const int64_t sample = set.sampleSize();
   std::vector<float> out;
   for (int64_t at = first; at < first + count; at += 256) {
     const int64_t n = std::min<int64_t>(256, first + count - at);
     std::vector<int64_t> dims = {n};
     dims.insert(dims.end(), set.sampleDims.begin(), set.sampleDims.end());
     ir::Tensor x(ir::DType::kFloat32, dims);
-    std::copy_n(set.inputs.data() + at * sample, n * sample, x.data<float>());
+    for (int64_t i = 0; i < n; ++i) EDGEOPT_RETURN_IF_ERROR(set.sample(at + i, x.data<float>() + i * sample));
     EDGEOPT_ASSIGN_OR_RETURN(auto y, runner.run({x}));
     if (y.size() != 1 || y[0].dtype() != ir::DType::kFloat32 || y[0].rank() != 2 || y[0].dims()[0] != n)
       return invalidInput("the model must give one [batch, classes] float output to be fine-tuned");
@@ -54,15 +54,20 @@ double top1(const std::vector<float>& logits, const std::vector<int64_t>& labels
   return n ? static_cast<double>(correct) / static_cast<double>(n) : 0;
 }
 
-// The last `count` samples of `set`, moved out of it.
+// The last `count` samples of `set`, moved out of it (a streamed set's tail reads on from where
+// the set now ends).
 train::TrainingSet splitOffTail(train::TrainingSet& set, int64_t count) {
   train::TrainingSet tail;
   tail.sampleDims = set.sampleDims;
-  const int64_t sample = static_cast<int64_t>(set.inputs.size()) / set.count(), keep = set.count() - count;
-  tail.inputs.assign(set.inputs.begin() + keep * sample, set.inputs.end());
+  const int64_t sample = set.sampleSize(), keep = set.count() - count;
+  if (set.read) {
+    tail.read = [read = set.read, keep](int64_t i, float* out) { return read(keep + i, out); };
+  } else {
+    tail.inputs.assign(set.inputs.begin() + keep * sample, set.inputs.end());
+    set.inputs.resize(static_cast<size_t>(keep * sample));
+    set.inputs.shrink_to_fit();
+  }
   tail.labels.assign(set.labels.begin() + keep, set.labels.end());
-  set.inputs.resize(static_cast<size_t>(keep * sample));
-  set.inputs.shrink_to_fit();
   set.labels.resize(static_cast<size_t>(keep));
   return tail;
 }
@@ -79,7 +84,7 @@ ir::Tensor tensorOf(const std::vector<float>& v, std::vector<int64_t> dims) {
 Status writeSet(const train::TrainingSet& set, const fs::path& x, const fs::path& y) {
   std::vector<int64_t> dims = {set.count()};
   dims.insert(dims.end(), set.sampleDims.begin(), set.sampleDims.end());
-  EDGEOPT_RETURN_IF_ERROR(data::writeNpy(tensorOf(set.inputs, dims), x.string()));
+  EDGEOPT_RETURN_IF_ERROR(data::writeNpyRows(x.string(), dims, [&](int64_t row, float* out) { return set.sample(row, out); }));
   return data::writeNpy(ir::Tensor::fromVector<int64_t>({set.count()}, set.labels), y.string());
 }
 
@@ -305,16 +310,30 @@ Status finetuneModel(ir::Model& student, const ir::Model* teacher, const Finetun
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(o.data));
   data::BatchReader reader(*source, o.data, 1024);
   train::TrainingSet trainSet;
+  trainSet.sampleDims = source->sampleDims();
+  // Above the memory limit the samples are streamed: one pass here for the labels (and to check
+  // every sample), then decoded again when needed, by their index in the source.
+  const double bytes = static_cast<double>(reader.total()) * static_cast<double>(trainSet.sampleSize()) * sizeof(float);
+  const bool streamed = bytes > static_cast<double>(o.inMemoryBytes);
+  std::vector<int64_t> sourceIndex;
   data::Batch b;
   while (true) {
     EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
     if (!more) break;
     if (b.labels.empty()) return invalidInput(o.data.path + ": fine-tuning needs labels (--labels)");
-    trainSet.sampleDims.assign(b.inputs.dims().begin() + 1, b.inputs.dims().end());
-    trainSet.inputs.insert(trainSet.inputs.end(), b.inputs.data<float>(), b.inputs.data<float>() + b.inputs.numel());
+    if (streamed) sourceIndex.insert(sourceIndex.end(), b.indices.begin(), b.indices.end());
+    else trainSet.inputs.insert(trainSet.inputs.end(), b.inputs.data<float>(), b.inputs.data<float>() + b.inputs.numel());
     trainSet.labels.insert(trainSet.labels.end(), b.labels.begin(), b.labels.end());
   }
   if (trainSet.count() < 2) return invalidInput(o.data.path + ": fewer than 2 labelled samples");
+  r->streamed = streamed;
+  if (streamed) {
+    // (The pass above checked every sample finite.)
+    trainSet.read = [&source, &sourceIndex](int64_t i, float* out) {
+      int64_t label = 0;
+      return source->read(sourceIndex[static_cast<size_t>(i)], out, &label);
+    };
+  }
   const train::TrainingSet held = splitOffTail(trainSet, static_cast<int64_t>(static_cast<double>(trainSet.count()) * o.heldOut));
   r->trainSamples = trainSet.count();
   r->heldOutSamples = held.count();
@@ -363,6 +382,7 @@ std::string finetuneResultJson(const FinetuneResult& r) {
   nlohmann::json j;
   j["train_samples"] = r.trainSamples;
   j["held_out_samples"] = r.heldOutSamples;
+  j["streamed"] = r.streamed;
   j["held_out_top1"] = {{"teacher", r.teacherHeldOutTop1}, {"before", r.studentHeldOutTop1Before}, {"after", r.studentHeldOutTop1After}};
   nlohmann::json epochs = nlohmann::json::array();
   for (const auto& e : r.epochs)

@@ -1,8 +1,9 @@
 // `edgeopt finetune` and the C++ API: knowledge-distillation fine-tuning of a (pruned) student
 // from its uncompressed teacher with the built-in trainer (compiler/train/trainer.h). The
-// training data is loaded into memory; its last `heldOut` fraction is never trained on and picks
-// the epoch kept (early stopping). The teacher's logits are computed once (no augmentation) on
-// the x86 target, as are the held-out accuracies.
+// training data is loaded into memory, or streamed from its files when larger than
+// FinetuneOptions::inMemoryBytes; its last `heldOut` fraction is never trained on and picks the
+// epoch kept (early stopping). The teacher's logits are computed once (no augmentation) on the
+// x86 target, as are the held-out accuracies.
 #pragma once
 
 #include <functional>
@@ -25,6 +26,9 @@ struct FinetuneOptions {
   // in which {job} is replaced by the job folder. See hookProtocol below.
   std::string hook;
   int hookTimeoutSeconds = 3600;
+  // Training samples up to this many bytes (float32, preprocessed) are decoded once and held in
+  // memory; a larger set is streamed: decoded from its files again every epoch.
+  int64_t inMemoryBytes = int64_t{1} << 30;
 };
 
 // The hook protocol (versioned: request "edgeopt.finetune-request/1", result
@@ -47,6 +51,7 @@ struct FinetuneOptions {
 
 struct FinetuneResult {
   int64_t trainSamples = 0, heldOutSamples = 0;
+  bool streamed = false;  // the samples were read from their files every epoch (FinetuneOptions::inMemoryBytes)
   double teacherHeldOutTop1 = -1, studentHeldOutTop1Before = -1, studentHeldOutTop1After = -1;
   std::vector<train::EpochLog> epochs;
   double seconds = 0;

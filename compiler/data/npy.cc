@@ -1,6 +1,7 @@
 #include "compiler/data/npy.h"
 
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 
@@ -147,13 +148,13 @@ StatusOr<ir::Tensor> readNpy(const std::string& path) {
   return t;
 }
 
-Status writeNpy(const ir::Tensor& t, const std::string& path) {
-  const char* descr = descrOf(t.dtype());
-  if (!descr) return unsupported(std::string("cannot write ") + ir::dtypeName(t.dtype()) + " to .npy");
+namespace {
+// Magic, version 1.0, header length and header of an array of `descr` elements with `dims`.
+std::string npyPreamble(const char* descr, const std::vector<int64_t>& dims) {
   std::string shape = "(";
-  for (size_t i = 0; i < t.dims().size(); ++i) shape += std::to_string(t.dims()[i]) + ", ";
-  if (t.dims().size() > 1) shape.resize(shape.size() - 2);
-  else if (t.dims().size() == 1) shape.resize(shape.size() - 1);
+  for (size_t i = 0; i < dims.size(); ++i) shape += std::to_string(dims[i]) + ", ";
+  if (dims.size() > 1) shape.resize(shape.size() - 2);
+  else if (dims.size() == 1) shape.resize(shape.size() - 1);
   shape += ")";
   std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad so that magic + length + header is a multiple of 64, ending in '\n'.
@@ -165,8 +166,43 @@ Status writeNpy(const ir::Tensor& t, const std::string& path) {
   bytes.push_back(static_cast<char>(len & 0xFF));
   bytes.push_back(static_cast<char>(len >> 8));
   bytes += header;
+  return bytes;
+}
+}  // namespace
+
+Status writeNpy(const ir::Tensor& t, const std::string& path) {
+  const char* descr = descrOf(t.dtype());
+  if (!descr) return unsupported(std::string("cannot write ") + ir::dtypeName(t.dtype()) + " to .npy");
+  std::string bytes = npyPreamble(descr, t.dims());
   bytes.append(static_cast<const char*>(t.rawData()), t.byteSize());
   return support::writeFileAtomically(path, bytes);
+}
+
+Status writeNpyRows(const std::string& path, const std::vector<int64_t>& dims,
+                    const std::function<Status(int64_t row, float* out)>& rowValues) {
+  if (dims.empty()) return invalidInput("writeNpyRows needs at least one dim");
+  int64_t rowSize = 1;
+  for (size_t i = 1; i < dims.size(); ++i) rowSize *= dims[i];
+  const std::string tmp = path + ".partial";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  if (!out) return ioError(path + ": cannot open for writing");
+  const std::string preamble = npyPreamble("<f4", dims);
+  out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
+  std::vector<float> row(static_cast<size_t>(rowSize));
+  for (int64_t r = 0; r < dims[0]; ++r) {
+    if (Status st = rowValues(r, row.data()); !st.ok()) {
+      out.close();
+      std::remove(tmp.c_str());
+      return st;
+    }
+    out.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size() * sizeof(float)));
+  }
+  out.close();
+  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return ioError(path + ": cannot write");
+  }
+  return Status::Ok();
 }
 
 }  // namespace edgeopt::data

@@ -3,6 +3,7 @@
 // uint64, bool. Fortran-order and big-endian arrays are refused with a clear reason.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,9 @@ struct NpyHeader {
 StatusOr<NpyHeader> readNpyHeader(const std::string& path);
 // Writes atomically (temporary file, then rename): on failure nothing is left at `path`.
 Status writeNpy(const ir::Tensor& tensor, const std::string& path);
+// A float32 array of `dims` written one row (dims[1:]) at a time from `rowValues`, so that it
+// never needs to be in memory whole; on failure nothing is left at `path`.
+Status writeNpyRows(const std::string& path, const std::vector<int64_t>& dims,
+                    const std::function<Status(int64_t row, float* out)>& rowValues);
 
 }  // namespace edgeopt::data

@@ -829,7 +829,7 @@ Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& 
   if (train.count() < 1) return invalidInput("no training samples");
   EDGEOPT_ASSIGN_OR_RETURN(auto net, Network<float>::create(*model.graph, o.freezeBatchNorm));
   net->setSampleDims(train.sampleDims);
-  const int64_t sample = static_cast<int64_t>(train.inputs.size()) / train.count();
+  const int64_t sample = train.sampleSize();
   const int64_t steps = (train.count() + o.batch - 1) / o.batch, total = steps * o.epochs;
   std::vector<int64_t> order(static_cast<size_t>(train.count()));
   std::iota(order.begin(), order.end(), 0);
@@ -848,7 +848,7 @@ Status fineTune(ir::Model& model, const TrainingSet& train, const TrainOptions& 
       std::vector<int64_t> labels(static_cast<size_t>(count));
       for (int64_t i = 0; i < count; ++i) {
         const int64_t idx = order[static_cast<size_t>(first + i)];
-        std::copy_n(train.inputs.data() + idx * sample, sample, x.data() + i * sample);
+        EDGEOPT_RETURN_IF_ERROR(train.sample(idx, x.data() + i * sample));
         labels[static_cast<size_t>(i)] = train.labels[static_cast<size_t>(idx)];
       }
       EDGEOPT_ASSIGN_OR_RETURN(const std::vector<float> logits, net->forward(x, count, true));

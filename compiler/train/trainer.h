@@ -18,6 +18,7 @@
 // Templated on the scalar so that the gradient checks run in double; training runs in float.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -97,13 +98,27 @@ template <typename T>
 double distillationLoss(const std::vector<T>& logits, const std::vector<float>& teacher, const std::vector<int64_t>& labels,
                         int64_t classes, double alpha, double temperature, std::vector<T>* dLogits, int64_t* correct);
 
-// Samples in memory: [count, sample...] float, labels, and the teacher's logits per sample.
+// Labelled samples and the teacher's logits per sample. The samples are in memory ([count,
+// sample...] float in `inputs`), or streamed: `read` gives sample i when it is needed (decoded
+// again every epoch; nothing held).
 struct TrainingSet {
   std::vector<float> inputs;
+  std::function<Status(int64_t i, float* out)> read;  // streamed when set (inputs then empty)
   std::vector<int64_t> sampleDims;  // without the batch
   std::vector<int64_t> labels;
   std::vector<float> teacherLogits;  // [count, classes], or empty
   int64_t count() const { return static_cast<int64_t>(labels.size()); }
+  int64_t sampleSize() const {
+    int64_t n = 1;
+    for (int64_t d : sampleDims) n *= d;
+    return n;
+  }
+  // Sample i (sampleSize() floats) into out, from memory or the stream.
+  Status sample(int64_t i, float* out) const {
+    if (read) return read(i, out);
+    std::copy_n(inputs.data() + i * sampleSize(), sampleSize(), out);
+    return Status::Ok();
+  }
 };
 
 // Fine-tunes `model` in place on `train`; after each epoch `evaluateHeldOut` (if set) gives the

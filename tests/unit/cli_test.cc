@@ -788,7 +788,14 @@ TEST_F(CliEvalTest, FinetuneTrainsAndRefusesWhatItCannotTrain) {
   EXPECT_EQ(j["held_out_samples"], 16);
   ASSERT_EQ(j["epochs"].size(), 2u);
   EXPECT_GE(j["held_out_top1"]["after"].get<double>(), 0.0);
+  EXPECT_EQ(j["streamed"], false);
   EXPECT_EQ(cli("inspect " + path("ft.onnx")).exitCode, 0);
+  // Streamed from the files every epoch instead of held in memory: the very same model.
+  r = cli("finetune " + zoo + " --teacher " + zoo + " --data " + data + " --limit 80 --held-out 0.2 --epochs 2 --batch 16 -o " +
+          path("ft_streamed.onnx") + " --json --in-memory-mb 0");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["streamed"], true);
+  EXPECT_EQ(slurp(path("ft.onnx")), slurp(path("ft_streamed.onnx")));
   expectBadInput(cli("finetune " + zoo + " --data " + path("x20.npy") + " -o " + path("x.onnx")), "fine-tuning needs labels",
                  path("x.onnx"));
   expectBadInput(cli("finetune " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " -o " + path("x.onnx")),

@@ -351,6 +351,7 @@ struct FinetuneArgs {
   edgeopt::train::TrainOptions optimizer;
   std::string hook;
   int hookTimeout = 3600;
+  int64_t inMemoryMb = 1024;
   bool json = false, quiet = false;
 };
 
@@ -369,6 +370,7 @@ int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
   o.optimizer = a.optimizer;
   o.hook = a.hook;
   o.hookTimeoutSeconds = a.hookTimeout;
+  o.inMemoryBytes = a.inMemoryMb << 20;
   edgeopt::api::FinetuneResult r;
   const int epochs = a.optimizer.epochs;
   edgeopt::cli::ProgressPrinter bar(a.quiet);
@@ -398,7 +400,8 @@ int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
       std::printf("held-out top-1 (%lld samples): teacher %.2f %%, student before %.2f %%, kept epoch %.2f %%\n",
                   static_cast<long long>(r.heldOutSamples), 100 * r.teacherHeldOutTop1, 100 * r.studentHeldOutTop1Before,
                   100 * r.studentHeldOutTop1After);
-    std::printf("trained on %lld samples in %.1f s\nwrote %s\n", static_cast<long long>(r.trainSamples), r.seconds, a.out.c_str());
+    std::printf("trained on %lld samples%s in %.1f s\nwrote %s\n", static_cast<long long>(r.trainSamples),
+                r.streamed ? " (streamed from the files every epoch)" : "", r.seconds, a.out.c_str());
   }
   return kExitOk;
 }
@@ -839,6 +842,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   finetune->add_flag("--json", fa.json, "Print the per-epoch figures as JSON");
   finetune->add_flag("--quiet", fa.quiet, "No per-epoch lines and no progress bar");
+  finetune->add_option("--in-memory-mb", fa.inMemoryMb,
+                       "Training data up to this size (preprocessed float32) is decoded once and held in memory; larger "
+                       "data is streamed from its files every epoch (0: always stream)")
+      ->default_val(1024)->check(CLI::Range(0, 1 << 30));
 
   auto* quantize = app.add_subcommand("quantize", "Quantize a model to int8 (QDQ ONNX) with calibration data");
   quantize->add_option("MODEL", modelPath, "ONNX model file")->required();
