@@ -24,11 +24,38 @@ std::vector<std::pair<ir::Node*, const ir::Tensor*>> weightedNodes(const ir::Gra
   return out;
 }
 
-// Zeroes the smallest-magnitude weights: `sparsity` of all of them (global) or of each layer.
-Status magnitudePrune(ir::Graph& g, double sparsity, bool perLayer) {
+// Per weight of `w`, its LAMP score (Lee et al., "Layer-adaptive sparsity for the magnitude-based
+// pruning", ICLR 2021): w_u^2 over the sum of w_v^2 of every weight of the layer at least as large.
+// Comparable across layers: a layer's largest weight scores 1, and a small layer's weights score
+// higher than equally small ones of a large layer.
+std::vector<float> lampScores(const ir::Tensor& w) {
+  const int64_t n = w.numel();
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  const float* v = w.data<float>();
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return std::fabs(v[a]) < std::fabs(v[b]); });
+  std::vector<float> score(static_cast<size_t>(n));
+  double suffix = 0;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    const double sq = static_cast<double>(v[order[static_cast<size_t>(k)]]) * v[order[static_cast<size_t>(k)]];
+    suffix += sq;
+    score[static_cast<size_t>(order[static_cast<size_t>(k)])] = suffix > 0 ? static_cast<float>(sq / suffix) : 0.0f;
+  }
+  return score;
+}
+
+// Zeroes the lowest-scoring weights (score: |w|, or LAMP): `sparsity` of all of them (global) or
+// of each layer (where both scores order the same).
+Status magnitudePrune(ir::Graph& g, double sparsity, bool perLayer, SparsityScore scoreKind) {
   if (!(sparsity >= 0 && sparsity < 1)) return invalidInput("--unstructured: the sparsity must be in [0, 1)");
   auto nodes = weightedNodes(g);
   if (nodes.empty()) return invalidInput("--unstructured: the model has no Conv/Gemm/MatMul with constant float weights");
+  auto scoresOf = [&](const ir::Tensor& w) {
+    if (scoreKind == SparsityScore::kLamp && !perLayer) return lampScores(w);
+    std::vector<float> mags(static_cast<size_t>(w.numel()));
+    for (int64_t i = 0; i < w.numel(); ++i) mags[static_cast<size_t>(i)] = std::fabs(w.data<float>()[i]);
+    return mags;
+  };
   auto thresholdOf = [&](std::vector<float> mags) {
     const size_t k = static_cast<size_t>(std::floor(sparsity * static_cast<double>(mags.size())));
     if (k == 0) return -1.0f;
@@ -38,21 +65,19 @@ Status magnitudePrune(ir::Graph& g, double sparsity, bool perLayer) {
   float global = -1;
   if (!perLayer) {
     std::vector<float> all;
-    for (const auto& [n, w] : nodes)
-      for (int64_t i = 0; i < w->numel(); ++i) all.push_back(std::fabs(w->data<float>()[i]));
+    for (const auto& [n, w] : nodes) {
+      const auto s = scoresOf(*w);
+      all.insert(all.end(), s.begin(), s.end());
+    }
     global = thresholdOf(std::move(all));
   }
   for (const auto& [n, w] : nodes) {
-    float t = global;
-    if (perLayer) {
-      std::vector<float> mags(static_cast<size_t>(w->numel()));
-      for (int64_t i = 0; i < w->numel(); ++i) mags[static_cast<size_t>(i)] = std::fabs(w->data<float>()[i]);
-      t = thresholdOf(std::move(mags));
-    }
+    const std::vector<float> score = scoresOf(*w);
+    const float t = perLayer ? thresholdOf(score) : global;
     if (t < 0) continue;
     ir::Tensor pruned = *w;
     for (int64_t i = 0; i < pruned.numel(); ++i)
-      if (std::fabs(pruned.data<float>()[i]) <= t) pruned.data<float>()[i] = 0.0f;
+      if (score[static_cast<size_t>(i)] <= t) pruned.data<float>()[i] = 0.0f;
     n->setInput(1, g.addInitializer(g.uniqueName(n->input(1)->name() + "_sparse"), std::move(pruned)));
   }
   g.removeUnusedValues();
@@ -114,7 +139,8 @@ Status pruneModel(ir::Model& model, const PruneOptions& options, PruneResult* re
   result->parametersBefore = summarize(model).parameters;
   if (!options.structured && options.sparsity == 0) return invalidInput("nothing to do: give --macs and/or --unstructured");
   if (options.structured) EDGEOPT_RETURN_IF_ERROR(passes::pruneChannels(g, options.channels, &result->channels));
-  if (options.sparsity > 0) EDGEOPT_RETURN_IF_ERROR(magnitudePrune(g, options.sparsity, options.sparsityPerLayer));
+  if (options.sparsity > 0)
+    EDGEOPT_RETURN_IF_ERROR(magnitudePrune(g, options.sparsity, options.sparsityPerLayer, options.sparsityScore));
   if (!options.bnData.path.empty()) {
     if (options.bnSamples < 1) return invalidInput("the BatchNorm sample count must be positive");
     data::DataOptions d = options.bnData;

@@ -13,6 +13,10 @@
 
 namespace edgeopt::api {
 
+// How unstructured pruning ranks weights over all layers together: plain magnitude, or LAMP
+// (magnitude relative to the layer's larger weights; spares small, sensitive layers).
+enum class SparsityScore { kMagnitude, kLamp };
+
 struct PruneOptions {
   bool structured = true;            // channel pruning to channels.macsFraction
   passes::PruneOptions channels;
@@ -20,6 +24,7 @@ struct PruneOptions {
   // zero, the smallest magnitudes first, over all layers together (or per layer); 0: none.
   double sparsity = 0;
   bool sparsityPerLayer = false;
+  SparsityScore sparsityScore = SparsityScore::kLamp;
   // Data for the BatchNorm re-estimation (training data, never the test set); empty path: the
   // statistics are left as they were.
   data::DataOptions bnData;

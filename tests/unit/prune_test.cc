@@ -11,6 +11,7 @@
 
 #include "api/edgeopt.h"
 #include "api/inspect.h"
+#include "api/prune.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/pass/pass_manager.h"
 #include "compiler/runtime/executor.h"
@@ -196,6 +197,64 @@ TEST(PruneTest, BadOptionsAndAllFrozenModelsAreRefused) {
   const Status st = passes::pruneChannels(*tiny.value().graph, {}, &r);
   EXPECT_EQ(st.code(), StatusCode::kInvalidInput);
   EXPECT_NE(st.message().find("no channel group can be pruned"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace edgeopt
+
+namespace edgeopt {
+namespace {
+
+// x [n, 8] -> MatMul w1 [8, 64] (weights ~1) -> Relu -> MatMul w2 [64, 4] (weights ~0.01).
+ir::Model twoLayersOfDifferentScale() {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> w1(8 * 64), w2(64 * 4);
+  for (auto& v : w1) v = u(rng);
+  for (auto& v : w2) v = 0.01f * u(rng);
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 8}).output("y", {-1, 4});
+  b.initializer("w1", {8, 64}, w1).initializer("w2", {64, 4}, w2);
+  b.node("MatMul", {"x", "w1"}, {"h"}, "big");
+  b.node("Relu", {"h"}, {"r"}, "relu");
+  b.node("MatMul", {"r", "w2"}, {"y"}, "small");
+  const fs::path file = fs::temp_directory_path() / "edgeopt-prune-scales.onnx";
+  b.save(file.string());
+  auto model = api::loadModel(file.string());
+  fs::remove(file);
+  EXPECT_TRUE(model.ok()) << model.status().message();
+  return std::move(model).value();
+}
+
+// Unstructured pruning zeroes exactly the requested share (global or per layer); ranked by plain
+// magnitude over all layers it wipes out a layer of small weights entirely, LAMP keeps its
+// largest ones.
+TEST(PruneTest, UnstructuredPruningHitsTheSparsityAndLampSparesSmallLayers) {
+  struct Case {
+    api::SparsityScore score;
+    bool perLayer;
+    int64_t smallZerosMin, smallZerosMax;
+  };
+  const Case cases[] = {{api::SparsityScore::kMagnitude, false, 256, 256},
+                        {api::SparsityScore::kLamp, false, 1, 200},
+                        {api::SparsityScore::kMagnitude, true, 128, 128},
+                        {api::SparsityScore::kLamp, true, 128, 128}};
+  for (const Case& c : cases) {
+    ir::Model m = twoLayersOfDifferentScale();
+    api::PruneOptions o;
+    o.structured = false;
+    o.sparsity = 0.5;
+    o.sparsityPerLayer = c.perLayer;
+    o.sparsityScore = c.score;
+    api::PruneResult r;
+    ASSERT_TRUE(api::pruneModel(m, o, &r).ok());
+    ASSERT_EQ(r.sparsity.size(), 2u);
+    EXPECT_EQ(r.sparsity[0].zeros + r.sparsity[1].zeros, 384) << "half of the 768 weights";
+    EXPECT_GE(r.sparsity[1].zeros, c.smallZerosMin);
+    EXPECT_LE(r.sparsity[1].zeros, c.smallZerosMax);
+    std::cout << "[ sparsity ] " << (c.score == api::SparsityScore::kLamp ? "lamp" : "magnitude") << (c.perLayer ? " per layer" : " global")
+              << ": big layer " << r.sparsity[0].zeros << "/512 zero, small layer " << r.sparsity[1].zeros << "/256 zero\n";
+  }
 }
 
 }  // namespace

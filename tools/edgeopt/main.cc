@@ -302,6 +302,7 @@ struct PruneArgs {
   bool roundGiven = false;
   std::string forTargets;  // round to these targets' channel multiple unless --round
   bool l1 = false, perLayer = false, json = false;
+  std::string score = "lamp";
   edgeopt::data::DataOptions data;
   std::string out;
   std::vector<std::string> shapes;
@@ -324,6 +325,7 @@ int cmdPrune(const std::string& modelPath, const PruneArgs& a) {
   o.channels.l1 = a.l1;
   o.sparsity = a.sparsity;
   o.sparsityPerLayer = a.perLayer;
+  o.sparsityScore = a.score == "magnitude" ? edgeopt::api::SparsityScore::kMagnitude : edgeopt::api::SparsityScore::kLamp;
   o.bnData = a.data;
   o.bnSamples = a.bnSamples;
   if (a.perLayer && a.sparsity == 0) return report(edgeopt::invalidInput("--per-layer needs --unstructured S"));
@@ -801,6 +803,10 @@ int main(int argc, char** argv) {
                     "Unstructured: zero this fraction of the Conv/Gemm/MatMul weights, smallest magnitudes first")
       ->check(CLI::Range(0.0, 0.99));
   prune->add_flag("--per-layer", pa.perLayer, "--unstructured per layer instead of over all layers together");
+  prune->add_option("--score", pa.score,
+                    "How --unstructured ranks weights across layers: lamp (|w| relative to the layer's larger weights; "
+                    "spares small layers) or magnitude (|w|)")
+      ->default_val("lamp")->check(CLI::IsMember({"lamp", "magnitude"}));
   prune->add_option("--data", pa.data.path, "Training data (not the test set) to re-estimate BatchNorm statistics on");
   prune->add_option("--preprocess", pa.data.preprocess, "Preprocessing spec for --data (see eval)");
   prune->add_option("--bn-samples", pa.bnSamples, "Samples of --data used (held in memory at once)")->default_val(512)
