@@ -16,6 +16,7 @@
 #include "compiler/pass/pass_manager.h"
 #include "compiler/runtime/executor.h"
 #include "passes/prune_channels.h"
+#include "tests/unit/import_built.h"
 #include "tests/unit/onnx_model_builder.h"
 #include "tests/unit/zoo_data.h"
 
@@ -154,10 +155,7 @@ TEST(PruneTest, DepthwiseConcatAndFlattenAreKeptConsistent) {
   b.node("Flatten", {"r3"}, {"f"}, "flatten");
   auto* gemm = b.node("Gemm", {"f", "wf"}, {"y"}, "fc");
   testing::addIntAttr(gemm, "transB", 1);
-  const fs::path file = fs::temp_directory_path() / "edgeopt-prune-handmade.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   ASSERT_TRUE(model.ok()) << model.status().message();
   ir::Tensor x(ir::DType::kFloat32, {4, 3, 8, 8});
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = u(rng);
@@ -218,10 +216,7 @@ ir::Model twoLayersOfDifferentScale() {
   b.node("MatMul", {"x", "w1"}, {"h"}, "big");
   b.node("Relu", {"h"}, {"r"}, "relu");
   b.node("MatMul", {"r", "w2"}, {"y"}, "small");
-  const fs::path file = fs::temp_directory_path() / "edgeopt-prune-scales.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return std::move(model).value();
 }

@@ -11,6 +11,7 @@
 
 #include "api/edgeopt.h"
 #include "compiler/train/trainer.h"
+#include "tests/unit/import_built.h"
 #include "tests/unit/onnx_model_builder.h"
 
 namespace edgeopt {
@@ -54,10 +55,7 @@ ir::Model convNet(std::mt19937& rng) {
   b.node("GlobalAveragePool", {"a"}, {"g"}, "gap");
   b.node("Flatten", {"g"}, {"f"}, "flatten");
   testing::addIntAttr(b.node("Gemm", {"f", "wf", "bf"}, {"y"}, "fc"), "transB", 1);
-  const fs::path file = fs::temp_directory_path() / "edgeopt-train-conv.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return std::move(model).value();
 }
@@ -98,10 +96,7 @@ ir::Model squeezeExciteNet(std::mt19937& rng) {
   b.node("GlobalAveragePool", {"p2"}, {"gp"}, "gap");
   b.node("Flatten", {"gp"}, {"f"}, "flatten");
   testing::addIntAttr(b.node("Gemm", {"f", "wf", "bf"}, {"y"}, "fc"), "transB", 1);
-  const fs::path file = fs::temp_directory_path() / "edgeopt-train-se.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return std::move(model).value();
 }
@@ -117,10 +112,7 @@ ir::Model mlp(std::mt19937& rng) {
   b.node("MatMul", {"f", "w1"}, {"h"}, "matmul");
   b.node("Relu", {"h"}, {"r"}, "relu");
   b.node("Gemm", {"r", "w2", "b2"}, {"y"}, "fc");
-  const fs::path file = fs::temp_directory_path() / "edgeopt-train-mlp.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   EXPECT_TRUE(model.ok()) << model.status().message();
   return std::move(model).value();
 }

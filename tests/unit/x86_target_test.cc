@@ -16,6 +16,7 @@
 #include "kernels/x86/dwconv.h"
 #include "kernels/x86/requantize.h"
 #include "targets/x86/plan.h"
+#include "tests/unit/import_built.h"
 #include "tests/unit/onnx_model_builder.h"
 #include "tests/unit/zoo_data.h"
 
@@ -304,10 +305,7 @@ TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
   b.node("Mul", {"g", "a"}, {"m"}, "mul_se");  // the broadcast operand first: swapped
   b.node("Sub", {"m", "scale"}, {"s"}, "sub_channel");
   b.node("Mul", {"half", "s"}, {"y"}, "mul_scalar_first");
-  const fs::path file = fs::temp_directory_path() / "edgeopt-x86-broadcast.onnx";
-  b.save(file.string());
-  auto model = api::loadModel(file.string());
-  fs::remove(file);
+  auto model = testing::importBuilt(b);
   ASSERT_TRUE(model.ok()) << model.status().message();
   Tensor in(DType::kFloat32, {2, 3, 10, 10});
   for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
@@ -349,10 +347,7 @@ TEST(X86TargetTest, ConvTransposeRunsAsDeconvolution) {
     testing::addIntsAttr(node, "pads", {c.pad, c.pad, c.pad, c.pad});
     testing::addIntsAttr(node, "kernel_shape", {c.k, c.k});
     if (c.outPad) testing::addIntsAttr(node, "output_padding", {c.outPad, c.outPad});
-    const fs::path file = fs::temp_directory_path() / "edgeopt-x86-deconv.onnx";
-    b.save(file.string());
-    auto model = api::loadModel(file.string());
-    fs::remove(file);
+    auto model = testing::importBuilt(b);
     ASSERT_TRUE(model.ok()) << model.status().message();
     Tensor in(DType::kFloat32, {2, c.c, c.h, c.h});
     for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
