@@ -443,6 +443,14 @@ std::string compileReportMarkdown(const CompileReport& r) {
                     static_cast<long long>(st.parameters), st.modelBytes / 1024.0, st.seconds);
       s += line;
     }
+    if (r.prune) {
+      int64_t weights = 0, zeros = 0;
+      for (const auto& l : r.prune->sparsity) weights += l.weights, zeros += l.zeros;
+      std::snprintf(line, sizeof line, "\nPruning: %lld channels removed; %lld of %lld Conv/Gemm/MatMul weights zero (%.1f %%; per layer "
+                    "and per channel group in report.json).\n", static_cast<long long>(r.prune->channels.removedChannels),
+                    static_cast<long long>(zeros), static_cast<long long>(weights), weights ? 100.0 * zeros / weights : 0.0);
+      s += line;
+    }
     if (r.finetune && r.finetune->heldOutSamples) {
       std::snprintf(line, sizeof line, "\nFine-tuning: %lld training samples, %lld held out (teacher %.2f %%, student before %.2f %%, "
                     "kept epoch %.2f %% held-out top-1).\n", static_cast<long long>(r.finetune->trainSamples),
