@@ -261,6 +261,11 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
                             (keys.empty() ? " (it takes none)" : " (it takes: " + keys + ")"));
       }
   }
+  for (const Budget& b : options.budgets) {
+    if (!b.target.empty() && std::find(options.targets.begin(), options.targets.end(), b.target) == options.targets.end())
+      return invalidInput("--budget '" + b.text + "' names target " + b.target + ", which --targets does not");
+    if (b.precision == "int8" && !options.quantize) return invalidInput("--budget '" + b.text + "' needs int8 results: give --calib");
+  }
   // One compile per output folder at a time: two would each swap in their folder and claim success.
   EDGEOPT_ASSIGN_OR_RETURN(const auto lock, support::PathLock::acquire(outDir));
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
@@ -349,6 +354,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   report->peakRssMb = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  report->budgets = checkBudgets(options.budgets, *report);
   if (Status st = support::writeFileAtomically(tmp + "/report.json", compileReportJson(*report) + "\n"); !st.ok())
     return fail(st);
   if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return fail(st);
@@ -403,6 +409,19 @@ std::string compileReportJson(const CompileReport& r) {
     }
     j["stages"] = stages;
   }
+  if (!r.budgets.empty()) {
+    nlohmann::json budgets = nlohmann::json::array();
+    for (const auto& c : r.budgets) {
+      nlohmann::json x = {{"budget", c.budget.text}, {"metric", c.budget.metric}, {"op", c.budget.op},
+                          {"limit", c.budget.limit}, {"unit", budgetUnit(c.budget.metric)}, {"passed", c.passed}};
+      if (!c.target.empty()) x["target"] = c.target;
+      if (!c.precision.empty()) x["precision"] = c.precision;
+      if (c.measured) x["value"] = c.value;
+      if (!c.detail.empty()) x["detail"] = c.detail;
+      budgets.push_back(x);
+    }
+    j["budgets"] = budgets;
+  }
   if (r.prune) j["prune"] = nlohmann::json::parse(pruneResultJson(*r.prune));
   if (r.finetune) j["finetune"] = nlohmann::json::parse(finetuneResultJson(*r.finetune));
   if (r.quantized) j["quantization"] = nlohmann::json::parse(quantizeReportJson(r.quantization));
@@ -433,6 +452,10 @@ std::string compileReportMarkdown(const CompileReport& r) {
   }
   for (const auto& e : r.entries)
     if (!e.note.empty()) s += "\n" + e.target + ": " + e.note + ".\n";
+  if (!r.budgets.empty()) {
+    s += "\n## Budgets\n\n| budget | result | measured |\n|---|---|---|\n";
+    for (const auto& c : r.budgets) s += "| `" + c.budget.text + "` | " + (c.passed ? "pass" : "**FAIL**") + " | " + describeCheck(c) + " |\n";
+  }
   if (!r.stages.empty()) {
     s += "\n## Compression stages\n\nTop-1 on x86 (fp32; int8 for the int8 stage) on the evaluation data; MACs at batch 1; "
          "size of the ONNX file; time of the stage itself.\n\n";

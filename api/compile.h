@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "api/budget.h"
 #include "api/finetune.h"
 #include "api/prune.h"
 #include "api/quantize.h"
@@ -50,6 +51,9 @@ struct CompileOptions {
   // targets' settings and their meaning: `edgeopt compile --help`.
   std::map<std::string, std::map<std::string, std::string>> targetSettings;
   std::function<void(const ProgressEvent&)> progress;  // may be empty
+  // Checked against the report before it is written (report.json "budgets"); compile itself
+  // succeeds either way: the caller decides what a broken budget means (the CLI exits 3).
+  std::vector<Budget> budgets;
 };
 
 // The channel multiple that suits every one of `targets` (TargetInfo::channelMultiple: their
@@ -92,6 +96,7 @@ struct CompileReport {
   std::vector<StageRow> stages;
   std::optional<PruneResult> prune;
   std::optional<FinetuneResult> finetune;
+  std::vector<BudgetCheck> budgets;
   std::vector<CompileEntry> entries;
   double peakRssMb = 0;  // the compile process's high-water mark
 };

@@ -853,6 +853,47 @@ TEST_F(CliEvalTest, CompilePrunesAndFineTunesBeforeQuantizing) {
   EXPECT_FALSE(fs::exists(path("x")));
 }
 
+// Issue 19: budgets gate a CI job: met -> exit 0, broken -> exit 3 with a line per broken check
+// and every artifact written (report.json lists the checks), JUnit XML with one test case per
+// budget and result row; a malformed budget or one naming a target compile does not build: exit 2
+// before any work, nothing written.
+TEST_F(CliEvalTest, CompileBudgetsExitThreeWhenBrokenAndWriteJunit) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  const std::string common = "compile " + src + "/tools/zoo/models/resnet_fm.onnx --targets x86 --calib " + src +
+                             "/calib_data/fashion_mnist_500 --limit 32 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 "
+                             "--eval " + src + "/calib_data/fashion_mnist_500 --eval-limit 64 --iters 2 --quiet ";
+  auto r = cli(common + "--budget \"top1.int8>=50,latency.x86<=10s,size.fp32<=1MB\" --budget \"macs<=10M\" --junit " + path("ok.xml") +
+               " -o " + path("ok"), 300);
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const std::string ok = slurp(path("ok.xml"));
+  EXPECT_NE(ok.find("tests=\"6\" failures=\"0\""), std::string::npos) << ok;  // top1 x1, latency x2, size x1, macs x2
+  r = cli(common + "--budget \"size.int8<=10KB, top1_drop.int8 <= 100\" --junit " + path("bad.xml") + " -o " + path("bad"), 300);
+  EXPECT_EQ(r.exitCode, 3) << r.err;
+  EXPECT_NE(r.err.find("edgeopt: budget broken: size.x86.int8 <= 10 KB: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("edgeopt: 1 of 2 budget checks broken (exit 3)"), std::string::npos) << r.err;
+  EXPECT_TRUE(fs::exists(path("bad/model.int8.onnx"))) << "a broken budget still writes every artifact";
+  std::ifstream in(path("bad/report.json"));
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["budgets"].size(), 2u);
+  EXPECT_EQ(j["budgets"][0]["passed"], false);
+  EXPECT_EQ(j["budgets"][0]["unit"], "B");
+  EXPECT_EQ(j["budgets"][1]["passed"], true);
+  const std::string bad = slurp(path("bad.xml"));
+  EXPECT_NE(bad.find("<failure message=\"size.x86.int8 &lt;= 10 KB: "), std::string::npos) << bad;
+  for (const auto& [spec, mention] : std::vector<std::pair<std::string, std::string>>{
+           {"latency.x86.int8 = 5ms", "expects METRIC OP VALUE with OP one of <=, <, >=, >"},
+           {"speed<=5", "unknown metric 'speed'"},
+           {"latency.x87<=5", "'x87' is neither a precision (fp32, int8) nor a target"},
+           {"latency<=5parsecs", "unit 'parsecs' does not fit latency"},
+           {"size<=lots", "'lots' is not a number"},
+           {"latency.arm-neon<=5", "names target arm-neon, which --targets does not"}}) {
+    expectBadInput(cli(common + "--budget \"" + spec + "\" -o " + path("x")), mention, path("x"));
+  }
+  expectBadInput(cli(common + "--junit " + path("j.xml") + " -o " + path("x")), "--junit needs --budget", path("x"));
+  EXPECT_FALSE(fs::exists(path("j.xml")));
+}
+
 // Issue 16: a fine-tune hook that fails, hangs, writes nothing, changes the graph or disagrees
 // on the teacher's accuracy: one line naming the cause (the hook's own text when it gave one),
 // exit 4, nothing written, and a hung hook's process group ended.

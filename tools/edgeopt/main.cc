@@ -28,6 +28,7 @@ using edgeopt::StatusCode;
 constexpr int kExitOk = 0;
 constexpr int kExitInternal = 1;
 constexpr int kExitBadInput = 2;
+constexpr int kExitBudgetBroken = 3;
 constexpr int kExitHookFailed = 4;
 
 const char* kExitCodesHelp =
@@ -36,6 +37,7 @@ const char* kExitCodesHelp =
     "  1  internal error (a bug in edgeopt; please report it)\n"
     "  2  bad input or usage: unreadable or invalid model/data file, unsupported op or dtype,\n"
     "     input of the wrong dtype or shape, bad arguments\n"
+    "  3  compile --budget: a budget is broken (every artifact and the report are still written)\n"
     "  4  the fine-tune hook (finetune --hook) failed, hung past its timeout, was killed, or\n"
     "     returned a changed graph, non-finite values, lost masks or a teacher accuracy that\n"
     "     disagrees with edgeopt's (a preprocessing mismatch)\n"
@@ -497,6 +499,8 @@ struct CompileArgs {
   std::string finetuneHook;
   int hookTimeout = 3600;
   bool quiet = false;
+  std::vector<std::string> budgets;
+  std::string junit;
 };
 
 // compile's prune and fine-tune stages from its options; an option without its stage is an error.
@@ -588,6 +592,12 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
       return report(edgeopt::invalidInput("--target-setting gives " + target + "." + key + " twice"));
   }
   if (Status stages = compressionStages(a, &o); !stages.ok()) return report(stages);
+  if (!a.junit.empty() && a.budgets.empty()) return report(edgeopt::invalidInput("--junit needs --budget"));
+  for (const std::string& spec : a.budgets) {
+    auto parsed = edgeopt::api::parseBudgets(spec);
+    if (!parsed.ok()) return report(parsed.status());
+    o.budgets.insert(o.budgets.end(), parsed.value().begin(), parsed.value().end());
+  }
   edgeopt::cli::ProgressPrinter bar(a.quiet);
   o.progress = [&](const edgeopt::api::ProgressEvent& e) { bar(e); };
   edgeopt::api::CompileReport rep;
@@ -604,7 +614,21 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
   for (const auto& n : names) folders += ", " + n + "/";
   std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
             << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md" << folders << ")\n";
-  return kExitOk;
+  if (rep.budgets.empty()) return kExitOk;
+  if (!a.junit.empty()) {
+    const std::string suite = "edgeopt compile " + std::filesystem::path(modelPath).filename().string();
+    if (Status written = edgeopt::api::writeFileAtomically(a.junit, edgeopt::api::budgetJunitXml(rep.budgets, suite)); !written.ok())
+      return report(written);
+  }
+  size_t broken = 0;
+  for (const auto& c : rep.budgets)
+    if (!c.passed) {
+      ++broken;
+      std::cerr << "edgeopt: budget broken: " << edgeopt::api::printable(edgeopt::api::describeCheck(c)) << "\n";
+    }
+  if (!broken) return kExitOk;
+  std::cerr << "edgeopt: " << broken << " of " << rep.budgets.size() << " budget checks broken (exit 3)\n";
+  return kExitBudgetBroken;
 }
 
 struct BenchArgs {
@@ -766,6 +790,13 @@ int main(int argc, char** argv) {
   compile->add_option("--finetune-hook", ca.finetuneHook, "Fine-tune with an external trainer instead (see finetune --hook)");
   compile->add_option("--finetune-hook-timeout", ca.hookTimeout, "Seconds before the hook's process group is ended")
       ->default_val(3600)->check(CLI::Range(1, 7 * 24 * 3600));
+  compile->add_option("--budget", ca.budgets,
+                      "What the results must meet, e.g. \"top1_drop<=0.5,latency.x86.int8<=5ms,size.int8<=2MB\" (repeatable): "
+                      "METRIC[.TARGET][.PRECISION] OP VALUE[UNIT], METRIC one of top1, top5, top1_drop (points), latency "
+                      "(ms, us, s), size, memory (B, KB, MB, GB, KiB, MiB, GiB), macs (K, M, G), peak_rss (MB); OP <=, <, "
+                      ">=, >. Without a target or precision a budget applies to every result row. A broken budget: exit 3, "
+                      "every artifact still written");
+  compile->add_option("--junit", ca.junit, "Write the budget checks as JUnit XML (one test case per budget and result row)");
   compile->add_flag("--quiet", ca.quiet, "No progress on stderr (on a terminal a progress bar; otherwise one line per stage and epoch)");
 
   BenchArgs ba;
