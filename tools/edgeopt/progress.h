@@ -1,7 +1,7 @@
 // Progress of long stages on stderr. On a terminal: one line redrawn in place (a bar, the
 // percentage, the stage and its detail; at most ten redraws a second), and milestones that carry
 // a detail (an epoch's figures) kept as lines above it. Elsewhere (a CI log): one plain line per
-// milestone, nothing per step. Quiet: nothing. stdout is left to the command's results.
+// milestone ("edgeopt: progress: ..."; an error stays the one "edgeopt: error: ..." line), nothing per step. Quiet: nothing. stdout is left to the command's results.
 #pragma once
 
 #include <unistd.h>
@@ -25,7 +25,7 @@ class ProgressPrinter {
     if (quiet_) return;
     const std::string text = e.stage + (e.detail.empty() ? "" : ": " + e.detail);
     if (!tty_) {
-      if (e.milestone) std::fprintf(stderr, "edgeopt: %s\n", text.c_str());
+      if (e.milestone) std::fprintf(stderr, "edgeopt: progress: %s\n", text.c_str());
       return;
     }
     const auto now = std::chrono::steady_clock::now();
