@@ -59,6 +59,11 @@ for f in /etc/npmrc /usr/etc/npmrc; do
   [ -f "$f" ] && { mkdir -p "$root$(dirname "$f")"; cp "$f" "$root$f"; }
 done
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# Every installed Debian has /etc/hosts naming localhost and the machine's own name (the installer
+# writes both); debootstrap's minbase root has none, and then neither resolves (torchrun's
+# rendezvous needs both).
+[ -f "$root/etc/hosts" ] ||
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$(hostname)" > "$root/etc/hosts"
 mount -t proc proc "$root/proc" && mount --rbind /sys "$root/sys" && mount --rbind /dev "$root/dev" \
   || cannot "could not mount /proc, /sys, /dev into the root"
 
