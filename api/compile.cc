@@ -266,6 +266,22 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       return invalidInput("--budget '" + b.text + "' names target " + b.target + ", which --targets does not");
     if (b.precision == "int8" && !options.quantize) return invalidInput("--budget '" + b.text + "' needs int8 results: give --calib");
   }
+  // The folders above outDir that do not exist yet are made (as mkdir -p would: the lock file
+  // lives there) and removed again when compile fails.
+  std::error_code ec;
+  const fs::path outPath = fs::absolute(outDir, ec);
+  fs::path firstMade;
+  for (fs::path p = outPath.parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path()) firstMade = p;
+  if (!firstMade.empty() && !fs::create_directories(outPath.parent_path(), ec))
+    return ioError(outDir + ": cannot create the folders above it: " + ec.message());
+  struct RemoveMadeFolders {
+    fs::path top;
+    bool keep = false;
+    ~RemoveMadeFolders() {
+      std::error_code e;
+      if (!keep && !top.empty()) fs::remove_all(top, e);
+    }
+  } madeFolders{firstMade};
   // One compile per output folder at a time: two would each swap in their folder and claim success.
   EDGEOPT_ASSIGN_OR_RETURN(const auto lock, support::PathLock::acquire(outDir));
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
@@ -284,9 +300,6 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   };
 
   // A fresh folder of its own beside outDir (two runs into one outDir must not share it).
-  std::error_code ec;
-  const fs::path outPath = fs::absolute(outDir, ec);
-  fs::create_directories(outPath.parent_path(), ec);
   std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
   if (ec || !::mkdtemp(tmpl.data())) return ioError(outDir + ": cannot create a working folder beside it");
   const std::string tmp = tmpl;
@@ -359,6 +372,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     return fail(st);
   if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return fail(st);
   if (Status st = moveIntoPlace(tmp, outDir); !st.ok()) return fail(st);
+  madeFolders.keep = true;
   return Status::Ok();
 }
 

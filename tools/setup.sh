@@ -21,14 +21,15 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libeigen3-dev libopencv-dev libdnnl-dev ocl-icd-opencl-dev
-  libcli11-dev libgtest-dev nlohmann-json3-dev zlib1g-dev
+  libcli11-dev libgtest-dev nlohmann-json3-dev libtoml11-dev zlib1g-dev
   dataset-fashion-mnist
   g++-aarch64-linux-gnu qemu-user
 )
 # The tests' PyTorch side (Debian's /usr/bin/python3): the fine-tuner's step against PyTorch's and
 # the reference fine-tune hook, single process and torchrun DDP (tests/finetune); a JUnit reader
-# for the budget report (tests/budget); a JSON Schema validator for report.json (tests/report).
-((tests)) && packages+=(python3-torch python3-onnx python3-numpy python3-junitparser python3-jsonschema)
+# for the budget report (tests/budget); a JSON Schema validator for report.json (tests/report);
+# a YAML reader for the documented CI examples (tests/recipe).
+((tests)) && packages+=(python3-torch python3-onnx python3-numpy python3-junitparser python3-jsonschema python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -905,6 +905,47 @@ TEST_F(CliEvalTest, CompileBudgetsExitThreeWhenBrokenAndWriteJunit) {
   EXPECT_FALSE(fs::exists(path("j.xml")));
 }
 
+// Issue 19: compile --recipe FILE.toml: every option from the file, the command line winning;
+// an unknown key, a value the option refuses or broken TOML name the file and line, exit 2,
+// nothing written.
+TEST_F(CliEvalTest, CompileTakesItsOptionsFromARecipe) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  auto writeRecipe = [&](const std::string& name, const std::string& text) {
+    std::ofstream(path(name)) << text;
+    return path(name);
+  };
+  const std::string good = writeRecipe("good.toml", "model = \"" + src + "/tools/zoo/models/resnet_fm.onnx\"\n"
+                                                    "output = \"" + path("from_recipe") + "\"\n"
+                                                    "targets = [\"x86\"]\niters = 2\nquiet = true\n"
+                                                    "[calibration]\ndata = \"" + src + "/calib_data/fashion_mnist_500\"\n"
+                                                    "preprocess = \"channels=gray,scale=1/255,mean=0.2860,std=0.3530\"\nlimit = 16\n"
+                                                    "[evaluation]\ndata = \"" + src + "/calib_data/fashion_mnist_500\"\nlimit = 32\n"
+                                                    "[budgets]\nrequire = [\"size.int8 <= 1KB\", \"macs <= 100M\"]\n");
+  auto r = cli("compile --recipe " + good + " -o " + path("from_cli"), 300);
+  EXPECT_EQ(r.exitCode, 3) << r.err;  // the recipe's size budget is broken on purpose
+  EXPECT_FALSE(fs::exists(path("from_recipe"))) << "-o on the command line wins";
+  std::ifstream in(path("from_cli/report.json"));
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["results"].size(), 2u);
+  EXPECT_EQ(j["results"][1]["accuracy"]["samples"], 32);
+  EXPECT_EQ(j["quantization"]["calibration_samples"], 16);
+  EXPECT_EQ(j["budgets"].size(), 3u);  // size x int8, macs x fp32/int8
+  r = cli("compile --recipe " + good + " -o " + path("override") + " --budget \"macs<=100M\"", 300);
+  EXPECT_EQ(r.exitCode, 0) << "--budget on the command line replaces the recipe's: " << r.err;
+  const std::string base = "model = \"" + src + "/tools/zoo/models/resnet_fm.onnx\"\noutput = \"" + path("x") + "\"\n";
+  expectBadInput(cli("compile --recipe " + writeRecipe("typo.toml", base + "[evaluation]\nlables = \"y.npy\"\n")),
+                 "typo.toml:4: 'evaluation.lables': unknown key (known: model, output, targets", path("x"));
+  expectBadInput(cli("compile --recipe " + writeRecipe("range.toml", base + "iters = 0\n")),
+                 "range.toml:3: 'iters': ", path("x"));
+  expectBadInput(cli("compile --recipe " + writeRecipe("broken.toml", base + "[calibration\n")), "broken.toml:3: not valid TOML",
+                 path("x"));
+  expectBadInput(cli("compile --recipe " + writeRecipe("table.toml", base + "[calibration.data]\nx = 1\n")),
+                 "table.toml:3: 'calibration.data': expects a value, not a table", path("x"));
+  expectBadInput(cli("compile --recipe " + path("none.toml")), "none.toml: no such recipe file");
+  expectBadInput(cli("compile --recipe " + writeRecipe("nomodel.toml", "output = \"" + path("x") + "\"\n")),
+                 "compile needs MODEL (on the command line or as the recipe's model)", path("x"));
+}
+
 // Issue 16: a fine-tune hook that fails, hangs, writes nothing, changes the graph or disagrees
 // on the teacher's accuracy: one line naming the cause (the hook's own text when it gave one),
 // exit 4, nothing written, and a hung hook's process group ended.

@@ -19,6 +19,7 @@
 #include "api/finetune.h"
 #include "api/prune.h"
 #include "tools/edgeopt/progress.h"
+#include "tools/edgeopt/recipe.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -741,8 +742,13 @@ int main(int argc, char** argv) {
   CompileArgs ca;
   auto* compile = app.add_subcommand(
       "compile", "Clean up, optionally quantize, measure per target and write the artifacts and report to a folder");
-  compile->add_option("MODEL", modelPath, "ONNX model file")->required();
-  compile->add_option("--output,-o", ca.out, "Output folder (replaced if it holds a previous compile output)")->required();
+  std::string recipe;
+  compile->add_option("MODEL", modelPath, "ONNX model file (required, here or as the recipe's model)");
+  compile->add_option("--output,-o", ca.out,
+                      "Output folder, replaced if it holds a previous compile output (required, here or as the recipe's output)");
+  compile->add_option("--recipe", recipe,
+                      "Take compile's options from a TOML file (keys and an example: docs/edgeopt.example.toml); options "
+                      "given here win over the recipe's");
   compile->add_option("--targets", ca.targets, "Comma-separated targets among: " + edgeopt::targets::names() +
                       " (arm-neon needs --calib)")->default_val("x86");
   compile->add_option("--calib", ca.calib.path, "Calibration data: quantize to int8 as well (see quantize)");
@@ -949,6 +955,10 @@ int main(int argc, char** argv) {
     if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch);
     if (*bench) return cmdBench(modelPath, ba);
     if (*compile) {
+      if (!recipe.empty())
+        if (Status applied = edgeopt::cli::applyRecipe(*compile, recipe); !applied.ok()) return report(applied);
+      if (modelPath.empty()) return report(edgeopt::invalidInput("compile needs MODEL (on the command line or as the recipe's model)"));
+      if (ca.out.empty()) return report(edgeopt::invalidInput("compile needs -o OUTDIR (on the command line or as the recipe's output)"));
       ca.calibratorGiven = compile->count("--calibrator") > 0;
       ca.finetuneEpochsGiven = compile->count("--finetune-epochs") > 0;
       return cmdCompile(modelPath, ca);
