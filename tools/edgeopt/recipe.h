@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "compiler/ir/status.h"
+#include "api/edgeopt.h"
 
 namespace edgeopt::cli {
 
