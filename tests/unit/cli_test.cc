@@ -946,6 +946,33 @@ TEST_F(CliEvalTest, CompileTakesItsOptionsFromARecipe) {
                  "compile needs MODEL (on the command line or as the recipe's model)", path("x"));
 }
 
+// Issue 19: `report A B` compares two compile reports row by row (here two calibrators), marks
+// what got worse, and refuses files that are not compile reports.
+TEST_F(CliEvalTest, ReportComparesTwoCompileRuns) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  for (const char* calibrator : {"minmax", "percentile"}) {
+    auto r = cli("compile " + src + "/tools/zoo/models/resnet_fm.onnx --targets x86 --calib " + src +
+                 "/calib_data/fashion_mnist_500 --limit 32 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 --eval " +
+                 src + "/calib_data/fashion_mnist_500 --eval-limit 64 --iters 2 --quiet --calibrator " + calibrator + " -o " + path(calibrator), 300);
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+  }
+  auto r = cli("report " + path("minmax/report.json") + " " + path("percentile/report.json"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("quantization calibrator: minmax -> percentile"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("x86 int8           top1"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("\033["), std::string::npos) << "no color when stdout is not a terminal";
+  r = cli("report " + path("minmax/report.json") + " " + path("percentile/report.json") + " --json");
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["settings_differ"]["quantization calibrator"]["b"], "percentile");
+  ASSERT_EQ(j["rows"].size(), 2u);  // x86 fp32, x86 int8
+  EXPECT_EQ(j["rows"][0]["figures"][0]["verdict"], "same") << "fp32 does not depend on the calibrator";
+  expectBadInput(cli("report " + path("minmax/report.json") + " " + path("y20.npy")), "y20.npy: not JSON");
+  std::ofstream(path("other.json")) << "{\"schema\": \"something/2\"}";
+  expectBadInput(cli("report " + path("minmax/report.json") + " " + path("other.json")),
+                 "not an edgeopt compile report (schema 'something/2', expected 'edgeopt.report/1')");
+}
+
 // Issue 16: a fine-tune hook that fails, hangs, writes nothing, changes the graph or disagrees
 // on the teacher's accuracy: one line naming the cause (the hook's own text when it gave one),
 // exit 4, nothing written, and a hung hook's process group ended.

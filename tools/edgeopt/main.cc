@@ -18,6 +18,7 @@
 #include "api/edgeopt.h"
 #include "api/finetune.h"
 #include "api/prune.h"
+#include "api/report_diff.h"
 #include "tools/edgeopt/progress.h"
 #include "tools/edgeopt/recipe.h"
 
@@ -854,6 +855,12 @@ int main(int argc, char** argv) {
   prune->add_flag("--json", pa.json, "Print the groups, MACs, parameters and sparsity as JSON");
 
   FinetuneArgs fa;
+  std::vector<std::string> reportFiles;
+  bool reportJson = false;
+  auto* reportCmd = app.add_subcommand("report", "Compare two compile reports (report.json) row by row, marking what got worse");
+  reportCmd->add_option("REPORTS", reportFiles, "A/report.json B/report.json")->required()->expected(2);
+  reportCmd->add_flag("--json", reportJson, "Print the comparison as JSON");
+
   auto* finetune = app.add_subcommand("finetune", "Fine-tune a (pruned) model by knowledge distillation from its teacher");
   finetune->add_option("MODEL", modelPath, "The student: an fp32 ONNX model (e.g. the output of prune)")->required();
   finetune->add_option("--teacher", fa.teacher, "The uncompressed model to distill from (without it: cross-entropy on the labels)");
@@ -944,7 +951,7 @@ int main(int argc, char** argv) {
     });
     if (argc > 1 && argv[1][0] != '-' && !isCommand) {
       std::cerr << "edgeopt: error: unknown command '" << edgeopt::api::printable(argv[1])
-                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune; see edgeopt --help)\n";
+                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune, report; see edgeopt --help)\n";
       return kExitBadInput;
     }
     std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
@@ -970,6 +977,13 @@ int main(int argc, char** argv) {
       return cmdPrune(modelPath, pa);
     }
     if (*finetune) return cmdFinetune(modelPath, fa);
+    if (*reportCmd) {
+      auto diff = edgeopt::api::diffReportFiles(reportFiles[0], reportFiles[1]);
+      if (!diff.ok()) return report(diff.status());
+      std::cout << (reportJson ? edgeopt::api::reportDiffJson(diff.value()) + "\n"
+                               : edgeopt::api::reportDiffText(diff.value(), ::isatty(STDOUT_FILENO) == 1));
+      return kExitOk;
+    }
     if (*optimize) {
       if (listPasses) {
         for (const auto& line : edgeopt::api::describePasses()) std::cout << line << "\n";
