@@ -973,6 +973,21 @@ TEST_F(CliEvalTest, ReportComparesTwoCompileRuns) {
                  "not an edgeopt compile report (schema 'something/2', expected 'edgeopt.report/1')");
 }
 
+// Issue 19: compile and quantize print their reports as JSON with --json (what report.json and
+// quantize --report hold), nothing else on stdout.
+TEST_F(CliEvalTest, CompileAndQuantizePrintJson) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  const std::string calib = " --calib " + src + "/calib_data/fashion_mnist_500 --limit 16 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  auto r = cli("compile " + src + "/tools/zoo/models/mlp_fm.onnx" + calib + " --iters 2 --quiet --json -o " + path("c"), 300);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema"], "edgeopt.report/1");
+  EXPECT_EQ(j, nlohmann::json::parse(slurp(path("c/report.json"))));
+  r = cli("quantize " + src + "/tools/zoo/models/mlp_fm.onnx" + calib + " --json -o " + path("q.onnx"), 300);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["calibration_samples"], 16);
+}
+
 // Issue 16: a fine-tune hook that fails, hangs, writes nothing, changes the graph or disagrees
 // on the teacher's accuracy: one line naming the cause (the hook's own text when it gave one),
 // exit 4, nothing written, and a hung hook's process group ended.

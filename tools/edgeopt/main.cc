@@ -295,7 +295,7 @@ struct QuantizeArgs {
   int64_t attributionSamples = 0;
   std::string out, calibrator = "minmax", exclude, reportPath, forTargets;
   double percentile = 99.99;
-  bool perTensor = false, sensitivity = false;
+  bool perTensor = false, sensitivity = false, json = false;
   std::string target = "x86";
   int threads = 0;
 };
@@ -465,6 +465,10 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
       return report(r);
     }
   }
+  if (a.json) {
+    std::cout << edgeopt::api::quantizeReportJson(rep) << "\n";
+    return kExitOk;
+  }
   std::cout << edgeopt::api::quantizeReportTable(rep);
   char seconds[96];
   std::snprintf(seconds, sizeof seconds, " in %.1f s (errors above on %lld in %.1f s); ", rep.calibrationSeconds,
@@ -500,7 +504,7 @@ struct CompileArgs {
   int64_t finetuneBatch = 64;
   std::string finetuneHook;
   int hookTimeout = 3600;
-  bool quiet = false;
+  bool quiet = false, json = false;
   std::vector<std::string> budgets;
   std::string junit;
 };
@@ -614,8 +618,11 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
     if (entry.is_directory()) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   for (const auto& n : names) folders += ", " + n + "/";
-  std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
-            << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md" << folders << ")\n";
+  if (a.json)
+    std::cout << edgeopt::api::compileReportJson(rep) << "\n";
+  else
+    std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
+              << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md" << folders << ")\n";
   if (rep.budgets.empty()) return kExitOk;
   if (!a.junit.empty()) {
     const std::string suite = "edgeopt compile " + std::filesystem::path(modelPath).filename().string();
@@ -804,6 +811,7 @@ int main(int argc, char** argv) {
                       ">=, >. Without a target or precision a budget applies to every result row. A broken budget: exit 3, "
                       "every artifact still written");
   compile->add_option("--junit", ca.junit, "Write the budget checks as JUnit XML (one test case per budget and result row)");
+  compile->add_flag("--json", ca.json, "Print the report as JSON (what report.json holds) instead of the Markdown table");
   compile->add_flag("--quiet", ca.quiet, "No progress on stderr (on a terminal a progress bar; otherwise one line per stage and epoch)");
 
   BenchArgs ba;
@@ -913,6 +921,7 @@ int main(int argc, char** argv) {
   quantize->add_option("--for-targets", qa.forTargets,
                        "Comma-separated targets the model is for: a node none of them runs in int8 stays float "
                        "(default: every int8 form edgeopt has; compile passes its --targets)");
+  quantize->add_flag("--json", qa.json, "Print the per-layer report as JSON (what --report writes) instead of the table");
   quantize->add_option("--report", qa.reportPath,
                        "Also write a JSON report (ranges, scales, per-layer SQNR/cosine/sensitivity, int8 and float nodes)");
   quantize->add_option("--attribution-samples", qa.attributionSamples,
