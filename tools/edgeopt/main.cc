@@ -749,7 +749,7 @@ int main(int argc, char** argv) {
 
   CompileArgs ca;
   auto* compile = app.add_subcommand(
-      "compile", "Clean up, optionally quantize, measure per target and write the artifacts and report to a folder");
+      "compile", "Prune and fine-tune (optional), clean up, quantize (optional), measure per target, check budgets, and write the artifacts and report to a folder");
   std::string recipe;
   compile->add_option("MODEL", modelPath, "ONNX model file (required, here or as the recipe's model)");
   compile->add_option("--output,-o", ca.out,
