@@ -272,8 +272,12 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   const fs::path outPath = fs::absolute(outDir, ec);
   fs::path firstMade;
   for (fs::path p = outPath.parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path()) firstMade = p;
+  support::SignalsHeld heldForParents;
   if (!firstMade.empty() && !fs::create_directories(outPath.parent_path(), ec))
     return ioError(outDir + ": cannot create the folders above it: " + ec.message());
+  std::optional<support::PendingRemoval> madeRemovedOnSignal;
+  if (!firstMade.empty()) madeRemovedOnSignal.emplace(firstMade.string(), /*folder=*/true);
+  heldForParents.release();
   struct RemoveMadeFolders {
     fs::path top;
     bool keep = false;
@@ -301,9 +305,11 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
 
   // A fresh folder of its own beside outDir (two runs into one outDir must not share it).
   std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  support::SignalsHeld held;
   if (ec || !::mkdtemp(tmpl.data())) return ioError(outDir + ": cannot create a working folder beside it");
   const std::string tmp = tmpl;
   const support::PendingRemoval removedOnSignal(tmp, /*folder=*/true);
+  held.release();
   auto fail = [&](Status st) {
     fs::remove_all(tmp, ec);
     return st;
@@ -372,6 +378,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     return fail(st);
   if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return fail(st);
   if (Status st = moveIntoPlace(tmp, outDir); !st.ok()) return fail(st);
+  madeRemovedOnSignal.reset();  // they hold the finished output now
   madeFolders.keep = true;
   return Status::Ok();
 }

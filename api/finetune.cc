@@ -228,9 +228,11 @@ Status runHook(ir::Model& student, const ir::Model* teacher, const FinetuneOptio
   if (argv.empty() || !hasJob) return invalidInput("--hook must be a command line containing {job} (the job folder)");
   if (o.hookTimeoutSeconds < 1) return invalidInput("--hook-timeout must be at least 1 s");
   std::string tmpl = (fs::temp_directory_path() / "edgeopt-finetune-XXXXXX").string();
+  support::SignalsHeld signalsHeld;
   if (!::mkdtemp(tmpl.data())) return ioError("cannot create the fine-tune job folder in " + fs::temp_directory_path().string());
   const fs::path job = tmpl;
   const support::PendingRemoval removed(job.string(), /*folder=*/true);
+  signalsHeld.release();
   struct Cleanup {
     fs::path p;
     ~Cleanup() {

@@ -87,6 +87,19 @@ PendingRemoval::~PendingRemoval() {
   if (slot_ >= 0) pendingKind[slot_] = 0;
 }
 
+SignalsHeld::SignalsHeld() {
+  sigset_t block;
+  sigemptyset(&block);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+  held_ = ::pthread_sigmask(SIG_BLOCK, &block, &previous_) == 0;
+}
+
+void SignalsHeld::release() {
+  if (!held_) return;
+  held_ = false;
+  ::pthread_sigmask(SIG_SETMASK, &previous_, nullptr);  // a signal that waited is delivered now
+}
+
 namespace {
 // The mode a file written at `path` gets: the existing file's, else 0666 minus the umask.
 mode_t modeFor(const std::string& path) {
@@ -124,9 +137,11 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  SignalsHeld held;
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return ioError(path + ": cannot open for writing: " + std::strerror(errno));
   PendingRemoval pending(tmp, /*folder=*/false);
+  held.release();
   auto failWith = [&](const std::string& why) {
     ::close(fd);
     ::unlink(tmp.c_str());

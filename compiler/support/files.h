@@ -1,6 +1,8 @@
 // Whole-file reads and atomic writes shared by the ONNX and data layers.
 #pragma once
 
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -41,6 +43,22 @@ class PendingRemoval {
 
  private:
   int slot_ = -1;
+};
+
+// Holds SIGINT, SIGTERM and SIGHUP (blocked; one that arrives waits) from construction until
+// release() or destruction: wraps creating a temporary file or folder and registering its
+// PendingRemoval, so that no signal can end the process between the two and leave it behind.
+class SignalsHeld {
+ public:
+  SignalsHeld();
+  ~SignalsHeld() { release(); }
+  void release();
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  bool held_ = false;
+  sigset_t previous_{};
 };
 
 // The file's bytes (after checkRegularFile); errors name the path.
