@@ -170,16 +170,24 @@ StatusOr<double> x86Top1(const ir::Model& model, const CompileOptions& options) 
   return static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
 }
 
-StatusOr<StageRow> stageRow(const std::string& stage, const ir::Model& model, double seconds, const CompileOptions& options) {
+// A stage's row; modelBytes < 0: serialize the model to count them. Without `measureTop1` the
+// caller fills top1.
+StatusOr<StageRow> stageRow(const std::string& stage, const ir::Model& model, double seconds, const CompileOptions& options,
+                            int64_t modelBytes = -1, bool measureTop1 = true) {
   StageRow row;
   row.stage = stage;
   row.seconds = seconds;
   const ModelSummary s = summarize(model);
   row.macs = s.macs;
   row.parameters = s.parameters;
-  EDGEOPT_ASSIGN_OR_RETURN(const std::string bytes, onnx_io::exportModelBytes(model));
-  row.modelBytes = static_cast<int64_t>(bytes.size());
-  EDGEOPT_ASSIGN_OR_RETURN(row.top1, x86Top1(model, options));
+  row.modelBytes = modelBytes;
+  if (modelBytes < 0) {
+    EDGEOPT_ASSIGN_OR_RETURN(const std::string bytes, onnx_io::exportModelBytes(model));
+    row.modelBytes = static_cast<int64_t>(bytes.size());
+  }
+  if (measureTop1) {
+    EDGEOPT_ASSIGN_OR_RETURN(row.top1, x86Top1(model, options));
+  }
   return row;
 }
 
@@ -210,12 +218,7 @@ Status compress(ir::Model& model, const CompileOptions& options, CompileReport* 
     progress("fine-tune", 0, fo.hook.empty() ? "" : "hook: " + fo.hook, true);
     const auto start = std::chrono::steady_clock::now();
     FinetuneProgress fp;
-    fp.step = [&](const train::StepLog& s) {
-      const double done = static_cast<double>((s.epoch - 1) * s.steps + s.step) / static_cast<double>(s.epochs * s.steps);
-      char detail[96];
-      std::snprintf(detail, sizeof detail, "epoch %d/%d, loss %.4f", s.epoch, s.epochs, s.loss);
-      progress("fine-tune", done, detail, false);
-    };
+    fp.step = [&](const train::StepLog& s) { progress("fine-tune", s.fraction(), s.describe(), false); };
     fp.epoch = [&](const train::EpochLog& e) {
       char detail[160];
       std::snprintf(detail, sizeof detail, "epoch %d/%d: loss %.4f, held-out top-1 %.2f %%, %.1f s", e.epoch,
@@ -329,9 +332,9 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     int8File = tmp + "/model.int8.onnx";
     if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
     if (!report->stages.empty()) {
-      auto row = stageRow("int8", q, 0, options);
+      // Its top-1 is the x86 int8 row's (the same model, data and target), measured below.
+      auto row = stageRow("int8", q, 0, options, fileBytes(int8File), /*measureTop1=*/false);
       if (!row.ok()) return fail(row.status());
-      row->modelBytes = fileBytes(int8File);
       report->stages.push_back(row.value());
     }
     precisions.emplace_back("int8", std::move(q));
@@ -368,6 +371,16 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       e.macs = summary.macs;
       if (precision == "int8") e.keptInFloat = keptInFloat;
       report->entries.push_back(std::move(e));
+    }
+  }
+  if (!report->stages.empty() && report->stages.back().stage == "int8") {
+    StageRow& int8Stage = report->stages.back();
+    for (const CompileEntry& e : report->entries)
+      if (e.target == "x86" && e.precision == "int8") int8Stage.top1 = e.top1;
+    if (int8Stage.top1 < 0 && !options.eval.path.empty()) {  // x86 was not among the targets
+      auto top1 = x86Top1(precisions.back().second, options);
+      if (!top1.ok()) return fail(top1.status());
+      int8Stage.top1 = top1.value();
     }
   }
   struct rusage ru {};

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -15,10 +14,8 @@ namespace {
 constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
 
 StatusOr<nlohmann::json> readReport(const std::string& path) {
-  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(path));
-  std::ifstream in(path);
-  if (!in) return invalidInput(path + ": cannot open");
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  EDGEOPT_ASSIGN_OR_RETURN(const std::string text, support::readFile(path));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return invalidInput(path + ": not JSON");
   if (j.value("schema", "") != "edgeopt.report/1")
     return invalidInput(path + ": not an edgeopt compile report (schema '" + j.value("schema", std::string("none")) +

@@ -183,26 +183,16 @@ Status writeNpyRows(const std::string& path, const std::vector<int64_t>& dims,
   if (dims.empty()) return invalidInput("writeNpyRows needs at least one dim");
   int64_t rowSize = 1;
   for (size_t i = 1; i < dims.size(); ++i) rowSize *= dims[i];
-  const std::string tmp = path + ".partial";
-  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-  if (!out) return ioError(path + ": cannot open for writing");
-  const std::string preamble = npyPreamble("<f4", dims);
-  out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
-  std::vector<float> row(static_cast<size_t>(rowSize));
-  for (int64_t r = 0; r < dims[0]; ++r) {
-    if (Status st = rowValues(r, row.data()); !st.ok()) {
-      out.close();
-      std::remove(tmp.c_str());
-      return st;
+  return support::writeFileAtomically(path, [&](const std::function<Status(const void*, size_t)>& write) -> Status {
+    const std::string preamble = npyPreamble("<f4", dims);
+    EDGEOPT_RETURN_IF_ERROR(write(preamble.data(), preamble.size()));
+    std::vector<float> row(static_cast<size_t>(rowSize));
+    for (int64_t r = 0; r < dims[0]; ++r) {
+      EDGEOPT_RETURN_IF_ERROR(rowValues(r, row.data()));
+      EDGEOPT_RETURN_IF_ERROR(write(row.data(), row.size() * sizeof(float)));
     }
-    out.write(reinterpret_cast<const char*>(row.data()), static_cast<std::streamsize>(row.size() * sizeof(float)));
-  }
-  out.close();
-  if (!out || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return ioError(path + ": cannot write");
-  }
-  return Status::Ok();
+    return Status::Ok();
+  });
 }
 
 }  // namespace edgeopt::data

@@ -134,6 +134,13 @@ StatusOr<std::unique_ptr<PathLock>> PathLock::acquire(const std::string& path) {
 PathLock::~PathLock() { ::close(fd_); }  // closing releases the flock
 
 Status writeFileAtomically(const std::string& path, const std::string& bytes) {
+  return writeFileAtomically(path, [&](const std::function<Status(const void*, size_t)>& write) {
+    return write(bytes.data(), bytes.size());
+  });
+}
+
+Status writeFileAtomically(const std::string& path,
+                           const std::function<Status(const std::function<Status(const void*, size_t)>& write)>& produce) {
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string tmp = (dir / ("." + target.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
@@ -148,11 +155,19 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes) {
     return ioError(path + ": " + why);
   };
   if (::fchmod(fd, modeFor(path)) != 0) return failWith(std::string("cannot set the mode: ") + std::strerror(errno));
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return failWith(std::string("write failed: ") + std::strerror(errno));
-    done += static_cast<size_t>(n);
+  auto write = [&](const void* data, size_t size) -> Status {
+    for (size_t done = 0; done < size;) {
+      const ssize_t n = ::write(fd, static_cast<const char*>(data) + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return ioError(path + ": write failed: " + std::strerror(errno));
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  };
+  if (Status st = produce(write); !st.ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return st;
   }
   if (::close(fd) != 0) {
     ::unlink(tmp.c_str());

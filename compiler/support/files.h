@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <functional>
+
 #include <memory>
 #include <string>
 
@@ -70,5 +72,9 @@ StatusOr<std::string> readFile(const std::string& path);
 // kept (a new file gets 0666 minus the umask); the temporary file is removed on every error and
 // when SIGINT, SIGTERM or SIGHUP ends the process meanwhile.
 Status writeFileAtomically(const std::string& path, const std::string& bytes);
+// The same, with the bytes produced piece by piece: `produce` calls `write` as often as it needs
+// (a file too large to hold in memory); its error, or a write's, leaves nothing at `path`.
+Status writeFileAtomically(const std::string& path,
+                           const std::function<Status(const std::function<Status(const void*, size_t)>& write)>& produce);
 
 }  // namespace edgeopt::support

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -52,6 +53,14 @@ struct StepLog {
   int epoch = 0, epochs = 0;
   int64_t step = 0, steps = 0;  // within the epoch, 1-based
   double loss = 0;
+  // The share of the whole training done, in [0, 1].
+  double fraction() const { return static_cast<double>((epoch - 1) * steps + step) / static_cast<double>(epochs * steps); }
+  // "epoch 2/4, loss 0.3121" for a progress line.
+  std::string describe() const {
+    char text[64];
+    std::snprintf(text, sizeof text, "epoch %d/%d, loss %.4f", epoch, epochs, loss);
+    return text;
+  }
 };
 
 // A float graph made trainable (a copy of its parameters; the graph is not touched until

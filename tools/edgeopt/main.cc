@@ -381,11 +381,7 @@ int cmdFinetune(const std::string& modelPath, const FinetuneArgs& a) {
   const int epochs = a.optimizer.epochs;
   edgeopt::cli::ProgressPrinter bar(a.quiet);
   edgeopt::api::FinetuneProgress progress;
-  progress.step = [&](const edgeopt::train::StepLog& s) {
-    char detail[64];
-    std::snprintf(detail, sizeof detail, "epoch %d/%d, loss %.4f", s.epoch, s.epochs, s.loss);
-    bar({"fine-tune", static_cast<double>((s.epoch - 1) * s.steps + s.step) / static_cast<double>(s.epochs * s.steps), detail, false});
-  };
+  progress.step = [&](const edgeopt::train::StepLog& s) { bar({"fine-tune", s.fraction(), s.describe(), false}); };
   progress.epoch = [&](const edgeopt::train::EpochLog& e) {
     if (a.json || a.quiet) return;
     bar.clear();  // the epoch's line goes above the bar
