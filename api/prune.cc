@@ -62,17 +62,17 @@ Status magnitudePrune(ir::Graph& g, double sparsity, bool perLayer, SparsityScor
     std::nth_element(mags.begin(), mags.begin() + static_cast<std::ptrdiff_t>(k - 1), mags.end());
     return mags[k - 1];
   };
+  std::vector<std::vector<float>> scores;  // per node, once (LAMP sorts each layer)
+  for (const auto& [n, w] : nodes) scores.push_back(scoresOf(*w));
   float global = -1;
   if (!perLayer) {
     std::vector<float> all;
-    for (const auto& [n, w] : nodes) {
-      const auto s = scoresOf(*w);
-      all.insert(all.end(), s.begin(), s.end());
-    }
+    for (const auto& s : scores) all.insert(all.end(), s.begin(), s.end());
     global = thresholdOf(std::move(all));
   }
-  for (const auto& [n, w] : nodes) {
-    const std::vector<float> score = scoresOf(*w);
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    const auto& [n, w] = nodes[k];
+    const std::vector<float>& score = scores[k];
     const float t = perLayer ? thresholdOf(score) : global;
     if (t < 0) continue;
     ir::Tensor pruned = *w;
