@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/compile.h"
+#include "compiler/support/text.h"
 #include "targets/target.h"
 
 namespace edgeopt::api {
@@ -181,23 +182,7 @@ std::string describeCheck(const BudgetCheck& c) {
 }
 
 std::string budgetJunitXml(const std::vector<BudgetCheck>& checks, const std::string& suiteName) {
-  auto escape = [](const std::string& s) {
-    std::string o;
-    for (char ch : s) {
-      switch (ch) {
-        case '&': o += "&amp;"; break;
-        case '<': o += "&lt;"; break;
-        case '>': o += "&gt;"; break;
-        case '"': o += "&quot;"; break;
-        case '\'': o += "&apos;"; break;
-        default:
-          // XML 1.0 allows no control characters but tab, newline and carriage return.
-          if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') o += '?';
-          else o += ch;
-      }
-    }
-    return o;
-  };
+  const auto escape = support::markupEscape;
   size_t failures = 0;
   for (const auto& c : checks) failures += !c.passed;
   std::string x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";

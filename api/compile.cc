@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kSchema = "edgeopt.report/1";
 
 // The file in a compile output folder that lists, one relative path per line, every file compile
 // wrote there: a later compile replaces the folder only when it holds nothing else.
@@ -55,7 +54,7 @@ Status checkReplaceable(const std::string& outDir) {
     }
     return Status::Ok();
   }
-  static const std::set<std::string> written = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md", "x86", "arm_neon"};
+  static const std::set<std::string> written = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md", "report.html", "x86", "arm_neon"};
   if (!fs::exists(out / "report.json", ec))
     return invalidInput(outDir + ": exists and is not an edgeopt compile output (no " + kManifest + "); not overwriting it");
   for (const auto& entry : fs::directory_iterator(out, ec))
@@ -89,6 +88,15 @@ int64_t fileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
+// Evaluation's batches as steps of compile's `stage` (empty without a progress callback).
+std::function<void(int64_t, int64_t)> evaluationProgress(const CompileOptions& options, const std::string& stage) {
+  if (!options.progress) return {};
+  return [&options, stage](int64_t done, int64_t total) {
+    options.progress({stage, total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
+                      "evaluate " + std::to_string(done) + "/" + std::to_string(total), false});
+  };
+}
+
 void setAccuracy(const EvalResult& r, CompileEntry* e) {
   e->evalSamples = r.samples;
   e->top1 = static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
@@ -108,6 +116,7 @@ Status measure(const ir::Model& model, const std::string& target, const std::str
     EvalOptions eo;
     eo.data = options.eval;
     eo.batchSize = options.evalBatch;
+    eo.progress = evaluationProgress(options, "measure " + target + " " + precision);
     EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, *runner, eo));
     setAccuracy(r, e);
   }
@@ -123,6 +132,7 @@ Status measure(const ir::Model& model, const std::string& target, const std::str
   e->latencyMinMs = b.minMs;
   e->arenaBytes = b.arenaBytes;
   e->packedWeightBytes = b.weightBytes;
+  for (const StepProfile& step : b.steps) e->layers.push_back({step.node, step.op, step.medianMs});
   return Status::Ok();
 }
 
@@ -140,6 +150,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   if (artifact.estimatedLatencyMs >= 0) {
     e->latencyMedianMs = e->latencyP90Ms = e->latencyMinMs = artifact.estimatedLatencyMs;
     e->latencyEstimated = true;
+    e->layers = artifact.estimatedLayers;
   }
   e->note = artifact.note;
   e->hardware = artifact.hardware;
@@ -152,6 +163,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   eo.data = options.eval;
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer emulator launches
   eo.runner = runnerOptionsFor(target.info().name, 1, options.armCpu);
+  eo.progress = evaluationProgress(options, "measure " + target.info().name + " " + precision);
   if (!artifact.folder.empty()) eo.runner.artifactDir = artifactDir;
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   setAccuracy(r, e);
@@ -160,12 +172,13 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
 }
 
 // Top-1 on the evaluation data on x86 (-1 without evaluation data).
-StatusOr<double> x86Top1(const ir::Model& model, const CompileOptions& options) {
+StatusOr<double> x86Top1(const ir::Model& model, const CompileOptions& options, const std::string& stage) {
   if (options.eval.path.empty()) return -1.0;
   EvalOptions eo;
   eo.data = options.eval;
   eo.batchSize = options.evalBatch;
   eo.runner = runnerOptionsFor("x86", options.threads);
+  eo.progress = evaluationProgress(options, stage);
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   return static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
 }
@@ -186,7 +199,7 @@ StatusOr<StageRow> stageRow(const std::string& stage, const ir::Model& model, do
     row.modelBytes = static_cast<int64_t>(bytes.size());
   }
   if (measureTop1) {
-    EDGEOPT_ASSIGN_OR_RETURN(row.top1, x86Top1(model, options));
+    EDGEOPT_ASSIGN_OR_RETURN(row.top1, x86Top1(model, options, stage));
   }
   return row;
 }
@@ -327,6 +340,11 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     QuantizeOptions qo = options.quantizeOptions;
     if (qo.forTargets.empty()) qo.forTargets = options.targets;  // what none of them runs in int8 stays float
     progress("quantize");
+    if (options.progress)
+      qo.calibrationProgress = [&](int64_t done, int64_t total) {
+        options.progress({"quantize", total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
+                          "calibrate " + std::to_string(done) + "/" + std::to_string(total), false});
+      };
     if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return fail(st);
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
@@ -378,7 +396,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     for (const CompileEntry& e : report->entries)
       if (e.target == "x86" && e.precision == "int8") int8Stage.top1 = e.top1;
     if (int8Stage.top1 < 0 && !options.eval.path.empty()) {  // x86 was not among the targets
-      auto top1 = x86Top1(precisions.back().second, options);
+      auto top1 = x86Top1(precisions.back().second, options, "int8");
       if (!top1.ok()) return fail(top1.status());
       int8Stage.top1 = top1.value();
     }
@@ -390,6 +408,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   if (Status st = support::writeFileAtomically(tmp + "/report.json", compileReportJson(*report) + "\n"); !st.ok())
     return fail(st);
   if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return fail(st);
+  if (Status st = support::writeFileAtomically(tmp + "/report.html", compileReportHtml(*report)); !st.ok()) return fail(st);
   if (Status st = moveIntoPlace(tmp, outDir); !st.ok()) return fail(st);
   madeRemovedOnSignal.reset();  // they hold the finished output now
   madeFolders.keep = true;
@@ -398,7 +417,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
 
 std::string compileReportJson(const CompileReport& r) {
   nlohmann::json j;
-  j["schema"] = kSchema;
+  j["schema"] = kReportSchema;
   j["edgeopt_version"] = r.version;
   j["model"] = r.modelPath;
   j["parameters"] = r.parameters;
@@ -416,6 +435,11 @@ std::string compileReportJson(const CompileReport& r) {
     if (e.latencyEstimated) x["latency_ms"]["estimated"] = true;
     if (!e.note.empty()) x["note"] = e.note;
     if (e.precision == "int8") x["kept_in_float"] = e.keptInFloat;
+    if (!e.layers.empty()) {
+      nlohmann::json layers = nlohmann::json::array();
+      for (const auto& l : e.layers) layers.push_back({{"node", l.node}, {"op", l.op}, {"ms", l.ms}});
+      x["layers"] = layers;
+    }
     if (const auto& hw = e.hardware) {
       nlohmann::json res = nlohmann::json::object();
       for (const auto& r : hw->resources) res[r.name] = {{"estimate", r.estimate}, {"capacity", r.capacity}};
@@ -474,7 +498,7 @@ std::string percent(double fraction) {
 
 std::string compileReportMarkdown(const CompileReport& r) {
   std::string s = "# edgeopt report: " + fs::path(r.modelPath).filename().string() + "\n\n";
-  s += "Generated by `edgeopt compile` " + r.version + " (schema " + kSchema + "; the same figures are in report.json).\n\n";
+  s += "Generated by `edgeopt compile` " + r.version + " (schema " + kReportSchema + "; the same figures are in report.json).\n\n";
   s += "| target | precision | top-1 | top-5 | latency median (ms) | p90 (ms) | model size (KB) | arena (KB) | packed weights (KB) | MACs |\n";
   s += "|---|---|---|---|---|---|---|---|---|---|\n";
   char line[512];

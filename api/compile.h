@@ -1,7 +1,7 @@
 // `edgeopt compile`: the whole pipeline into one folder (../shared/ARCHITECTURE.md, artifacts):
 // [prune -> fine-tune ->] cleanup -> model.opt.onnx; with calibration data, int8 PTQ -> model.int8.onnx; per target and
 // precision, accuracy on the evaluation data, latency, size, memory and MACs -> report.json
-// (schema "edgeopt.report/1") and report.md; for x86, x86/ with a small runner to build against
+// (schema "edgeopt.report/1"), report.md and report.html; for x86, x86/ with a small runner to build against
 // find_package(edgeopt). The folder appears whole or not at all.
 #pragma once
 
@@ -20,6 +20,8 @@
 #include "compiler/ir/status.h"
 
 namespace edgeopt::api {
+
+inline constexpr const char* kReportSchema = "edgeopt.report/1";  // report.json's "schema"
 
 // What compile reports while it runs: the stage ("fine-tune", "measure x86 int8", ...), the
 // fraction of it done in [0, 1] (-1: unknown), a one-line detail, and whether the event is a
@@ -80,6 +82,9 @@ struct CompileEntry {
   int64_t arenaBytes = 0, packedWeightBytes = 0;  // intermediates and packed weights (arm-neon: per sample)
   int64_t macs = 0;                       // per run at benchDims' batch of the summary (batch 1)
   bool latencyEstimated = false;          // arm-neon: a cost-model estimate, not a measurement
+  // Per step, in run order: x86's measured profile (medians of the timed runs), an emulated
+  // target's cost-model estimate (latencyEstimated); empty where the target has neither.
+  std::vector<targets::LayerLatency> layers;
   std::string note;                       // what was not measured and why
   // int8 entries: nodes that have an int8 form but that this target runs in float (it declines
   // their int8 form, Target::runsInt8), as Node::describe gives them.
@@ -106,5 +111,9 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
 
 std::string compileReportJson(const CompileReport& report);
 std::string compileReportMarkdown(const CompileReport& report);
+// One self-contained page (inline CSS and SVG plots; no script, nothing loaded): the results, the
+// accuracy-latency trade-off, sizes, budgets, compression stages, per-layer int8 error and
+// per-layer latency share per target.
+std::string compileReportHtml(const CompileReport& report);
 
 }  // namespace edgeopt::api

@@ -1,5 +1,7 @@
 #include "api/optimize.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -64,6 +66,24 @@ std::string optimizeReportTable(const OptimizeReport& report, bool verify) {
   }
   os << "nodes: " << report.nodesBefore << " -> " << report.nodesAfter << "\n";
   return os.str();
+}
+
+std::string optimizeReportJson(const OptimizeReport& report, const std::string& output, const std::string& dumpPath) {
+  nlohmann::ordered_json j;
+  j["output"] = output;
+  if (!dumpPath.empty()) j["dump"] = dumpPath;
+  j["nodes"] = {{"before", report.nodesBefore}, {"after", report.nodesAfter}};
+  nlohmann::ordered_json passes = nlohmann::ordered_json::array();
+  for (const auto& r : report.passes) {
+    nlohmann::ordered_json x = {{"pass", r.name}, {"iteration", r.iteration}, {"changed", r.changed},
+                                {"nodes_before", r.nodesBefore}, {"nodes_after", r.nodesAfter}, {"ms", r.milliseconds}};
+    if (r.maxRelativeError >= 0) x["max_relative_error"] = r.maxRelativeError;
+    passes.push_back(x);
+  }
+  j["passes"] = passes;
+  j["ops_before"] = report.opsBefore;
+  j["ops_after"] = report.opsAfter;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::vector<std::string> describePasses() {

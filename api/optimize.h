@@ -33,6 +33,8 @@ Status optimize(ir::Model& model, const OptimizeOptions& options, OptimizeReport
 
 // The per-pass table `edgeopt optimize` prints.
 std::string optimizeReportTable(const OptimizeReport& report, bool verify);
+// The same as JSON, with the files written (dumpPath "" when none).
+std::string optimizeReportJson(const OptimizeReport& report, const std::string& output, const std::string& dumpPath);
 
 // "name: description" for every known pass, in default pipeline order.
 std::vector<std::string> describePasses();

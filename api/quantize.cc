@@ -280,6 +280,7 @@ Status quantizeModel(ir::Model& model, const QuantizeOptions& options, QuantizeR
     auto outs = calibrator->runObserving({b.inputs}, observe);
     if (!outs.ok()) return outs.status().withContext(source->describe(b.indices[0]));
     report->calibrationSamples += static_cast<int64_t>(b.indices.size());
+    if (options.calibrationProgress) options.calibrationProgress(report->calibrationSamples, reader.total());
   }
   if (report->calibrationSamples == 0) return invalidInput(options.calib.path + ": no calibration sample was used");
   const double calibrationSeconds =

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +53,8 @@ struct QuantizeOptions {
   // is at least this many dB.
   std::optional<double> minSqnrDb;
   data::DataOptions eval;
+  // Called after each calibration batch with the samples seen and the total (may be empty).
+  std::function<void(int64_t done, int64_t total)> calibrationProgress;
 };
 
 // How one quantized layer's int8 output compares with fp32 (on calibration data), and how much

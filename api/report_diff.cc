@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "api/svg_plot.h"
 #include "compiler/support/files.h"
 
 namespace edgeopt::api {
@@ -145,6 +146,44 @@ std::string reportDiffText(const ReportDiff& d, bool color) {
   }
   s += "\n" + std::to_string(d.regressions) + " figure(s) worse in B (top-1 down >= 0.05 points, latency up > 10 %, size/memory/MACs up).\n";
   return s;
+}
+
+std::string reportDiffHtml(const ReportDiff& d) {
+  using svg::escape;
+  std::string b = "<h1>edgeopt report diff</h1>\n<p class=\"sub\">A: <code>" + escape(d.modelA) + "</code><br>B: <code>" + escape(d.modelB) +
+                  "</code></p>\n<p>" + (d.regressions ? "<span class=\"fail\">" + std::to_string(d.regressions) + " figure(s) worse in B</span>"
+                                                         : std::string("<span class=\"pass\">nothing worse in B</span>")) +
+                  " (worse: top-1 down by 0.05 points or more, latency up by more than 10 %, size, memory or MACs up at all).</p>\n";
+  if (!d.settings.empty()) {
+    b += "<h2>Settings that differ</h2>\n<table><tr><th>setting</th><th>A</th><th>B</th></tr>\n";
+    for (const auto& [name, values] : d.settings)
+      b += "<tr><td>" + escape(name) + "</td><td>" + escape(values.first) + "</td><td>" + escape(values.second) + "</td></tr>\n";
+    b += "</table>\n";
+  }
+  b += "<h2>Rows</h2>\n<table><tr><th>row</th><th>figure</th><th>A</th><th>B</th><th>B − A</th><th></th></tr>\n";
+  svg::BarChart latency, accuracy;
+  latency.name = "diff-latency", latency.title = "Latency, A against B", latency.unit = "ms", latency.series = {"A", "B"};
+  accuracy.name = "diff-top1", accuracy.title = "Top-1, A against B", accuracy.unit = "%", accuracy.series = {"A", "B"};
+  for (const auto& row : d.rows) {
+    if (!row.inA || !row.inB) {
+      b += "<tr><td>" + escape(row.key) + "</td><td colspan=\"5\">only in " + (row.inA ? "A" : "B") + "</td></tr>\n";
+      continue;
+    }
+    for (const auto& c : row.cells) {
+      const char* cls = c.verdict < 0 ? "worse" : c.verdict > 0 ? "better" : "";
+      b += std::string("<tr><td>") + escape(row.key) + "</td><td>" + escape(c.metric) + "</td><td>" + escape(formatCell(c.metric, c.a)) +
+           "</td><td class=\"" + cls + "\">" + escape(formatCell(c.metric, c.b)) + "</td><td class=\"" + cls + "\">" +
+           escape(formatDelta(c.metric, c.a, c.b)) + "</td><td class=\"" + cls + "\">" + (c.verdict < 0 ? "worse" : c.verdict > 0 ? "better" : "") +
+           "</td></tr>\n";
+      if (std::isnan(c.a) || std::isnan(c.b)) continue;
+      if (c.metric == "latency_ms") latency.bars.push_back({row.key, "", {c.a, c.b}, ""});
+      if (c.metric == "top1") accuracy.bars.push_back({row.key, "", {100 * c.a, 100 * c.b}, ""});
+    }
+  }
+  b += "</table>\n";
+  for (const auto* chart : {&latency, &accuracy})
+    if (!chart->bars.empty()) b += "<figure>" + svg::barChart(*chart) + "</figure>\n";
+  return svg::page("edgeopt report diff", b);
 }
 
 std::string reportDiffJson(const ReportDiff& d) {

@@ -38,5 +38,8 @@ StatusOr<ReportDiff> diffReportFiles(const std::string& pathA, const std::string
 // "worse" / "better" mark them), and JSON.
 std::string reportDiffText(const ReportDiff& d, bool color);
 std::string reportDiffJson(const ReportDiff& d);
+// One self-contained page: the same table (worse in red, better in green) and bar charts of
+// latency and top-1, A against B.
+std::string reportDiffHtml(const ReportDiff& d);
 
 }  // namespace edgeopt::api

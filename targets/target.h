@@ -86,6 +86,12 @@ class Executable {
   virtual StatusOr<std::vector<ir::Tensor>> runObserving(const std::vector<ir::Tensor>& inputs, const Observer& observer);
 };
 
+// One step's time on a target, measured (x86's per-step profile) or from a target's cost model.
+struct LayerLatency {
+  std::string node, op;
+  double ms = 0;
+};
+
 // What a target writes into compile's output folder, and the figures that come with it.
 struct Artifact {
   std::string folder;              // the subfolder written ("" = none)
@@ -93,6 +99,7 @@ struct Artifact {
   int64_t packedWeightBytes = 0;   // weights as the artifact stores them
   int64_t arenaBytes = 0;          // intermediates of one sample, when the artifact plans them
   double estimatedLatencyMs = -1;  // >= 0: a cost-model latency, for targets not timed here (emulated)
+  std::vector<LayerLatency> estimatedLayers;  // that estimate per step, where the cost model has one
   std::string note;                // how those figures were obtained
   // Hardware targets (fpga-hls): the estimated resources against the chosen part's.
   struct Resource {

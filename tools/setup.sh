@@ -28,8 +28,9 @@ packages=(
 # The tests' PyTorch side (Debian's /usr/bin/python3): the fine-tuner's step against PyTorch's and
 # the reference fine-tune hook, single process and torchrun DDP (tests/finetune); a JUnit reader
 # for the budget report (tests/budget); a JSON Schema validator for report.json (tests/report);
-# a YAML reader for the documented CI examples (tests/recipe).
-((tests)) && packages+=(python3-torch python3-onnx python3-numpy python3-junitparser python3-jsonschema python3-yaml)
+# a YAML reader for the documented CI examples (tests/recipe); a browser that renders report.html
+# headless (tests/report).
+((tests)) && packages+=(python3-torch python3-onnx python3-numpy python3-junitparser python3-jsonschema python3-yaml chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,4 +26,22 @@ std::string printable(std::string_view s) {
   return out;
 }
 
+std::string markupEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (const char ch : s) {
+    switch (ch) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') out += '?';
+        else out += ch;
+    }
+  }
+  return out;
+}
+
 }  // namespace edgeopt::support

@@ -12,4 +12,8 @@ namespace edgeopt::support {
 // (UTF-8 included) pass unchanged.
 std::string printable(std::string_view s);
 
+// `s` as XML/HTML text or attribute value: & < > " ' as entities, and the control characters XML
+// 1.0 forbids (all below 0x20 but tab, newline, carriage return) as '?'.
+std::string markupEscape(std::string_view s);
+
 }  // namespace edgeopt::support

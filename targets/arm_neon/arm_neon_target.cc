@@ -47,6 +47,7 @@ class ArmNeonTarget : public Target {
     a.packedWeightBytes = static_cast<int64_t>(pkg.weights.size());
     a.arenaBytes = pkg.arenaBytesPerSample;
     a.estimatedLatencyMs = arm_neon::estimateLatencyMsCortexA76(pkg);
+    a.estimatedLayers = arm_neon::estimateLayerLatencyCortexA76(pkg);
     a.note = "latency: estimate for one sample on a Cortex-A76 at 2.4 GHz from llvm-mca kernel throughputs (compute only)";
     if (pkg.floatSteps + pkg.scalarSteps > 0)
       a.note += "; not in the estimate: " + std::to_string(pkg.floatSteps) + " step(s) run in float and " +

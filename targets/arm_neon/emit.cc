@@ -102,6 +102,7 @@ class Emitter {
     pkg.weights = std::move(weights_);
     pkg.gemmMacs = gemmMacs_;
     pkg.depthwiseMacs = dwMacs_;
+    pkg.stepMacs = std::move(stepMacs_);
     pkg.floatSteps = floatSteps_;
     pkg.scalarSteps = scalarSteps_;
     // One arena per run: buffers never alive at the same step share memory.
@@ -274,7 +275,7 @@ class Emitter {
       code_ << "  // " << n.describe() << "\n  edgeopt_neon::gemmInt8(m->dot, batch, " << K << ", " << N << ", " << x
             << ", m->weights.data() + (m->dot ? " << offDot << " : " << offSmlal << "), " << layer << "Requant, " << layer
             << "Params, m->acc, " << y << ");\n";
-      gemmMacs_ += K * N;
+      countMacs(n, K * N, 0);
       return Status::Ok();
     }
     return unsupported(op);
@@ -345,7 +346,7 @@ class Emitter {
       code_ << "  edgeopt_neon::depthwise3x3Int8(" << geo.str() << ", " << xs << ", reinterpret_cast<const int16_t*>(m->weights.data() + "
             << offW << "), reinterpret_cast<const int32_t*>(m->weights.data() + " << offB << "), " << layer << "Requant, " << layer
             << "Params, m->acc, " << ys << ");\n";
-      dwMacs_ += 9 * C * p.out[1] * p.out[2];
+      countMacs(n, 0, 9 * C * p.out[1] * p.out[2]);
       return Status::Ok();
     }
     if (p.groups != 1) {
@@ -372,7 +373,7 @@ class Emitter {
     const size_t offDot = addWeights(dot.data(), dot.size()), offSmlal = addWeights(smlal.data(), smlal.size());
     code_ << "  edgeopt_neon::convInt8(m->dot, " << geo.str() << ", " << xs << ", m->weights.data() + (m->dot ? " << offDot << " : "
           << offSmlal << "), " << layer << "Requant, " << layer << "Params, m->columns, m->acc, " << ys << ");\n";
-    gemmMacs_ += K * M * p.out[1] * p.out[2];
+    countMacs(n, K * M * p.out[1] * p.out[2], 0);
     return Status::Ok();
   }
 
@@ -788,6 +789,13 @@ class Emitter {
   std::ostringstream code_, constants_;
   int layers_ = 0;
   int64_t gemmMacs_ = 0, dwMacs_ = 0, floatSteps_ = 0, scalarSteps_ = 0;
+  std::vector<Package::StepMacs> stepMacs_;
+
+  void countMacs(const ir::Node& n, int64_t gemm, int64_t depthwise) {
+    gemmMacs_ += gemm;
+    dwMacs_ += depthwise;
+    stepMacs_.push_back({n.name(), n.opType(), gemm, depthwise});
+  }
 };
 
 // Where an embedded source goes in the package.
@@ -828,10 +836,20 @@ bool runsInt8(const ir::Node& n) {
   return false;
 }
 
-double estimateLatencyMsCortexA76(const Package& p) {
+namespace {
+double cortexA76Ms(int64_t gemmMacs, int64_t depthwiseMacs) {
   constexpr double kGhz = 2.4, kGemmMacsPerCycle = 28.3, kDepthwiseMacsPerCycle = 3.5;
-  const double cycles = static_cast<double>(p.gemmMacs) / kGemmMacsPerCycle + static_cast<double>(p.depthwiseMacs) / kDepthwiseMacsPerCycle;
+  const double cycles = static_cast<double>(gemmMacs) / kGemmMacsPerCycle + static_cast<double>(depthwiseMacs) / kDepthwiseMacsPerCycle;
   return cycles / (kGhz * 1e6);
+}
+}  // namespace
+
+double estimateLatencyMsCortexA76(const Package& p) { return cortexA76Ms(p.gemmMacs, p.depthwiseMacs); }
+
+std::vector<targets::LayerLatency> estimateLayerLatencyCortexA76(const Package& p) {
+  std::vector<targets::LayerLatency> layers;
+  for (const auto& s : p.stepMacs) layers.push_back({s.node, s.op, cortexA76Ms(s.gemmMacs, s.depthwiseMacs)});
+  return layers;
 }
 
 StatusOr<Package> emitPackage(const ir::Graph& lowered, const std::string& name) {

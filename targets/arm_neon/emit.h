@@ -22,6 +22,7 @@
 
 #include "compiler/ir/ir.h"
 #include "compiler/ir/status.h"
+#include "targets/target.h"
 
 namespace edgeopt::arm_neon {
 
@@ -32,6 +33,11 @@ struct Package {
   int64_t inputElements = 0, outputElements = 0;  // per sample
   // MACs per sample by kernel family, for the latency estimate.
   int64_t gemmMacs = 0, depthwiseMacs = 0;
+  struct StepMacs {
+    std::string node, op;
+    int64_t gemmMacs = 0, depthwiseMacs = 0;
+  };
+  std::vector<StepMacs> stepMacs;  // the same per NEON-kernel step, in run order
   int64_t floatSteps = 0;   // nodes run by the float fallback (not in the estimate)
   int64_t scalarSteps = 0;  // int8 nodes run by the portable reference kernel (not in the estimate)
   int64_t arenaBytesPerSample = 0;  // the intermediates, liveness-planned (targets/common/memory_plan.h)
@@ -41,6 +47,8 @@ struct Package {
 // family's MACs divided by the MACs per cycle llvm-mca-19 gives its inner loop on the Neoverse N1
 // model of the A76 core (tools/neon/mca.sh: SDOT GEMM 28.3, depthwise 3.5). Not a measurement.
 double estimateLatencyMsCortexA76(const Package& package);
+// The same estimate per NEON-kernel step (float and portable-reference steps are not in it).
+std::vector<targets::LayerLatency> estimateLayerLatencyCortexA76(const Package& package);
 
 // The int8 forms the emitter has (Target::runsInt8 of the arm-neon target): 2-D Conv (NEON kernels
 // for groups 1 and depthwise 3x3 with dilation 1, the portable reference int8 kernel for the

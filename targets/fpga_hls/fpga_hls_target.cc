@@ -96,6 +96,11 @@ class FpgaHlsTarget final : public Target {
     }
     a.packedWeightBytes = weightBytes(*models.int8->graph);
     a.estimatedLatencyMs = static_cast<double>(project.latencyCycles) / (project.clockMhz * 1e3);
+    // The upper bound is every process's cycles in turn: each one's part of it (glue processes
+    // under their template's name).
+    for (const auto& p : project.processes)
+      a.estimatedLayers.push_back({p.node.empty() ? "(" + p.process + ")" : p.node, p.process,
+                                   static_cast<double>(p.cycles) / (project.clockMhz * 1e3)});
     a.note = "latency: the cycle estimate's upper bound at " + std::to_string(static_cast<int>(project.clockMhz)) +
              " MHz on " + project.part.name + " (one frame every " + std::to_string(project.initiationInterval) +
              " cycles; fpga_hls/estimate.md); `make csim` in fpga_hls/ checks the design bit for bit";

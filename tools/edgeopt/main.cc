@@ -39,7 +39,8 @@ const char* kExitCodesHelp =
     "  1  internal error (a bug in edgeopt; please report it)\n"
     "  2  bad input or usage: unreadable or invalid model/data file, unsupported op or dtype,\n"
     "     input of the wrong dtype or shape, bad arguments\n"
-    "  3  compile --budget: a budget is broken (every artifact and the report are still written)\n"
+    "  3  compile --budget: a budget is broken (every artifact and the report are still written);\n"
+    "     report --fail-on-worse: a figure is worse in B\n"
     "  4  the fine-tune hook (finetune --hook) failed, hung past its timeout, was killed, or\n"
     "     returned a changed graph, non-finite values, lost masks or a teacher accuracy that\n"
     "     disagrees with edgeopt's (a preprocessing mismatch)\n"
@@ -71,10 +72,13 @@ std::string fileNameFor(const std::string& valueName) {
   return s;
 }
 
-Status writeOutputs(const edgeopt::ir::Graph& graph,
-                    const std::map<std::string, edgeopt::ir::Tensor>& outs, const std::string& out) {
-  if (graph.outputs().size() == 1)
+// *files receives each output's file, in graph output order.
+Status writeOutputs(const edgeopt::ir::Graph& graph, const std::map<std::string, edgeopt::ir::Tensor>& outs, const std::string& out,
+                    std::vector<std::pair<std::string, std::string>>* files) {
+  if (graph.outputs().size() == 1) {
+    files->push_back({graph.outputs()[0]->name(), out});
     return edgeopt::data::writeNpy(outs.at(graph.outputs()[0]->name()), out);
+  }
   // Several outputs: fill a temporary folder, then move it into place as a whole.
   std::error_code ec;
   if (fs::exists(out, ec) && !fs::is_directory(out, ec))
@@ -97,7 +101,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
       fs::remove_all(tmp, ec);
       return st;
     }
-    if (name != v->name()) std::cout << "output '" << v->name() << "' written as " << out << "/" << name << ".npy\n";
+    files->push_back({v->name(), (fs::path(out) / (name + ".npy")).string()});
     index[v->name()] = name + ".npy";
   }
   if (Status st = edgeopt::api::writeFileAtomically(tmp + "/outputs.json", index.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"); !st.ok()) {
@@ -114,7 +118,7 @@ Status writeOutputs(const edgeopt::ir::Graph& graph,
 
 int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputArgs,
            const std::string& out, const std::string& targetName, int threads, int iters, const std::string& armCpu,
-           int64_t batch) {
+           int64_t batch, bool json) {
   auto target = edgeopt::targets::find(targetName);
   if (!target.ok()) return report(target.status());
   auto model = edgeopt::api::loadModel(modelPath);
@@ -169,12 +173,27 @@ int cmdRun(const std::string& modelPath, const std::vector<std::string>& inputAr
   if (!results.ok()) return report(results.status().withContext(modelPath));
   edgeopt::StatusOr<std::map<std::string, edgeopt::ir::Tensor>> outs = std::map<std::string, edgeopt::ir::Tensor>{};
   for (size_t i = 0; i < graph.outputs().size(); ++i) outs.value()[graph.outputs()[i]->name()] = std::move(results.value()[i]);
-  Status written = writeOutputs(graph, outs.value(), out);
-  if (written.ok() && !ms.empty()) {
-    std::sort(ms.begin(), ms.end());
-    std::printf("latency (target %s, %d runs): median %.3f ms, min %.3f ms\n", targetName.c_str(), iters, ms[ms.size() / 2], ms[0]);
+  std::vector<std::pair<std::string, std::string>> files;
+  if (Status written = writeOutputs(graph, outs.value(), out, &files); !written.ok()) return report(written);
+  std::sort(ms.begin(), ms.end());
+  if (json) {
+    nlohmann::ordered_json j = {{"model", modelPath}, {"target", targetName}};
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& [name, file] : files) {
+      const auto& tensor = outs.value().at(name);
+      list.push_back({{"name", name}, {"file", file}, {"dtype", edgeopt::ir::dtypeName(tensor.dtype())}, {"dims", tensor.dims()}});
+    }
+    j["outputs"] = list;
+    if (!ms.empty()) j["latency_ms"] = {{"runs", iters}, {"median", ms[ms.size() / 2]}, {"min", ms[0]}};
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return kExitOk;
   }
-  return report(written);
+  for (const auto& [name, file] : files)
+    if (graph.outputs().size() > 1 && fs::path(file).stem().string() != name)
+      std::cout << "output '" << edgeopt::api::printable(name) << "' written as " << file << "\n";
+  if (!ms.empty())
+    std::printf("latency (target %s, %d runs): median %.3f ms, min %.3f ms\n", targetName.c_str(), iters, ms[ms.size() / 2], ms[0]);
+  return kExitOk;
 }
 
 // "input=1x3x224x224" -> {"input", {1, 3, 224, 224}}
@@ -198,7 +217,7 @@ Status parseShapes(const std::vector<std::string>& args, std::map<std::string, s
 }
 
 int cmdOptimize(const std::string& modelPath, const std::string& out, const std::string& passList, bool verify,
-                const std::string& dumpAfter, const std::vector<std::string>& shapeArgs) {
+                const std::string& dumpAfter, const std::vector<std::string>& shapeArgs, bool json) {
   edgeopt::api::OptimizeOptions options;
   std::stringstream ss(passList);
   for (std::string name; std::getline(ss, name, ',');)
@@ -218,7 +237,7 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
   if (!model.ok()) return report(model.status());
   edgeopt::api::OptimizeReport rep;
   Status st = edgeopt::api::optimize(model.value(), options, &rep);
-  std::cout << edgeopt::api::optimizeReportTable(rep, verify);
+  if (!json) std::cout << edgeopt::api::optimizeReportTable(rep, verify);
   if (!st.ok()) {
     // A pass that breaks the IR or the numerics is an edgeopt bug; everything else is the input's.
     return report(st.withContext(modelPath));
@@ -227,6 +246,10 @@ int cmdOptimize(const std::string& modelPath, const std::string& out, const std:
   if (!written.ok()) {
     if (!options.dumpPath.empty()) std::remove(options.dumpPath.c_str());
     return report(written);
+  }
+  if (json) {
+    std::cout << edgeopt::api::optimizeReportJson(rep, out, options.dumpPath) << "\n";
+    return kExitOk;
   }
   std::cout << "wrote " << out;
   if (!options.dumpPath.empty()) std::cout << " (and " << options.dumpPath << ")";
@@ -243,6 +266,14 @@ std::string targetHelp() {
     s += all[i]->info().name + " (" + all[i]->info().description + ")";
   }
   return s;
+}
+
+// A stage that reports (done, total) after each batch, as steps of `bar`.
+std::function<void(int64_t, int64_t)> batchProgress(edgeopt::cli::ProgressPrinter& bar, const std::string& stage) {
+  return [&bar, stage](int64_t done, int64_t total) {
+    bar({stage, total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
+         std::to_string(done) + "/" + std::to_string(total) + " samples", false});
+  };
 }
 
 struct EvalArgs {
@@ -263,19 +294,11 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   options.batchSize = a.batch;
   options.keepPredictions = !a.predictions.empty();
   options.runner = edgeopt::api::runnerOptionsFor(a.target, a.threads, a.armCpu);
-  const bool bar = !a.quiet && ::isatty(STDERR_FILENO);
-  const auto start = std::chrono::steady_clock::now();
-  if (bar)
-    options.progress = [&](int64_t done, int64_t total) {
-      const int width = 30, filled = total ? static_cast<int>(width * done / total) : width;
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld  %.1f s", std::string(static_cast<size_t>(filled), '#').c_str(),
-                   std::string(static_cast<size_t>(width - filled), '.').c_str(), static_cast<long long>(done),
-                   static_cast<long long>(total), s);
-      std::fflush(stderr);
-    };
+  edgeopt::cli::ProgressPrinter bar(a.quiet);
+  options.progress = batchProgress(bar, "evaluate");
+  bar({"evaluate", -1, "", true});
   auto result = edgeopt::api::evaluate(model.value(), options);
-  if (bar) std::fprintf(stderr, "\r\033[K");
+  bar.clear();
   if (!result.ok()) return report(result.status());
   if (!a.predictions.empty()) {
     const auto& p = result->predictions;
@@ -295,7 +318,7 @@ struct QuantizeArgs {
   int64_t attributionSamples = 0;
   std::string out, calibrator = "minmax", exclude, reportPath, forTargets;
   double percentile = 99.99;
-  bool perTensor = false, sensitivity = false, json = false;
+  bool perTensor = false, sensitivity = false, json = false, quiet = false;
   std::string target = "x86";
   int threads = 0;
 };
@@ -450,7 +473,11 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
   edgeopt::api::QuantizeReport rep;
+  edgeopt::cli::ProgressPrinter bar(a.quiet);
+  options.calibrationProgress = batchProgress(bar, "calibrate");
+  bar({"calibrate", -1, "", true});
   Status st = edgeopt::api::quantizeModel(model.value(), options, &rep);
+  bar.clear();
   if (!st.ok()) return report(st.withContext(modelPath));
   Status written = edgeopt::onnx_io::exportModel(model.value(), a.out);
   if (!written.ok()) return report(written);
@@ -702,6 +729,7 @@ int main(int argc, char** argv) {
   run->add_option("--batch", runBatch,
                   "Run a single-input model with a symbolic batch in slices of at most N samples (memory follows N)")
       ->default_val(32)->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  run->add_flag("--json", json, "Print JSON: each output's name, file, dtype and dims (and the latency with --iters)");
 
   std::string passList, dumpAfter;
   bool verifyPasses = false, listPasses = false;
@@ -718,6 +746,7 @@ int main(int argc, char** argv) {
   optimize->add_option("--dump-after", dumpAfter, "Also write the model as it is after this pass, to OUT.after_NAME.onnx");
   optimize->add_option("--shape", shapeArgs, "Input shape for --verify, e.g. input=1x3x224x224 (symbolic dims default to 1)");
   optimize->add_flag("--list-passes", listPasses, "List the passes and exit");
+  optimize->add_flag("--json", json, "Print JSON: every pass run (changed, nodes before/after, time, verify error) and the op counts");
 
   EvalArgs evalArgs;
   auto* eval = app.add_subcommand("eval", "Measure a model's top-1/top-5 accuracy on labelled data");
@@ -740,7 +769,7 @@ int main(int argc, char** argv) {
   eval->add_option("--arm-cpu", evalArgs.armCpu, "CPU qemu-aarch64 emulates for --target arm-neon")->default_val("cortex-a76")
       ->check(kArmCpus);
   eval->add_flag("--json", evalArgs.json, "Print JSON: accuracy, per-class recall/precision/confusion, confusion matrix");
-  eval->add_flag("--quiet", evalArgs.quiet, "No progress bar (it is shown only on a terminal anyway)");
+  eval->add_flag("--quiet", evalArgs.quiet, "No progress on stderr (on a terminal a progress bar; otherwise a line when it starts)");
   eval->add_option("--predictions", evalArgs.predictions, "Also write each sample's top-1 class to this .npy (int64)");
 
   CompileArgs ca;
@@ -864,6 +893,10 @@ int main(int argc, char** argv) {
   auto* reportCmd = app.add_subcommand("report", "Compare two compile reports (report.json) row by row, marking what got worse");
   reportCmd->add_option("REPORTS", reportFiles, "A/report.json B/report.json")->required()->expected(2);
   reportCmd->add_flag("--json", reportJson, "Print the comparison as JSON");
+  std::string reportHtml;
+  reportCmd->add_option("--html", reportHtml, "Also write the comparison as a self-contained HTML page (worse in red)");
+  bool failOnWorse = false;
+  reportCmd->add_flag("--fail-on-worse", failOnWorse, "Exit 3 when a figure is worse in B (a CI gate against the last run)");
 
   auto* finetune = app.add_subcommand("finetune", "Fine-tune a (pruned) model by knowledge distillation from its teacher");
   finetune->add_option("MODEL", modelPath, "The student: an fp32 ONNX model (e.g. the output of prune)")->required();
@@ -918,6 +951,7 @@ int main(int argc, char** argv) {
                        "Comma-separated targets the model is for: a node none of them runs in int8 stays float "
                        "(default: every int8 form edgeopt has; compile passes its --targets)");
   quantize->add_flag("--json", qa.json, "Print the per-layer report as JSON (what --report writes) instead of the table");
+  quantize->add_flag("--quiet", qa.quiet, "No progress on stderr (on a terminal a progress bar; otherwise a line when calibration starts)");
   quantize->add_option("--report", qa.reportPath,
                        "Also write a JSON report (ranges, scales, per-layer SQNR/cosine/sensitivity, int8 and float nodes)");
   quantize->add_option("--attribution-samples", qa.attributionSamples,
@@ -964,7 +998,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*inspect) return cmdInspect(modelPath, json);
-    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch);
+    if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch, json);
     if (*bench) return cmdBench(modelPath, ba);
     if (*compile) {
       if (!recipe.empty())
@@ -985,8 +1019,19 @@ int main(int argc, char** argv) {
     if (*reportCmd) {
       auto diff = edgeopt::api::diffReportFiles(reportFiles[0], reportFiles[1]);
       if (!diff.ok()) return report(diff.status());
+      if (!reportHtml.empty()) {
+        std::error_code ec;
+        for (const auto& input : reportFiles)
+          if (std::filesystem::equivalent(reportHtml, input, ec))
+            return report(edgeopt::invalidInput("--html " + reportHtml + " is one of the reports compared: give another path"));
+        if (Status st = edgeopt::api::writeFileAtomically(reportHtml, edgeopt::api::reportDiffHtml(diff.value())); !st.ok()) return report(st);
+      }
       std::cout << (reportJson ? edgeopt::api::reportDiffJson(diff.value()) + "\n"
                                : edgeopt::api::reportDiffText(diff.value(), ::isatty(STDOUT_FILENO) == 1));
+      if (failOnWorse && diff->regressions > 0) {
+        std::cerr << "edgeopt: " << diff->regressions << " figure(s) worse in B (exit 3)\n";
+        return kExitBudgetBroken;
+      }
       return kExitOk;
     }
     if (*optimize) {
@@ -996,7 +1041,7 @@ int main(int argc, char** argv) {
       }
       if (modelPath.empty() || out.empty())
         return report(edgeopt::invalidInput("optimize needs MODEL and --output OUT.onnx (see edgeopt optimize --help)"));
-      return cmdOptimize(modelPath, out, passList, verifyPasses, dumpAfter, shapeArgs);
+      return cmdOptimize(modelPath, out, passList, verifyPasses, dumpAfter, shapeArgs, json);
     }
   } catch (const std::exception& e) {
     std::cerr << "edgeopt: internal error: " << edgeopt::api::printable(e.what()) << "\n";
