@@ -94,7 +94,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
 .card{background:#fff;border:1px solid #d9dde3;border-radius:6px;padding:10px 14px;min-width:150px}
 .card b{display:block;font-size:18px}.card span{color:#5b6372;font-size:12px}
-table{border-collapse:collapse;background:#fff;margin:8px 0;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;background:#fff;margin:8px 0;font-variant-numeric:tabular-nums;display:block;overflow-x:auto;width:max-content;max-width:100%}
 th,td{border:1px solid #d9dde3;padding:4px 8px;text-align:right;white-space:nowrap}th{background:#eef0f4}
 td:first-child,th:first-child,td.l{text-align:left}
 .pass{color:#0a6b3d;font-weight:600}.fail{color:#b00020;font-weight:700}

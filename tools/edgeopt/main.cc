@@ -645,7 +645,7 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
     std::cout << edgeopt::api::compileReportJson(rep) << "\n";
   else
     std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
-              << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md" << folders << ")\n";
+              << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md, report.html" << folders << ")\n";
   if (rep.budgets.empty()) return kExitOk;
   if (!a.junit.empty()) {
     const std::string suite = "edgeopt compile " + std::filesystem::path(modelPath).filename().string();
