@@ -10,6 +10,14 @@ namespace edgeopt::api {
 ModelRunner::~ModelRunner() = default;
 
 StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& model, const RunnerOptions& options) {
+  try {
+    return createUnchecked(model, options);
+  } catch (const ir::TensorTooLarge& e) {  // a target sizing its buffers from the model's shapes
+    return invalidInput(e.what());
+  }
+}
+
+StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::createUnchecked(const ir::Model& model, const RunnerOptions& options) {
   EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(options.target));
   if (options.threads < 1) return invalidInput("--threads must be at least 1");
   ir::Model prepared = ir::cloneModel(model);
@@ -24,7 +32,11 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& mode
 }
 
 StatusOr<std::vector<ir::Tensor>> ModelRunner::run(const std::vector<ir::Tensor>& inputs) {
-  return executable_->run(inputs);
+  try {
+    return executable_->run(inputs);
+  } catch (const ir::TensorTooLarge& e) {  // shapes that follow run-time data
+    return invalidInput(e.what());
+  }
 }
 
 namespace {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -22,6 +25,89 @@
 
 namespace edgeopt::data {
 namespace fs = std::filesystem;
+
+int64_t maxImagePixels() {
+  static const int64_t limit = ir::limitFromEnvironment("EDGEOPT_MAX_IMAGE_PIXELS", kMaxImagePixels);
+  return limit;
+}
+
+
+// OpenCV's own pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS, 2^30 by default) is fixed when the library
+// loads and lets a 100-byte PNG claim gigabytes, hence edgeopt's check of the header before decoding.
+std::optional<int64_t> imageHeaderPixels(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::string h(65536, '\0');
+  in.read(h.data(), static_cast<std::streamsize>(h.size()));
+  h.resize(static_cast<size_t>(in.gcount()));
+  const auto* u = reinterpret_cast<const unsigned char*>(h.data());
+  const size_t n = h.size();
+  auto be = [&](size_t at, int bytes) -> int64_t {
+    int64_t v = 0;
+    for (int k = 0; k < bytes; ++k) v = (v << 8) | u[at + static_cast<size_t>(k)];
+    return v;
+  };
+  auto le = [&](size_t at, int bytes) -> int64_t {
+    int64_t v = 0;
+    for (int k = bytes - 1; k >= 0; --k) v = (v << 8) | u[at + static_cast<size_t>(k)];
+    return v;
+  };
+  if (n >= 24 && h.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return be(16, 4) * be(20, 4);
+  if (n >= 4 && u[0] == 0xFF && u[1] == 0xD8) {  // JPEG: the first start-of-frame marker
+    for (size_t at = 2; at + 9 < n;) {
+      if (u[at] != 0xFF) return std::nullopt;
+      const unsigned marker = u[at + 1];
+      if (marker == 0xFF) { ++at; continue; }
+      if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
+        return be(at + 5, 2) * be(at + 7, 2);
+      at += 2 + static_cast<size_t>(be(at + 2, 2));
+    }
+    return std::nullopt;
+  }
+  if (n >= 26 && h.compare(0, 2, "BM") == 0) {
+    const int64_t w = static_cast<int32_t>(le(18, 4)), hh = static_cast<int32_t>(le(22, 4));
+    return std::abs(w) * std::abs(hh);
+  }
+  if (n >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7') {  // PNM: "P5 <width> <height> ..."
+    std::vector<int64_t> dims;
+    for (size_t at = 2; at < n && dims.size() < 2;) {
+      if (h[at] == '#') { at = h.find('\n', at); if (at == std::string::npos) break; continue; }
+      if (std::isdigit(static_cast<unsigned char>(h[at]))) {
+        int64_t v = 0;
+        for (; at < n && std::isdigit(static_cast<unsigned char>(h[at])) && v < (int64_t{1} << 40); ++at) v = v * 10 + (h[at] - '0');
+        dims.push_back(v);
+      } else {
+        ++at;
+      }
+    }
+    return dims.size() == 2 ? std::optional<int64_t>(dims[0] * dims[1]) : std::nullopt;
+  }
+  if (n >= 30 && h.compare(0, 4, "RIFF") == 0 && h.compare(8, 4, "WEBP") == 0) {
+    if (h.compare(12, 4, "VP8 ") == 0) return (le(26, 2) & 0x3FFF) * (le(28, 2) & 0x3FFF);
+    if (h.compare(12, 4, "VP8L") == 0) {
+      const int64_t bits = le(21, 4);
+      return ((bits & 0x3FFF) + 1) * (((bits >> 14) & 0x3FFF) + 1);
+    }
+    if (h.compare(12, 4, "VP8X") == 0) return (le(24, 3) + 1) * (le(27, 3) + 1);
+    return std::nullopt;
+  }
+  if (n >= 8 && (h.compare(0, 4, "II*\0", 4) == 0 || h.compare(0, 4, "MM\0*", 4) == 0)) {  // TIFF: the first IFD
+    const bool little = h[0] == 'I';
+    auto get = [&](size_t at, int bytes) { return little ? le(at, bytes) : be(at, bytes); };
+    const size_t ifd = static_cast<size_t>(get(4, 4));
+    if (ifd + 2 > n) return std::nullopt;
+    int64_t w = -1, hh = -1;
+    const int64_t entries = get(ifd, 2);
+    for (int64_t e = 0; e < entries && ifd + 2 + 12 * static_cast<size_t>(e + 1) <= n; ++e) {
+      const size_t at = ifd + 2 + 12 * static_cast<size_t>(e);
+      const int64_t tag = get(at, 2), type = get(at + 2, 2);
+      const int64_t value = type == 3 ? get(at + 8, 2) : get(at + 8, 4);
+      if (tag == 256) w = value;
+      if (tag == 257) hh = value;
+    }
+    return w >= 0 && hh >= 0 ? std::optional<int64_t>(w * hh) : std::nullopt;
+  }
+  return std::nullopt;
+}
 
 namespace {
 
@@ -329,6 +415,9 @@ std::string capturingStderr(Decode&& decode) {
 
 StatusOr<cv::Mat> decodeImage(const std::string& file) {
   EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(file));
+  if (const auto pixels = imageHeaderPixels(file); pixels && *pixels > maxImagePixels())
+    return invalidInput(file + ": its header declares " + std::to_string(*pixels) + " pixels, more than the limit of " +
+                        std::to_string(maxImagePixels()) + " (set EDGEOPT_MAX_IMAGE_PIXELS to allow more)");
   cv::Mat img;
   std::string decoderSaid;
   try {

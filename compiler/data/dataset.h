@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,15 @@
 #include "compiler/ir/tensor.h"
 
 namespace edgeopt::data {
+
+// Images whose header declares more pixels than this are refused before they are decoded
+// (8192 x 8192: 768 MB as float RGB). The environment variable EDGEOPT_MAX_IMAGE_PIXELS, when set
+// to a positive integer, is the limit instead (maxImagePixels()).
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+int64_t maxImagePixels();
+// The pixel count an image file's header declares (PNG, JPEG, BMP, PNM, WebP, TIFF), read from its
+// first 64 KB; nullopt for another format or a header that cannot be read (the decoder decides).
+std::optional<int64_t> imageHeaderPixels(const std::string& file);
 
 struct DataOptions {
   std::string path;

@@ -1,5 +1,7 @@
 #include "compiler/ir/tensor.h"
 
+#include <cstdlib>
+
 #include <limits>
 
 #include <algorithm>
@@ -69,9 +71,31 @@ std::string dimsToString(const std::vector<int64_t>& dims) {
   return os.str();
 }
 
+int64_t limitFromEnvironment(const char* name, int64_t fallback) {
+  const char* own = std::getenv(name);
+  char* end = nullptr;
+  const long long v = own ? std::strtoll(own, &end, 10) : 0;
+  return own && *own && end && !*end && v > 0 ? static_cast<int64_t>(v) : fallback;
+}
+
+int64_t maxTensorBytes() {
+  static const int64_t limit = limitFromEnvironment("EDGEOPT_MAX_TENSOR_BYTES", kMaxTensorBytes);
+  return limit;
+}
+
+namespace {
+// The bytes of a tensor of `dims`, checked against maxTensorBytes() before anything is allocated.
+size_t checkedBytes(const std::vector<int64_t>& dims, DType dtype) {
+  const auto n = checkedNumElements(dims, dtypeSize(dtype));
+  if (!n || *n * static_cast<int64_t>(dtypeSize(dtype)) > maxTensorBytes())
+    throw TensorTooLarge("a tensor of " + dimsToString(dims) + " " + dtypeName(dtype) + " exceeds the limit of " +
+                         std::to_string(maxTensorBytes()) + " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
+  return static_cast<size_t>(*n) * dtypeSize(dtype);
+}
+}  // namespace
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> dims)
-    : dtype_(dtype), dims_(std::move(dims)),
-      bytes_(static_cast<size_t>(numElements(dims_)) * dtypeSize(dtype)) {}
+    : dtype_(dtype), dims_(std::move(dims)), bytes_(checkedBytes(dims_, dtype)) {}
 
 void Tensor::reshape(std::vector<int64_t> dims) {
   EDGEOPT_CHECK(numElements(dims) == numel());

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 namespace edgeopt::ir {
@@ -55,6 +56,18 @@ int64_t numElements(const std::vector<int64_t>& dims);
 // The element count of dims (all >= 0) when it, times elementBytes, fits in an int64; else nullopt.
 // For dims that come from user files, before anything of that size is allocated.
 std::optional<int64_t> checkedNumElements(const std::vector<int64_t>& dims, size_t elementBytes = 1);
+
+// The largest tensor edgeopt allocates: 4 GiB, or the environment variable
+// EDGEOPT_MAX_TENSOR_BYTES (a positive integer) read once. Making a larger Tensor (or one whose
+// dims are negative or overflow) throws TensorTooLarge, which the executors turn into an error
+// naming the node (a shape computed from run-time data, e.g. Pad's pads, can ask for anything).
+constexpr int64_t kMaxTensorBytes = int64_t{1} << 32;
+int64_t maxTensorBytes();
+// A resource limit: the environment variable `name` when it holds a positive integer, else `fallback`.
+int64_t limitFromEnvironment(const char* name, int64_t fallback);
+struct TensorTooLarge : std::length_error {
+  using std::length_error::length_error;
+};
 // "[1,3,224,224]"
 std::string dimsToString(const std::vector<int64_t>& dims);
 

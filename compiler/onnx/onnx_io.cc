@@ -430,7 +430,14 @@ Status canonicalize(onnx::ModelProto& proto, const std::string& path, const Impo
     if (!outcome.ok()) return outcome.status().withContext(path + ": opset " + std::to_string(opset) + " -> " +
                                                            std::to_string(kCanonicalOpset));
     if (*outcome == UpgradeOutcome::kNotHandled) {
-      // Fall back to libonnx's converter, which covers more operators but needs shapes.
+      // Fall back to libonnx's converter, which covers more operators but needs shapes, and whose
+      // time grows with the square of the node count (10,000 nodes 1.9 s, 20,000 22 s): bounded.
+      if (proto.graph().node_size() > kMaxConverterNodes)
+        return unsupported(path + ": cannot convert opset " + std::to_string(opset) + " to " + std::to_string(kCanonicalOpset) +
+                           " (" + whyNot + "; libonnx's converter, which would be needed, is limited to " +
+                           std::to_string(kMaxConverterNodes) + " nodes and the graph has " +
+                           std::to_string(proto.graph().node_size()) + "): convert the model to opset " +
+                           std::to_string(kCanonicalOpset) + " first");
       try {
         proto = onnx::version_conversion::ConvertVersion(proto, static_cast<int>(kCanonicalOpset));
         // Opset 17 needs IR version 8; older IR versions also forbid initializers that are not

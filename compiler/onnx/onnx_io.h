@@ -20,6 +20,10 @@ namespace edgeopt::onnx_io {
 
 // The opset of the default ONNX domain that every imported model is converted to.
 constexpr int64_t kCanonicalOpset = 17;
+// Models of an older opset that edgeopt's own upgrade cannot take (an operator outside its table)
+// go through libonnx's version converter, whose time grows with the square of the node count: up
+// to this many top-level nodes.
+constexpr int kMaxConverterNodes = 10000;
 
 struct ImportOptions {
   bool runChecker = true;

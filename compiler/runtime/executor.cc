@@ -1,6 +1,8 @@
 #include "compiler/runtime/executor.h"
 
 #include <algorithm>
+#include <new>
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -145,7 +147,16 @@ StatusOr<std::vector<ir::Tensor>> Executor::run(const std::vector<ir::Tensor>& i
       ctx.inputs.push_back(it->second);
     }
     ctx.outputs.resize(n.outputs().size());
-    Status st = defs_[i]->run(ctx);
+    Status st;
+    try {
+      st = defs_[i]->run(ctx);
+    } catch (const ir::TensorTooLarge& e) {
+      return invalidInput(n.describe() + ": its output: " + e.what());
+    } catch (const std::length_error&) {  // a size from run-time data that no container can hold
+      return invalidInput(n.describe() + ": a size computed from its inputs is too large to allocate");
+    } catch (const std::bad_alloc&) {
+      return invalidInput(n.describe() + ": its inputs ask for more memory than is available");
+    }
     if (!st.ok()) return st;
     for (size_t o = 0; o < n.outputs().size(); ++o) {
       const ir::Value* out = n.output(o);
@@ -177,7 +188,8 @@ StatusOr<std::map<std::string, ir::Tensor>> Executor::runNamed(
     if (it == inputs.end()) return invalidInput("missing input '" + in->name() + "'");
     ordered.push_back(it->second);
   }
-  for (const auto& [name, t] : inputs) {
+  for (const auto& entry : inputs) {
+    const std::string& name = entry.first;  // a named variable: C++17 lambdas cannot capture a structured binding
     bool known = std::any_of(graph_.inputs().begin(), graph_.inputs().end(),
                              [&](const ir::Value* v) { return v->name() == name; });
     if (!known) return invalidInput("model has no input named '" + name + "'");

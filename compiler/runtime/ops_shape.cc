@@ -372,11 +372,24 @@ Status runPad(OpContext& ctx) {
   }
   auto strides = byteStrides(x);
   std::vector<int64_t> out(static_cast<size_t>(r));
+  // The output's size follows run-time pads: checked (overflow, the tensor limit) before the
+  // per-axis tables below, which hold one entry per output index, are made.
+  for (int64_t a = 0; a < r; ++a) {
+    if (__builtin_add_overflow(x.dims()[a], pads[a], &out[a]) || __builtin_add_overflow(out[a], pads[r + a], &out[a]))
+      return ctx.invalid("pads overflow axis " + std::to_string(a));
+    if (out[a] < 0) return ctx.invalid("pads make axis " + std::to_string(a) + " negative");
+  }
+  const auto outElements = ir::checkedNumElements(out, ir::dtypeSize(x.dtype()));
+  if (!outElements || *outElements * static_cast<int64_t>(ir::dtypeSize(x.dtype())) > ir::maxTensorBytes())
+    return ctx.invalid("its output " + ir::dimsToString(out) + " exceeds the tensor limit of " + std::to_string(ir::maxTensorBytes()) +
+                       " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
+  if (*outElements == 0) {
+    ctx.outputs[0] = Tensor(x.dtype(), out);
+    return Status::Ok();
+  }
   std::vector<std::vector<int64_t>> offsets(static_cast<size_t>(r));
   for (int64_t a = 0; a < r; ++a) {
     const int64_t n = x.dims()[a];
-    out[a] = n + pads[a] + pads[r + a];
-    if (out[a] < 0) return ctx.invalid("pads make axis " + std::to_string(a) + " negative");
     if (mode != "constant" && n == 0 && out[a] > 0)
       return ctx.invalid("cannot " + mode + "-pad an empty axis");
     for (int64_t i = 0; i < out[a]; ++i) {

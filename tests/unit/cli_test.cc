@@ -123,6 +123,26 @@ TEST_F(CliTest, RunWritesTheOutput) {
   EXPECT_EQ(r.exitCode, 0) << r.err;
 }
 
+// Issue 20: a shape that follows run-time data (Pad's pads from an input file) could ask for any
+// size (the reference Pad built a table entry per output index first: 16.8 GB before bad_alloc);
+// tensors past the limit (4 GiB, EDGEOPT_MAX_TENSOR_BYTES) are refused before allocation, naming
+// the node. (x86 takes no int64 graph input, so this model runs on the reference executor only.)
+TEST_F(CliTest, RunRefusesATensorPastTheLimit) {
+  const std::string model = "/usr/share/libonnx-testdata/data/node/test_constant_pad/model.onnx";
+  if (!fs::exists(model)) GTEST_SKIP() << model << " (libonnx-testdata) is not installed";
+  writeNpy(edgeopt::ir::Tensor(edgeopt::ir::DType::kFloat32, {1, 3, 4, 5}), "pad_x.npy");
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({8}, {0, 0, 0, 0, 0, 0, 100000, 100000}), "pads.npy");
+  writeNpy(edgeopt::ir::Tensor::fromVector<float>({}, {0}), "value.npy");
+  const std::string inputs = " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads.npy") + " -i value=" + path("value.npy");
+  expectBadInput(cli("run " + model + inputs + " -o " + path("padded.npy")),
+                 "'Pad_0' (Pad): its output [1,3,100004,100005] exceeds the tensor limit of 4294967296 bytes", path("padded.npy"));
+  // Pads whose sum overflows int64 are named as such, not wrapped.
+  writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({8}, {0, 0, 0, 0, 0, 0, INT64_MAX, INT64_MAX}), "pads_overflow.npy");
+  expectBadInput(cli("run " + model + " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads_overflow.npy") + " -i value=" +
+                     path("value.npy") + " -o " + path("padded.npy")),
+                 "pads overflow axis 2", path("padded.npy"));
+}
+
 TEST_F(CliTest, RunWithSeveralOutputsWritesAFolder) {
   OnnxModelBuilder b;
   b.input("x", {1, 4}).output("lo", {1, 2}).output("hi", {1, 2}).int64Initializer("split", {2, 2});

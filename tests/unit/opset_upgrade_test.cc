@@ -195,6 +195,31 @@ TEST_F(OpsetUpgradeTest, Opset6BroadcastWithAnAxisAlignsTheSecondInputThere) {
   expectNear(run(*m, {ir::Tensor::fromVector<float>({2, 3, 2}, a)}), want);
 }
 
+// Issue 20: an old-opset model with an operator outside edgeopt's table goes through libonnx's
+// converter, whose time grows with the square of the node count (a 30,000-node chain: 72 s; 100,000:
+// more than 200 s): past kMaxConverterNodes it is refused at once, naming the operator and the way out.
+TEST_F(OpsetUpgradeTest, ConverterFallbackIsBoundedInNodes) {
+  auto chain = [](int nodes) {
+    OnnxModelBuilder b(13);
+    b.input("x", {1, 8, 2, 2}).output("y", {1, 8, 2, 2});
+    for (int i = 0; i < nodes; ++i)
+      b.node("MeanVarianceNormalization", {i == 0 ? "x" : "t" + std::to_string(i - 1)}, {i + 1 == nodes ? "y" : "t" + std::to_string(i)},
+             "n" + std::to_string(i));
+    return b;
+  };
+  auto small = chain(50);
+  auto ok = load(small);
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->defaultOpset(), kCanonicalOpset);
+  auto big = chain(kMaxConverterNodes + 1);
+  auto refused = load(big);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(refused.status().message().find("operator MeanVarianceNormalization is not in edgeopt's upgrade table"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("convert the model to opset 17 first"), std::string::npos) << refused.status().message();
+}
+
 TEST_F(OpsetUpgradeTest, PerElementBatchNormIsRefusedByName) {
   OnnxModelBuilder b(7);
   b.input("x", {1, 2, 2}).output("y", {1, 2, 2});

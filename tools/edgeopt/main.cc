@@ -1043,6 +1043,9 @@ int main(int argc, char** argv) {
         return report(edgeopt::invalidInput("optimize needs MODEL and --output OUT.onnx (see edgeopt optimize --help)"));
       return cmdOptimize(modelPath, out, passList, verifyPasses, dumpAfter, shapeArgs, json);
     }
+  } catch (const edgeopt::ir::TensorTooLarge& e) {  // a tensor sized by the input, past the limit
+    std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << "\n";
+    return kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "edgeopt: internal error: " << edgeopt::api::printable(e.what()) << "\n";
     return kExitInternal;
