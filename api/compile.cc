@@ -26,7 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-
 // The file in a compile output folder that lists, one relative path per line, every file compile
 // wrote there: a later compile replaces the folder only when it holds nothing else.
 constexpr const char* kManifest = ".edgeopt-output";
@@ -88,12 +87,13 @@ int64_t fileBytes(const std::string& path) {
   return ec ? 0 : static_cast<int64_t>(n);
 }
 
-// Evaluation's batches as steps of compile's `stage` (empty without a progress callback).
-std::function<void(int64_t, int64_t)> evaluationProgress(const CompileOptions& options, const std::string& stage) {
+// A loop's (done, total) reports as steps of compile's `stage` ("measure x86 int8: evaluate
+// 64/500"); empty without a progress callback.
+std::function<void(int64_t, int64_t)> stepProgress(const CompileOptions& options, const std::string& stage, const std::string& verb) {
   if (!options.progress) return {};
-  return [&options, stage](int64_t done, int64_t total) {
+  return [&options, stage, verb](int64_t done, int64_t total) {
     options.progress({stage, total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
-                      "evaluate " + std::to_string(done) + "/" + std::to_string(total), false});
+                      verb + " " + std::to_string(done) + "/" + std::to_string(total), false});
   };
 }
 
@@ -116,7 +116,7 @@ Status measure(const ir::Model& model, const std::string& target, const std::str
     EvalOptions eo;
     eo.data = options.eval;
     eo.batchSize = options.evalBatch;
-    eo.progress = evaluationProgress(options, "measure " + target + " " + precision);
+    eo.progress = stepProgress(options, "measure " + target + " " + precision, "evaluate");
     EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, *runner, eo));
     setAccuracy(r, e);
   }
@@ -163,7 +163,7 @@ Status measureEmulated(const ir::Model& model, const targets::Target& target, co
   eo.data = options.eval;
   eo.batchSize = std::max<int64_t>(options.evalBatch, 256);  // fewer emulator launches
   eo.runner = runnerOptionsFor(target.info().name, 1, options.armCpu);
-  eo.progress = evaluationProgress(options, "measure " + target.info().name + " " + precision);
+  eo.progress = stepProgress(options, "measure " + target.info().name + " " + precision, "evaluate");
   if (!artifact.folder.empty()) eo.runner.artifactDir = artifactDir;
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   setAccuracy(r, e);
@@ -178,7 +178,7 @@ StatusOr<double> x86Top1(const ir::Model& model, const CompileOptions& options, 
   eo.data = options.eval;
   eo.batchSize = options.evalBatch;
   eo.runner = runnerOptionsFor("x86", options.threads);
-  eo.progress = evaluationProgress(options, stage);
+  eo.progress = stepProgress(options, "stage " + stage, "evaluate");
   EDGEOPT_ASSIGN_OR_RETURN(EvalResult r, evaluate(model, eo));
   return static_cast<double>(r.top1Correct) / static_cast<double>(r.samples);
 }
@@ -340,11 +340,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     QuantizeOptions qo = options.quantizeOptions;
     if (qo.forTargets.empty()) qo.forTargets = options.targets;  // what none of them runs in int8 stays float
     progress("quantize");
-    if (options.progress)
-      qo.calibrationProgress = [&](int64_t done, int64_t total) {
-        options.progress({"quantize", total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
-                          "calibrate " + std::to_string(done) + "/" + std::to_string(total), false});
-      };
+    qo.calibrationProgress = stepProgress(options, "quantize", "calibrate");
     if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return fail(st);
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
