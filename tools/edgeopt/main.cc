@@ -699,6 +699,16 @@ int main(int argc, char** argv) {
   app.footer(kExitCodesHelp);
   app.require_subcommand(1);
   app.set_version_flag("--version", edgeopt::api::version());
+  // Resource limits (checked before allocating); given before or after the command.
+  app.fallthrough();
+  std::string maxTensorBytes, maxImagePixels;
+  app.add_option("--max-tensor-bytes", maxTensorBytes,
+                 "Largest tensor any command allocates (default 4294967296 = 4 GiB; also EDGEOPT_MAX_TENSOR_BYTES)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-image-pixels", maxImagePixels,
+                 "Largest image (width x height from its header) the data readers decode (default 67108864; also "
+                 "EDGEOPT_MAX_IMAGE_PIXELS)")
+      ->check(CLI::PositiveNumber);
 
   std::string modelPath, out, target = "ref";
   bool json = false;
@@ -996,6 +1006,9 @@ int main(int argc, char** argv) {
     std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
     return kExitBadInput;
   }
+  // The limits are read once, from the environment, where the options put them.
+  if (!maxTensorBytes.empty()) ::setenv("EDGEOPT_MAX_TENSOR_BYTES", maxTensorBytes.c_str(), 1);
+  if (!maxImagePixels.empty()) ::setenv("EDGEOPT_MAX_IMAGE_PIXELS", maxImagePixels.c_str(), 1);
   try {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch, json);
