@@ -269,13 +269,15 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       return invalidInput("--target-setting names target '" + name + "', which --targets does not");
     EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(name));
     const auto known = target->settings();
-    for (const auto& [key, value] : settings)
+    for (const auto& setting : settings) {
+      const std::string& key = setting.first;  // named: a C++17 lambda cannot capture a structured binding
       if (std::none_of(known.begin(), known.end(), [&](const targets::SettingInfo& s) { return s.key == key; })) {
         std::string keys;
         for (const auto& s : known) keys += (keys.empty() ? "" : ", ") + s.key;
         return invalidInput("--target-setting " + name + "." + key + ": " + name + " has no setting '" + key + "'" +
                             (keys.empty() ? " (it takes none)" : " (it takes: " + keys + ")"));
       }
+    }
   }
   for (const Budget& b : options.budgets) {
     if (!b.target.empty() && std::find(options.targets.begin(), options.targets.end(), b.target) == options.targets.end())
