@@ -274,7 +274,10 @@ class IdxFile {
     }
     dataOffset_ = 4 + 4 * ndim;
     in_.seekg(0, std::ios::end);
-    const int64_t expected = dataOffset_ + ir::numElements(dims_);
+    const auto elements = ir::checkedNumElements(dims_);
+    if (!elements)
+      return invalidInput(path + ": the IDX header's dims " + ir::dimsToString(dims_) + " overflow a 64-bit element count");
+    const int64_t expected = dataOffset_ + *elements;
     if (static_cast<int64_t>(in_.tellg()) < expected)
       return invalidInput(path + ": truncated (" + std::to_string(static_cast<int64_t>(in_.tellg())) + " bytes, header says " +
                           std::to_string(expected) + ")");
