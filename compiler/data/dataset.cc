@@ -51,21 +51,26 @@ std::optional<int64_t> imageHeaderPixels(const std::string& file) {
     for (int k = bytes - 1; k >= 0; --k) v = (v << 8) | u[at + static_cast<size_t>(k)];
     return v;
   };
-  if (n >= 24 && h.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return be(16, 4) * be(20, 4);
+  // Width x height, saturating (header fields are up to 40 bits wide each).
+  auto pixels = [](int64_t w, int64_t hh) -> int64_t {
+    if (w < 0 || hh < 0) return INT64_MAX;
+    return w != 0 && hh > INT64_MAX / w ? INT64_MAX : w * hh;
+  };
+  if (n >= 24 && h.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return pixels(be(16, 4), be(20, 4));
   if (n >= 4 && u[0] == 0xFF && u[1] == 0xD8) {  // JPEG: the first start-of-frame marker
     for (size_t at = 2; at + 9 < n;) {
       if (u[at] != 0xFF) return std::nullopt;
       const unsigned marker = u[at + 1];
       if (marker == 0xFF) { ++at; continue; }
       if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
-        return be(at + 5, 2) * be(at + 7, 2);
+        return pixels(be(at + 5, 2), be(at + 7, 2));
       at += 2 + static_cast<size_t>(be(at + 2, 2));
     }
     return std::nullopt;
   }
   if (n >= 26 && h.compare(0, 2, "BM") == 0) {
     const int64_t w = static_cast<int32_t>(le(18, 4)), hh = static_cast<int32_t>(le(22, 4));
-    return std::abs(w) * std::abs(hh);
+    return pixels(std::abs(w), std::abs(hh));
   }
   if (n >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '7') {  // PNM: "P5 <width> <height> ..."
     std::vector<int64_t> dims;
@@ -79,15 +84,15 @@ std::optional<int64_t> imageHeaderPixels(const std::string& file) {
         ++at;
       }
     }
-    return dims.size() == 2 ? std::optional<int64_t>(dims[0] * dims[1]) : std::nullopt;
+    return dims.size() == 2 ? std::optional<int64_t>(pixels(dims[0], dims[1])) : std::nullopt;
   }
   if (n >= 30 && h.compare(0, 4, "RIFF") == 0 && h.compare(8, 4, "WEBP") == 0) {
-    if (h.compare(12, 4, "VP8 ") == 0) return (le(26, 2) & 0x3FFF) * (le(28, 2) & 0x3FFF);
+    if (h.compare(12, 4, "VP8 ") == 0) return pixels(le(26, 2) & 0x3FFF, le(28, 2) & 0x3FFF);
     if (h.compare(12, 4, "VP8L") == 0) {
       const int64_t bits = le(21, 4);
-      return ((bits & 0x3FFF) + 1) * (((bits >> 14) & 0x3FFF) + 1);
+      return pixels((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
     }
-    if (h.compare(12, 4, "VP8X") == 0) return (le(24, 3) + 1) * (le(27, 3) + 1);
+    if (h.compare(12, 4, "VP8X") == 0) return pixels(le(24, 3) + 1, le(27, 3) + 1);
     return std::nullopt;
   }
   if (n >= 8 && (h.compare(0, 4, "II*\0", 4) == 0 || h.compare(0, 4, "MM\0*", 4) == 0)) {  // TIFF: the first IFD
@@ -104,7 +109,7 @@ std::optional<int64_t> imageHeaderPixels(const std::string& file) {
       if (tag == 256) w = value;
       if (tag == 257) hh = value;
     }
-    return w >= 0 && hh >= 0 ? std::optional<int64_t>(w * hh) : std::nullopt;
+    return w >= 0 && hh >= 0 ? std::optional<int64_t>(pixels(w, hh)) : std::nullopt;
   }
   return std::nullopt;
 }
