@@ -83,8 +83,8 @@ class Tensor {
     if constexpr (std::is_same_v<T, bool>) {
       for (size_t i = 0; i < values.size() && i < static_cast<size_t>(t.numel()); ++i)
         t.data<bool>()[i] = values[i];
-    } else {
-      std::memcpy(t.rawData(), values.data(), std::min(values.size() * sizeof(T), t.byteSize()));
+    } else if (const size_t bytes = std::min(values.size() * sizeof(T), t.byteSize()); bytes > 0) {
+      std::memcpy(t.rawData(), values.data(), bytes);  // memcpy of null pointers is undefined even for 0 bytes
     }
     return t;
   }
