@@ -91,10 +91,7 @@ int64_t fileBytes(const std::string& path) {
 // 64/500"); empty without a progress callback.
 std::function<void(int64_t, int64_t)> stepProgress(const CompileOptions& options, const std::string& stage, const std::string& verb) {
   if (!options.progress) return {};
-  return [&options, stage, verb](int64_t done, int64_t total) {
-    options.progress({stage, total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
-                      verb + " " + std::to_string(done) + "/" + std::to_string(total), false});
-  };
+  return [&options, stage, verb](int64_t done, int64_t total) { options.progress(ProgressEvent::step(stage, verb, done, total)); };
 }
 
 void setAccuracy(const EvalResult& r, CompileEntry* e) {

@@ -31,6 +31,13 @@ struct ProgressEvent {
   double fraction = -1;
   std::string detail;
   bool milestone = false;
+
+  // Step `done` of `total` of a loop in `stage` (calibration, an evaluation), with the detail
+  // "VERB done/total".
+  static ProgressEvent step(std::string stage, const std::string& verb, int64_t done, int64_t total) {
+    return {std::move(stage), total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
+            verb + " " + std::to_string(done) + "/" + std::to_string(total), false};
+  }
 };
 
 struct CompileOptions {

@@ -182,8 +182,8 @@ std::string stagesSection(const CompileReport& r) {
   c.title = "Compression stages against the original (%)";
   c.unit = "% of original";
   c.series = {"MACs", "parameters", "size"};
+  auto share = [](int64_t v, int64_t of) { return of > 0 ? 100.0 * static_cast<double>(v) / static_cast<double>(of) : 0.0; };
   for (const auto& st : r.stages) {
-    auto share = [](int64_t v, int64_t of) { return of > 0 ? 100.0 * static_cast<double>(v) / static_cast<double>(of) : 0.0; };
     c.bars.push_back({st.stage + (st.top1 >= 0 ? " (top-1 " + pct(st.top1) + ")" : ""), "",
                       {share(st.macs, first.macs), share(st.parameters, first.parameters), share(st.modelBytes, first.modelBytes)}, ""});
   }
@@ -304,7 +304,6 @@ std::string summaryCards(const CompileReport& r) {
 }
 
 }  // namespace
-
 
 std::string compileReportHtml(const CompileReport& r) {
   const std::string model = std::filesystem::path(r.modelPath).filename().string();

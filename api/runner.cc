@@ -10,25 +10,21 @@ namespace edgeopt::api {
 ModelRunner::~ModelRunner() = default;
 
 StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& model, const RunnerOptions& options) {
-  try {
-    return createUnchecked(model, options);
-  } catch (const ir::TensorTooLarge& e) {  // a target sizing its buffers from the model's shapes
-    return invalidInput(e.what());
-  }
-}
-
-StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::createUnchecked(const ir::Model& model, const RunnerOptions& options) {
   EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(options.target));
   if (options.threads < 1) return invalidInput("--threads must be at least 1");
-  ir::Model prepared = ir::cloneModel(model);
-  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(prepared, target));
-  targets::TargetOptions to;
-  to.threads = options.threads;
-  to.cpu = options.cpu;
-  to.switches = options.switches;
-  to.artifactDir = options.artifactDir;
-  EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(std::move(prepared), to));
-  return std::unique_ptr<ModelRunner>(new ModelRunner(target, std::move(executable)));
+  try {  // a target may size its buffers from the model's shapes
+    ir::Model prepared = ir::cloneModel(model);
+    EDGEOPT_RETURN_IF_ERROR(prepareForExecution(prepared, target));
+    targets::TargetOptions to;
+    to.threads = options.threads;
+    to.cpu = options.cpu;
+    to.switches = options.switches;
+    to.artifactDir = options.artifactDir;
+    EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(std::move(prepared), to));
+    return std::unique_ptr<ModelRunner>(new ModelRunner(target, std::move(executable)));
+  } catch (const ir::TensorTooLarge& e) {
+    return invalidInput(e.what());
+  }
 }
 
 StatusOr<std::vector<ir::Tensor>> ModelRunner::run(const std::vector<ir::Tensor>& inputs) {

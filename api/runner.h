@@ -45,7 +45,6 @@ class ModelRunner {
   targets::Executable& executable() { return *executable_; }
 
  private:
-  static StatusOr<std::unique_ptr<ModelRunner>> createUnchecked(const ir::Model& model, const RunnerOptions& options);
   ModelRunner(const targets::Target* target, std::unique_ptr<targets::Executable> executable)
       : target_(target), executable_(std::move(executable)) {}
   const targets::Target* target_;

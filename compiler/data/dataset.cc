@@ -31,7 +31,6 @@ int64_t maxImagePixels() {
   return limit;
 }
 
-
 // OpenCV's own pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS, 2^30 by default) is fixed when the library
 // loads and lets a 100-byte PNG claim gigabytes, hence edgeopt's check of the header before decoding.
 std::optional<int64_t> imageHeaderPixels(const std::string& file) {

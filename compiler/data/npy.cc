@@ -141,9 +141,7 @@ StatusOr<ir::Tensor> readNpy(const std::string& path) {
     return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " + ir::dtypeName(h.dtype) +
                         " needs " + std::to_string(need) + " bytes, the file has " + std::to_string(present) + ")");
   in.seekg(h.dataOffset);
-  if (need > ir::maxTensorBytes())
-    return invalidInput(path + ": shape " + ir::dimsToString(h.dims) + " of " + ir::dtypeName(h.dtype) + " (" + std::to_string(need) +
-                        " bytes) exceeds the tensor limit of " + std::to_string(ir::maxTensorBytes()) + " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
+  if (std::string why = ir::tensorSizeProblem(h.dims, h.dtype); !why.empty()) return invalidInput(path + ": " + why);
   ir::Tensor t(h.dtype, h.dims);
   if (!in.read(static_cast<char*>(t.rawData()), static_cast<std::streamsize>(t.byteSize())))
     return invalidInput(path + ": data is truncated (shape " + ir::dimsToString(h.dims) + " of " +

@@ -83,14 +83,22 @@ int64_t maxTensorBytes() {
   return limit;
 }
 
-namespace {
-// The bytes of a tensor of `dims`, checked against maxTensorBytes() before anything is allocated.
-size_t checkedBytes(const std::vector<int64_t>& dims, DType dtype) {
+std::string tensorSizeProblem(const std::vector<int64_t>& dims, DType dtype) {
+  const std::string what = "a tensor of " + dimsToString(dims) + " " + dtypeName(dtype);
   const auto n = checkedNumElements(dims, dtypeSize(dtype));
-  if (!n || *n * static_cast<int64_t>(dtypeSize(dtype)) > maxTensorBytes())
-    throw TensorTooLarge("a tensor of " + dimsToString(dims) + " " + dtypeName(dtype) + " exceeds the limit of " +
-                         std::to_string(maxTensorBytes()) + " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
-  return static_cast<size_t>(*n) * dtypeSize(dtype);
+  if (!n) return what + " has a negative dim or a size past 64 bits";
+  const int64_t bytes = *n * static_cast<int64_t>(dtypeSize(dtype));
+  if (bytes > maxTensorBytes())
+    return what + " (" + std::to_string(bytes) + " bytes) exceeds the limit of " + std::to_string(maxTensorBytes()) +
+           " bytes (--max-tensor-bytes, EDGEOPT_MAX_TENSOR_BYTES)";
+  return "";
+}
+
+namespace {
+// The bytes of a tensor of `dims`, checked before anything is allocated.
+size_t checkedBytes(const std::vector<int64_t>& dims, DType dtype) {
+  if (std::string why = tensorSizeProblem(dims, dtype); !why.empty()) throw TensorTooLarge(why);
+  return static_cast<size_t>(numElements(dims)) * dtypeSize(dtype);
 }
 }  // namespace
 

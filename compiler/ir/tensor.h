@@ -65,6 +65,10 @@ constexpr int64_t kMaxTensorBytes = int64_t{1} << 32;
 int64_t maxTensorBytes();
 // A resource limit: the environment variable `name` when it holds a positive integer, else `fallback`.
 int64_t limitFromEnvironment(const char* name, int64_t fallback);
+// Why a tensor of `dims` x `dtype` may not be made — a negative dim, a size that overflows, more
+// bytes than maxTensorBytes() — as "a tensor of [dims] dtype ..."; "" when it may. The one check
+// behind the Tensor constructor and the kernels and readers that size something from data first.
+std::string tensorSizeProblem(const std::vector<int64_t>& dims, DType dtype);
 struct TensorTooLarge : std::length_error {
   using std::length_error::length_error;
 };

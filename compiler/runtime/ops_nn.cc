@@ -512,10 +512,7 @@ StatusOr<std::vector<ResizeAxis>> resizeAxesOf(const ir::Node& n, const std::vec
   }
   // The output's size follows run-time scales or sizes: checked (the tensor limit) before the
   // per-axis tables below, which hold one entry per output index and tap, are made.
-  const auto outElements = ir::checkedNumElements(outDims, sizeof(float) * 4);
-  if (!outElements || *outElements * static_cast<int64_t>(sizeof(float)) > ir::maxTensorBytes())
-    return invalid("its output " + ir::dimsToString(outDims) + " exceeds the tensor limit of " + std::to_string(ir::maxTensorBytes()) +
-                   " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
+  if (std::string why = ir::tensorSizeProblem(outDims, ir::DType::kFloat32); !why.empty()) return invalid("its output: " + why);
   const std::string mode = n.attrString("mode", "nearest");
   const std::string ct = n.attrString("coordinate_transformation_mode", "half_pixel");
   const std::string nm = n.attrString("nearest_mode", "round_prefer_floor");

@@ -379,11 +379,8 @@ Status runPad(OpContext& ctx) {
       return ctx.invalid("pads overflow axis " + std::to_string(a));
     if (out[a] < 0) return ctx.invalid("pads make axis " + std::to_string(a) + " negative");
   }
-  const auto outElements = ir::checkedNumElements(out, ir::dtypeSize(x.dtype()));
-  if (!outElements || *outElements * static_cast<int64_t>(ir::dtypeSize(x.dtype())) > ir::maxTensorBytes())
-    return ctx.invalid("its output " + ir::dimsToString(out) + " exceeds the tensor limit of " + std::to_string(ir::maxTensorBytes()) +
-                       " bytes (EDGEOPT_MAX_TENSOR_BYTES)");
-  if (*outElements == 0) {
+  if (std::string why = ir::tensorSizeProblem(out, x.dtype()); !why.empty()) return ctx.invalid("its output: " + why);
+  if (ir::numElements(out) == 0) {
     ctx.outputs[0] = Tensor(x.dtype(), out);
     return Status::Ok();
   }

@@ -136,16 +136,17 @@ TEST_F(CliTest, RunRefusesATensorPastTheLimit) {
   writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({8}, {0, 0, 0, 0, 0, 0, 1, 1}), "pads_small.npy");  // 1x3x5x6 floats: 360 bytes
   const std::string inputs = " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads.npy") + " -i value=" + path("value.npy");
   expectBadInput(cli("run " + model + inputs + " -o " + path("padded.npy")),
-                 "'Pad_0' (Pad): its output [1,3,100004,100005] exceeds the tensor limit of 4294967296 bytes", path("padded.npy"));
+                 "'Pad_0' (Pad): its output: a tensor of [1,3,100004,100005] float32 (120010800240 bytes) exceeds the limit of 4294967296 bytes",
+                 path("padded.npy"));
   // The limit is the user's to move: --max-tensor-bytes (before or after the command).
   expectBadInput(cli("--max-tensor-bytes 300 run " + model + " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads_small.npy") +
                      " -i value=" + path("value.npy") + " -o " + path("padded.npy")),
-                 "exceeds the tensor limit of 300 bytes", path("padded.npy"));
+                 "its output: a tensor of [1,3,5,6] float32 (360 bytes) exceeds the limit of 300 bytes", path("padded.npy"));
   EXPECT_EQ(cli("run " + model + " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads_small.npy") + " -i value=" + path("value.npy") +
                 " -o " + path("padded_small.npy") + " --max-tensor-bytes 2000").exitCode, 0);
   expectBadInput(cli("run " + model + " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads_small.npy") + " -i value=" + path("value.npy") +
                      " -o " + path("padded.npy") + " --max-tensor-bytes 200"),
-                 "pad_x.npy: shape [1,3,4,5] of float32 (240 bytes) exceeds the tensor limit of 200 bytes", path("padded.npy"));
+                 "pad_x.npy: a tensor of [1,3,4,5] float32 (240 bytes) exceeds the limit of 200 bytes", path("padded.npy"));
   // Pads whose sum overflows int64 are named as such, not wrapped.
   writeNpy(edgeopt::ir::Tensor::fromVector<int64_t>({8}, {0, 0, 0, 0, 0, 0, INT64_MAX, INT64_MAX}), "pads_overflow.npy");
   expectBadInput(cli("run " + model + " -i x=" + path("pad_x.npy") + " -i pads=" + path("pads_overflow.npy") + " -i value=" +

@@ -268,12 +268,9 @@ std::string targetHelp() {
   return s;
 }
 
-// A stage that reports (done, total) after each batch, as steps of `bar`.
+// A stage that reports (done, total) samples after each batch, as steps of `bar`.
 std::function<void(int64_t, int64_t)> batchProgress(edgeopt::cli::ProgressPrinter& bar, const std::string& stage) {
-  return [&bar, stage](int64_t done, int64_t total) {
-    bar({stage, total > 0 ? static_cast<double>(done) / static_cast<double>(total) : -1,
-         std::to_string(done) + "/" + std::to_string(total) + " samples", false});
-  };
+  return [&bar, stage](int64_t done, int64_t total) { bar(edgeopt::api::ProgressEvent::step(stage, "samples", done, total)); };
 }
 
 struct EvalArgs {
