@@ -26,60 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The file in a compile output folder that lists, one relative path per line, every file compile
-// wrote there: a later compile replaces the folder only when it holds nothing else.
-constexpr const char* kManifest = ".edgeopt-output";
-
-// Whether compile may replace `outDir`: absent or empty; or a previous compile output holding only
-// what its manifest lists (or, written before manifests, only the names compile writes); and never
-// the working folder or one above it. The reason otherwise.
-Status checkReplaceable(const std::string& outDir) {
-  std::error_code ec;
-  const fs::path out = fs::weakly_canonical(fs::absolute(outDir, ec), ec);
-  const fs::path cwd = fs::current_path(ec);
-  const auto [mismatch, rest] = std::mismatch(out.begin(), out.end(), cwd.begin(), cwd.end());
-  if (mismatch == out.end())
-    return invalidInput(outDir + ": is the working folder or contains it; give compile a folder of its own");
-  if (!fs::exists(out, ec) || (fs::is_directory(out, ec) && fs::is_empty(out, ec))) return Status::Ok();
-  if (!fs::is_directory(out, ec)) return invalidInput(outDir + ": exists and is not a folder; not overwriting it");
-  std::set<std::string> listed;
-  if (std::ifstream manifest(out / kManifest); manifest) {
-    for (std::string line; std::getline(manifest, line);) listed.insert(line);
-    for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory()) continue;
-      const std::string rel = fs::relative(it->path(), out).string();
-      if (rel != kManifest && !listed.count(rel))
-        return invalidInput(outDir + ": holds '" + rel + "', which compile did not write; not overwriting the folder");
-    }
-    return Status::Ok();
-  }
-  static const std::set<std::string> written = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md", "report.html", "x86", "arm_neon"};
-  if (!fs::exists(out / "report.json", ec))
-    return invalidInput(outDir + ": exists and is not an edgeopt compile output (no " + kManifest + "); not overwriting it");
-  for (const auto& entry : fs::directory_iterator(out, ec))
-    if (!written.count(entry.path().filename().string()))
-      return invalidInput(outDir + ": holds '" + entry.path().filename().string() +
-                          "', which compile did not write; not overwriting the folder");
-  return Status::Ok();
-}
-
-// Replaces `outDir` by the finished `tmp` (checked replaceable again: another run may have
-// written it meanwhile), after listing tmp's files in its manifest.
-Status moveIntoPlace(const std::string& tmp, const std::string& outDir) {
-  std::error_code ec;
-  std::string list;
-  for (auto it = fs::recursive_directory_iterator(tmp, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    if (!it->is_directory()) list += fs::relative(it->path(), tmp).string() + "\n";
-  EDGEOPT_RETURN_IF_ERROR(support::writeFileAtomically(tmp + "/" + kManifest, list));
-  EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));
-  if (fs::exists(outDir, ec)) {
-    fs::remove_all(outDir, ec);
-    if (ec) return ioError(outDir + ": cannot replace: " + ec.message());
-  }
-  fs::rename(tmp, outDir, ec);
-  if (ec) return ioError(outDir + ": cannot move the output into place: " + ec.message());
-  return Status::Ok();
-}
+// What compile writes into its output folder; an output written before manifests holds only these.
+const std::set<std::string> kCompileOutputNames = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md",
+                                                   "report.html", "x86", "arm_neon"};
 
 int64_t fileBytes(const std::string& path) {
   std::error_code ec;
@@ -260,7 +209,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   if (outDir.empty()) return invalidInput("compile needs -o OUTDIR");
   report->modelPath = modelPath;
   report->version = version();
-  EDGEOPT_RETURN_IF_ERROR(checkReplaceable(outDir));  // before any work: say so now
+  EDGEOPT_RETURN_IF_ERROR(support::checkOutputFolder(outDir, "compile", kCompileOutputNames));  // before any work: say so now
   for (const auto& [name, settings] : options.targetSettings) {
     if (std::find(options.targets.begin(), options.targets.end(), name) == options.targets.end())
       return invalidInput("--target-setting names target '" + name + "', which --targets does not");
@@ -281,28 +230,9 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       return invalidInput("--budget '" + b.text + "' names target " + b.target + ", which --targets does not");
     if (b.precision == "int8" && !options.quantize) return invalidInput("--budget '" + b.text + "' needs int8 results: give --calib");
   }
-  // The folders above outDir that do not exist yet are made (as mkdir -p would: the lock file
-  // lives there) and removed again when compile fails.
-  std::error_code ec;
-  const fs::path outPath = fs::absolute(outDir, ec);
-  fs::path firstMade;
-  for (fs::path p = outPath.parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path()) firstMade = p;
-  support::SignalsHeld heldForParents;
-  if (!firstMade.empty() && !fs::create_directories(outPath.parent_path(), ec))
-    return ioError(outDir + ": cannot create the folders above it: " + ec.message());
-  std::optional<support::PendingRemoval> madeRemovedOnSignal;
-  if (!firstMade.empty()) madeRemovedOnSignal.emplace(firstMade.string(), /*folder=*/true);
-  heldForParents.release();
-  struct RemoveMadeFolders {
-    fs::path top;
-    bool keep = false;
-    ~RemoveMadeFolders() {
-      std::error_code e;
-      if (!keep && !top.empty()) fs::remove_all(top, e);
-    }
-  } madeFolders{firstMade};
-  // One compile per output folder at a time: two would each swap in their folder and claim success.
-  EDGEOPT_ASSIGN_OR_RETURN(const auto lock, support::PathLock::acquire(outDir));
+  // The folder is locked from here on; its working folder is removed unless compile succeeds.
+  EDGEOPT_ASSIGN_OR_RETURN(const auto folder, support::OutputFolder::begin(outDir, "compile", kCompileOutputNames));
+  const std::string tmp = folder->workDir();
   // --shape fixes the per-sample dims of the inputs it names (the emitted packages need them).
   onnx_io::ImportOptions io;
   io.fixInputDims = options.benchShapes;
@@ -318,19 +248,8 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     if (options.progress) options.progress({stage, -1, "", true});
   };
 
-  // A fresh folder of its own beside outDir (two runs into one outDir must not share it).
-  std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
-  support::SignalsHeld held;
-  if (ec || !::mkdtemp(tmpl.data())) return ioError(outDir + ": cannot create a working folder beside it");
-  const std::string tmp = tmpl;
-  const support::PendingRemoval removedOnSignal(tmp, /*folder=*/true);
-  held.release();
-  auto fail = [&](Status st) {
-    fs::remove_all(tmp, ec);
-    return st;
-  };
   const std::string optFile = tmp + "/model.opt.onnx";
-  if (Status st = onnx_io::exportModel(model, optFile); !st.ok()) return fail(st);
+  if (Status st = onnx_io::exportModel(model, optFile); !st.ok()) return st;
   std::vector<std::pair<std::string, ir::Model>> precisions;
   precisions.emplace_back("fp32", std::move(model));
   std::string int8File;
@@ -340,39 +259,39 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
     if (qo.forTargets.empty()) qo.forTargets = options.targets;  // what none of them runs in int8 stays float
     progress("quantize");
     qo.calibrationProgress = stepProgress(options, "quantize", "calibrate");
-    if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return fail(st);
+    if (Status st = quantizeModel(q, qo, &report->quantization); !st.ok()) return st;
     report->quantized = true;
     int8File = tmp + "/model.int8.onnx";
-    if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return fail(st);
+    if (Status st = onnx_io::exportModel(q, int8File); !st.ok()) return st;
     if (!report->stages.empty()) {
       // Its top-1 is the x86 int8 row's (the same model, data and target), measured below.
       auto row = stageRow("int8", q, 0, options, fileBytes(int8File), /*measureTop1=*/false);
-      if (!row.ok()) return fail(row.status());
+      if (!row.ok()) return row.status();
       report->stages.push_back(row.value());
     }
     precisions.emplace_back("int8", std::move(q));
   }
   for (const std::string& name : options.targets) {
     auto found = targets::find(name);
-    if (!found.ok()) return fail(found.status());
+    if (!found.ok()) return found.status();
     const targets::Target& target = *found.value();
     const targets::TargetInfo& info = target.info();
     if (!info.fp32 && !options.quantize)
-      return fail(invalidInput("--targets " + name + " runs int8 models only: give calibration data (--calib)"));
+      return invalidInput("--targets " + name + " runs int8 models only: give calibration data (--calib)");
     // The artifact is made from the models prepared for this target: an fp32 model needs no
     // preparing; the int8 one is lowered with the int8 forms this target has.
     std::optional<ir::Model> int8Prepared;
     std::vector<std::string> keptInFloat;
     if (options.quantize) {
       int8Prepared = ir::cloneModel(precisions.back().second);
-      if (Status st = prepareForExecution(*int8Prepared, &target, &keptInFloat); !st.ok()) return fail(st.withContext(name));
+      if (Status st = prepareForExecution(*int8Prepared, &target, &keptInFloat); !st.ok()) return st.withContext(name);
     }
     targets::ArtifactInputs inputs;
     inputs.fp32 = &precisions.front().second;
     inputs.int8 = int8Prepared ? &*int8Prepared : nullptr;
     if (auto it = options.targetSettings.find(name); it != options.targetSettings.end()) inputs.settings = it->second;
     auto artifact = target.emit(inputs, tmp);
-    if (!artifact.ok()) return fail(artifact.status().withContext(name));
+    if (!artifact.ok()) return artifact.status().withContext(name);
     for (auto& [precision, m] : precisions) {
       if ((precision == "fp32" && !info.fp32) || (precision == "int8" && !info.int8)) continue;
       progress("measure " + name + " " + precision);
@@ -380,7 +299,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       const std::string file = precision == "int8" ? int8File : optFile;
       Status st = info.emulated ? measureEmulated(m, target, artifact.value(), tmp + "/" + artifact->folder, precision, file, options, &e)
                                 : measure(m, name, precision, file, options, &e);
-      if (!st.ok()) return fail(st.withContext(name + " " + precision));
+      if (!st.ok()) return st.withContext(name + " " + precision);
       e.macs = summary.macs;
       if (precision == "int8") e.keptInFloat = keptInFloat;
       report->entries.push_back(std::move(e));
@@ -392,7 +311,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       if (e.target == "x86" && e.precision == "int8") int8Stage.top1 = e.top1;
     if (int8Stage.top1 < 0 && !options.eval.path.empty()) {  // x86 was not among the targets
       auto top1 = x86Top1(precisions.back().second, options, "int8");
-      if (!top1.ok()) return fail(top1.status());
+      if (!top1.ok()) return top1.status();
       int8Stage.top1 = top1.value();
     }
   }
@@ -401,13 +320,10 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
   report->peakRssMb = static_cast<double>(ru.ru_maxrss) / 1024.0;
   report->budgets = checkBudgets(options.budgets, *report);
   if (Status st = support::writeFileAtomically(tmp + "/report.json", compileReportJson(*report) + "\n"); !st.ok())
-    return fail(st);
-  if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return fail(st);
-  if (Status st = support::writeFileAtomically(tmp + "/report.html", compileReportHtml(*report)); !st.ok()) return fail(st);
-  if (Status st = moveIntoPlace(tmp, outDir); !st.ok()) return fail(st);
-  madeRemovedOnSignal.reset();  // they hold the finished output now
-  madeFolders.keep = true;
-  return Status::Ok();
+    return st;
+  if (Status st = support::writeFileAtomically(tmp + "/report.md", compileReportMarkdown(*report)); !st.ok()) return st;
+  if (Status st = support::writeFileAtomically(tmp + "/report.html", compileReportHtml(*report)); !st.ok()) return st;
+  return folder->commit();
 }
 
 std::string compileReportJson(const CompileReport& r) {

@@ -33,6 +33,17 @@ inline Status writeFileAtomically(const std::string& path, const std::string& te
   return support::writeFileAtomically(path, text);
 }
 
+// Writes a folder of outputs as a whole (support::OutputFolder's rules: only an absent or empty
+// folder, or an earlier output of the same command, is replaced; locked; nothing left on failure).
+inline Status writeOutputFolder(const std::string& dir, const std::string& command,
+                                const std::vector<std::pair<std::string, std::string>>& files) {
+  return support::writeOutputFolder(dir, command, files);
+}
+// The same rules, checked before the work that fills the folder (so that a refusal comes first).
+inline Status checkOutputFolder(const std::string& dir, const std::string& command) {
+  return support::checkOutputFolder(dir, command);
+}
+
 // Text from a model or a file system with its control characters escaped (one line, no terminal
 // escape sequences): for messages that quote names or paths.
 inline std::string printable(std::string_view text) { return support::printable(text); }

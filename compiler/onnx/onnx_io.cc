@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -57,7 +58,20 @@ StatusOr<fs::path> resolveExternalLocation(const fs::path& modelDir, const std::
   return full;
 }
 
-Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir) {
+// Bytes a model may still bring in (maxModelBytes() minus what is read so far).
+struct ModelBytesBudget {
+  int64_t left;
+  Status take(int64_t bytes, const std::string& what) {
+    if (bytes > left)
+      return invalidInput(what + " would take the model past the limit of " + std::to_string(maxModelBytes()) +
+                          " bytes (its file plus external data; set EDGEOPT_MAX_MODEL_BYTES or --max-model-bytes "
+                          "to allow more)");
+    left -= bytes;
+    return Status::Ok();
+  }
+};
+
+Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir, ModelBytesBudget& budget) {
   if (t->data_location() != onnx::TensorProto::EXTERNAL) return Status::Ok();
   std::string location;
   int64_t offset = 0, length = -1;
@@ -86,6 +100,21 @@ Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir) {
                         ") lies outside '" + location + "' (" + std::to_string(fileSize) +
                         " bytes)");
   if (length < 0) length = fileSize - offset;
+  // A dense tensor's bytes follow from its dims: a range of another size is refused before
+  // anything is read (a 2 GB file behind a 4-value tensor is not loaded to find that out).
+  if (ir::isDenseDType(static_cast<DType>(t->data_type()))) {
+    const std::vector<int64_t> dims(t->dims().begin(), t->dims().end());
+    const size_t elementBytes = ir::dtypeSize(static_cast<DType>(t->data_type()));
+    const auto count = std::all_of(dims.begin(), dims.end(), [](int64_t d) { return d >= 0; })
+                           ? ir::checkedNumElements(dims, elementBytes)
+                           : std::nullopt;
+    if (!count || *count * static_cast<int64_t>(elementBytes) != length)
+      return invalidInput("tensor '" + t->name() + "': its dims " + ir::dimsToString(dims) + " need " +
+                          (count ? std::to_string(*count * static_cast<int64_t>(elementBytes)) + " bytes" : "more bytes than fit in memory") +
+                          " but its external data in '" + location + "' holds " + std::to_string(length));
+  }
+  EDGEOPT_RETURN_IF_ERROR(budget.take(length, "tensor '" + t->name() + "': " + std::to_string(length) +
+                                                  " bytes of external data from '" + location + "'"));
   std::string bytes(static_cast<size_t>(length), '\0');
   in.seekg(offset);
   in.read(bytes.data(), length);
@@ -96,13 +125,13 @@ Status loadExternalData(onnx::TensorProto* t, const fs::path& modelDir) {
   return Status::Ok();
 }
 
-Status loadAllExternalData(onnx::GraphProto* g, const fs::path& modelDir) {
-  for (auto& t : *g->mutable_initializer()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir));
+Status loadAllExternalData(onnx::GraphProto* g, const fs::path& modelDir, ModelBytesBudget& budget) {
+  for (auto& t : *g->mutable_initializer()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir, budget));
   for (auto& n : *g->mutable_node())
     for (auto& a : *n.mutable_attribute()) {
-      if (a.has_t()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(a.mutable_t(), modelDir));
-      for (auto& t : *a.mutable_tensors()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir));
-      if (a.has_g()) EDGEOPT_RETURN_IF_ERROR(loadAllExternalData(a.mutable_g(), modelDir));
+      if (a.has_t()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(a.mutable_t(), modelDir, budget));
+      for (auto& t : *a.mutable_tensors()) EDGEOPT_RETURN_IF_ERROR(loadExternalData(&t, modelDir, budget));
+      if (a.has_g()) EDGEOPT_RETURN_IF_ERROR(loadAllExternalData(a.mutable_g(), modelDir, budget));
     }
   return Status::Ok();
 }
@@ -521,7 +550,22 @@ Status canonicalizeIsolated(onnx::ModelProto& proto, const std::string& path, co
 
 }  // namespace
 
+int64_t maxModelBytes() {
+  static const int64_t limit = ir::limitFromEnvironment("EDGEOPT_MAX_MODEL_BYTES", kMaxModelBytes);
+  return limit;
+}
+
 StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& options) {
+  EDGEOPT_RETURN_IF_ERROR(support::checkRegularFile(path));
+  std::error_code sizeError;
+  const auto fileBytes = static_cast<int64_t>(fs::file_size(path, sizeError));
+  if (sizeError) return ioError(path + ": cannot read its size");
+  ModelBytesBudget budget{maxModelBytes()};
+  EDGEOPT_RETURN_IF_ERROR(budget.take(fileBytes, path + ": its " + std::to_string(fileBytes) + " bytes"));
+  if (fileBytes > INT_MAX)
+    return invalidInput(path + ": " + std::to_string(fileBytes) +
+                        " bytes, more than protobuf reads in one message (2 GiB); store the large tensors as "
+                        "external data (onnx.save_model(..., save_as_external_data=True))");
   auto bytes = readFile(path);
   if (!bytes.ok()) return bytes.status();
   onnx::ModelProto proto;
@@ -543,7 +587,7 @@ StatusOr<ir::Model> importModel(const std::string& path, const ImportOptions& op
     return invalidInput(path + ": not an ONNX model (no ir_version or graph)");
   fs::path modelDir = fs::path(path).parent_path();
   if (modelDir.empty()) modelDir = ".";
-  Status ext = loadAllExternalData(proto.mutable_graph(), modelDir);
+  Status ext = loadAllExternalData(proto.mutable_graph(), modelDir, budget);
   if (!ext.ok()) return ext.withContext(path);
 
   for (const auto& [name, dims] : options.fixInputDims) {

@@ -24,6 +24,12 @@ constexpr int64_t kCanonicalOpset = 17;
 // go through libonnx's version converter, whose time grows with the square of the node count: up
 // to this many top-level nodes.
 constexpr int kMaxConverterNodes = 10000;
+// The most bytes a model may bring in: its .onnx file plus every external-data range it names,
+// checked against the file sizes before anything is read. 4 GiB unless EDGEOPT_MAX_MODEL_BYTES (a
+// positive integer; the CLI's --max-model-bytes sets it) says otherwise. A .onnx file itself is
+// also bounded by protobuf's 2 GiB per message, whatever this limit.
+constexpr int64_t kMaxModelBytes = int64_t{4} << 30;
+int64_t maxModelBytes();
 
 struct ImportOptions {
   bool runChecker = true;

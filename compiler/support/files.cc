@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -179,6 +180,108 @@ Status writeFileAtomically(const std::string& path,
     return ioError(path + ": cannot move into place: " + std::strerror(err));
   }
   return Status::Ok();
+}
+
+namespace {
+constexpr const char* kManifest = ".edgeopt-output";
+}  // namespace
+
+Status checkOutputFolder(const std::string& dir, const std::string& command, const std::set<std::string>& legacyNames) {
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+  const fs::path cwd = fs::current_path(ec);
+  const auto [mismatch, rest] = std::mismatch(out.begin(), out.end(), cwd.begin(), cwd.end());
+  if (mismatch == out.end())
+    return invalidInput(dir + ": is the working folder or contains it; give " + command + " a folder of its own");
+  if (!fs::exists(out, ec) || (fs::is_directory(out, ec) && fs::is_empty(out, ec))) return Status::Ok();
+  if (!fs::is_directory(out, ec)) return invalidInput(dir + ": exists and is not a folder; not overwriting it");
+  if (std::ifstream manifest(out / kManifest); manifest) {
+    std::set<std::string> listed;
+    for (std::string line; std::getline(manifest, line);) listed.insert(line);
+    for (auto it = fs::recursive_directory_iterator(out, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory()) continue;
+      const std::string rel = fs::relative(it->path(), out).string();
+      if (rel != kManifest && !listed.count(rel))
+        return invalidInput(dir + ": holds '" + rel + "', which " + command + " did not write; not overwriting the folder");
+    }
+    return Status::Ok();
+  }
+  if (legacyNames.empty() || !fs::exists(out / "report.json", ec))
+    return invalidInput(dir + ": exists and is not an edgeopt " + command + " output (no " + kManifest + "); not overwriting it");
+  for (const auto& entry : fs::directory_iterator(out, ec))
+    if (!legacyNames.count(entry.path().filename().string()))
+      return invalidInput(dir + ": holds '" + entry.path().filename().string() + "', which " + command +
+                          " did not write; not overwriting the folder");
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<OutputFolder>> OutputFolder::begin(const std::string& dir, const std::string& command,
+                                                            std::set<std::string> legacyNames) {
+  EDGEOPT_RETURN_IF_ERROR(checkOutputFolder(dir, command, legacyNames));
+  std::unique_ptr<OutputFolder> f(new OutputFolder());
+  f->dir_ = dir;
+  f->command_ = command;
+  f->legacyNames_ = std::move(legacyNames);
+  std::error_code ec;
+  const fs::path outPath = fs::absolute(dir, ec);
+  if (ec) return ioError(dir + ": cannot resolve the path: " + ec.message());
+  fs::path firstMissing;
+  for (fs::path p = outPath.parent_path(); !p.empty() && p != p.root_path() && !fs::exists(p, ec); p = p.parent_path()) firstMissing = p;
+  {
+    SignalsHeld held;
+    if (!firstMissing.empty() && !fs::create_directories(outPath.parent_path(), ec))
+      return ioError(dir + ": cannot create the folders above it: " + ec.message());
+    if (!firstMissing.empty()) {
+      f->madeParent_ = firstMissing.string();
+      f->parentRemoval_.emplace(f->madeParent_, /*folder=*/true);
+    }
+  }
+  // One run per output folder at a time: two would each swap in their folder and claim success.
+  EDGEOPT_ASSIGN_OR_RETURN(f->lock_, PathLock::acquire(dir));
+  // A fresh folder of its own beside dir (two runs into one dir must not share it).
+  std::string tmpl = (outPath.parent_path() / (outPath.filename().string() + ".tmp-edgeopt-XXXXXX")).string();
+  SignalsHeld held;
+  if (!::mkdtemp(tmpl.data())) return ioError(dir + ": cannot create a working folder beside it");
+  f->work_ = tmpl;
+  f->workRemoval_.emplace(f->work_, /*folder=*/true);
+  return f;
+}
+
+OutputFolder::~OutputFolder() {
+  std::error_code ec;
+  if (!work_.empty() && !committed_) fs::remove_all(work_, ec);
+  if (!madeParent_.empty() && !committed_) fs::remove_all(madeParent_, ec);
+}
+
+Status OutputFolder::commit() {
+  std::error_code ec;
+  std::string list;
+  for (auto it = fs::recursive_directory_iterator(work_, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (!it->is_directory()) list += fs::relative(it->path(), work_).string() + "\n";
+  EDGEOPT_RETURN_IF_ERROR(writeFileAtomically(work_ + "/" + kManifest, list));
+  // mkdtemp made it 0700; an output folder gets the mode any new folder would (0777 minus the umask).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(work_.c_str(), 0777 & ~mask);
+  EDGEOPT_RETURN_IF_ERROR(checkOutputFolder(dir_, command_, legacyNames_));  // another run may have written it meanwhile
+  if (fs::exists(dir_, ec)) {
+    fs::remove_all(dir_, ec);
+    if (ec) return ioError(dir_ + ": cannot replace: " + ec.message());
+  }
+  fs::rename(work_, dir_, ec);
+  if (ec) return ioError(dir_ + ": cannot move the output into place: " + ec.message());
+  committed_ = true;
+  workRemoval_.reset();
+  parentRemoval_.reset();  // they hold the finished output now
+  return Status::Ok();
+}
+
+Status writeOutputFolder(const std::string& dir, const std::string& command,
+                         const std::vector<std::pair<std::string, std::string>>& files) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto folder, OutputFolder::begin(dir, command));
+  for (const auto& [name, bytes] : files)
+    EDGEOPT_RETURN_IF_ERROR(writeFileAtomically(folder->workDir() + "/" + name, bytes));
+  return folder->commit();
 }
 
 }  // namespace edgeopt::support

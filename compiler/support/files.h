@@ -6,7 +6,11 @@
 #include <functional>
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "compiler/ir/status.h"
 
@@ -76,5 +80,40 @@ Status writeFileAtomically(const std::string& path, const std::string& bytes);
 // (a file too large to hold in memory); its error, or a write's, leaves nothing at `path`.
 Status writeFileAtomically(const std::string& path,
                            const std::function<Status(const std::function<Status(const void*, size_t)>& write)>& produce);
+
+// A folder of outputs written as a whole (compile -o, split -o). The rules, for a command named
+// `command`: the folder may be absent, empty, or an earlier output of that command that holds only
+// what its manifest (".edgeopt-output", one relative path per line) lists — or, for outputs written
+// before manifests, only `legacyNames` beside a report.json; never the working folder or one above
+// it. Anything else is refused, never overwritten.
+Status checkOutputFolder(const std::string& dir, const std::string& command, const std::set<std::string>& legacyNames = {});
+
+// begin() checks the folder, makes the folders above it that are missing (as mkdir -p; removed
+// again unless commit() succeeds), locks it against other runs (PathLock) and makes a fresh
+// working folder beside it. Outputs are written into workDir(); commit() lists them in the
+// manifest and moves the working folder into place, replacing an earlier output (checked again).
+// Without commit() — an error, or a signal — nothing is left behind.
+class OutputFolder {
+ public:
+  static StatusOr<std::unique_ptr<OutputFolder>> begin(const std::string& dir, const std::string& command,
+                                                       std::set<std::string> legacyNames = {});
+  ~OutputFolder();
+  const std::string& workDir() const { return work_; }
+  Status commit();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+ private:
+  OutputFolder() = default;
+  std::string dir_, command_, work_, madeParent_;
+  std::set<std::string> legacyNames_;
+  std::unique_ptr<PathLock> lock_;
+  std::optional<PendingRemoval> parentRemoval_, workRemoval_;
+  bool committed_ = false;
+};
+
+// An OutputFolder holding exactly `files` (name relative to the folder -> bytes).
+Status writeOutputFolder(const std::string& dir, const std::string& command,
+                         const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace edgeopt::support

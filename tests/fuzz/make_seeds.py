@@ -11,9 +11,13 @@ import os
 import struct
 import zlib
 
+import sys
+
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reliability"))
+from builders import idx_bytes as idx, npy_header, png_bytes, raw_tensor, vi  # noqa: E402
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -30,41 +34,15 @@ def npy(array):
     return b.getvalue()
 
 
-def npy_header(descr, shape, payload=b"", fortran=False):
-    head = ("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape)).encode()
-    head += b" " * (63 - (len(head) + 10) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head + payload
-
-
-def idx(dtype_code, dims, payload):
-    return struct.pack(">BBBB", 0, 0, dtype_code, len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
-
-
 def png(width, height, channels=1, pixels=None):
     color = {1: 0, 3: 2, 4: 6}[channels]
     raw = pixels if pixels is not None else b"".join(b"\x00" + bytes((x * 7 + y) % 256 for x in range(width * channels)) for y in range(height))
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return png_bytes(width, height, color, zlib.compress(raw))
 
 
 def model(nodes, inputs, outputs, inits=(), opset=17):
     g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
-
-
-def raw_tensor(name, dims, raw):
-    """A float tensor whose dims need not match its bytes (make_tensor checks that)."""
-    t = TensorProto()
-    t.name, t.data_type = name, TensorProto.FLOAT
-    t.dims.extend(dims)
-    t.raw_data = raw
-    return t
-
-
-def vi(name, dims, t=TensorProto.FLOAT):
-    return helper.make_tensor_value_info(name, t, dims)
 
 
 SEP = b"|||\n"
@@ -107,17 +85,17 @@ put("dataset", "jpeg_truncated", b"\x04" + b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x0
 x = vi("x", [1, 1, 28, 28])
 w = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
 put("onnx", "conv", model([helper.make_node("Conv", ["x", "w"], ["y"])], [x], [vi("y", [1, 2, 26, 26])], [w]))
-put("onnx", "conv_bias_short", model([helper.make_node("Conv", ["x", "w", "b"], ["y"])], [x], [vi("y", None)],
+put("onnx", "conv_bias_short", model([helper.make_node("Conv", ["x", "w", "b"], ["y"])], [x], [vi("y", 4)],
                                      [w, numpy_helper.from_array(np.ones(1, np.float32), "b")]))
-put("onnx", "batch_zero", model([helper.make_node("Conv", ["x", "w"], ["y"])], [vi("x", [0, 1, 28, 28])], [vi("y", None)], [w]))
+put("onnx", "batch_zero", model([helper.make_node("Conv", ["x", "w"], ["y"])], [vi("x", [0, 1, 28, 28])], [vi("y", 4)], [w]))
 big = raw_tensor("big", [3, 6148914691236517206], b"\0" * 8)
 put("onnx", "slice_dims_overflow", model(
-    [helper.make_node("Slice", ["big", "s", "e"], ["y"])], [], [vi("y", None)],
+    [helper.make_node("Slice", ["big", "s", "e"], ["y"])], [], [vi("y", 2)],
     [big, numpy_helper.from_array(np.array([0], np.int64), "s"), numpy_helper.from_array(np.array([1], np.int64), "e")]))
 huge = raw_tensor("h", [750000000], b"\0" * 8)
-put("onnx", "initializer_more_than_bytes", model([helper.make_node("Identity", ["h"], ["y"])], [], [vi("y", None)], [huge]))
+put("onnx", "initializer_more_than_bytes", model([helper.make_node("Identity", ["h"], ["y"])], [], [vi("y", 1)], [huge]))
 put("onnx", "resize_huge_scales", model(
-    [helper.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")], [x], [vi("y", None)],
+    [helper.make_node("Resize", ["x", "", "sc"], ["y"], mode="nearest")], [x], [vi("y", 4)],
     [numpy_helper.from_array(np.array([1, 1, 1e9, 1e9], np.float32), "sc")]))
 ext = raw_tensor("e", [4], b"")
 ext.ClearField("raw_data")
@@ -125,17 +103,17 @@ ext.data_location = TensorProto.EXTERNAL
 for k, v in (("location", "."), ("offset", "1"), ("length", str(2**63 - 1))):
     entry = ext.external_data.add()
     entry.key, entry.value = k, v
-put("onnx", "external_data_dot", model([helper.make_node("Identity", ["e"], ["y"])], [], [vi("y", None)], [ext]))
+put("onnx", "external_data_dot", model([helper.make_node("Identity", ["e"], ["y"])], [], [vi("y", 1)], [ext]))
 put("onnx", "opset13_relu_chain", model([helper.make_node("Relu", ["x" if i == 0 else "t%d" % (i - 1)], ["t%d" % i if i < 99 else "y"])
-                                         for i in range(100)], [x], [vi("y", None)], opset=13))
-put("onnx", "opset9_softmax", model([helper.make_node("Softmax", ["x"], ["y"], axis=1)], [vi("x", [2, 5])], [vi("y", None)], opset=9))
-leaf = helper.make_graph([helper.make_node("Identity", ["x"], ["o"])], "b", [], [vi("o", None)])
+                                         for i in range(100)], [x], [vi("y", 4)], opset=13))
+put("onnx", "opset9_softmax", model([helper.make_node("Softmax", ["x"], ["y"], axis=1)], [vi("x", [2, 5])], [vi("y", 2)], opset=9))
+leaf = helper.make_graph([helper.make_node("Identity", ["x"], ["o"])], "b", [], [vi("o", 4)])
 body = leaf
 for depth in range(60):  # nested in the then-branch only (both would double the size per level)
     node = helper.make_node("If", ["c"], ["o"], then_branch=body, else_branch=leaf)
-    body = helper.make_graph([node], "b%d" % depth, [], [vi("o", None)])
-put("onnx", "if_nested_60", model(body.node[:], [vi("c", [], TensorProto.BOOL), x], [vi("o", None)]))
-put("onnx", "name_with_escape", model([helper.make_node("Bogus\x1b[31m\nOp", ["x"], ["y"], name="n\x1b]0;t\x07")], [x], [vi("y", None)]))
-put("onnx", "gemm_mismatch", model([helper.make_node("Gemm", ["a", "b"], ["y"])], [vi("a", [2, 3])], [vi("y", None)],
+    body = helper.make_graph([node], "b%d" % depth, [], [vi("o", 4)])
+put("onnx", "if_nested_60", model(body.node[:], [vi("c", [], TensorProto.BOOL), x], [vi("o", 4)]))
+put("onnx", "name_with_escape", model([helper.make_node("Bogus\x1b[31m\nOp", ["x"], ["y"], name="n\x1b]0;t\x07")], [x], [vi("y", 4)]))
+put("onnx", "gemm_mismatch", model([helper.make_node("Gemm", ["a", "b"], ["y"])], [vi("a", [2, 3])], [vi("y", 2)],
                                    [numpy_helper.from_array(np.ones((4, 5), np.float32), "b")]))
 print("seeds written to", here)

@@ -19,6 +19,7 @@
 #include "api/finetune.h"
 #include "api/prune.h"
 #include "api/report_diff.h"
+#include "api/split.h"
 #include "tools/edgeopt/progress.h"
 #include "tools/edgeopt/recipe.h"
 
@@ -315,6 +316,7 @@ struct QuantizeArgs {
   int64_t attributionSamples = 0;
   std::string out, calibrator = "minmax", exclude, reportPath, forTargets;
   double percentile = 99.99;
+  bool percentileGiven = false;
   bool perTensor = false, sensitivity = false, json = false, quiet = false;
   std::string target = "x86";
   int threads = 0;
@@ -444,6 +446,8 @@ int cmdQuantize(const std::string& modelPath, const QuantizeArgs& a) {
   auto calibrator = edgeopt::quant::parseCalibrator(a.calibrator);
   if (!calibrator.ok()) return report(calibrator.status());
   options.calibrator = calibrator.value();
+  if (a.percentileGiven && options.calibrator != edgeopt::quant::Calibrator::kPercentile)
+    return report(edgeopt::invalidInput("--percentile applies to --calibrator percentile only (the calibrator is " + a.calibrator + ")"));
   options.percentile = a.percentile;
   options.perTensorWeights = a.perTensor;
   options.attributionSamples = a.attributionSamples;
@@ -686,6 +690,132 @@ int cmdBench(const std::string& modelPath, const BenchArgs& a) {
   return kExitOk;
 }
 
+struct SplitArgs {
+  std::vector<std::string> shapes, profiles, scales;
+  std::string tiers = "device,edge,cloud", bandwidth, rtt, sweep = "1,2,5,10,20,50,100,200,500,1000,10000", out;
+  int threads = 1, iters = 30;
+  bool json = false;
+};
+
+// The comma-separated items of `list`, without surrounding spaces ("" gives none).
+std::vector<std::string> commaItems(const std::string& list) {
+  std::vector<std::string> items;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    items.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+  }
+  return items;
+}
+
+// A number followed by one of `units` (case-insensitive; none: factor 1), times the unit's factor;
+// nullopt when the text is not that.
+std::optional<double> numberWithUnit(const std::string& text, const std::vector<std::pair<std::string, double>>& units) {
+  std::string t;
+  for (char c : text)
+    if (!std::isspace(static_cast<unsigned char>(c))) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  double factor = 1;
+  for (const auto& [unit, f] : units)
+    if (t.size() > unit.size() && t.compare(t.size() - unit.size(), unit.size(), unit) == 0) {
+      t.resize(t.size() - unit.size());
+      factor = f;
+      break;
+    }
+  char* end = nullptr;
+  const double v = t.empty() ? 0 : std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !std::isfinite(v)) return std::nullopt;
+  return v * factor;
+}
+
+// "20Mbps", "1.5Gbps", "800kbps" or a plain number of Mbit/s.
+Status parseBandwidthMbps(const std::string& text, double* mbps) {
+  const auto v = numberWithUnit(text, {{"gbps", 1e3}, {"mbps", 1}, {"kbps", 1e-3}});
+  if (!v || !(*v > 0))
+    return edgeopt::invalidInput("--bandwidth '" + text + "': expected a positive rate such as 20Mbps, 1Gbps or 800kbps");
+  *mbps = *v;
+  return Status::Ok();
+}
+
+// "10ms", "0.2s", "500us" or a plain number of milliseconds.
+Status parseMilliseconds(const std::string& text, double* ms) {
+  const auto v = numberWithUnit(text, {{"ms", 1}, {"us", 1e-3}, {"s", 1e3}});
+  if (!v || !(*v >= 0))
+    return edgeopt::invalidInput("--rtt '" + text + "': expected a time such as 10ms, 0.2s or 500us");
+  *ms = *v;
+  return Status::Ok();
+}
+
+int cmdSplit(const std::string& modelPath, const SplitArgs& a) {
+  edgeopt::api::SplitOptions o;
+  o.threads = a.threads;
+  o.iters = a.iters;
+  if (Status st = parseShapes(a.shapes, &o.inputShapes); !st.ok()) return report(st);
+  o.tiers = commaItems(a.tiers);
+  const auto bandwidths = commaItems(a.bandwidth);
+  const auto rtts = commaItems(a.rtt);
+  if (bandwidths.size() != rtts.size())
+    return report(edgeopt::invalidInput("--bandwidth has " + std::to_string(bandwidths.size()) + " value(s) and --rtt " +
+                                        std::to_string(rtts.size()) + ": give one of each per link"));
+  if (o.tiers.size() != bandwidths.size() + 1) {
+    if (a.tiers != SplitArgs{}.tiers)
+      return report(edgeopt::invalidInput("--tiers names " + std::to_string(o.tiers.size()) + " tiers; --bandwidth and --rtt give " +
+                                          std::to_string(bandwidths.size()) + " link(s), which join " +
+                                          std::to_string(bandwidths.size() + 1)));
+    if (bandwidths.size() + 1 > o.tiers.size() || bandwidths.empty())
+      return report(edgeopt::invalidInput("--bandwidth and --rtt: one value per link, 1 (device -> edge) or 2 (device -> edge -> cloud)"));
+    o.tiers.resize(bandwidths.size() + 1);
+  }
+  for (size_t i = 0; i < bandwidths.size(); ++i) {
+    edgeopt::api::Link link;
+    if (Status st = parseBandwidthMbps(bandwidths[i], &link.bandwidthMbps); !st.ok()) return report(st);
+    if (Status st = parseMilliseconds(rtts[i], &link.rttMs); !st.ok()) return report(st);
+    o.links.push_back(link);
+  }
+  for (const auto& p : a.profiles) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
+      return report(edgeopt::invalidInput("--profile '" + p + "': expected TIER=FILE (a file `edgeopt bench --json` wrote)"));
+    o.profileFiles[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  for (const auto& list : a.scales)
+    for (const auto& p : commaItems(list)) {
+      const auto eq = p.find('=');
+      const auto v = eq == std::string::npos ? std::nullopt : numberWithUnit(p.substr(eq + 1), {});
+      if (!v) return report(edgeopt::invalidInput("--scale '" + p + "': expected TIER=FACTOR, e.g. edge=0.25"));
+      o.scale[p.substr(0, eq)] = *v;
+    }
+  if (!a.sweep.empty())
+    for (const auto& b : commaItems(a.sweep)) {
+      double mbps = 0;
+      if (Status st = parseBandwidthMbps(b, &mbps); !st.ok()) return report(edgeopt::invalidInput("--sweep: " + st.message()));
+      o.sweepMbps.push_back(mbps);
+    }
+  if (Status st = edgeopt::api::checkOutputFolder(a.out, "split"); !st.ok()) return report(st);
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  auto result = edgeopt::api::planSplit(model.value(), o);
+  if (!result.ok()) return report(result.status().withContext(modelPath));
+  const auto& r = result.value();
+  std::vector<std::pair<std::string, std::string>> files;
+  for (size_t i = 0; i < r.parts.size(); ++i) {
+    auto bytes = edgeopt::onnx_io::exportModelBytes(r.parts[i]);
+    if (!bytes.ok()) return report(bytes.status().withContext("split part " + r.partTiers[i]));
+    files.push_back({r.partTiers[i] + ".onnx", bytes.value()});
+  }
+  const std::string text = edgeopt::api::splitText(r), json = edgeopt::api::splitJson(r);
+  files.push_back({"split.json", json + "\n"});
+  files.push_back({"split.txt", text});
+  if (Status st = edgeopt::api::writeOutputFolder(a.out, "split", files); !st.ok()) return report(st);
+  if (a.json) {
+    std::cout << json << "\n";
+  } else {
+    std::cout << text << "wrote " << a.out << "/ (";
+    for (size_t i = 0; i < files.size(); ++i) std::cout << (i ? ", " : "") << files[i].first;
+    std::cout << ")\n";
+  }
+  return kExitOk;
+}
+
 // The CPUs --arm-cpu accepts: qemu-aarch64 models of ARMv8.0 (cortex-a53, -a57, -a72) and ARMv8.2
 // with the dot product (cortex-a55, -a76, neoverse-n1), and qemu's "max".
 const CLI::IsMember kArmCpus({"cortex-a53", "cortex-a57", "cortex-a72", "cortex-a55", "cortex-a76", "neoverse-n1", "max"});
@@ -698,13 +828,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", edgeopt::api::version());
   // Resource limits (checked before allocating); given before or after the command.
   app.fallthrough();
-  std::string maxTensorBytes, maxImagePixels;
+  std::string maxTensorBytes, maxImagePixels, maxModelBytes;
   app.add_option("--max-tensor-bytes", maxTensorBytes,
                  "Largest tensor any command allocates (default 4294967296 = 4 GiB; also EDGEOPT_MAX_TENSOR_BYTES)")
       ->check(CLI::PositiveNumber);
   app.add_option("--max-image-pixels", maxImagePixels,
                  "Largest image (width x height from its header) the data readers decode (default 67108864; also "
                  "EDGEOPT_MAX_IMAGE_PIXELS)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-model-bytes", maxModelBytes,
+                 "Largest model read: its .onnx file plus its external data (default 4294967296 = 4 GiB; also "
+                 "EDGEOPT_MAX_MODEL_BYTES)")
       ->check(CLI::PositiveNumber);
 
   std::string modelPath, out, target = "ref";
@@ -768,8 +902,8 @@ int main(int argc, char** argv) {
   eval->add_option("--limit", evalArgs.data.limit, "Use at most N samples")->check(CLI::NonNegativeNumber);
   eval->add_option("--skip", evalArgs.data.skip, "Leave out the first N samples (e.g. the ones calibration used)")
       ->check(CLI::NonNegativeNumber);
-  eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
-  eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0);
+  auto* evalShuffle = eval->add_flag("--shuffle", evalArgs.data.shuffle, "Take a seeded random subset/order instead of file order");
+  eval->add_option("--seed", evalArgs.data.seed, "Seed for --shuffle")->default_val(0)->needs(evalShuffle);
   eval->add_option("--batch", evalArgs.batch, "Samples per executor run")->default_val(32)->check(CLI::Range(1, 65536));
   eval->add_option("--target", evalArgs.target, targetHelp())->default_val("ref");
   eval->add_option("--threads", evalArgs.threads, "Threads for --target x86")->default_val(1)->check(CLI::Range(1, 1024));
@@ -905,6 +1039,27 @@ int main(int argc, char** argv) {
   bool failOnWorse = false;
   reportCmd->add_flag("--fail-on-worse", failOnWorse, "Exit 3 when a figure is worse in B (a CI gate against the last run)");
 
+  SplitArgs sa;
+  auto* splitCmd = app.add_subcommand(
+      "split", "Choose where to cut a model between device, edge and cloud from per-node latency and link figures; write the parts");
+  splitCmd->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8: a cut then sends int8 tensors)")->required();
+  splitCmd->add_option("--output,-o", sa.out, "Output folder: TIER.onnx per non-empty part, split.json, split.txt")->required();
+  splitCmd->add_option("--bandwidth", sa.bandwidth,
+                       "Link bandwidths, comma-separated, one per link in tier order (device->edge[,edge->cloud]), e.g. 20Mbps,1Gbps")
+      ->required();
+  splitCmd->add_option("--rtt", sa.rtt, "Link round-trip times, one per link, e.g. 10ms,30ms")->required();
+  splitCmd->add_option("--tiers", sa.tiers, "Tier names, the device first (default: device,edge,cloud, as many as the links join)");
+  splitCmd->add_option("--profile", sa.profiles,
+                       "TIER=FILE: that tier's per-node latency, the output of `edgeopt bench --json` run there; repeatable "
+                       "(a tier without one is measured here on x86)");
+  splitCmd->add_option("--scale", sa.scales, "TIER=FACTOR[,...]: multiply a tier's latencies, e.g. edge=0.25 for a server 4x this machine");
+  splitCmd->add_option("--shape", sa.shapes, "Input shape, e.g. input=1x3x224x224 (symbolic dims default to 1); repeatable");
+  splitCmd->add_option("--sweep", sa.sweep, "Bandwidths of the first link at which to report the best cut too (\"\" for none)")
+      ->default_val(sa.sweep);
+  splitCmd->add_option("--threads", sa.threads, "Threads for the x86 measurement")->default_val(1)->check(CLI::Range(1, 1024));
+  splitCmd->add_option("--iters", sa.iters, "Timed runs of the x86 measurement")->default_val(30)->check(CLI::Range(1, 1000000));
+  splitCmd->add_flag("--json", sa.json, "Print split.json instead of the text summary");
+
   auto* finetune = app.add_subcommand("finetune", "Fine-tune a (pruned) model by knowledge distillation from its teacher");
   finetune->add_option("MODEL", modelPath, "The student: an fp32 ONNX model (e.g. the output of prune)")->required();
   finetune->add_option("--teacher", fa.teacher, "The uncompressed model to distill from (without it: cross-entropy on the labels)");
@@ -946,8 +1101,8 @@ int main(int argc, char** argv) {
   quantize->add_option("--calib", qa.calib.path, "Calibration data (the forms of eval's --data; labels not needed)")->required();
   quantize->add_option("--preprocess", qa.calib.preprocess, "Preprocessing spec for the calibration data (see eval)");
   quantize->add_option("--limit", qa.calib.limit, "Use at most N calibration samples")->check(CLI::NonNegativeNumber);
-  quantize->add_flag("--shuffle", qa.calib.shuffle, "Take a seeded random subset instead of the first samples");
-  quantize->add_option("--seed", qa.calib.seed, "Seed for --shuffle")->default_val(0);
+  auto* quantizeShuffle = quantize->add_flag("--shuffle", qa.calib.shuffle, "Take a seeded random subset instead of the first samples");
+  quantize->add_option("--seed", qa.calib.seed, "Seed for --shuffle")->default_val(0)->needs(quantizeShuffle);
   quantize->add_option("--output,-o", qa.out, "Where to write the QDQ ONNX model")->required();
   quantize->add_option("--calibrator", qa.calibrator, "minmax, percentile, entropy or mse")->default_val("minmax");
   quantize->add_option("--percentile", qa.percentile, "Percentile for --calibrator percentile")->default_val(99.99)
@@ -997,7 +1152,7 @@ int main(int argc, char** argv) {
     });
     if (argc > 1 && argv[1][0] != '-' && !isCommand) {
       std::cerr << "edgeopt: error: unknown command '" << edgeopt::api::printable(argv[1])
-                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune, report; see edgeopt --help)\n";
+                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune, report, split; see edgeopt --help)\n";
       return kExitBadInput;
     }
     std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
@@ -1006,6 +1161,7 @@ int main(int argc, char** argv) {
   // The limits are read once, from the environment, where the options put them.
   if (!maxTensorBytes.empty()) ::setenv("EDGEOPT_MAX_TENSOR_BYTES", maxTensorBytes.c_str(), 1);
   if (!maxImagePixels.empty()) ::setenv("EDGEOPT_MAX_IMAGE_PIXELS", maxImagePixels.c_str(), 1);
+  if (!maxModelBytes.empty()) ::setenv("EDGEOPT_MAX_MODEL_BYTES", maxModelBytes.c_str(), 1);
   try {
     if (*inspect) return cmdInspect(modelPath, json);
     if (*run) return cmdRun(modelPath, inputArgs, out, target, threads, iters, armCpu, runBatch, json);
@@ -1020,12 +1176,16 @@ int main(int argc, char** argv) {
       return cmdCompile(modelPath, ca);
     }
     if (*eval) return cmdEval(modelPath, evalArgs);
-    if (*quantize) return cmdQuantize(modelPath, qa);
+    if (*quantize) {
+      qa.percentileGiven = quantize->count("--percentile") > 0;
+      return cmdQuantize(modelPath, qa);
+    }
     if (*prune) {
       pa.roundGiven = prune->count("--round") > 0;
       return cmdPrune(modelPath, pa);
     }
     if (*finetune) return cmdFinetune(modelPath, fa);
+    if (*splitCmd) return cmdSplit(modelPath, sa);
     if (*reportCmd) {
       auto diff = edgeopt::api::diffReportFiles(reportFiles[0], reportFiles[1]);
       if (!diff.ok()) return report(diff.status());
