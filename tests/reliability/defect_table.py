@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import stat
-import struct
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,9 @@ import zlib
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from builders import idx_bytes, npy_header, png_bytes, raw_tensor, vi  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = os.path.join(REPO, "examples", "tiny_cnn.onnx")
@@ -37,28 +39,12 @@ RSS_LIMIT_MB = 400
 
 # ---- inputs ---------------------------------------------------------------------------------------
 
-def vi(name, dims, t=TensorProto.FLOAT):
-    """dims: a list, or a rank (symbolic dims: ONNX 1.12's checker wants a shape on graph outputs)."""
-    if isinstance(dims, int):
-        dims = ["d%d" % i for i in range(dims)]
-    return helper.make_tensor_value_info(name, t, dims)
-
-
 def save_model(path, nodes, inputs, outputs, inits=(), opset=17):
     g = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(inits))
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     m.ir_version = 8
     with open(path, "wb") as f:
         f.write(m.SerializeToString())
-
-
-def raw_tensor(name, dims, raw):
-    """A float tensor whose dims need not match its bytes (make_tensor checks that)."""
-    t = TensorProto()
-    t.name, t.data_type = name, TensorProto.FLOAT
-    t.dims.extend(dims)
-    t.raw_data = raw
-    return t
 
 
 def external_tensor(name, dims, location, offset=None, length=None):
@@ -73,26 +59,15 @@ def external_tensor(name, dims, location, offset=None, length=None):
     return t
 
 
-def npy_header(descr, shape, payload=b""):
-    head = ("{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)).encode()
-    head += b" " * (63 - (len(head) + 10) % 64) + b"\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head + payload
-
-
 def write(path, data):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
 
 
-def png_chunk(kind, body):
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-
-
 def png_header_only(width, height, color=0):
     """A PNG whose header declares width x height but whose data is a few zero bytes."""
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)) +
-            png_chunk(b"IDAT", zlib.compress(b"\0" * 16)) + png_chunk(b"IEND", b""))
+    return png_bytes(width, height, color, zlib.compress(b"\0" * 16))
 
 
 def png_black(path, width, height):
@@ -103,13 +78,8 @@ def png_black(path, width, height):
     row = b"\0" * (1 + 3 * width)
     parts = [z.compress(row) for _ in range(height)]
     parts.append(z.flush())
-    write(path + ".part", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
-          png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b""))
+    write(path + ".part", png_bytes(width, height, 2, b"".join(parts)))
     os.rename(path + ".part", path)
-
-
-def idx_bytes(code, dims, payload):
-    return struct.pack(">BBBB", 0, 0, code, len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
 
 
 def tiny_input(d, name="x.npy", batch=1):
@@ -122,9 +92,7 @@ def labelled_images(d, count=4):
     rows = []
     for i in range(count):
         raw = b"".join(b"\0" + bytes((x * 9 + y * 3 + i) % 256 for x in range(28)) for y in range(28))
-        write(os.path.join(d, "imgs", "%d.png" % i),
-              b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0)) +
-              png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+        write(os.path.join(d, "imgs", "%d.png" % i), png_bytes(28, 28, 0, zlib.compress(raw)))
         rows.append("%d.png,%d\n" % (i, i % 10))
     write(os.path.join(d, "imgs", "labels.csv"), "".join(rows).encode())
     return "imgs"
@@ -509,9 +477,7 @@ def _(d):
 @case("corrupt-png", 9, "`eval` of a PNG with a corrupt data chunk (libpng's own complaint)")
 def _(d):
     shutil.copy(TINY, os.path.join(d, "m.onnx"))
-    good = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 28, 28, 8, 0, 0, 0, 0)) +
-            png_chunk(b"IDAT", b"\x78\x9c\xff\xff\xff\xff garbage") + png_chunk(b"IEND", b""))
-    write(os.path.join(d, "imgs", "c", "bad.png"), good)
+    write(os.path.join(d, "imgs", "c", "bad.png"), png_bytes(28, 28, 0, b"\x78\x9c\xff\xff\xff\xff garbage"))
     return ["eval", "m.onnx", "--data", "imgs", "--preprocess", "channels=gray"]
 
 
