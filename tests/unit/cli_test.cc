@@ -526,6 +526,44 @@ TEST_F(CliEvalTest, OptionsThatWouldDoNothingAreErrors) {
                  path("c3"));
   expectBadInput(cli("run " + model() + " -i " + path("x20.npy") + " -o " + path("z.npy") + " --target arm-neon --arm-cpu bogus"),
                  "--arm-cpu: bogus not in", path("z.npy"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q1.onnx") + " --percentile 99.9"),
+                 "--percentile applies to --calibrator percentile only", path("q1.onnx"));
+  expectBadInput(cli("quantize " + model() + " --calib " + path("x20.npy") + " -o " + path("q2.onnx") + " --seed 3"),
+                 "--seed requires --shuffle", path("q2.onnx"));
+  expectBadInput(cli("eval " + model() + " --data " + path("x20.npy") + " --labels " + path("y20.npy") + " --seed 3"),
+                 "--seed requires --shuffle");
+}
+
+// edgeopt split (issue 17): the parts and split.json; a profile of another model, links that do
+// not add up and a folder holding the user's files are refused before anything is written.
+TEST_F(CliEvalTest, SplitWritesThePartsAndRefusesBadInput) {
+  const std::string zoo = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+  const std::string links = " --bandwidth 1Gbps,10Gbps --rtt 0.01ms,0.01ms --iters 3 --sweep 1,1000";
+  auto r = cli("split " + zoo + links + " --scale device=4,cloud=0.2 --json -o " + path("s1"));
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("s1/split.json")));
+  EXPECT_EQ(j["schema"], "edgeopt.split/1");
+  EXPECT_NEAR(j["chosen"]["total_ms"].get<double>(), j["brute_force"]["total_ms"].get<double>(), 1e-9);
+  EXPECT_LT(j["chosen"]["total_ms"].get<double>(), j["all_on_device"]["total_ms"].get<double>());
+  EXPECT_EQ(j["sweep"].size(), 2u);
+  for (const auto& tier : j["parts"]) EXPECT_TRUE(fs::exists(path("s1/" + tier.get<std::string>() + ".onnx"))) << tier;
+  // Every part is a model edgeopt reads back.
+  for (const auto& tier : j["parts"])
+    EXPECT_EQ(cli("inspect " + path("s1/" + tier.get<std::string>() + ".onnx")).exitCode, 0) << tier;
+  // A second run replaces its own earlier output.
+  EXPECT_EQ(cli("split " + zoo + links + " -o " + path("s1")).exitCode, 0);
+
+  ASSERT_EQ(cli("bench " + model() + " --iters 2 --json").exitCode, 0);
+  fs::copy_file(path("stdout.txt"), path("tiny_profile.json"));
+  expectBadInput(cli("split " + zoo + links + " --profile device=" + path("tiny_profile.json") + " -o " + path("s2")),
+                 "the profile does not match the model", path("s2"));
+  expectBadInput(cli("split " + zoo + " --bandwidth 10Mbps,1Gbps --rtt 5ms -o " + path("s3")), "give one of each per link", path("s3"));
+  expectBadInput(cli("split " + zoo + " --bandwidth fast --rtt 5ms -o " + path("s4")), "--bandwidth 'fast'", path("s4"));
+  expectBadInput(cli("split " + zoo + links + " --scale edgy=2 -o " + path("s5")), "--scale names tier 'edgy'", path("s5"));
+  fs::create_directories(path("mine"));
+  std::ofstream(path("mine/notes.txt")) << "mine";
+  expectBadInput(cli("split " + zoo + links + " -o " + path("mine")), "not an edgeopt split output");
+  EXPECT_EQ(slurp(path("mine/notes.txt")), "mine");
 }
 
 // `quantize -o X --report X` wrote the report over the model (issue 20): refused, nothing written.
