@@ -1,5 +1,7 @@
 #include "api/split.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -9,11 +11,14 @@
 #include <unordered_set>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/bench.h"
 #include "api/optimize.h"
+#include "api/quantize.h"
+#include "targets/target.h"
 #include "compiler/pass/pass_manager.h"
 #include "compiler/support/files.h"
 #include "compiler/runtime/executor.h"
@@ -345,10 +350,19 @@ StatusOr<std::vector<double>> costsFromSteps(const ir::Model& model, const Split
   auto nodeName = [](const ir::Node* n) { return n->name().empty() ? n->outputs()[0]->name() : n->name(); };
   std::vector<double> ms(g.nodes.size(), 0.0);
   size_t matched = 0;
+  // A target that lowers a QDQ model names each int8 step (and its output) after the float node
+  // (value) it came from, plus "_int8" (passes/lower_qdq): it counts for that node.
+  auto lookup = [&](const std::string& name) {
+    static const std::string suffix = "_int8";
+    if (known.count(name) || model.graph->findValue(name) || name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      return name;
+    return name.substr(0, name.size() - suffix.size());
+  };
   for (const auto& step : steps) {
-    std::string owner = step.node;
+    std::string owner = lookup(step.node);
     if (!known.count(owner)) {
-      const ir::Value* v = model.graph->findValue(step.node);
+      const ir::Value* v = model.graph->findValue(owner);
       if (!v)
         return invalidInput(source + ": the profile does not match the model: its step '" + step.node + "' (" + step.op +
                             ") names no node or tensor of the model");
@@ -389,6 +403,29 @@ StatusOr<std::vector<StepProfile>> readBenchProfile(const std::string& path) {
   return steps;
 }
 
+// The arm-neon target's cost-model estimate (Cortex-A76; int8 models), whole and per step: its
+// package is emitted into a temporary folder, which is removed again.
+StatusOr<targets::Artifact> armNeonEstimate(const ir::Model& model) {
+  EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find("arm-neon"));
+  bool quantized = false;
+  for (const ir::Node* n : model.graph->nodes()) quantized = quantized || n->opType() == "QuantizeLinear";
+  if (!quantized) return invalidInput("--profile TIER=arm-neon: the arm-neon estimate is for int8 models; quantize the model first");
+  ir::Model prepared = ir::cloneModel(model);
+  EDGEOPT_RETURN_IF_ERROR(prepareForExecution(prepared, target));
+  std::string dir = (std::filesystem::temp_directory_path() / "edgeopt-split-XXXXXX").string();
+  if (!::mkdtemp(dir.data())) return ioError("cannot create a temporary folder for the arm-neon package");
+  const support::PendingRemoval removedOnSignal(dir, /*folder=*/true);
+  targets::ArtifactInputs inputs;
+  inputs.fp32 = &model;
+  inputs.int8 = &prepared;
+  auto artifact = target->emit(inputs, dir);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (!artifact.ok()) return artifact.status().withContext("arm-neon");
+  if (artifact->estimatedLayers.empty()) return invalidInput("arm-neon gives no per-step estimate for this model");
+  return artifact;
+}
+
 }  // namespace
 
 StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o) {
@@ -419,7 +456,19 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
   for (const auto& tier : o.tiers) {
     std::vector<double> ms;
     std::string source;
-    if (auto file = o.profileFiles.find(tier); file != o.profileFiles.end()) {
+    if (auto file = o.profileFiles.find(tier); file != o.profileFiles.end() && file->second == "arm-neon") {
+      EDGEOPT_ASSIGN_OR_RETURN(const targets::Artifact estimate, armNeonEstimate(model));
+      std::vector<StepProfile> steps;
+      for (const auto& layer : estimate.estimatedLayers) {
+        StepProfile p;
+        p.node = layer.node;
+        p.op = layer.op;
+        p.medianMs = layer.ms;
+        steps.push_back(std::move(p));
+      }
+      EDGEOPT_ASSIGN_OR_RETURN(ms, costsFromSteps(model, r.graph, steps, "the arm-neon estimate"));
+      source = "arm-neon cost model (Cortex-A76 at 2.4 GHz, llvm-mca kernel throughputs, compute only)";
+    } else if (file != o.profileFiles.end()) {
       EDGEOPT_ASSIGN_OR_RETURN(auto steps, readBenchProfile(file->second));
       EDGEOPT_ASSIGN_OR_RETURN(ms, costsFromSteps(model, r.graph, steps, file->second));
       source = file->second;
@@ -462,7 +511,13 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
     begin = std::max(begin, end);
   }
   EDGEOPT_RETURN_IF_ERROR(checkComposition(model, r.parts, o.inputShapes));
-  if (!o.profileFiles.count(r.tiers[0]) && !r.partTiers.empty() && r.partTiers[0] == r.tiers[0]) {
+  const bool devicePart = !r.partTiers.empty() && r.partTiers[0] == r.tiers[0];
+  const auto deviceProfile = o.profileFiles.find(r.tiers[0]);
+  if (devicePart && deviceProfile != o.profileFiles.end() && deviceProfile->second == "arm-neon") {
+    EDGEOPT_ASSIGN_OR_RETURN(const targets::Artifact estimate, armNeonEstimate(r.parts[0]));
+    r.devicePartEstimateMs = estimate.estimatedLatencyMs;
+  }
+  if (devicePart && deviceProfile == o.profileFiles.end()) {
     BenchOptions b;
     b.runner = runnerOptionsFor("x86", o.threads);
     b.inputShapes = o.inputShapes;
@@ -499,6 +554,7 @@ std::string describeAssignment(const SplitResult& r, const SplitChoice& c) {
     if (!s.empty()) s += "; ";
     s += r.tiers[t] + ": ";
     if (end <= begin) s += "nothing";
+    else if (end - begin == 1) s += "1 node (" + r.graph.nodes[begin] + ")";
     else s += std::to_string(end - begin) + " nodes (" + r.graph.nodes[begin] + " .. " + r.graph.nodes[end - 1] + ")";
     begin = std::max(begin, end);
   }
@@ -543,6 +599,9 @@ std::string splitText(const SplitResult& r) {
        (agrees ? (r.bruteForce.cuts == r.best.cuts ? " (the same cuts)" : " (other cuts, equal latency)") : " (DISAGREES)") + "\n";
   if (r.measuredDevicePartMs >= 0)
     s += "device part measured here: " + formatMs(r.measuredDevicePartMs) + " (predicted " + formatMs(r.best.computeMs[0]) + ")\n";
+  if (r.devicePartEstimateMs >= 0)
+    s += "device part as one arm-neon package: " + formatMs(r.devicePartEstimateMs) + " estimated (predicted from the per-step estimates " +
+         formatMs(r.best.computeMs[0]) + ")\n";
   if (!r.sweep.empty()) {
     s += "bandwidth sweep of link " + r.tiers[0] + " -> " + r.tiers[1] + ":\n";
     for (const auto& [mbps, c] : r.sweep) {
@@ -585,6 +644,7 @@ std::string splitJson(const SplitResult& r) {
   j["all_on_device"] = choice(r.allOnDevice);
   j["parts"] = r.partTiers;
   if (r.measuredDevicePartMs >= 0) j["device_part_measured_ms"] = r.measuredDevicePartMs;
+  if (r.devicePartEstimateMs >= 0) j["device_part_arm_neon_estimate_ms"] = r.devicePartEstimateMs;
   nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
   for (const auto& [mbps, c] : r.sweep) {
     auto e = choice(c);

@@ -84,8 +84,9 @@ struct SplitOptions {
   std::vector<std::string> tiers = {"device", "edge", "cloud"};  // the first is the device
   std::vector<Link> links;                                   // tiers.size() - 1, in tier order
   // A tier's per-node latency: `edgeopt bench --json` output measured on that tier (its steps'
-  // node names must be nodes of the model). A tier without a file is measured here (x86 target,
-  // `threads`, `iters`). Either is multiplied by the tier's scale (default 1), e.g. 0.25 for a
+  // node names must be nodes of the model), or "arm-neon": the NEON package's cost-model estimate
+  // per step (Cortex-A76; int8 models). A tier without one is measured here (x86 target,
+  // `threads`, `iters`). Each is multiplied by the tier's scale (default 1), e.g. 0.25 for a
   // server four times this machine's speed.
   std::map<std::string, std::string> profileFiles;
   std::map<std::string, double> scale;
@@ -105,6 +106,7 @@ struct SplitResult {
   std::vector<std::string> partTiers;                 // the tier of each part (empty tiers have none)
   std::vector<ir::Model> parts;
   double measuredDevicePartMs = -1;  // the device part benchmarked here, when its costs were measured here
+  double devicePartEstimateMs = -1;  // the device part's own arm-neon estimate, when its costs are arm-neon's
 };
 
 // Cleans the model up as every target does (the optimize pipeline: the node names bench's profiles
