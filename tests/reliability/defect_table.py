@@ -412,7 +412,7 @@ def _(d):
 
 
 def victim_intact(d, before):
-    return "" if open(os.path.join(d, "victim")).read() == "keep" else "victim overwritten through the symlink"
+    return "" if open(os.path.join(d, "victim"), "rb").read() == b"keep" else "victim overwritten through the symlink"
 
 
 @case("tmp-symlink", 8, "`optimize -o OUT.onnx` with a symlink OUT.onnx.tmp-edgeopt -> victim planted", expect=0, check=victim_intact)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "api/edgeopt.h"
+#include "api/exits.h"
 #include "api/finetune.h"
 #include "api/prune.h"
 #include "api/report_diff.h"
@@ -282,6 +283,17 @@ struct EvalArgs {
   int threads = 1;
 };
 
+// The comma-separated items of `list`, without surrounding spaces ("" gives none).
+std::vector<std::string> commaItems(const std::string& list) {
+  std::vector<std::string> items;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
+    items.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
+  }
+  return items;
+}
+
 int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   auto target = edgeopt::targets::find(a.target);
   if (!target.ok()) return report(target.status());
@@ -295,17 +307,67 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   edgeopt::cli::ProgressPrinter bar(a.quiet);
   options.progress = batchProgress(bar, "evaluate");
   bar({"evaluate", -1, "", true});
+  auto policy = edgeopt::api::exitPolicyOf(model.value());
+  if (!policy.ok()) return report(policy.status().withContext(modelPath));
   auto result = edgeopt::api::evaluate(model.value(), options);
   bar.clear();
   if (!result.ok()) return report(result.status());
+  std::optional<edgeopt::api::ExitStats> exitStats;
+  if (policy.value()) {
+    auto stats = edgeopt::api::evaluateExits(model.value(), *policy.value(), a.data, options.runner, a.batch);
+    if (!stats.ok()) return report(stats.status().withContext(modelPath));
+    exitStats = stats.value();
+  }
   if (!a.predictions.empty()) {
     const auto& p = result->predictions;
     Status st = edgeopt::data::writeNpy(
         edgeopt::ir::Tensor::fromVector<int64_t>({static_cast<int64_t>(p.size())}, p), a.predictions);
     if (!st.ok()) return report(st);
   }
-  std::cout << (a.json ? edgeopt::api::evalResultJson(result.value(), modelPath, a.data.path) + "\n"
-                       : edgeopt::api::evalResultText(result.value()));
+  if (a.json) {
+    auto j = nlohmann::ordered_json::parse(edgeopt::api::evalResultJson(result.value(), modelPath, a.data.path));
+    if (exitStats) {
+      j["exits"] = nlohmann::ordered_json::parse(edgeopt::api::exitStatsJson(*policy.value(), *exitStats));
+      j["average_macs"] = exitStats->averageMacs;
+    }
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::cout << edgeopt::api::evalResultText(result.value());
+    if (exitStats) std::cout << "with early exits (the model's policy): " << edgeopt::api::exitStatsText(*policy.value(), *exitStats);
+  }
+  return kExitOk;
+}
+
+struct ExitsArgs {
+  edgeopt::data::DataOptions data;
+  std::string points, out, target = "x86";
+  double budget = 0.5, maxAverageMacs = -1, heldOut = 0.3;
+  int grid = 4, threads = 1;
+  edgeopt::train::TrainOptions optimizer;
+  bool json = false;
+};
+
+int cmdExits(const std::string& modelPath, const ExitsArgs& a) {
+  if (auto t = edgeopt::targets::find(a.target); !t.ok()) return report(t.status());
+  std::error_code ec;
+  if (std::filesystem::weakly_canonical(a.out, ec) == std::filesystem::weakly_canonical(modelPath, ec))
+    return report(edgeopt::invalidInput("-o " + a.out + " names the input model; write the multi-exit model elsewhere"));
+  edgeopt::api::ExitOptions o;
+  o.data = a.data;
+  for (const auto& p : commaItems(a.points))
+    if (!p.empty()) o.points.push_back(p);
+  o.budgetPoints = a.budget;
+  o.maxAverageMacs = a.maxAverageMacs;
+  o.heldOut = a.heldOut;
+  o.grid = a.grid;
+  o.optimizer = a.optimizer;
+  o.runner = edgeopt::api::runnerOptionsFor(a.target, a.threads);
+  auto model = edgeopt::api::loadModel(modelPath);
+  if (!model.ok()) return report(model.status());
+  edgeopt::api::ExitReport r;
+  if (Status st = edgeopt::api::addExits(model.value(), o, &r); !st.ok()) return report(st.withContext(modelPath));
+  if (Status st = edgeopt::onnx_io::exportModel(model.value(), a.out); !st.ok()) return report(st);
+  std::cout << (a.json ? edgeopt::api::exitReportJson(r) + "\n" : edgeopt::api::exitReportText(r) + "wrote " + a.out + "\n");
   return kExitOk;
 }
 
@@ -697,17 +759,6 @@ struct SplitArgs {
   bool json = false;
 };
 
-// The comma-separated items of `list`, without surrounding spaces ("" gives none).
-std::vector<std::string> commaItems(const std::string& list) {
-  std::vector<std::string> items;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');) {
-    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    items.push_back(b == std::string::npos ? "" : item.substr(b, e - b + 1));
-  }
-  return items;
-}
-
 // A number followed by one of `units` (case-insensitive; none: factor 1), times the unit's factor;
 // nullopt when the text is not that.
 std::optional<double> numberWithUnit(const std::string& text, const std::vector<std::pair<std::string, double>>& units) {
@@ -1039,6 +1090,33 @@ int main(int argc, char** argv) {
   bool failOnWorse = false;
   reportCmd->add_flag("--fail-on-worse", failOnWorse, "Exit 3 when a figure is worse in B (a CI gate against the last run)");
 
+  ExitsArgs xa;
+  xa.optimizer.epochs = 10;
+  xa.optimizer.learningRate = 0.05;
+  xa.optimizer.weightDecay = 1e-4;
+  auto* exitsCmd = app.add_subcommand(
+      "exits", "Add early exits: train heads by distillation (backbone frozen), choose confidence thresholds on held-out data");
+  exitsCmd->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8 to choose the thresholds for int8)")->required();
+  exitsCmd->add_option("--output,-o", xa.out, "The multi-exit model (the original output first, then exit_1, ...)")->required();
+  exitsCmd->add_option("--data", xa.data.path, "Labelled training data (never the test set); the forms of eval's --data")->required();
+  exitsCmd->add_option("--labels", xa.data.labelsPath, "Labels for --data");
+  exitsCmd->add_option("--preprocess", xa.data.preprocess, "Preprocessing spec (see Data below)");
+  exitsCmd->add_option("--limit", xa.data.limit, "Use at most N samples")->check(CLI::NonNegativeNumber);
+  exitsCmd->add_option("--skip", xa.data.skip, "Leave out the first N samples")->check(CLI::NonNegativeNumber);
+  exitsCmd->add_option("--points", xa.points, "Tensors to exit after, comma-separated (default: nearest 25/50/75 % of the MACs)");
+  exitsCmd->add_option("--exit-budget", xa.budget, "Top-1 loss allowed against the final exit, in points")->default_val(0.5);
+  exitsCmd->add_option("--max-average-macs", xa.maxAverageMacs,
+                       "Fail (exit 2) unless the average MACs reach this share of the model's within the budget, e.g. 0.5");
+  exitsCmd->add_option("--held-out", xa.heldOut, "Share of the samples held out: half chooses the thresholds, half checks them")
+      ->default_val(0.3);
+  exitsCmd->add_option("--grid", xa.grid, "Heads average-pool to GRID x GRID before their Gemm (global pooling where GRID does not divide the map)")->default_val(4)->check(CLI::Range(1, 16));
+  exitsCmd->add_option("--epochs", xa.optimizer.epochs, "Head training epochs")->default_val(10)->check(CLI::Range(1, 1000));
+  exitsCmd->add_option("--batch", xa.optimizer.batch, "Head training batch")->default_val(64)->check(CLI::Range(1, 65536));
+  exitsCmd->add_option("--lr", xa.optimizer.learningRate, "Head learning rate")->default_val(0.05);
+  exitsCmd->add_option("--target", xa.target, "Target that computes the features (x86 or ref)")->default_val("x86");
+  exitsCmd->add_option("--threads", xa.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
+  exitsCmd->add_flag("--json", xa.json, "Print the report as JSON");
+
   SplitArgs sa;
   auto* splitCmd = app.add_subcommand(
       "split", "Choose where to cut a model between device, edge and cloud from per-node latency and link figures; write the parts");
@@ -1152,7 +1230,7 @@ int main(int argc, char** argv) {
     });
     if (argc > 1 && argv[1][0] != '-' && !isCommand) {
       std::cerr << "edgeopt: error: unknown command '" << edgeopt::api::printable(argv[1])
-                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune, report, split; see edgeopt --help)\n";
+                << "' (commands: inspect, run, optimize, eval, compile, bench, quantize, prune, finetune, report, split, exits; see edgeopt --help)\n";
       return kExitBadInput;
     }
     std::cerr << "edgeopt: error: " << edgeopt::api::printable(e.what()) << " (see edgeopt --help)\n";
@@ -1186,6 +1264,7 @@ int main(int argc, char** argv) {
     }
     if (*finetune) return cmdFinetune(modelPath, fa);
     if (*splitCmd) return cmdSplit(modelPath, sa);
+    if (*exitsCmd) return cmdExits(modelPath, xa);
     if (*reportCmd) {
       auto diff = edgeopt::api::diffReportFiles(reportFiles[0], reportFiles[1]);
       if (!diff.ok()) return report(diff.status());

@@ -1,0 +1,519 @@
+#include "api/exits.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "api/evaluate.h"
+#include "api/inspect.h"
+#include "api/split.h"
+#include "compiler/runtime/executor.h"
+
+namespace edgeopt::api {
+namespace {
+
+constexpr const char* kExitsMetadata = "edgeopt.exits";
+constexpr const char* kExitsSchema = "edgeopt.exits/1";
+
+std::string nodeKey(const ir::Node* n) { return n->name().empty() ? n->outputs()[0]->name() : n->name(); }
+
+struct Point {
+  std::string tensor;
+  int position = 0;         // in the split sequence: the cut right after the tensor's producer
+  int64_t macsBefore = 0;   // backbone MACs up to the point
+};
+
+// Exit points: positions where exactly one float tensor of rank 4 is live.
+StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes,
+                                        const ExitOptions& options, int64_t* totalMacs) {
+  EDGEOPT_ASSIGN_OR_RETURN(const SplitGraph g, analyseSplit(model, shapes));
+  const ModelSummary summary = summarize(model);
+  *totalMacs = summary.macs;
+  std::map<std::string, int64_t> macsOf;
+  for (const auto& n : summary.nodes) macsOf[n.name] += std::max<int64_t>(0, n.macs);
+  const int n = static_cast<int>(g.nodes.size());
+  std::vector<int64_t> before(n + 1, 0);
+  for (int i = 0; i < n; ++i) before[i + 1] = before[i] + (macsOf.count(g.nodes[i]) ? macsOf.at(g.nodes[i]) : 0);
+  const ir::Graph& graph = *model.graph;
+  // A point saves something only with MACs after it: at least 5 % of the model's.
+  auto usable = [&](int k) {
+    if (k <= 0 || k >= n || g.cutTensors[k].size() != 1 || !g.cutAllowed[k]) return false;
+    if (static_cast<double>(before[k]) > 0.95 * static_cast<double>(*totalMacs)) return false;
+    const ir::Value* v = graph.findValue(g.cutTensors[k][0]);
+    return v && !v->isGraphInput() && v->dtype() == ir::DType::kFloat32 && v->shape() && v->shape()->size() == 4;
+  };
+  std::vector<Point> points;
+  if (!options.points.empty()) {
+    for (const auto& name : options.points) {
+      const ir::Value* v = graph.findValue(name);
+      if (!v || v->isInitializer() || v->isGraphInput())
+        return invalidInput("--points: '" + name + "' is not a tensor a node of the model computes");
+      int found = -1;
+      for (int k = 1; k < n && found < 0; ++k)
+        if (g.cutTensors[k].size() == 1 && g.cutTensors[k][0] == name) found = k;
+      if (found < 0 || !usable(found)) {
+        std::string live;
+        for (int k = 1; k < n; ++k)
+          if (std::find(g.cutTensors[k].begin(), g.cutTensors[k].end(), name) != g.cutTensors[k].end()) {
+            for (const auto& t : g.cutTensors[k]) live += (live.empty() ? "" : ", ") + t;
+            break;
+          }
+        return invalidInput("--points: '" + name + "' is not an exit point: " +
+                            (live.empty() || found >= 0 ? std::string("not a float feature map [N,C,H,W] between two nodes")
+                                                        : "it lies inside a skip connection (live with it: " + live + ")"));
+      }
+      points.push_back({name, found, before[found]});
+    }
+    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.position < b.position; });
+    for (size_t i = 1; i < points.size(); ++i)
+      if (points[i].position == points[i - 1].position) return invalidInput("--points names '" + points[i].tensor + "' twice");
+    return points;
+  }
+  if (*totalMacs <= 0) return invalidInput("the model has no Conv/Gemm MACs to place exits by; name them with --points");
+  // Per share, the nearest point; of points with equal MACs (an Add, then its Relu) the last, and
+  // never two exits at the same MACs.
+  std::set<int> chosen;
+  std::set<int64_t> chosenMacs;
+  for (double f : options.macFractions) {
+    int best = -1;
+    double bestDistance = 1e300;
+    for (int k = 1; k < n; ++k) {
+      if (!usable(k) || chosenMacs.count(before[k])) continue;
+      const double d = std::abs(static_cast<double>(before[k]) / static_cast<double>(*totalMacs) - f);
+      if (d <= bestDistance) bestDistance = d, best = k;
+    }
+    if (best >= 0) chosen.insert(best), chosenMacs.insert(before[best]);
+  }
+  if (chosen.empty()) return invalidInput("the model has no exit point (a single live feature map between two nodes)");
+  for (int k : chosen) points.push_back({g.cutTensors[k][0], k, before[k]});
+  return points;
+}
+
+// Samples, labels, the model's final output and the feature maps at each point, from one run.
+struct Collected {
+  int64_t count = 0, classes = 0;
+  std::vector<int64_t> labels;
+  std::vector<float> finalLogits;                 // [count, classes]
+  std::vector<std::vector<float>> features;       // per point, [count, C, H, W]
+  std::vector<std::vector<int64_t>> featureDims;  // per point, without the batch
+};
+
+StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& points, const ExitOptions& options) {
+  ir::Model probe = ir::cloneModel(model);
+  for (const auto& p : points) probe.graph->markOutput(probe.graph->findValue(p.tensor));
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(probe, options.runner));
+  EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
+  if (!source->hasLabels()) return invalidInput(options.data.path + ": exits need labelled data (--labels)");
+  EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
+  const int64_t batch = fixedBatch(*model.graph).value_or(64);
+  data::BatchReader reader(*source, options.data, batch);
+  Collected c;
+  c.features.resize(points.size());
+  c.featureDims.resize(points.size());
+  data::Batch b;
+  while (true) {
+    EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
+    if (!more) break;
+    EDGEOPT_ASSIGN_OR_RETURN(auto outs, runner->run({b.inputs}));
+    const int64_t rows = b.inputs.dims()[0];
+    if (outs[0].dtype() != ir::DType::kFloat32 || outs[0].rank() < 2 || outs[0].dims()[0] != rows)
+      return invalidInput("the model's first output is not float logits [batch, classes]");
+    c.classes = outs[0].numel() / rows;
+    c.finalLogits.insert(c.finalLogits.end(), outs[0].data<float>(), outs[0].data<float>() + outs[0].numel());
+    for (size_t p = 0; p < points.size(); ++p) {
+      const ir::Tensor& f = outs[1 + p];
+      c.featureDims[p] = std::vector<int64_t>(f.dims().begin() + 1, f.dims().end());
+      c.features[p].insert(c.features[p].end(), f.data<float>(), f.data<float>() + f.numel());
+    }
+    c.labels.insert(c.labels.end(), b.labels.begin(), b.labels.end());
+  }
+  c.count = static_cast<int64_t>(c.labels.size());
+  for (int64_t label : c.labels)
+    if (label < 0 || label >= c.classes)
+      return invalidInput(options.data.labelsPath + ": label " + std::to_string(label) + " is outside the model's " +
+                          std::to_string(c.classes) + " classes");
+  return c;
+}
+
+// The head as a model of its own: features [batch, C, H, W] -> logits [batch, classes].
+ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int64_t classes, int grid, uint32_t seed,
+                    int64_t* macs) {
+  ir::Model m;
+  m.opsets = {{"", 17}};
+  m.irVersion = like.irVersion;
+  ir::Graph& g = *m.graph;
+  std::vector<ir::Dim> shape = {ir::Dim::named("batch")};
+  for (int64_t d : dims) shape.emplace_back(d);
+  ir::Value* x = g.addInput("features", ir::DType::kFloat32, shape);
+  const int64_t c = dims[0], h = dims[1], w = dims[2];
+  const bool gridded = grid > 1 && h % grid == 0 && w % grid == 0 && h >= grid && w >= grid;
+  ir::Node* pool = gridded ? g.addNode("AveragePool", {x}, {"pooled"}, "pool") : g.addNode("GlobalAveragePool", {x}, {"pooled"}, "pool");
+  if (gridded) {
+    pool->setAttr("kernel_shape", std::vector<int64_t>{h / grid, w / grid});
+    pool->setAttr("strides", std::vector<int64_t>{h / grid, w / grid});
+  }
+  ir::Node* flat = g.addNode("Flatten", {pool->output(0)}, {"flat"}, "flatten");
+  flat->setAttr("axis", int64_t{1});
+  const int64_t in = c * (gridded ? grid * grid : 1);
+  std::mt19937 rng(seed);
+  const float bound = 1.0f / std::sqrt(static_cast<float>(in));
+  std::uniform_real_distribution<float> u(-bound, bound);
+  std::vector<float> weights(static_cast<size_t>(classes * in));
+  for (float& v : weights) v = u(rng);
+  ir::Value* wv = g.addInitializer("weight", ir::Tensor::fromVector<float>({classes, in}, weights));
+  ir::Value* bv = g.addInitializer("bias", ir::Tensor::fromVector<float>({classes}, std::vector<float>(static_cast<size_t>(classes), 0.f)));
+  ir::Node* gemm = g.addNode("Gemm", {flat->output(0), wv, bv}, {"logits"}, "gemm");
+  gemm->setAttr("transB", int64_t{1});
+  g.markOutput(gemm->output(0));
+  *macs = classes * in;
+  return m;
+}
+
+// Largest softmax probability and its class per row of [rows, classes] logits.
+void confidences(const float* logits, int64_t rows, int64_t classes, std::vector<float>* conf, std::vector<int64_t>* pred) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* l = logits + r * classes;
+    const int64_t arg = std::max_element(l, l + classes) - l;
+    double sum = 0;
+    for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(l[k] - l[arg]));
+    conf->push_back(static_cast<float>(1.0 / sum));
+    pred->push_back(arg);
+  }
+}
+
+StatusOr<std::vector<float>> runHead(const ir::Model& head, const float* features, int64_t rows, const std::vector<int64_t>& dims) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto exe, runtime::Executor::create(*head.graph));
+  std::vector<int64_t> full = {rows};
+  full.insert(full.end(), dims.begin(), dims.end());
+  ir::Tensor x(ir::DType::kFloat32, full);
+  std::copy_n(features, x.numel(), x.data<float>());
+  EDGEOPT_ASSIGN_OR_RETURN(auto outs, exe->run({x}));
+  return std::vector<float>(outs[0].data<float>(), outs[0].data<float>() + outs[0].numel());
+}
+
+}  // namespace
+
+ExitStats applyExitPolicy(const ExitPolicy& policy, const std::vector<std::vector<float>>& conf,
+                          const std::vector<std::vector<int64_t>>& pred, const std::vector<int64_t>& labels) {
+  const size_t exits = policy.exits.size();
+  ExitStats s;
+  s.samples = static_cast<int64_t>(labels.size());
+  s.taken.assign(exits + 1, 0);
+  s.correct.assign(exits + 1, 0);
+  double macs = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    size_t e = 0;
+    while (e < exits && conf[e][i] < policy.exits[e].threshold) ++e;
+    const bool right = pred[e][i] == labels[i];
+    ++s.taken[e];
+    s.correct[e] += right;
+    s.cascadeCorrect += right;
+    s.finalCorrect += pred[exits][i] == labels[i];
+    macs += static_cast<double>(e < exits ? policy.exits[e].macs : policy.finalMacs);
+  }
+  s.averageMacs = s.samples ? macs / static_cast<double>(s.samples) : 0;
+  return s;
+}
+
+StatusOr<std::optional<ExitPolicy>> exitPolicyOf(const ir::Model& model) {
+  auto it = model.metadata.find(kExitsMetadata);
+  if (it == model.metadata.end()) return std::optional<ExitPolicy>();
+  const nlohmann::json j = nlohmann::json::parse(it->second, nullptr, false);
+  auto bad = [](const std::string& why) { return invalidInput(std::string("metadata ") + kExitsMetadata + ": " + why); };
+  if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kExitsSchema) return bad("not " + std::string(kExitsSchema) + " JSON");
+  ExitPolicy p;
+  try {
+    p.finalOutput = j.at("final_output").get<std::string>();
+    p.finalMacs = j.at("final_macs").get<int64_t>();
+    p.backboneMacs = j.at("backbone_macs").get<int64_t>();
+    for (const auto& e : j.at("exits")) p.exits.push_back({e.at("output"), e.at("tensor"), e.at("threshold"), e.at("macs")});
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+  std::set<std::string> outputs;
+  for (const ir::Value* v : model.graph->outputs()) outputs.insert(v->name());
+  for (const auto& e : p.exits)
+    if (!outputs.count(e.output)) return bad("exit output '" + e.output + "' is not an output of the model");
+  if (!outputs.count(p.finalOutput)) return bad("final output '" + p.finalOutput + "' is not an output of the model");
+  return std::optional<ExitPolicy>(p);
+}
+
+Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  if (!(options.heldOut > 0 && options.heldOut < 1)) return invalidInput("--held-out must lie in (0, 1)");
+  if (!(options.budgetPoints >= 0)) return invalidInput("--exit-budget must be a non-negative number of points");
+  if (model.metadata.count(kExitsMetadata)) return invalidInput("the model has exits already (metadata " + std::string(kExitsMetadata) + ")");
+  if (model.graph->inputs().size() != 1) return invalidInput("exits need a model with one input");
+  int64_t totalMacs = 0;
+  // Sizes for the point analysis: one sample of the data.
+  EDGEOPT_ASSIGN_OR_RETURN(auto probeSource, data::openDataSource(options.data));
+  std::map<std::string, std::vector<int64_t>> shapes;
+  std::vector<int64_t> sampleDims = {1};
+  for (int64_t d : probeSource->sampleDims()) sampleDims.push_back(d);
+  shapes[model.graph->inputs()[0]->name()] = sampleDims;
+  EDGEOPT_ASSIGN_OR_RETURN(const std::vector<Point> points, exitPoints(model, shapes, options, &totalMacs));
+  EDGEOPT_ASSIGN_OR_RETURN(const Collected c, collect(model, points, options));
+  const int64_t held = static_cast<int64_t>(std::llround(static_cast<double>(c.count) * options.heldOut));
+  const int64_t trainN = c.count - held, calibN = held / 2, checkN = held - calibN;
+  if (trainN < 1 || calibN < 1 || checkN < 1)
+    return invalidInput(options.data.path + ": " + std::to_string(c.count) + " samples are too few to train the heads and hold " +
+                        "two parts out (--held-out " + std::to_string(options.heldOut) + ")");
+  report->trainSamples = trainN;
+  report->calibrationSamples = calibN;
+  report->checkSamples = checkN;
+
+  // Per exit: train the head, then its confidences on both held-out halves.
+  const size_t exits = points.size();
+  std::vector<std::vector<float>> confCal(exits + 1), confChk(exits + 1);
+  std::vector<std::vector<int64_t>> predCal(exits + 1), predChk(exits + 1);
+  std::vector<ir::Model> heads;
+  std::vector<int64_t> headMacs(exits);
+  const std::vector<int64_t> calLabels(c.labels.begin() + trainN, c.labels.begin() + trainN + calibN);
+  const std::vector<int64_t> chkLabels(c.labels.begin() + trainN + calibN, c.labels.end());
+  for (size_t e = 0; e < exits; ++e) {
+    const auto& dims = c.featureDims[e];
+    const int64_t size = dims[0] * dims[1] * dims[2];
+    ir::Model head = headModel(model, dims, c.classes, options.grid, options.optimizer.seed + static_cast<uint32_t>(e), &headMacs[e]);
+    train::TrainingSet set;
+    set.inputs.assign(c.features[e].begin(), c.features[e].begin() + trainN * size);
+    set.sampleDims = dims;
+    set.labels.assign(c.labels.begin(), c.labels.begin() + trainN);
+    set.teacherLogits.assign(c.finalLogits.begin(), c.finalLogits.begin() + trainN * c.classes);
+    const float* calFeatures = c.features[e].data() + trainN * size;
+    auto heldOutTop1 = [&](const ir::Model& m) -> StatusOr<double> {
+      EDGEOPT_ASSIGN_OR_RETURN(auto logits, runHead(m, calFeatures, calibN, dims));
+      int64_t right = 0;
+      for (int64_t i = 0; i < calibN; ++i) {
+        const float* l = logits.data() + i * c.classes;
+        right += (std::max_element(l, l + c.classes) - l) == calLabels[i];
+      }
+      return static_cast<double>(right) / static_cast<double>(calibN);
+    };
+    EDGEOPT_RETURN_IF_ERROR(train::fineTune(head, set, options.optimizer, heldOutTop1, [](const train::EpochLog&) {})
+                                .withContext("training exit head " + std::to_string(e + 1)));
+    EDGEOPT_ASSIGN_OR_RETURN(const double top1, heldOutTop1(head));
+    report->headHeldOutTop1.push_back(top1);
+    EDGEOPT_ASSIGN_OR_RETURN(auto cal, runHead(head, calFeatures, calibN, dims));
+    EDGEOPT_ASSIGN_OR_RETURN(auto chk, runHead(head, calFeatures + calibN * size, checkN, dims));
+    confidences(cal.data(), calibN, c.classes, &confCal[e], &predCal[e]);
+    confidences(chk.data(), checkN, c.classes, &confChk[e], &predChk[e]);
+    heads.push_back(std::move(head));
+  }
+  confidences(c.finalLogits.data() + trainN * c.classes, calibN, c.classes, &confCal[exits], &predCal[exits]);
+  confidences(c.finalLogits.data() + (trainN + calibN) * c.classes, checkN, c.classes, &confChk[exits], &predChk[exits]);
+
+  // The policy's MACs: the backbone to the point plus every head evaluated on the way.
+  ExitPolicy policy;
+  policy.backboneMacs = totalMacs;
+  int64_t headsSoFar = 0;
+  for (size_t e = 0; e < exits; ++e) {
+    headsSoFar += headMacs[e];
+    policy.exits.push_back({"exit_" + std::to_string(e + 1), points[e].tensor, 1.1, points[e].macsBefore + headsSoFar});
+  }
+  policy.finalMacs = totalMacs + headsSoFar;
+
+  // Thresholds: every combination of candidate values (quantiles of each exit's calibration
+  // confidences, and "never"), the fewest average MACs within the budget.
+  int levels = 40;
+  while (levels > 4 && std::pow(levels + 2.0, static_cast<double>(exits)) > 2e5) --levels;
+  std::vector<std::vector<double>> candidates(exits);
+  for (size_t e = 0; e < exits; ++e) {
+    std::vector<float> sorted = confCal[e];
+    std::sort(sorted.begin(), sorted.end());
+    std::set<double> values = {1.1};
+    for (int q = 0; q <= levels; ++q)
+      values.insert(sorted[static_cast<size_t>(std::llround(static_cast<double>(q) / levels * static_cast<double>(sorted.size() - 1)))]);
+    candidates[e].assign(values.begin(), values.end());
+  }
+  const double finalTop1 = [&] {
+    int64_t right = 0;
+    for (int64_t i = 0; i < calibN; ++i) right += predCal[exits][i] == calLabels[i];
+    return static_cast<double>(right) / static_cast<double>(calibN);
+  }();
+  const double floorTop1 = finalTop1 - options.budgetPoints / 100.0 - 1e-12;
+  std::vector<size_t> index(exits, 0);
+  ExitPolicy best = policy;  // every exit "never": the final output, always within the budget
+  ExitStats bestStats = applyExitPolicy(best, confCal, predCal, calLabels);
+  double leastLossAtGoal = 1e300;
+  while (true) {
+    ExitPolicy trial = policy;
+    for (size_t e = 0; e < exits; ++e) trial.exits[e].threshold = candidates[e][index[e]];
+    const ExitStats s = applyExitPolicy(trial, confCal, predCal, calLabels);
+    if (s.cascadeTop1() >= floorTop1 &&
+        (s.averageMacs < bestStats.averageMacs || (s.averageMacs == bestStats.averageMacs && s.cascadeCorrect > bestStats.cascadeCorrect)))
+      best = trial, bestStats = s;
+    if (options.maxAverageMacs > 0 && s.averageMacs <= options.maxAverageMacs * static_cast<double>(totalMacs))
+      leastLossAtGoal = std::min(leastLossAtGoal, (finalTop1 - s.cascadeTop1()) * 100);
+    size_t e = 0;
+    while (e < exits && ++index[e] == candidates[e].size()) index[e++] = 0;
+    if (e == exits) break;
+  }
+  if (options.maxAverageMacs > 0 && bestStats.averageMacs > options.maxAverageMacs * static_cast<double>(totalMacs)) {
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "the exit budget cannot be met: within %.2f points of the final exit's top-1 the fewest average MACs are "
+                  "%.3f of the model's (goal %.3f)%s",
+                  options.budgetPoints, bestStats.averageMacs / static_cast<double>(totalMacs), options.maxAverageMacs,
+                  leastLossAtGoal < 1e300 ? (", which needs a loss of " + std::to_string(leastLossAtGoal).substr(0, 5) + " points").c_str()
+                                          : ", which no thresholds reach");
+    return invalidInput(text);
+  }
+  report->policy = best;
+  report->calibration = bestStats;
+  report->check = applyExitPolicy(best, confChk, predChk, chkLabels);
+
+  // Into the model: each head's nodes on its tensor, its logits as a new output.
+  ir::Graph& g = *model.graph;
+  for (size_t e = 0; e < exits; ++e) {
+    const ir::Graph& hg = *heads[e].graph;
+    std::map<const ir::Value*, ir::Value*> copy;
+    copy[hg.inputs()[0]] = g.findValue(points[e].tensor);
+    const std::string prefix = "exit" + std::to_string(e + 1) + "/";
+    for (const ir::Value* v : hg.initializers()) copy[v] = g.addInitializer(g.uniqueName(prefix + v->name()), v->initializer());
+    for (const ir::Node* n : hg.nodes()) {
+      std::vector<ir::Value*> ins;
+      for (const ir::Value* v : n->inputs()) ins.push_back(copy.at(v));
+      const bool last = n->output(0) == hg.outputs()[0];
+      const std::string out = last ? best.exits[e].output : prefix + n->output(0)->name();
+      ir::Node* m = g.addNode(n->opType(), ins, {g.uniqueName(out)}, g.uniqueName(prefix + n->name()));
+      for (const auto& [name, attr] : n->attributes()) m->setAttr(name, attr);
+      m->output(0)->setDType(ir::DType::kFloat32);
+      copy[n->output(0)] = m->output(0);
+      if (last) {
+        m->output(0)->setShape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim(c.classes)});
+        best.exits[e].output = m->output(0)->name();
+        g.markOutput(m->output(0));
+      }
+    }
+  }
+  best.finalOutput = g.outputs()[0]->name();
+  report->policy = best;
+  nlohmann::ordered_json j;
+  j["schema"] = kExitsSchema;
+  j["policy"] = "max_softmax: take the first exit whose largest softmax probability is at least its threshold";
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& e : best.exits)
+    list.push_back({{"output", e.output}, {"tensor", e.tensor}, {"threshold", e.threshold}, {"macs", e.macs}});
+  j["exits"] = list;
+  j["final_output"] = best.finalOutput;
+  j["final_macs"] = best.finalMacs;
+  j["backbone_macs"] = best.backboneMacs;
+  model.metadata[kExitsMetadata] = j.dump();
+  EDGEOPT_RETURN_IF_ERROR(g.verify().withContext("exits"));
+  report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return Status::Ok();
+}
+
+StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& policy, const data::DataOptions& dataOptions,
+                                  const RunnerOptions& runnerOptions, int64_t batch) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, runnerOptions));
+  EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(dataOptions));
+  if (!source->hasLabels()) return invalidInput(dataOptions.path + ": evaluating exits needs labels");
+  EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
+  std::map<std::string, size_t> outputIndex;
+  for (size_t i = 0; i < model.graph->outputs().size(); ++i) outputIndex[model.graph->outputs()[i]->name()] = i;
+  std::vector<size_t> order;
+  for (const auto& e : policy.exits) order.push_back(outputIndex.at(e.output));
+  order.push_back(outputIndex.at(policy.finalOutput));
+  std::vector<std::vector<float>> conf(order.size());
+  std::vector<std::vector<int64_t>> pred(order.size());
+  std::vector<int64_t> labels;
+  data::BatchReader reader(*source, dataOptions, fixedBatch(*model.graph).value_or(batch));
+  data::Batch b;
+  while (true) {
+    EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
+    if (!more) break;
+    EDGEOPT_ASSIGN_OR_RETURN(auto outs, runner->run({b.inputs}));
+    const int64_t rows = b.inputs.dims()[0];
+    for (size_t k = 0; k < order.size(); ++k) {
+      const ir::Tensor& t = outs[order[k]];
+      confidences(t.data<float>(), rows, t.numel() / rows, &conf[k], &pred[k]);
+    }
+    labels.insert(labels.end(), b.labels.begin(), b.labels.end());
+  }
+  return applyExitPolicy(policy, conf, pred, labels);
+}
+
+namespace {
+
+nlohmann::ordered_json statsJson(const ExitPolicy& p, const ExitStats& s) {
+  nlohmann::ordered_json exits = nlohmann::ordered_json::array();
+  for (size_t e = 0; e <= p.exits.size(); ++e) {
+    const int64_t taken = s.taken[e];
+    exits.push_back({{"output", e < p.exits.size() ? p.exits[e].output : p.finalOutput},
+                     {"rate", s.samples ? static_cast<double>(taken) / s.samples : 0.0},
+                     {"accuracy", taken ? nlohmann::ordered_json(static_cast<double>(s.correct[e]) / taken) : nlohmann::ordered_json(nullptr)}});
+  }
+  return {{"samples", s.samples},
+          {"top1", s.cascadeTop1()},
+          {"final_top1", s.finalTop1()},
+          {"average_macs", s.averageMacs},
+          {"average_macs_share", p.backboneMacs ? s.averageMacs / static_cast<double>(p.backboneMacs) : 0.0},
+          {"exits", exits}};
+}
+
+std::string statsText(const ExitPolicy& p, const ExitStats& s) {
+  char line[256];
+  std::snprintf(line, sizeof line, "top-1 %.2f %% (final exit alone %.2f %%), average MACs %.0f = %.3f of the model's\n",
+                100 * s.cascadeTop1(), 100 * s.finalTop1(), s.averageMacs,
+                p.backboneMacs ? s.averageMacs / static_cast<double>(p.backboneMacs) : 0.0);
+  std::string t = line;
+  for (size_t e = 0; e <= p.exits.size(); ++e) {
+    std::snprintf(line, sizeof line, "  %-10s rate %6.2f %%  accuracy %6.2f %%\n",
+                  e < p.exits.size() ? p.exits[e].output.c_str() : "final", s.samples ? 100.0 * s.taken[e] / s.samples : 0.0,
+                  s.taken[e] ? 100.0 * s.correct[e] / s.taken[e] : 0.0);
+    t += line;
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string exitStatsJson(const ExitPolicy& p, const ExitStats& s) { return statsJson(p, s).dump(2); }
+std::string exitStatsText(const ExitPolicy& p, const ExitStats& s) { return statsText(p, s); }
+
+std::string exitReportText(const ExitReport& r) {
+  std::string t;
+  char line[256];
+  std::snprintf(line, sizeof line, "trained on %lld samples; thresholds chosen on %lld, checked on %lld (%.1f s)\n",
+                static_cast<long long>(r.trainSamples), static_cast<long long>(r.calibrationSamples),
+                static_cast<long long>(r.checkSamples), r.seconds);
+  t += line;
+  for (size_t e = 0; e < r.policy.exits.size(); ++e) {
+    const auto& x = r.policy.exits[e];
+    std::snprintf(line, sizeof line, "%s after %s: threshold %s, %lld MACs (%.3f), head alone %.2f %%\n", x.output.c_str(),
+                  x.tensor.c_str(), x.threshold > 1 ? "never" : std::to_string(x.threshold).substr(0, 6).c_str(),
+                  static_cast<long long>(x.macs), static_cast<double>(x.macs) / static_cast<double>(r.policy.backboneMacs),
+                  100 * r.headHeldOutTop1[e]);
+    t += line;
+  }
+  t += "calibration half: " + statsText(r.policy, r.calibration);
+  t += "check half:       " + statsText(r.policy, r.check);
+  return t;
+}
+
+std::string exitReportJson(const ExitReport& r) {
+  nlohmann::ordered_json j;
+  j["train_samples"] = r.trainSamples;
+  j["calibration_samples"] = r.calibrationSamples;
+  j["check_samples"] = r.checkSamples;
+  nlohmann::ordered_json exits = nlohmann::ordered_json::array();
+  for (size_t e = 0; e < r.policy.exits.size(); ++e) {
+    const auto& x = r.policy.exits[e];
+    exits.push_back({{"output", x.output}, {"tensor", x.tensor}, {"threshold", x.threshold}, {"macs", x.macs},
+                     {"head_top1", r.headHeldOutTop1[e]}});
+  }
+  j["exits"] = exits;
+  j["backbone_macs"] = r.policy.backboneMacs;
+  j["calibration"] = statsJson(r.policy, r.calibration);
+  j["check"] = statsJson(r.policy, r.check);
+  j["seconds"] = r.seconds;
+  return j.dump(2);
+}
+
+}  // namespace edgeopt::api

@@ -1,0 +1,96 @@
+// Early exits (`edgeopt exits`, BranchyNet-style): small classifier heads at points along the
+// backbone, trained by distillation from the final head with the backbone frozen (so the final
+// exit's outputs, and its int8 calibration, do not move), and a confidence threshold per exit
+// chosen on held-out data to minimise the expected MACs within an accuracy budget.
+//
+// An exit point is a tensor that is the only one live at its place in the execution order (not
+// inside a skip connection), so everything after it depends on it alone. The head: average pooling
+// to a grid x grid map (global pooling when the map does not divide), Flatten, Gemm.
+//
+// The policy, for any runtime: compute the exits in order; the first whose largest softmax
+// probability reaches its threshold gives the answer; when none does, the final output does. The
+// multi-exit model keeps the original output first and adds one output per exit ("exit_1", ...);
+// its metadata "edgeopt.exits" (JSON) holds the policy, each exit's output, tensor, threshold and
+// the MACs spent when a sample leaves there (backbone up to the point plus every head evaluated).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/runner.h"
+#include "compiler/data/dataset.h"
+#include "compiler/ir/ir.h"
+#include "compiler/ir/status.h"
+#include "compiler/train/trainer.h"
+
+namespace edgeopt::api {
+
+struct ExitOptions {
+  data::DataOptions data;                           // labelled training data (never the test set)
+  std::vector<std::string> points;                  // tensors to exit after; empty: by MACs
+  std::vector<double> macFractions = {0.25, 0.5, 0.75};  // automatic points: nearest these shares of MACs
+  // The last heldOut fraction of the loaded samples is not trained on: its first half chooses the
+  // thresholds, its second half checks them.
+  double heldOut = 0.3;
+  double budgetPoints = 0.5;     // top-1 loss allowed against the final exit, in points
+  double maxAverageMacs = -1;    // > 0: a goal (share of the model's MACs) that the choice must reach
+  int grid = 4;                  // heads pool to grid x grid
+  train::TrainOptions optimizer;  // the heads' training (distillation from the final output)
+  RunnerOptions runner = runnerOptionsFor("x86");
+};
+
+// The policy a multi-exit model carries (its metadata).
+struct ExitPolicy {
+  struct Exit {
+    std::string output, tensor;
+    double threshold = 1.1;    // > 1: never taken
+    int64_t macs = 0;          // spent by a sample that leaves here
+  };
+  std::vector<Exit> exits;     // in execution order
+  std::string finalOutput;
+  int64_t finalMacs = 0;       // spent by a sample that takes no exit (every head included)
+  int64_t backboneMacs = 0;    // the model without exits
+};
+// The policy in the model's metadata; nullopt when it has none; an error when it is malformed or
+// names outputs the model does not have.
+StatusOr<std::optional<ExitPolicy>> exitPolicyOf(const ir::Model& model);
+
+// What the policy does on a set of samples: per exit, the samples that leave there and how many of
+// those are right; the final output's share; the cascade's accuracy and average MACs.
+struct ExitStats {
+  int64_t samples = 0;
+  std::vector<int64_t> taken, correct;  // per exit, then the final output last
+  int64_t cascadeCorrect = 0, finalCorrect = 0;
+  double averageMacs = 0;
+  double cascadeTop1() const { return samples ? static_cast<double>(cascadeCorrect) / samples : 0; }
+  double finalTop1() const { return samples ? static_cast<double>(finalCorrect) / samples : 0; }
+};
+// confidences[e][i], predictions[e][i]: exit e's largest softmax probability and class for sample i
+// (the final output last).
+ExitStats applyExitPolicy(const ExitPolicy& policy, const std::vector<std::vector<float>>& confidences,
+                          const std::vector<std::vector<int64_t>>& predictions, const std::vector<int64_t>& labels);
+
+struct ExitReport {
+  int64_t trainSamples = 0, calibrationSamples = 0, checkSamples = 0;
+  ExitPolicy policy;
+  std::vector<double> headHeldOutTop1;  // each head alone on the calibration half
+  ExitStats calibration, check;         // the chosen thresholds on each half
+  double seconds = 0;
+};
+
+// Adds the trained heads and the chosen policy to `model` (fp32 or QDQ int8: the thresholds are
+// chosen on the model as given, so give the int8 model to calibrate them for int8).
+Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report);
+
+std::string exitReportText(const ExitReport& r);
+// One set's figures (eval of a multi-exit model): text lines, or a JSON object.
+std::string exitStatsText(const ExitPolicy& policy, const ExitStats& stats);
+std::string exitStatsJson(const ExitPolicy& policy, const ExitStats& stats);
+std::string exitReportJson(const ExitReport& r);
+
+// Evaluates a multi-exit model on labelled data by its policy (every output computed).
+StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& policy, const data::DataOptions& data,
+                                  const RunnerOptions& runner, int64_t batch);
+
+}  // namespace edgeopt::api

@@ -1,0 +1,120 @@
+// Early exits: the policy arithmetic, heads added without moving the final output, the policy
+// surviving export and import, and the refusals (a point inside a skip connection, a MACs goal
+// the budget cannot reach).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "api/edgeopt.h"
+#include "api/exits.h"
+#include "compiler/pass/pass_manager.h"
+
+namespace edgeopt {
+namespace {
+
+namespace fs = std::filesystem;
+const fs::path kFashion = "/usr/share/datasets/fashion-mnist";
+const std::string kResnet = std::string(EDGEOPT_SOURCE_DIR) + "/tools/zoo/models/resnet_fm.onnx";
+
+api::ExitOptions trainingOptions(int64_t limit) {
+  api::ExitOptions o;
+  o.data.path = (kFashion / "train-images-idx3-ubyte.gz").string();
+  o.data.labelsPath = (kFashion / "train-labels-idx1-ubyte.gz").string();
+  o.data.preprocess = "channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  o.data.limit = limit;
+  o.optimizer.epochs = 2;
+  o.optimizer.learningRate = 0.05;
+  return o;
+}
+
+TEST(ExitsTest, PolicyTakesTheFirstConfidentExitAndCountsItsMacs) {
+  api::ExitPolicy p;
+  p.exits = {{"e1", "t1", 0.9, 10}, {"e2", "t2", 0.8, 30}};
+  p.finalMacs = 100;
+  p.backboneMacs = 90;
+  // Samples: confident at exit 1; at exit 2 only; at neither.
+  const std::vector<std::vector<float>> conf = {{0.95f, 0.5f, 0.5f}, {0.1f, 0.85f, 0.7f}, {0.9f, 0.9f, 0.9f}};
+  const std::vector<std::vector<int64_t>> pred = {{1, 0, 0}, {0, 2, 0}, {1, 1, 2}};
+  const api::ExitStats s = api::applyExitPolicy(p, conf, pred, {1, 2, 1});
+  EXPECT_EQ(s.taken, (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_EQ(s.correct, (std::vector<int64_t>{1, 1, 0}));
+  EXPECT_EQ(s.cascadeCorrect, 2);
+  EXPECT_EQ(s.finalCorrect, 1);  // the final output alone: 1, 1, 2 against 1, 2, 1
+  EXPECT_DOUBLE_EQ(s.averageMacs, (10 + 30 + 100) / 3.0);
+}
+
+TEST(ExitsTest, HeadsLeaveTheFinalOutputAndThePolicySurvivesExport) {
+  if (!fs::exists(kFashion / "train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto original = api::loadModel(kResnet);
+  ASSERT_TRUE(original.ok());
+  ir::Model model = ir::cloneModel(original.value());
+  api::ExitReport report;
+  const Status st = api::addExits(model, trainingOptions(1200), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(report.policy.exits.size(), 3u);
+  ASSERT_EQ(model.graph->outputs().size(), 4u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_LT(report.policy.exits[e].macs, report.policy.backboneMacs);
+    if (e) EXPECT_GT(report.policy.exits[e].macs, report.policy.exits[e - 1].macs);
+    EXPECT_GT(report.headHeldOutTop1[e], 0.25) << "head " << e + 1 << " learnt next to nothing (10 classes)";
+  }
+  // Within the budget on the half that chose the thresholds.
+  EXPECT_GE(report.calibration.cascadeTop1(), report.calibration.finalTop1() - 0.005 - 1e-12);
+  EXPECT_LE(report.calibration.averageMacs, static_cast<double>(report.policy.finalMacs));
+
+  // Output 0 is the original model's, bit for bit.
+  auto inputs = pass::randomInputs(*model.graph, {{"input", {4, 1, 28, 28}}}, 3);
+  ASSERT_TRUE(inputs.ok());
+  auto a = runtime::Executor::create(*original->graph);
+  auto b = runtime::Executor::create(*model.graph);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto ya = a.value()->run(inputs.value());
+  auto yb = b.value()->run(inputs.value());
+  ASSERT_TRUE(ya.ok() && yb.ok());
+  ASSERT_EQ(ya->at(0).byteSize(), yb->at(0).byteSize());
+  EXPECT_EQ(std::memcmp(ya->at(0).rawData(), yb->at(0).rawData(), ya->at(0).byteSize()), 0);
+
+  // The policy travels in the ONNX metadata.
+  const fs::path file = fs::temp_directory_path() / "edgeopt-exits-test.onnx";
+  ASSERT_TRUE(onnx_io::exportModel(model, file.string()).ok());
+  auto back = api::loadModel(file.string());
+  fs::remove(file);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  auto policy = api::exitPolicyOf(back.value());
+  ASSERT_TRUE(policy.ok() && policy.value());
+  ASSERT_EQ(policy.value()->exits.size(), 3u);
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_EQ(policy.value()->exits[e].output, report.policy.exits[e].output);
+    EXPECT_DOUBLE_EQ(policy.value()->exits[e].threshold, report.policy.exits[e].threshold);
+    EXPECT_EQ(policy.value()->exits[e].macs, report.policy.exits[e].macs);
+  }
+  // A model with exits already is refused.
+  EXPECT_FALSE(api::addExits(back.value(), trainingOptions(300), &report).ok());
+}
+
+TEST(ExitsTest, PointsInsideASkipConnectionAndUnreachableGoalsAreRefused) {
+  if (!fs::exists(kFashion / "train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto model = api::loadModel(kResnet);
+  ASSERT_TRUE(model.ok());
+  api::ExitReport report;
+  api::ExitOptions inside = trainingOptions(300);
+  inside.points = {"/stages/stages.0/conv1/Conv_output_0"};
+  Status st = api::addExits(model.value(), inside, &report);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(st.message().find("inside a skip connection"), std::string::npos) << st.message();
+  api::ExitOptions missing = trainingOptions(300);
+  missing.points = {"nosuch"};
+  st = api::addExits(model.value(), missing, &report);
+  EXPECT_NE(st.message().find("'nosuch' is not a tensor"), std::string::npos) << st.message();
+  api::ExitOptions goal = trainingOptions(600);
+  goal.budgetPoints = 0;
+  goal.maxAverageMacs = 0.001;
+  st = api::addExits(model.value(), goal, &report);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(st.message().find("cannot be met"), std::string::npos) << st.message();
+  EXPECT_EQ(model->graph->outputs().size(), 1u);  // nothing added on failure
+}
+
+}  // namespace
+}  // namespace edgeopt
