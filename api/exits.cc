@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -409,34 +410,209 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   return Status::Ok();
 }
 
+StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& policy) {
+  ir::Model m = ir::cloneModel(multiExit);
+  ir::Graph& g = *m.graph;
+  ir::Value* final = g.findValue(policy.finalOutput);
+  if (!final) return invalidInput("the final output '" + policy.finalOutput + "' is not in the model");
+  g.setOutputs({final});
+  // The heads end in outputs no longer kept: remove dead nodes until none is left.
+  for (bool removed = true; removed;) {
+    removed = false;
+    for (ir::Node* n : g.nodes()) {
+      bool used = false;
+      for (const ir::Value* v : n->outputs()) used = used || (v && (!v->uses().empty() || v == final));
+      if (!used) {
+        g.removeNode(n);
+        removed = true;
+      }
+    }
+  }
+  g.removeUnusedValues();
+  m.metadata.erase(kExitsMetadata);
+  EDGEOPT_RETURN_IF_ERROR(g.verify().withContext("the model without its exits"));
+  return m;
+}
+
+namespace {
+
+// Exit e's head as a model: the nodes between its tensor and its output.
+StatusOr<ir::Model> headOf(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
+  const ir::Graph& g = *multiExit.graph;
+  const ir::Value* from = g.findValue(exit.tensor);
+  const ir::Value* to = g.findValue(exit.output);
+  if (!from || !to) return invalidInput("exit '" + exit.output + "': its tensor or output is not in the model");
+  std::set<const ir::Node*> members;
+  std::vector<const ir::Value*> stack = {to};
+  while (!stack.empty()) {
+    const ir::Value* v = stack.back();
+    stack.pop_back();
+    if (v == from || !v->producer() || members.count(v->producer())) continue;
+    members.insert(v->producer());
+    for (const ir::Value* in : v->producer()->inputs())
+      if (in && !in->isInitializer()) stack.push_back(in);
+  }
+  ir::Model m;
+  m.opsets = multiExit.opsets;
+  m.irVersion = multiExit.irVersion;
+  std::map<const ir::Value*, ir::Value*> copy;
+  copy[from] = m.graph->addInput(from->name(), from->dtype(), from->shape());
+  for (const ir::Node* n : g.nodes()) {
+    if (!members.count(n)) continue;
+    std::vector<ir::Value*> ins;
+    for (const ir::Value* v : n->inputs()) {
+      if (v && !copy.count(v)) {
+        if (!v->isInitializer()) return invalidInput("exit '" + exit.output + "': its head reads '" + v->name() + "' besides its tensor");
+        copy[v] = m.graph->addInitializer(v->name(), v->initializer());
+      }
+      ins.push_back(v ? copy.at(v) : nullptr);
+    }
+    std::vector<std::string> outs;
+    for (const ir::Value* v : n->outputs()) outs.push_back(v ? v->name() : "");
+    ir::Node* c = m.graph->addNode(n->opType(), ins, outs, n->name(), nullptr, n->domain());
+    for (const auto& [name, attr] : n->attributes()) c->setAttr(name, attr);
+    for (size_t i = 0; i < n->outputs().size(); ++i)
+      if (n->output(i)) {
+        c->output(i)->setDType(n->output(i)->dtype());
+        c->output(i)->setShape(n->output(i)->shape());
+        copy[n->output(i)] = c->output(i);
+      }
+  }
+  m.graph->markOutput(copy.at(to));
+  EDGEOPT_RETURN_IF_ERROR(m.graph->verify().withContext("exit '" + exit.output + "' head"));
+  return m;
+}
+
+// Rows `rows` of t (along dim 0), in that order.
+ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
+  std::vector<int64_t> dims = t.dims();
+  const size_t rowBytes = dims[0] ? t.byteSize() / static_cast<size_t>(dims[0]) : 0;
+  dims[0] = static_cast<int64_t>(rows.size());
+  ir::Tensor out(t.dtype(), dims);
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::memcpy(static_cast<char*>(out.rawData()) + i * rowBytes, static_cast<const char*>(t.rawData()) + rows[i] * rowBytes, rowBytes);
+  return out;
+}
+
+}  // namespace
+
+ExitCascade::~ExitCascade() = default;
+
+StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& multiExit, const ExitPolicy& policy,
+                                                           const RunnerOptions& runner) {
+  std::unique_ptr<ExitCascade> c(new ExitCascade());
+  c->policy_ = policy;
+  EDGEOPT_ASSIGN_OR_RETURN(const ir::Model backbone, withoutExits(multiExit, policy));
+  std::vector<int> cuts;
+  for (const auto& e : policy.exits) {
+    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, e.tensor));
+    cuts.push_back(k);
+  }
+  EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));
+  if (parts.size() != cuts.size() + 1) return invalidInput("two exits of the policy sit at the same place");
+  for (const auto& part : parts) {
+    EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, runner));
+    c->segments_.push_back(std::move(r));
+  }
+  for (const auto& e : policy.exits) {
+    EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, headOf(multiExit, e));
+    EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(head, runner));
+    c->heads_.push_back(std::move(r));
+  }
+  return c;
+}
+
+StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>* exitTaken) {
+  const int64_t batch = input.dims()[0];
+  exitTaken->assign(static_cast<size_t>(batch), static_cast<int>(policy_.exits.size()));
+  std::vector<int64_t> alive(static_cast<size_t>(batch));
+  for (int64_t i = 0; i < batch; ++i) alive[i] = i;
+  ir::Tensor carried = input;
+  std::optional<ir::Tensor> result;
+  auto place = [&](const ir::Tensor& logits, const std::vector<int64_t>& rows, const std::vector<int64_t>& where) {
+    const int64_t classes = logits.numel() / logits.dims()[0];
+    if (!result) result.emplace(ir::DType::kFloat32, std::vector<int64_t>{batch, classes});
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(logits.data<float>() + rows[i] * classes, classes, result->data<float>() + where[i] * classes);
+  };
+  for (size_t e = 0; e <= policy_.exits.size() && !alive.empty(); ++e) {
+    EDGEOPT_ASSIGN_OR_RETURN(auto out, segments_[e]->run({carried}));
+    if (e == policy_.exits.size()) {
+      std::vector<int64_t> rows(alive.size());
+      for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
+      place(out[0], rows, alive);
+      break;
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(auto logits, heads_[e]->run({out[0]}));
+    std::vector<float> conf;
+    std::vector<int64_t> pred;
+    const int64_t rowsNow = static_cast<int64_t>(alive.size());
+    confidences(logits[0].data<float>(), rowsNow, logits[0].numel() / rowsNow, &conf, &pred);
+    std::vector<int64_t> leave, leaveWhere, stay, stayWhere;
+    for (int64_t r = 0; r < rowsNow; ++r) {
+      if (conf[r] >= policy_.exits[e].threshold) {
+        leave.push_back(r), leaveWhere.push_back(alive[r]);
+        (*exitTaken)[alive[r]] = static_cast<int>(e);
+      } else {
+        stay.push_back(r), stayWhere.push_back(alive[r]);
+      }
+    }
+    if (!leave.empty()) place(logits[0], leave, leaveWhere);
+    if (!stay.empty()) carried = stay.size() == static_cast<size_t>(rowsNow) ? out[0] : gatherRows(out[0], stay);
+    alive = std::move(stayWhere);
+  }
+  return std::move(*result);
+}
+
 StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& policy, const data::DataOptions& dataOptions,
                                   const RunnerOptions& runnerOptions, int64_t batch) {
-  EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(model, runnerOptions));
+  EDGEOPT_ASSIGN_OR_RETURN(auto cascade, ExitCascade::create(model, policy, runnerOptions));
+  EDGEOPT_ASSIGN_OR_RETURN(const ir::Model backbone, withoutExits(model, policy));
+  EDGEOPT_ASSIGN_OR_RETURN(auto plain, ModelRunner::create(backbone, runnerOptions));
   EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(dataOptions));
   if (!source->hasLabels()) return invalidInput(dataOptions.path + ": evaluating exits needs labels");
   EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
-  std::map<std::string, size_t> outputIndex;
-  for (size_t i = 0; i < model.graph->outputs().size(); ++i) outputIndex[model.graph->outputs()[i]->name()] = i;
-  std::vector<size_t> order;
-  for (const auto& e : policy.exits) order.push_back(outputIndex.at(e.output));
-  order.push_back(outputIndex.at(policy.finalOutput));
-  std::vector<std::vector<float>> conf(order.size());
-  std::vector<std::vector<int64_t>> pred(order.size());
-  std::vector<int64_t> labels;
+  ExitStats s;
+  const size_t exits = policy.exits.size();
+  s.taken.assign(exits + 1, 0);
+  s.correct.assign(exits + 1, 0);
+  double macs = 0, cascadeSeconds = 0, plainSeconds = 0;
   data::BatchReader reader(*source, dataOptions, fixedBatch(*model.graph).value_or(batch));
   data::Batch b;
+  using Clock = std::chrono::steady_clock;
   while (true) {
     EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
     if (!more) break;
-    EDGEOPT_ASSIGN_OR_RETURN(auto outs, runner->run({b.inputs}));
+    // The two alternate batch by batch, so that both see the same machine.
+    std::vector<int> taken;
+    auto t0 = Clock::now();
+    EDGEOPT_ASSIGN_OR_RETURN(const ir::Tensor logits, cascade->run(b.inputs, &taken));
+    auto t1 = Clock::now();
+    EDGEOPT_ASSIGN_OR_RETURN(auto full, plain->run({b.inputs}));
+    auto t2 = Clock::now();
+    cascadeSeconds += std::chrono::duration<double>(t1 - t0).count();
+    plainSeconds += std::chrono::duration<double>(t2 - t1).count();
     const int64_t rows = b.inputs.dims()[0];
-    for (size_t k = 0; k < order.size(); ++k) {
-      const ir::Tensor& t = outs[order[k]];
-      confidences(t.data<float>(), rows, t.numel() / rows, &conf[k], &pred[k]);
+    std::vector<float> conf, fullConf;
+    std::vector<int64_t> pred, fullPred;
+    confidences(logits.data<float>(), rows, logits.numel() / rows, &conf, &pred);
+    confidences(full[0].data<float>(), rows, full[0].numel() / rows, &fullConf, &fullPred);
+    for (int64_t i = 0; i < rows; ++i) {
+      const bool right = pred[i] == b.labels[i];
+      ++s.taken[taken[i]];
+      s.correct[taken[i]] += right;
+      s.cascadeCorrect += right;
+      s.finalCorrect += fullPred[i] == b.labels[i];
+      macs += static_cast<double>(static_cast<size_t>(taken[i]) < exits ? policy.exits[taken[i]].macs : policy.finalMacs);
     }
-    labels.insert(labels.end(), b.labels.begin(), b.labels.end());
+    s.samples += rows;
   }
-  return applyExitPolicy(policy, conf, pred, labels);
+  if (s.samples) {
+    s.averageMacs = macs / static_cast<double>(s.samples);
+    s.cascadeMsPerSample = 1e3 * cascadeSeconds / static_cast<double>(s.samples);
+    s.backboneMsPerSample = 1e3 * plainSeconds / static_cast<double>(s.samples);
+  }
+  return s;
 }
 
 namespace {
@@ -449,12 +625,17 @@ nlohmann::ordered_json statsJson(const ExitPolicy& p, const ExitStats& s) {
                      {"rate", s.samples ? static_cast<double>(taken) / s.samples : 0.0},
                      {"accuracy", taken ? nlohmann::ordered_json(static_cast<double>(s.correct[e]) / taken) : nlohmann::ordered_json(nullptr)}});
   }
-  return {{"samples", s.samples},
+  nlohmann::ordered_json j = {{"samples", s.samples},
           {"top1", s.cascadeTop1()},
           {"final_top1", s.finalTop1()},
           {"average_macs", s.averageMacs},
           {"average_macs_share", p.backboneMacs ? s.averageMacs / static_cast<double>(p.backboneMacs) : 0.0},
           {"exits", exits}};
+  if (s.cascadeMsPerSample >= 0) {
+    j["ms_per_sample"] = s.cascadeMsPerSample;
+    j["ms_per_sample_without_exits"] = s.backboneMsPerSample;
+  }
+  return j;
 }
 
 std::string statsText(const ExitPolicy& p, const ExitStats& s) {
@@ -467,6 +648,11 @@ std::string statsText(const ExitPolicy& p, const ExitStats& s) {
     std::snprintf(line, sizeof line, "  %-10s rate %6.2f %%  accuracy %6.2f %%\n",
                   e < p.exits.size() ? p.exits[e].output.c_str() : "final", s.samples ? 100.0 * s.taken[e] / s.samples : 0.0,
                   s.taken[e] ? 100.0 * s.correct[e] / s.taken[e] : 0.0);
+    t += line;
+  }
+  if (s.cascadeMsPerSample >= 0) {
+    std::snprintf(line, sizeof line, "  latency %.4f ms per sample with exits, %.4f ms without (%.3fx; measured batch by batch, alternating)\n",
+                  s.cascadeMsPerSample, s.backboneMsPerSample, s.backboneMsPerSample > 0 ? s.cascadeMsPerSample / s.backboneMsPerSample : 0.0);
     t += line;
   }
   return t;

@@ -63,6 +63,7 @@ struct ExitStats {
   std::vector<int64_t> taken, correct;  // per exit, then the final output last
   int64_t cascadeCorrect = 0, finalCorrect = 0;
   double averageMacs = 0;
+  double cascadeMsPerSample = -1, backboneMsPerSample = -1;  // measured by evaluateExits (the runtime), else -1
   double cascadeTop1() const { return samples ? static_cast<double>(cascadeCorrect) / samples : 0; }
   double finalTop1() const { return samples ? static_cast<double>(finalCorrect) / samples : 0; }
 };
@@ -89,7 +90,33 @@ std::string exitStatsText(const ExitPolicy& policy, const ExitStats& stats);
 std::string exitStatsJson(const ExitPolicy& policy, const ExitStats& stats);
 std::string exitReportJson(const ExitReport& r);
 
-// Evaluates a multi-exit model on labelled data by its policy (every output computed).
+// The runtime of the policy: the backbone cut at the exit points into segments, each head a model
+// of its own, every one on the chosen target. A batch runs segment 1 and head 1; the samples whose
+// confidence passes leave with that head's logits, the rest (compacted) go on through segment 2,
+// and so on; what reaches the end gets the final output. A sample's answer does not depend on the
+// batch it came in.
+class ExitCascade {
+ public:
+  static StatusOr<std::unique_ptr<ExitCascade>> create(const ir::Model& multiExit, const ExitPolicy& policy,
+                                                       const RunnerOptions& runner);
+  ~ExitCascade();
+  // input [batch, ...]: the logits [batch, classes] each sample left with, and the exit it took
+  // (exits().size() for the final output).
+  StatusOr<ir::Tensor> run(const ir::Tensor& input, std::vector<int>* exitTaken);
+  const ExitPolicy& policy() const { return policy_; }
+
+ private:
+  ExitCascade() = default;
+  ExitPolicy policy_;
+  std::vector<std::unique_ptr<ModelRunner>> segments_, heads_;
+};
+
+// The model without its exits: the heads removed, the original output only, no exit metadata.
+StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& policy);
+
+// Evaluates a multi-exit model on labelled data: each batch through the ExitCascade on the target
+// and through the model without exits, alternating, for the accuracy, the exit taken per sample,
+// the average MACs and the time per sample of both.
 StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& policy, const data::DataOptions& data,
                                   const RunnerOptions& runner, int64_t batch);
 

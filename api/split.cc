@@ -301,6 +301,15 @@ StatusOr<std::vector<ir::Model>> extractParts(const ir::Model& model, const std:
   return parts;
 }
 
+StatusOr<int> soleLiveCut(const ir::Model& model, const std::string& tensor) {
+  const Sequence s = buildSequence(*model.graph);
+  for (int k = 1; k < static_cast<int>(s.nodes.size()); ++k) {
+    const auto live = crossing(s, k);
+    if (live.size() == 1 && live[0]->name() == tensor) return k;
+  }
+  return invalidInput("'" + tensor + "' is never the only tensor live between two nodes");
+}
+
 Status checkComposition(const ir::Model& whole, const std::vector<ir::Model>& parts,
                         const std::map<std::string, std::vector<int64_t>>& inputShapes) {
   const ir::Graph& g = *whole.graph;

@@ -73,6 +73,10 @@ SplitChoice bruteForceSplit(const SplitGraph& g, const TierCosts& costs, const s
 // Feeding each part's outputs to the next by name gives the whole model's outputs.
 StatusOr<std::vector<ir::Model>> extractParts(const ir::Model& model, const std::vector<int>& cuts);
 
+// The cut position at which `tensor` is the only tensor live (the first, if several); an error when
+// there is none (the tensor lies inside a skip connection, or is not computed by a node).
+StatusOr<int> soleLiveCut(const ir::Model& model, const std::string& tensor);
+
 // Runs the parts chained on the reference executor on seeded random inputs and compares every
 // output with the whole model's, byte for byte. Ok when equal.
 Status checkComposition(const ir::Model& whole, const std::vector<ir::Model>& parts,

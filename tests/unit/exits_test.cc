@@ -75,6 +75,23 @@ TEST(ExitsTest, HeadsLeaveTheFinalOutputAndThePolicySurvivesExport) {
   ASSERT_EQ(ya->at(0).byteSize(), yb->at(0).byteSize());
   EXPECT_EQ(std::memcmp(ya->at(0).rawData(), yb->at(0).rawData(), ya->at(0).byteSize()), 0);
 
+  // The runtime cascade: a batch of 64 gives every sample the answer a batch of 1 gives, and the
+  // exits taken are the policy's on the full outputs.
+  data::DataOptions test;
+  test.path = (kFashion / "t10k-images-idx3-ubyte.gz").string();
+  test.labelsPath = (kFashion / "t10k-labels-idx1-ubyte.gz").string();
+  test.preprocess = "channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  test.limit = 300;
+  for (const char* target : {"ref", "x86"}) {
+    auto one = api::evaluateExits(model, report.policy, test, api::runnerOptionsFor(target), 1);
+    auto many = api::evaluateExits(model, report.policy, test, api::runnerOptionsFor(target), 64);
+    ASSERT_TRUE(one.ok() && many.ok()) << (one.ok() ? many.status().message() : one.status().message());
+    EXPECT_EQ(one->taken, many->taken) << target;
+    EXPECT_EQ(one->correct, many->correct) << target;
+    EXPECT_EQ(one->finalCorrect, many->finalCorrect) << target;
+    EXPECT_GT(one->taken[0] + one->taken[1] + one->taken[2], 0) << target << ": no sample left early";
+  }
+
   // The policy travels in the ONNX metadata.
   const fs::path file = fs::temp_directory_path() / "edgeopt-exits-test.onnx";
   ASSERT_TRUE(onnx_io::exportModel(model, file.string()).ok());
