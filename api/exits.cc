@@ -42,11 +42,22 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
   for (int i = 0; i < n; ++i) before[i + 1] = before[i] + (macsOf.count(g.nodes[i]) ? macsOf.at(g.nodes[i]) : 0);
   const ir::Graph& graph = *model.graph;
   // A point saves something only with MACs after it: at least 5 % of the model's.
+  // The float feature map a head at cut k reads: the tensor sent there, or in a QDQ model (which
+  // sends the int8 tensor) its DequantizeLinear's output; null when there is none.
+  auto featureAt = [&](int k) -> const ir::Value* {
+    if (k <= 0 || k >= n || g.cutTensors[k].size() != 1) return nullptr;
+    const ir::Value* v = graph.findValue(g.cutTensors[k][0]);
+    if (!v || v->isGraphInput()) return nullptr;
+    if (v->dtype() != ir::DType::kFloat32)
+      for (const ir::Use& u : v->uses())
+        if (u.node->opType() == "DequantizeLinear" && u.inputIndex == 0) return u.node->output(0);
+    return v;
+  };
   auto usable = [&](int k) {
     if (k <= 0 || k >= n || g.cutTensors[k].size() != 1 || !g.cutAllowed[k]) return false;
     if (static_cast<double>(before[k]) > 0.95 * static_cast<double>(*totalMacs)) return false;
-    const ir::Value* v = graph.findValue(g.cutTensors[k][0]);
-    return v && !v->isGraphInput() && v->dtype() == ir::DType::kFloat32 && v->shape() && v->shape()->size() == 4;
+    const ir::Value* v = featureAt(k);
+    return v && v->dtype() == ir::DType::kFloat32 && v->shape() && v->shape()->size() == 4;
   };
   std::vector<Point> points;
   if (!options.points.empty()) {
@@ -56,7 +67,7 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
         return invalidInput("--points: '" + name + "' is not a tensor a node of the model computes");
       int found = -1;
       for (int k = 1; k < n && found < 0; ++k)
-        if (g.cutTensors[k].size() == 1 && g.cutTensors[k][0] == name) found = k;
+        if (g.cutTensors[k].size() == 1 && (g.cutTensors[k][0] == name || (featureAt(k) && featureAt(k)->name() == name))) found = k;
       if (found < 0 || !usable(found)) {
         std::string live;
         for (int k = 1; k < n; ++k)
@@ -68,7 +79,7 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
                             (live.empty() || found >= 0 ? std::string("not a float feature map [N,C,H,W] between two nodes")
                                                         : "it lies inside a skip connection (live with it: " + live + ")"));
       }
-      points.push_back({name, found, before[found]});
+      points.push_back({featureAt(found)->name(), found, before[found]});
     }
     std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.position < b.position; });
     for (size_t i = 1; i < points.size(); ++i)
@@ -91,7 +102,7 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
     if (best >= 0) chosen.insert(best), chosenMacs.insert(before[best]);
   }
   if (chosen.empty()) return invalidInput("the model has no exit point (a single live feature map between two nodes)");
-  for (int k : chosen) points.push_back({g.cutTensors[k][0], k, before[k]});
+  for (int k : chosen) points.push_back({featureAt(k)->name(), k, before[k]});
   return points;
 }
 
@@ -436,10 +447,20 @@ StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& p
 
 namespace {
 
-// Exit e's head as a model: the nodes between its tensor and its output.
+// The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
+// tensor its DequantizeLinear reads (segments send int8; the head decodes it).
+std::string sentFor(const ir::Graph& g, const std::string& tensor) {
+  const ir::Value* v = g.findValue(tensor);
+  if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
+      !v->producer()->input(0)->isInitializer())
+    return v->producer()->input(0)->name();
+  return tensor;
+}
+
+// Exit e's head as a model: the nodes between the tensor sent at its point and its output.
 StatusOr<ir::Model> headOf(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
   const ir::Graph& g = *multiExit.graph;
-  const ir::Value* from = g.findValue(exit.tensor);
+  const ir::Value* from = g.findValue(sentFor(g, exit.tensor));
   const ir::Value* to = g.findValue(exit.output);
   if (!from || !to) return invalidInput("exit '" + exit.output + "': its tensor or output is not in the model");
   std::set<const ir::Node*> members;
@@ -505,7 +526,7 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   EDGEOPT_ASSIGN_OR_RETURN(const ir::Model backbone, withoutExits(multiExit, policy));
   std::vector<int> cuts;
   for (const auto& e : policy.exits) {
-    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, e.tensor));
+    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, sentFor(*backbone.graph, e.tensor)));
     cuts.push_back(k);
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));

@@ -1,5 +1,7 @@
 #include <immintrin.h>
 
+#include <cstdint>
+
 #include <algorithm>
 #include <chrono>
 #include <vector>
@@ -51,9 +53,11 @@ double measurePeakInt8Gops__avx512vnni(double seconds) {
       acc8 = dpbusd(acc8, a, b), acc9 = dpbusd(acc9, a, b), acc10 = dpbusd(acc10, a, b), acc11 = dpbusd(acc11, a, b);
     }
   });
-  volatile int sink = 0;
+  // Unsigned: the accumulators wrap after billions of products, and a signed sum of them would be
+  // undefined (UBSan found it).
+  volatile uint32_t sink = 0;
   for (__m512i v : {acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11})
-    sink = sink + _mm512_reduce_add_epi32(v);
+    sink = sink + static_cast<uint32_t>(_mm512_reduce_add_epi32(v));
   return gops;
 }
 
