@@ -8,6 +8,7 @@
 
 #include "api/edgeopt.h"
 #include "api/exits.h"
+#include "api/quantize.h"
 #include "compiler/pass/pass_manager.h"
 
 namespace edgeopt {
@@ -131,6 +132,40 @@ TEST(ExitsTest, PointsInsideASkipConnectionAndUnreachableGoalsAreRefused) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidInput);
   EXPECT_NE(st.message().find("cannot be met"), std::string::npos) << st.message();
   EXPECT_EQ(model->graph->outputs().size(), 1u);  // nothing added on failure
+}
+
+// On a QDQ int8 model the heads read the DequantizeLinear of the int8 tensor at each point, the
+// cascade's segments hand on int8, and its answers still do not depend on the batch.
+TEST(ExitsTest, Int8ModelsGetExitsOnTheirDequantizedFeatureMaps) {
+  if (!fs::exists(kFashion / "train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  auto model = api::loadModel(kResnet);
+  ASSERT_TRUE(model.ok());
+  api::QuantizeOptions q;
+  q.calib.path = std::string(EDGEOPT_SOURCE_DIR) + "/calib_data/fashion_mnist_500";
+  q.calib.preprocess = "channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  q.calib.limit = 64;
+  q.threads = 1;
+  api::QuantizeReport qr;
+  ASSERT_TRUE(api::quantizeModel(model.value(), q, &qr).ok());
+  api::ExitReport report;
+  const Status st = api::addExits(model.value(), trainingOptions(1200), &report);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_FALSE(report.policy.exits.empty());
+  for (const auto& e : report.policy.exits) {
+    const ir::Value* v = model->graph->findValue(e.tensor);
+    ASSERT_NE(v, nullptr);
+    EXPECT_EQ(v->producer()->opType(), "DequantizeLinear") << e.tensor;
+  }
+  data::DataOptions test;
+  test.path = (kFashion / "t10k-images-idx3-ubyte.gz").string();
+  test.labelsPath = (kFashion / "t10k-labels-idx1-ubyte.gz").string();
+  test.preprocess = "channels=gray,scale=1/255,mean=0.2860,std=0.3530";
+  test.limit = 200;
+  auto one = api::evaluateExits(model.value(), report.policy, test, api::runnerOptionsFor("x86"), 1);
+  auto many = api::evaluateExits(model.value(), report.policy, test, api::runnerOptionsFor("x86"), 64);
+  ASSERT_TRUE(one.ok() && many.ok()) << (one.ok() ? many.status().message() : one.status().message());
+  EXPECT_EQ(one->taken, many->taken);
+  EXPECT_EQ(one->correct, many->correct);
 }
 
 }  // namespace
