@@ -18,6 +18,7 @@
 #include "api/bench.h"
 #include "api/optimize.h"
 #include "api/quantize.h"
+#include "api/svg_plot.h"
 #include "targets/target.h"
 #include "compiler/pass/pass_manager.h"
 #include "compiler/support/files.h"
@@ -662,6 +663,87 @@ std::string splitJson(const SplitResult& r) {
   }
   j["sweep"] = sweep;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string splitHtml(const SplitResult& r, const std::string& modelName) {
+  using svg::escape;
+  using svg::number;
+  const int n = static_cast<int>(r.graph.nodes.size());
+  std::string body = "<h1>edgeopt split: " + escape(modelName) + "</h1>\n";
+  body += "<p class=\"note\">" + std::to_string(n) + " nodes in the cut sequence; the result is " + std::to_string(r.graph.resultBytes) +
+          " bytes. A cut sends every tensor live across it; a transfer costs the link's round trip plus bytes over bandwidth, and the "
+          "result returns to the device the same way.</p>\n";
+  body += "<table><tr><th>tier</th><th>whole model</th><th>latencies from</th></tr>\n";
+  for (size_t t = 0; t < r.tiers.size(); ++t) {
+    double sum = 0;
+    for (double v : r.costs[t]) sum += v;
+    body += "<tr><td>" + escape(r.tiers[t]) + "</td><td>" + number(sum, 4) + " ms</td><td>" + escape(r.costSource[t]) + "</td></tr>\n";
+  }
+  body += "</table>\n<table><tr><th>link</th><th>bandwidth</th><th>round trip</th></tr>\n";
+  for (size_t l = 0; l < r.links.size(); ++l)
+    body += "<tr><td>" + escape(r.tiers[l] + " -> " + r.tiers[l + 1]) + "</td><td>" + number(r.links[l].bandwidthMbps) + " Mbit/s</td><td>" +
+            number(r.links[l].rttMs) + " ms</td></tr>\n";
+  auto assignment = [&](const SplitChoice& c) {
+    std::string a;
+    int begin = 0;
+    for (size_t t = 0; t < r.tiers.size(); ++t) {
+      const int end = t < c.cuts.size() ? c.cuts[t] : n;
+      if (end > begin) a += (a.empty() ? "" : ", ") + r.tiers[t] + " " + std::to_string(end - begin);
+      begin = std::max(begin, end);
+    }
+    return a;
+  };
+  body += "</table>\n<table><tr><th></th><th>end to end</th><th>nodes per tier</th><th>compute per tier</th><th>transfer per link</th></tr>\n";
+  auto row = [&](const std::string& label, const SplitChoice& c) {
+    std::string compute, transfer;
+    for (double v : c.computeMs) compute += (compute.empty() ? "" : " + ") + number(v, 3);
+    for (double v : c.transferMs) transfer += (transfer.empty() ? "" : " + ") + number(v, 3);
+    return "<tr><td>" + escape(label) + "</td><td>" + number(c.totalMs, 4) + " ms</td><td>" + escape(assignment(c)) + "</td><td>" + compute +
+           " ms</td><td>" + transfer + " ms</td></tr>\n";
+  };
+  body += row("chosen", r.best) + row("brute force", r.bruteForce) + row("all on the device", r.allOnDevice) + "</table>\n";
+  if (r.measuredDevicePartMs >= 0)
+    body += "<p>Device part measured here: " + number(r.measuredDevicePartMs, 4) + " ms (predicted " + number(r.best.computeMs[0], 4) + " ms).</p>\n";
+  if (r.devicePartEstimateMs >= 0)
+    body += "<p>Device part as one arm-neon package: " + number(r.devicePartEstimateMs, 4) + " ms estimated (predicted " +
+            number(r.best.computeMs[0], 4) + " ms).</p>\n";
+  if (!r.sweep.empty()) {
+    svg::ScatterPlot plot;
+    plot.name = "sweep";
+    plot.title = "Best end-to-end latency against the bandwidth of " + r.tiers[0] + " -> " + r.tiers[1];
+    plot.xLabel = "bandwidth, Mbit/s";
+    plot.yLabel = "latency, ms";
+    plot.logX = true;
+    std::map<std::string, size_t> seriesOf;
+    for (const auto& [mbps, c] : r.sweep) {
+      const std::string a = assignment(c);
+      if (!seriesOf.count(a)) seriesOf[a] = plot.series.size(), plot.series.push_back(a);
+      svg::ScatterPoint pt;
+      pt.x = mbps;
+      pt.y = c.totalMs;
+      pt.series = seriesOf[a];
+      pt.tooltip = number(mbps) + " Mbit/s: " + number(c.totalMs, 4) + " ms, " + a;
+      plot.points.push_back(pt);
+    }
+    body += "<h2>Bandwidth sweep</h2>\n" + svg::scatter(plot);
+  }
+  svg::BarChart bytes;
+  bytes.name = "cut-bytes";
+  bytes.title = "Bytes a cut before each node sends";
+  bytes.unit = "KB";
+  bytes.series = {"sent"};
+  for (int k = 0; k < n; ++k) {
+    svg::Bar b;
+    b.label = r.graph.nodes[k];
+    b.values = {static_cast<double>(r.graph.cutBytes[k]) / 1024.0};
+    std::string tensors;
+    for (const auto& t : r.graph.cutTensors[k]) tensors += (tensors.empty() ? "" : ", ") + t;
+    b.tooltip = number(b.values[0], 4) + " KB: " + tensors + (r.graph.cutAllowed[k] ? "" : " (never cut: a float the int8 model does not hold)");
+    if (!r.graph.cutAllowed[k]) b.color = "#bbbbbb";
+    bytes.bars.push_back(b);
+  }
+  body += "<h2>What each cut sends</h2>\n" + svg::barChart(bytes);
+  return svg::page("edgeopt split: " + modelName, body);
 }
 
 }  // namespace edgeopt::api

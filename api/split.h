@@ -119,5 +119,8 @@ struct SplitResult {
 StatusOr<SplitResult> planSplit(const ir::Model& model, const SplitOptions& options);
 std::string splitText(const SplitResult& r);
 std::string splitJson(const SplitResult& r);
+// One self-contained page (no script; edgeopt's SVG plots): the tiers, links, the choice against
+// brute force and all-on-device, the bandwidth sweep and the bytes each cut sends.
+std::string splitHtml(const SplitResult& r, const std::string& modelName);
 
 }  // namespace edgeopt::api

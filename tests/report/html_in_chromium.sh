@@ -4,7 +4,8 @@
 # non-empty box), the page logs no console message or error, requests nothing (no resource
 # entries; the file holds no script, src, href or url()), and the plots the run calls for are all
 # there: the trade-off, sizes, per-layer SQNR, per-layer latency of every row, compression stages
-# and channel groups, the FPGA resources; the diff page marks a worse figure red. Skipped (77)
+# and channel groups, the FPGA resources; the diff page marks a worse figure red; split's page draws
+# its sweep and bytes per cut. Skipped (77)
 # without chromium.
 # Usage: html_in_chromium.sh EDGEOPT_CLI SOURCE_DIR WORKDIR
 set -uo pipefail
@@ -43,7 +44,11 @@ rc=$?
 "$src/tests/report/check_page.sh" "$work/a/report.html" tradeoff size stages prune-groups sqnr layers-0 layers-1 layers-2 layers-3 \
     hardware-3 > "$work/report.check" || { cat "$work/report.check"; exit 1; }
 "$src/tests/report/check_page.sh" "$work/diff.html" diff-latency diff-top1 > "$work/diff.check" || { cat "$work/diff.check"; exit 1; }
-cat "$work/report.check" "$work/diff.check"
+# split's page: the bandwidth sweep and the bytes per cut.
+"$cli" split "$zoo/resnet_fm.onnx" -o "$work/split" --bandwidth 1Gbps,10Gbps --rtt 0.01ms,0.01ms --scale device=4,cloud=0.2 --iters 3 \
+    > "$work/split.log" 2>&1 || { echo "split failed"; cat "$work/split.log"; exit 1; }
+"$src/tests/report/check_page.sh" "$work/split/split.html" sweep cut-bytes > "$work/split.check" || { cat "$work/split.check"; exit 1; }
+cat "$work/report.check" "$work/diff.check" "$work/split.check"
 "$py" - "$work" <<'PY'
 import json, os, sys
 work = sys.argv[1]

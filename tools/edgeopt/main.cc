@@ -856,6 +856,7 @@ int cmdSplit(const std::string& modelPath, const SplitArgs& a) {
   const std::string text = edgeopt::api::splitText(r), json = edgeopt::api::splitJson(r);
   files.push_back({"split.json", json + "\n"});
   files.push_back({"split.txt", text});
+  files.push_back({"split.html", edgeopt::api::splitHtml(r, std::filesystem::path(modelPath).filename().string())});
   if (Status st = edgeopt::api::writeOutputFolder(a.out, "split", files); !st.ok()) return report(st);
   if (a.json) {
     std::cout << json << "\n";
@@ -1121,7 +1122,7 @@ int main(int argc, char** argv) {
   auto* splitCmd = app.add_subcommand(
       "split", "Choose where to cut a model between device, edge and cloud from per-node latency and link figures; write the parts");
   splitCmd->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8: a cut then sends int8 tensors)")->required();
-  splitCmd->add_option("--output,-o", sa.out, "Output folder: TIER.onnx per non-empty part, split.json, split.txt")->required();
+  splitCmd->add_option("--output,-o", sa.out, "Output folder: TIER.onnx per non-empty part, split.json, split.txt, split.html")->required();
   splitCmd->add_option("--bandwidth", sa.bandwidth,
                        "Link bandwidths, comma-separated, one per link in tier order (device->edge[,edge->cloud]), e.g. 20Mbps,1Gbps")
       ->required();
