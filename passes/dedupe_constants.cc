@@ -20,8 +20,9 @@ size_t hashTensor(const ir::Tensor& t) {
 }
 
 bool sameTensor(const ir::Tensor& a, const ir::Tensor& b) {
+  // Empty tensors hold no storage: memcmp of null pointers would be undefined even for 0 bytes.
   return a.dtype() == b.dtype() && a.dims() == b.dims() &&
-         std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0;
+         (a.byteSize() == 0 || std::memcmp(a.rawData(), b.rawData(), a.byteSize()) == 0);
 }
 
 class DedupeConstants : public pass::Pass {

@@ -167,7 +167,7 @@ StatusOr<ir::Tensor> tensorFromProto(const onnx::TensorProto& p) {
       return invalidInput(what + ": raw data holds " + std::to_string(p.raw_data().size()) + " bytes, shape " +
                           ir::dimsToString(dims) + " of " + ir::dtypeName(dtype) + " needs " + std::to_string(bytes));
     ir::Tensor t(dtype, dims);
-    std::memcpy(t.rawData(), p.raw_data().data(), t.byteSize());
+    if (t.byteSize() > 0) std::memcpy(t.rawData(), p.raw_data().data(), t.byteSize());  // memcpy of null is undefined even for 0 bytes
     return t;
   }
   int64_t count = 0;
