@@ -111,9 +111,34 @@ struct Collected {
   int64_t count = 0, classes = 0;
   std::vector<int64_t> labels;
   std::vector<float> finalLogits;                 // [count, classes]
-  std::vector<std::vector<float>> features;       // per point, [count, C, H, W]
-  std::vector<std::vector<int64_t>> featureDims;  // per point, without the batch
+  // Per point, the feature maps as the head's pooling leaves them, [count, C, g, g] (g = grid, or 1
+  // where the grid does not divide the map): the backbone is frozen and pooling is fixed, so the
+  // heads train on these (a 28x28 map held whole would take 49 times the memory).
+  std::vector<std::vector<float>> features;
+  std::vector<std::vector<int64_t>> featureDims;  // per point, {C, g, g}
+  std::vector<std::vector<int64_t>> mapDims;      // per point, {C, H, W}
 };
+
+// Whether a head pools an H x W map to grid x grid (else globally).
+bool gridded(int64_t h, int64_t w, int grid) { return grid > 1 && h % grid == 0 && w % grid == 0 && h >= grid && w >= grid; }
+
+// Average-pools rows [rows, C, H, W] to [rows, C, g, g] (g = grid when gridded, else 1), appended to out.
+void poolRows(const float* x, int64_t rows, const std::vector<int64_t>& dims, int grid, std::vector<float>* out) {
+  const int64_t c = dims[0], h = dims[1], w = dims[2];
+  const int64_t g = gridded(h, w, grid) ? grid : 1, bh = h / g, bw = w / g;
+  const double inv = 1.0 / static_cast<double>(bh * bw);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* plane = x + (r * c + ch) * h * w;
+      for (int64_t i = 0; i < g; ++i)
+        for (int64_t j = 0; j < g; ++j) {
+          double sum = 0;
+          for (int64_t y = i * bh; y < (i + 1) * bh; ++y)
+            for (int64_t z = j * bw; z < (j + 1) * bw; ++z) sum += plane[y * w + z];
+          out->push_back(static_cast<float>(sum * inv));
+        }
+    }
+}
 
 StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& points, const ExitOptions& options) {
   ir::Model probe = ir::cloneModel(model);
@@ -127,6 +152,7 @@ StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& po
   Collected c;
   c.features.resize(points.size());
   c.featureDims.resize(points.size());
+  c.mapDims.resize(points.size());
   data::Batch b;
   while (true) {
     EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
@@ -139,8 +165,11 @@ StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& po
     c.finalLogits.insert(c.finalLogits.end(), outs[0].data<float>(), outs[0].data<float>() + outs[0].numel());
     for (size_t p = 0; p < points.size(); ++p) {
       const ir::Tensor& f = outs[1 + p];
-      c.featureDims[p] = std::vector<int64_t>(f.dims().begin() + 1, f.dims().end());
-      c.features[p].insert(c.features[p].end(), f.data<float>(), f.data<float>() + f.numel());
+      if (f.rank() != 4) return invalidInput("exit point '" + points[p].tensor + "' is not a feature map [N,C,H,W] at run time");
+      c.mapDims[p] = std::vector<int64_t>(f.dims().begin() + 1, f.dims().end());
+      const int64_t g = gridded(c.mapDims[p][1], c.mapDims[p][2], options.grid) ? options.grid : 1;
+      c.featureDims[p] = {c.mapDims[p][0], g, g};
+      poolRows(f.data<float>(), rows, c.mapDims[p], options.grid, &c.features[p]);
     }
     c.labels.insert(c.labels.end(), b.labels.begin(), b.labels.end());
   }
@@ -152,9 +181,11 @@ StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& po
   return c;
 }
 
-// The head as a model of its own: features [batch, C, H, W] -> logits [batch, classes].
-ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int64_t classes, int grid, uint32_t seed,
-                    int64_t* macs) {
+// The head as a model of its own: a feature map [batch, C, H, W] -> logits [batch, classes]; with
+// `pooledInput` the map is already pooled ([batch, C, g, g], poolRows) and the head is Flatten + Gemm.
+// The Gemm's weights are `trained` (a head model's "weight" and "bias") or seeded random ones.
+ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int64_t classes, int grid, bool pooledInput,
+                    const ir::Model* trained, uint32_t seed, int64_t* macs) {
   ir::Model m;
   m.opsets = {{"", 17}};
   m.irVersion = like.irVersion;
@@ -163,22 +194,40 @@ ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int
   for (int64_t d : dims) shape.emplace_back(d);
   ir::Value* x = g.addInput("features", ir::DType::kFloat32, shape);
   const int64_t c = dims[0], h = dims[1], w = dims[2];
-  const bool gridded = grid > 1 && h % grid == 0 && w % grid == 0 && h >= grid && w >= grid;
-  ir::Node* pool = gridded ? g.addNode("AveragePool", {x}, {"pooled"}, "pool") : g.addNode("GlobalAveragePool", {x}, {"pooled"}, "pool");
-  if (gridded) {
-    pool->setAttr("kernel_shape", std::vector<int64_t>{h / grid, w / grid});
-    pool->setAttr("strides", std::vector<int64_t>{h / grid, w / grid});
+  const bool byGrid = pooledInput ? h > 1 : gridded(h, w, grid);
+  ir::Value* pooled = x;
+  if (!pooledInput) {
+    ir::Node* pool = byGrid ? g.addNode("AveragePool", {x}, {"pooled"}, "pool") : g.addNode("GlobalAveragePool", {x}, {"pooled"}, "pool");
+    if (byGrid) {
+      pool->setAttr("kernel_shape", std::vector<int64_t>{h / grid, w / grid});
+      pool->setAttr("strides", std::vector<int64_t>{h / grid, w / grid});
+    }
+    pooled = pool->output(0);
   }
-  ir::Node* flat = g.addNode("Flatten", {pool->output(0)}, {"flat"}, "flatten");
+  ir::Node* flat = g.addNode("Flatten", {pooled}, {"flat"}, "flatten");
   flat->setAttr("axis", int64_t{1});
-  const int64_t in = c * (gridded ? grid * grid : 1);
-  std::mt19937 rng(seed);
-  const float bound = 1.0f / std::sqrt(static_cast<float>(in));
-  std::uniform_real_distribution<float> u(-bound, bound);
-  std::vector<float> weights(static_cast<size_t>(classes * in));
-  for (float& v : weights) v = u(rng);
-  ir::Value* wv = g.addInitializer("weight", ir::Tensor::fromVector<float>({classes, in}, weights));
-  ir::Value* bv = g.addInitializer("bias", ir::Tensor::fromVector<float>({classes}, std::vector<float>(static_cast<size_t>(classes), 0.f)));
+  const int64_t in = pooledInput ? c * h * w : c * (byGrid ? grid * grid : 1);
+  ir::Value* wv = nullptr;
+  ir::Value* bv = nullptr;
+  const ir::Node* trainedGemm = nullptr;
+  if (trained)
+    for (const ir::Node* n : trained->graph->nodes())
+      if (n->opType() == "Gemm") trainedGemm = n;
+  const ir::Value* trainedWeight = trainedGemm ? ir::initializerBehind(trainedGemm->input(1)) : nullptr;
+  const ir::Value* trainedBias = trainedGemm ? ir::initializerBehind(trainedGemm->input(2)) : nullptr;
+  EDGEOPT_CHECK(!trained || (trainedWeight && trainedBias));  // a trained head is Flatten + Gemm with constant weights
+  if (trained) {
+    wv = g.addInitializer("weight", trainedWeight->initializer());
+    bv = g.addInitializer("bias", trainedBias->initializer());
+  } else {
+    std::mt19937 rng(seed);
+    const float bound = 1.0f / std::sqrt(static_cast<float>(in));
+    std::uniform_real_distribution<float> u(-bound, bound);
+    std::vector<float> weights(static_cast<size_t>(classes * in));
+    for (float& v : weights) v = u(rng);
+    wv = g.addInitializer("weight", ir::Tensor::fromVector<float>({classes, in}, weights));
+    bv = g.addInitializer("bias", ir::Tensor::fromVector<float>({classes}, std::vector<float>(static_cast<size_t>(classes), 0.f)));
+  }
   ir::Node* gemm = g.addNode("Gemm", {flat->output(0), wv, bv}, {"logits"}, "gemm");
   gemm->setAttr("transB", int64_t{1});
   g.markOutput(gemm->output(0));
@@ -290,7 +339,9 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   for (size_t e = 0; e < exits; ++e) {
     const auto& dims = c.featureDims[e];
     const int64_t size = dims[0] * dims[1] * dims[2];
-    ir::Model head = headModel(model, dims, c.classes, options.grid, options.optimizer.seed + static_cast<uint32_t>(e), &headMacs[e]);
+    int64_t ignored = 0;
+    ir::Model head = headModel(model, dims, c.classes, options.grid, /*pooledInput=*/true, nullptr,
+                               options.optimizer.seed + static_cast<uint32_t>(e), &ignored);
     train::TrainingSet set;
     set.inputs.assign(c.features[e].begin(), c.features[e].begin() + trainN * size);
     set.sampleDims = dims;
@@ -314,7 +365,7 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
     EDGEOPT_ASSIGN_OR_RETURN(auto chk, runHead(head, calFeatures + calibN * size, checkN, dims));
     confidences(cal.data(), calibN, c.classes, &confCal[e], &predCal[e]);
     confidences(chk.data(), checkN, c.classes, &confChk[e], &predChk[e]);
-    heads.push_back(std::move(head));
+    heads.push_back(headModel(model, c.mapDims[e], c.classes, options.grid, /*pooledInput=*/false, &head, 0, &headMacs[e]));
   }
   confidences(c.finalLogits.data() + trainN * c.classes, calibN, c.classes, &confCal[exits], &predCal[exits]);
   confidences(c.finalLogits.data() + (trainN + calibN) * c.classes, checkN, c.classes, &confChk[exits], &predChk[exits]);
