@@ -41,6 +41,9 @@ cmake --build build-sanitize -j"$(nproc)"
 export LSAN_OPTIONS="suppressions=$PWD/tools/ci/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+# Projects the tests configure themselves (the find_package consumer, compile's x86 runner) link
+# the instrumented libraries: CMake takes these from the environment on their first configure.
+export CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined"
 status=0
 if ((tests)); then
   echo "== the test suite under ASan + UBSan" >&2
