@@ -582,14 +582,35 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));
   if (parts.size() != cuts.size() + 1) return invalidInput("two exits of the policy sit at the same place");
-  for (const auto& part : parts) {
+  // Segment e ends in exit e's head: one run gives the tensor handed on and the head's logits
+  // (a target call has a fixed cost that, on small models, rivals a segment's compute).
+  for (size_t e = 0; e < parts.size(); ++e) {
+    ir::Model& part = parts[e];
+    if (e < policy.exits.size()) {
+      EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, headOf(multiExit, policy.exits[e]));
+      ir::Graph& g = *part.graph;
+      std::map<const ir::Value*, ir::Value*> copy;
+      copy[head.graph->inputs()[0]] = g.outputs()[0];
+      for (const ir::Value* v : head.graph->initializers()) copy[v] = g.addInitializer(g.uniqueName(v->name()), v->initializer());
+      for (const ir::Node* n : head.graph->nodes()) {
+        std::vector<ir::Value*> ins;
+        for (const ir::Value* v : n->inputs()) ins.push_back(v ? copy.at(v) : nullptr);
+        std::vector<std::string> outs;
+        for (const ir::Value* v : n->outputs()) outs.push_back(v ? g.uniqueName(v->name()) : "");
+        ir::Node* m = g.addNode(n->opType(), ins, outs, g.uniqueName(n->name()), nullptr, n->domain());
+        for (const auto& [name, attr] : n->attributes()) m->setAttr(name, attr);
+        for (size_t i = 0; i < n->outputs().size(); ++i)
+          if (n->output(i)) {
+            m->output(i)->setDType(n->output(i)->dtype());
+            m->output(i)->setShape(n->output(i)->shape());
+            copy[n->output(i)] = m->output(i);
+          }
+      }
+      g.markOutput(copy.at(head.graph->outputs()[0]));
+      EDGEOPT_RETURN_IF_ERROR(g.verify().withContext("exit " + std::to_string(e + 1) + " segment"));
+    }
     EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, runner));
     c->segments_.push_back(std::move(r));
-  }
-  for (const auto& e : policy.exits) {
-    EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, headOf(multiExit, e));
-    EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(head, runner));
-    c->heads_.push_back(std::move(r));
   }
   return c;
 }
@@ -615,7 +636,7 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
       place(out[0], rows, alive);
       break;
     }
-    EDGEOPT_ASSIGN_OR_RETURN(auto logits, heads_[e]->run({out[0]}));
+    const std::vector<ir::Tensor> logits = {out[1]};
     std::vector<float> conf;
     std::vector<int64_t> pred;
     const int64_t rowsNow = static_cast<int64_t>(alive.size());

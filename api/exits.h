@@ -90,8 +90,8 @@ std::string exitStatsText(const ExitPolicy& policy, const ExitStats& stats);
 std::string exitStatsJson(const ExitPolicy& policy, const ExitStats& stats);
 std::string exitReportJson(const ExitReport& r);
 
-// The runtime of the policy: the backbone cut at the exit points into segments, each head a model
-// of its own, every one on the chosen target. A batch runs segment 1 and head 1; the samples whose
+// The runtime of the policy: the backbone cut at the exit points into segments, each ending in its
+// exit's head, every one on the chosen target. A batch runs segment 1 with head 1; the samples whose
 // confidence passes leave with that head's logits, the rest (compacted) go on through segment 2,
 // and so on; what reaches the end gets the final output. A sample's answer does not depend on the
 // batch it came in.
@@ -108,7 +108,7 @@ class ExitCascade {
  private:
   ExitCascade() = default;
   ExitPolicy policy_;
-  std::vector<std::unique_ptr<ModelRunner>> segments_, heads_;
+  std::vector<std::unique_ptr<ModelRunner>> segments_;  // segment e < exits also outputs head e's logits
 };
 
 // The model without its exits: the heads removed, the original output only, no exit metadata.
