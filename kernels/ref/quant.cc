@@ -8,6 +8,13 @@
 
 namespace edgeopt::kernels::ref {
 
+// The int32 accumulator wraps modulo 2^32, as the x86 (vpdpbusd) and NEON (sdot/smlal) kernels'
+// additions do; in C++ a signed overflow would be undefined (UBSan found one: a saturated int32
+// bias on PaddleOCR det), so the reference adds as unsigned.
+static inline int32_t wrappingAdd(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
 namespace {
 // A subnormal M gives round(float(acc) * M) = 0 for every int32 acc (|acc * M| < 2^-95), as 0
 // does: flushing it changes no result and spares every target denormal arithmetic.
@@ -194,7 +201,7 @@ void qs8_conv__scalar(const ConvParams& p, const QuantParams& q, const int8_t* x
                   const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2] + kw * p.dilation[2] - p.pad_begin[2];
                   int32_t* arow = acc.data() + (od * p.out[1] + oh) * p.out[2];
                   for (int64_t ow = w0; ow < w1; ++ow)
-                    arow[ow] += (xrow[ow * p.stride[2]] - q.input_zero_point) * wv;
+                    arow[ow] = wrappingAdd(arow[ow], (xrow[ow * p.stride[2]] - q.input_zero_point) * wv);
                 }
               }
             }
@@ -213,7 +220,7 @@ void qs8_gemm__scalar(int64_t m, int64_t n, int64_t k, const QuantParams& q, con
     for (int64_t j = 0; j < n; ++j) {
       int32_t acc = bias ? bias[j] : 0;
       for (int64_t kk = 0; kk < k; ++kk)
-        acc += (a[i * k + kk] - q.input_zero_point) * (b_transposed ? b[j * k + kk] : b[kk * n + j]);
+        acc = wrappingAdd(acc, (a[i * k + kk] - q.input_zero_point) * (b_transposed ? b[j * k + kk] : b[kk * n + j]));
       y[i * n + j] = requantizeToOutput(acc, requant[j], q);
     }
 }
