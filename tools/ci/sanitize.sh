@@ -47,7 +47,9 @@ export CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" LDFLAGS="-fsanitiz
 status=0
 if ((tests)); then
   echo "== the test suite under ASan + UBSan" >&2
-  ctest --test-dir build-sanitize -j"$(nproc)" --output-on-failure --timeout 3600 || status=1
+  # Left out: the three zoo models over all 10,000 Fashion-MNIST test images against PyTorch (an
+  # accuracy check that takes over 20 minutes instrumented; the bundled subset runs).
+  ctest --test-dir build-sanitize -j"$(nproc)" --output-on-failure --timeout 3600 -E '^ZooTest\.FullTestSetAccuracyEqualsTorch$' || status=1
 fi
 if ((fuzz)); then
   findings=build-sanitize/fuzz-findings
