@@ -524,7 +524,22 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
   const bool devicePart = !r.partTiers.empty() && r.partTiers[0] == r.tiers[0];
   const auto deviceProfile = o.profileFiles.find(r.tiers[0]);
   if (devicePart && deviceProfile != o.profileFiles.end() && deviceProfile->second == "arm-neon") {
-    EDGEOPT_ASSIGN_OR_RETURN(const targets::Artifact estimate, armNeonEstimate(r.parts[0]));
+    // The package takes and gives float: an int8 tensor the part sends is decoded at its end (as
+    // the next part does first), which the estimate then includes.
+    ir::Model device = ir::cloneModel(r.parts[0]);
+    ir::Graph& g = *device.graph;
+    std::vector<ir::Value*> outputs = g.outputs();
+    for (ir::Value*& out : outputs) {
+      const ir::Node* q = out->producer();
+      if (!q || q->opType() != "QuantizeLinear" || q->numInputs() < 2) continue;
+      std::vector<ir::Value*> ins = {out, q->input(1)};
+      if (q->input(2)) ins.push_back(q->input(2));
+      out = g.addNode("DequantizeLinear", ins, {g.uniqueName(out->name() + "_decoded")}, g.uniqueName(q->name() + "_decode"))->output(0);
+      out->setDType(ir::DType::kFloat32);
+      out->setShape(q->input(0)->shape());
+    }
+    g.setOutputs(outputs);
+    EDGEOPT_ASSIGN_OR_RETURN(const targets::Artifact estimate, armNeonEstimate(device));
     r.devicePartEstimateMs = estimate.estimatedLatencyMs;
   }
   if (devicePart && deviceProfile == o.profileFiles.end()) {
@@ -533,7 +548,9 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
     b.inputShapes = o.inputShapes;
     b.iters = o.iters;
     EDGEOPT_ASSIGN_OR_RETURN(auto bench, benchmark(r.parts[0], b));
-    r.measuredDevicePartMs = bench.medianMs;
+    // On the scale of the prediction: a --scale of the device applies to its measurement too.
+    const auto factor = o.scale.find(r.tiers[0]);
+    r.measuredDevicePartMs = bench.medianMs * (factor != o.scale.end() ? factor->second : 1.0);
   }
   return r;
 }
@@ -608,7 +625,8 @@ std::string splitText(const SplitResult& r) {
   s += std::string("brute force over every assignment: ") + formatMs(r.bruteForce.totalMs) +
        (agrees ? (r.bruteForce.cuts == r.best.cuts ? " (the same cuts)" : " (other cuts, equal latency)") : " (DISAGREES)") + "\n";
   if (r.measuredDevicePartMs >= 0)
-    s += "device part measured here: " + formatMs(r.measuredDevicePartMs) + " (predicted " + formatMs(r.best.computeMs[0]) + ")\n";
+    s += "device part measured here: " + formatMs(r.measuredDevicePartMs) + " (predicted " + formatMs(r.best.computeMs[0]) +
+         "; both with the device's --scale)\n";
   if (r.devicePartEstimateMs >= 0)
     s += "device part as one arm-neon package: " + formatMs(r.devicePartEstimateMs) + " estimated (predicted from the per-step estimates " +
          formatMs(r.best.computeMs[0]) + ")\n";

@@ -109,7 +109,7 @@ struct SplitResult {
   std::vector<std::pair<double, SplitChoice>> sweep;  // first link's Mbps -> best choice
   std::vector<std::string> partTiers;                 // the tier of each part (empty tiers have none)
   std::vector<ir::Model> parts;
-  double measuredDevicePartMs = -1;  // the device part benchmarked here, when its costs were measured here
+  double measuredDevicePartMs = -1;  // the device part benchmarked here (times the device's scale), when its costs were measured here
   double devicePartEstimateMs = -1;  // the device part's own arm-neon estimate, when its costs are arm-neon's
 };
 
