@@ -75,9 +75,12 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
             for (const auto& t : g.cutTensors[k]) live += (live.empty() ? "" : ", ") + t;
             break;
           }
-        return invalidInput("--points: '" + name + "' is not an exit point: " +
-                            (live.empty() || found >= 0 ? std::string("not a float feature map [N,C,H,W] between two nodes")
-                                                        : "it lies inside a skip connection (live with it: " + live + ")"));
+        std::string why = "it lies inside a skip connection (live with it: " + live + ")";
+        if (found >= 0 && static_cast<double>(before[found]) > 0.95 * static_cast<double>(*totalMacs))
+          why = "less than 5 % of the model's MACs come after it";
+        else if (live.empty() || found >= 0)
+          why = "not a float feature map [N,C,H,W] between two nodes";
+        return invalidInput("--points: '" + name + "' is not an exit point: " + why);
       }
       points.push_back({featureAt(found)->name(), found, before[found]});
     }
