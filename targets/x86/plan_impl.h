@@ -143,7 +143,10 @@ struct Plan::Impl {
 
   Impl(const ir::Graph& g, PlanOptions o) : graph(g), options(o) {}
 
+  // A slot past the tensor limit (its dims follow run-time data, e.g. Resize scales) is refused as
+  // a Tensor would be: TensorTooLarge, which the runner turns into an error naming the size.
   int newSlot(const std::vector<int64_t>& dims, ir::DType dtype, Layout layout) {
+    if (const std::string problem = ir::tensorSizeProblem(dims, dtype); !problem.empty()) throw ir::TensorTooLarge(problem);
     Slot s;
     s.dims = dims;
     s.dtype = dtype;
