@@ -536,11 +536,12 @@ for flag_case, argv in (
 # process it starts (edgeopt, or the shell script and its edgeopt runs) is read from RUSAGE_CHILDREN.
 MEASURE = """
 import resource, subprocess, sys
-resource.setrlimit(resource.RLIMIT_AS, (%d, %d))
+if %d > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (%d, %d))
 rc = subprocess.call(sys.argv[2:])
 open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
 sys.exit(rc if rc >= 0 else 128 - rc)
-""" % (ADDRESS_LIMIT, ADDRESS_LIMIT)
+"""
 
 
 def run_case(binary, c, root):
@@ -556,7 +557,8 @@ def run_case(binary, c, root):
     rss_path = os.path.join(root, c["id"] + ".rss")
     start = time.monotonic()
     with open(err_path, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", MEASURE, rss_path] + argv, cwd=d, stdout=subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-c", MEASURE % (ADDRESS_LIMIT, ADDRESS_LIMIT, ADDRESS_LIMIT), rss_path] + argv,
+                                cwd=d, stdout=subprocess.DEVNULL,
                                 stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             code = proc.wait(timeout=TIMEOUT_S)
@@ -604,6 +606,7 @@ def contract_problems(c, r):
 
 
 def main():
+    global ADDRESS_LIMIT, RSS_LIMIT_MB
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--edgeopt", required=True)
     ap.add_argument("--before", help="an older edgeopt binary to run on the same cases")
@@ -611,7 +614,12 @@ def main():
     ap.add_argument("--only", default="*", help="glob over case ids")
     ap.add_argument("--work", help="folder for the cases (default: a temporary one, removed)")
     ap.add_argument("--show-first-line", action="store_true", help="print each run's first stderr line")
+    ap.add_argument("--address-limit-gib", type=int, default=16,
+                    help="address-space limit of each run (0: none; AddressSanitizer reserves terabytes of it)")
+    ap.add_argument("--rss-limit-mb", type=int, default=RSS_LIMIT_MB, help="the contract's peak RSS")
     args = ap.parse_args()
+    ADDRESS_LIMIT = args.address_limit_gib << 30
+    RSS_LIMIT_MB = args.rss_limit_mb
     root = args.work or tempfile.mkdtemp(prefix="edgeopt_defects_")
     binaries = [("after", os.path.abspath(args.edgeopt))]
     if args.before:

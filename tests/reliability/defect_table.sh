@@ -12,7 +12,11 @@ rm -rf "$work" && mkdir -p "$work"
 # report.json of "{}") that report_json_matches_schema, which validates every report.json left
 # under the build tree, must not find (ctest may run both at once).
 cases=$(mktemp -d "${TMPDIR:-/tmp}/edgeopt-defects-XXXXXX")
-EDGEOPT_DEFECT_CACHE=$work "$py" "$src/tests/reliability/defect_table.py" --edgeopt "$cli" --check --work "$cases" --show-first-line
+# Under AddressSanitizer (tools/ci/sanitize.sh sets ASAN_OPTIONS) no address-space limit (its shadow
+# memory is a terabyte-sized reservation) and room for its own bookkeeping in the RSS contract.
+limits=()
+[ -n "${ASAN_OPTIONS:-}" ] && limits=(--address-limit-gib 0 --rss-limit-mb 2048)
+EDGEOPT_DEFECT_CACHE=$work "$py" "$src/tests/reliability/defect_table.py" --edgeopt "$cli" --check --work "$cases" --show-first-line "${limits[@]}"
 rc=$?
 rm -rf "$cases"
 exit $rc
