@@ -44,10 +44,12 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
 if ((tests)); then
   echo "== the test suite under ASan + UBSan" >&2
-  # Left out: the three zoo models over all 10,000 Fashion-MNIST test images against PyTorch (an
-  # accuracy check that takes over 20 minutes instrumented; the bundled subset runs).
+  # Left out, for time: the three zoo models over all 10,000 Fashion-MNIST test images against
+  # PyTorch (over 20 minutes instrumented; the bundled subset runs), and PP-OCR det quantized with
+  # four calibrators (past its 30-minute timeout instrumented; the first calibrator's row ran clean,
+  # and realworld_paddleocr_det runs the same model).
   ctest --test-dir build-sanitize -j"$(nproc)" --output-on-failure --timeout 3600 \
-        -E '^(ZooTest\.FullTestSetAccuracyEqualsTorch|package_find_package)$' || status=1
+        -E '^(ZooTest\.FullTestSetAccuracyEqualsTorch|realworld_paddleocr_det_text_mask|package_find_package)$' || status=1
   # The find_package consumer and compile's x86 runner are projects of their own that link the
   # instrumented libraries: CMake takes the compiler and flags from the environment on their first
   # configure. (Not for the other tests: the NEON package is cross-compiled for aarch64.)
