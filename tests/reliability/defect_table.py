@@ -403,13 +403,14 @@ def two_compiles(d, before):
 
 @case("compile-concurrent", 7, "a second `compile` into the OUTDIR a running one writes (the second's exit shown)", check=two_compiles)
 def _(d):
-    # The first run measures for a second or two (calibration, evaluation, many timed runs), so
-    # the second, started 0.3 s later, overlaps it.
+    # The first run measures for a second or two (calibration, evaluation, many timed runs); the
+    # second starts once the first holds the folder (its working folder beside it exists).
     shutil.copy(os.path.join(REPO, "tools", "zoo", "models", "resnet_fm.onnx"), os.path.join(d, "m.onnx"))
     fashion_npy(d, batch=64)
     write(os.path.join(d, "both.sh"), (
         '#!/bin/sh\n"$1" compile m.onnx -o out --calib data.npy --eval data.npy --labels labels.npy --iters 3000 >/dev/null 2>&1 & first=$!\n'
-        'sleep 0.3\n"$1" compile m.onnx -o out; second=$?\nwait $first; echo $? $second > codes\nexit $second\n').encode())
+        'for i in $(seq 1 1000); do ls -a | grep -q tmp-edgeopt && break; sleep 0.01; done\n'
+        '"$1" compile m.onnx -o out; second=$?\nwait $first; echo $? $second > codes\nexit $second\n').encode())
     os.chmod(os.path.join(d, "both.sh"), 0o755)
     return ["@sh", "./both.sh"]
 
