@@ -11,6 +11,7 @@
 #include <set>
 
 #include "api/evaluate.h"
+#include "api/graph_copy.h"
 #include "api/inspect.h"
 #include "api/split.h"
 #include "compiler/runtime/executor.h"
@@ -532,27 +533,10 @@ StatusOr<ir::Model> headOf(const ir::Model& multiExit, const ExitPolicy::Exit& e
   m.irVersion = multiExit.irVersion;
   std::map<const ir::Value*, ir::Value*> copy;
   copy[from] = m.graph->addInput(from->name(), from->dtype(), from->shape());
-  for (const ir::Node* n : g.nodes()) {
-    if (!members.count(n)) continue;
-    std::vector<ir::Value*> ins;
-    for (const ir::Value* v : n->inputs()) {
-      if (v && !copy.count(v)) {
-        if (!v->isInitializer()) return invalidInput("exit '" + exit.output + "': its head reads '" + v->name() + "' besides its tensor");
-        copy[v] = m.graph->addInitializer(v->name(), v->initializer());
-      }
-      ins.push_back(v ? copy.at(v) : nullptr);
-    }
-    std::vector<std::string> outs;
-    for (const ir::Value* v : n->outputs()) outs.push_back(v ? v->name() : "");
-    ir::Node* c = m.graph->addNode(n->opType(), ins, outs, n->name(), nullptr, n->domain());
-    for (const auto& [name, attr] : n->attributes()) c->setAttr(name, attr);
-    for (size_t i = 0; i < n->outputs().size(); ++i)
-      if (n->output(i)) {
-        c->output(i)->setDType(n->output(i)->dtype());
-        c->output(i)->setShape(n->output(i)->shape());
-        copy[n->output(i)] = c->output(i);
-      }
-  }
+  const auto sameName = [](const std::string& name) { return name; };
+  for (const ir::Node* n : g.nodes())
+    if (members.count(n))
+      EDGEOPT_RETURN_IF_ERROR(copyNodeInto(*m.graph, *n, &copy, sameName).status().withContext("exit '" + exit.output + "' head"));
   m.graph->markOutput(copy.at(to));
   EDGEOPT_RETURN_IF_ERROR(m.graph->verify().withContext("exit '" + exit.output + "' head"));
   return m;
@@ -594,21 +578,9 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
       ir::Graph& g = *part.graph;
       std::map<const ir::Value*, ir::Value*> copy;
       copy[head.graph->inputs()[0]] = g.outputs()[0];
-      for (const ir::Value* v : head.graph->initializers()) copy[v] = g.addInitializer(g.uniqueName(v->name()), v->initializer());
-      for (const ir::Node* n : head.graph->nodes()) {
-        std::vector<ir::Value*> ins;
-        for (const ir::Value* v : n->inputs()) ins.push_back(v ? copy.at(v) : nullptr);
-        std::vector<std::string> outs;
-        for (const ir::Value* v : n->outputs()) outs.push_back(v ? g.uniqueName(v->name()) : "");
-        ir::Node* m = g.addNode(n->opType(), ins, outs, g.uniqueName(n->name()), nullptr, n->domain());
-        for (const auto& [name, attr] : n->attributes()) m->setAttr(name, attr);
-        for (size_t i = 0; i < n->outputs().size(); ++i)
-          if (n->output(i)) {
-            m->output(i)->setDType(n->output(i)->dtype());
-            m->output(i)->setShape(n->output(i)->shape());
-            copy[n->output(i)] = m->output(i);
-          }
-      }
+      const auto fresh = [&g](const std::string& name) { return g.uniqueName(name); };
+      for (const ir::Node* n : head.graph->nodes())
+        EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, fresh).status().withContext("exit " + std::to_string(e + 1) + " segment"));
       g.markOutput(copy.at(head.graph->outputs()[0]));
       EDGEOPT_RETURN_IF_ERROR(g.verify().withContext("exit " + std::to_string(e + 1) + " segment"));
     }

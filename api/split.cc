@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/bench.h"
+#include "api/graph_copy.h"
 #include "api/optimize.h"
 #include "api/quantize.h"
 #include "api/svg_plot.h"
@@ -260,34 +261,10 @@ StatusOr<std::vector<ir::Model>> extractParts(const ir::Model& model, const std:
         begin == 0 ? std::vector<const ir::Value*>(g.inputs().begin(), g.inputs().end()) : crossing(s, begin);
     for (const ir::Value* v : received)
       if (!v->isInitializer()) copy[v] = part.graph->addInput(v->name(), v->dtype(), v->shape());
-    for (const ir::Node* node : g.nodes()) {
-      if (!members.count(node)) continue;
-      std::vector<ir::Value*> ins;
-      for (const ir::Value* v : node->inputs()) {
-        if (!v) {
-          ins.push_back(nullptr);
-          continue;
-        }
-        if (!copy.count(v)) {
-          if (!v->isInitializer())
-            return internalError("split: '" + v->name() + "' is needed by " + node->describe() + " but not available in part " +
-                                 std::to_string(p));
-          copy[v] = part.graph->addInitializer(v->name(), v->initializer());
-        }
-        ins.push_back(copy.at(v));
-      }
-      std::vector<std::string> outs;
-      for (const ir::Value* v : node->outputs()) outs.push_back(v ? v->name() : "");
-      ir::Node* c = part.graph->addNode(node->opType(), ins, outs, node->name(), nullptr, node->domain());
-      for (const auto& [name, attr] : node->attributes()) c->setAttr(name, attr);
-      for (size_t i = 0; i < node->outputs().size(); ++i) {
-        const ir::Value* v = node->output(i);
-        if (!v) continue;
-        c->output(i)->setDType(v->dtype());
-        c->output(i)->setShape(v->shape());
-        copy[v] = c->output(i);
-      }
-    }
+    const auto sameName = [](const std::string& name) { return name; };
+    for (const ir::Node* node : g.nodes())
+      if (members.count(node))
+        EDGEOPT_RETURN_IF_ERROR(copyNodeInto(*part.graph, *node, &copy, sameName).status().withContext("split part " + std::to_string(p)));
     const std::vector<const ir::Value*> sent =
         isLast ? std::vector<const ir::Value*>(g.outputs().begin(), g.outputs().end()) : crossing(s, end);
     for (const ir::Value* v : sent) {
