@@ -338,7 +338,7 @@ def _(d):
     os.mkfifo(os.path.join(d, "imgs", "f.png"))
     with open(os.path.join(d, "imgs", "labels.csv"), "a") as f:
         f.write("f.png,1\n")
-    return ["eval", "m.onnx", "--data", "imgs/labels.csv", "--preprocess", "channels=gray"]
+    return ["eval", "m.onnx", "--data", "imgs", "--labels", "imgs/labels.csv", "--preprocess", "channels=gray"]
 
 
 @case("chain-mvn-opset13-100k", 5, "`inspect`: 100,000-node opset-13 chain outside edgeopt's upgrade table (MeanVarianceNormalization)")
