@@ -22,8 +22,6 @@ namespace {
 constexpr const char* kExitsMetadata = "edgeopt.exits";
 constexpr const char* kExitsSchema = "edgeopt.exits/1";
 
-std::string nodeKey(const ir::Node* n) { return n->name().empty() ? n->outputs()[0]->name() : n->name(); }
-
 struct Point {
   std::string tensor;
   int position = 0;         // in the split sequence: the cut right after the tensor's producer
@@ -144,15 +142,15 @@ void poolRows(const float* x, int64_t rows, const std::vector<int64_t>& dims, in
     }
 }
 
-StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& points, const ExitOptions& options) {
+StatusOr<Collected> collect(const ir::Model& model, const std::vector<Point>& points, const ExitOptions& options,
+                            data::DataSource& source) {
   ir::Model probe = ir::cloneModel(model);
   for (const auto& p : points) probe.graph->markOutput(probe.graph->findValue(p.tensor));
   EDGEOPT_ASSIGN_OR_RETURN(auto runner, ModelRunner::create(probe, options.runner));
-  EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
-  if (!source->hasLabels()) return invalidInput(options.data.path + ": exits need labelled data (--labels)");
-  EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, *source));
+  if (!source.hasLabels()) return invalidInput(options.data.path + ": exits need labelled data (--labels)");
+  EDGEOPT_RETURN_IF_ERROR(checkSamplesFitInput(model, source));
   const int64_t batch = fixedBatch(*model.graph).value_or(64);
-  data::BatchReader reader(*source, options.data, batch);
+  data::BatchReader reader(source, options.data, batch);
   Collected c;
   c.features.resize(points.size());
   c.featureDims.resize(points.size());
@@ -316,13 +314,15 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   if (model.graph->inputs().size() != 1) return invalidInput("exits need a model with one input");
   int64_t totalMacs = 0;
   // Sizes for the point analysis: one sample of the data.
-  EDGEOPT_ASSIGN_OR_RETURN(auto probeSource, data::openDataSource(options.data));
+  // One source (a gzipped IDX file is inflated when it opens): its sample dims size the point
+  // analysis, then it is read for the features.
+  EDGEOPT_ASSIGN_OR_RETURN(auto source, data::openDataSource(options.data));
   std::map<std::string, std::vector<int64_t>> shapes;
   std::vector<int64_t> sampleDims = {1};
-  for (int64_t d : probeSource->sampleDims()) sampleDims.push_back(d);
+  for (int64_t d : source->sampleDims()) sampleDims.push_back(d);
   shapes[model.graph->inputs()[0]->name()] = sampleDims;
   EDGEOPT_ASSIGN_OR_RETURN(const std::vector<Point> points, exitPoints(model, shapes, options, &totalMacs));
-  EDGEOPT_ASSIGN_OR_RETURN(const Collected c, collect(model, points, options));
+  EDGEOPT_ASSIGN_OR_RETURN(const Collected c, collect(model, points, options, *source));
   const int64_t held = static_cast<int64_t>(std::llround(static_cast<double>(c.count) * options.heldOut));
   const int64_t trainN = c.count - held, calibN = held / 2, checkN = held - calibN;
   if (trainN < 1 || calibN < 1 || checkN < 1)
@@ -363,11 +363,12 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
     };
     EDGEOPT_RETURN_IF_ERROR(train::fineTune(head, set, options.optimizer, heldOutTop1, [](const train::EpochLog&) {})
                                 .withContext("training exit head " + std::to_string(e + 1)));
-    EDGEOPT_ASSIGN_OR_RETURN(const double top1, heldOutTop1(head));
-    report->headHeldOutTop1.push_back(top1);
     EDGEOPT_ASSIGN_OR_RETURN(auto cal, runHead(head, calFeatures, calibN, dims));
     EDGEOPT_ASSIGN_OR_RETURN(auto chk, runHead(head, calFeatures + calibN * size, checkN, dims));
     confidences(cal.data(), calibN, c.classes, &confCal[e], &predCal[e]);
+    int64_t right = 0;
+    for (int64_t i = 0; i < calibN; ++i) right += predCal[e][i] == calLabels[i];
+    report->headHeldOutTop1.push_back(static_cast<double>(right) / static_cast<double>(calibN));
     confidences(chk.data(), checkN, c.classes, &confChk[e], &predChk[e]);
     heads.push_back(headModel(model, c.mapDims[e], c.classes, options.grid, /*pooledInput=*/false, &head, 0, &headMacs[e]));
   }
@@ -611,11 +612,11 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
       place(out[0], rows, alive);
       break;
     }
-    const std::vector<ir::Tensor> logits = {out[1]};
+    const ir::Tensor& logits = out[1];
     std::vector<float> conf;
     std::vector<int64_t> pred;
     const int64_t rowsNow = static_cast<int64_t>(alive.size());
-    confidences(logits[0].data<float>(), rowsNow, logits[0].numel() / rowsNow, &conf, &pred);
+    confidences(logits.data<float>(), rowsNow, logits.numel() / rowsNow, &conf, &pred);
     std::vector<int64_t> leave, leaveWhere, stay, stayWhere;
     for (int64_t r = 0; r < rowsNow; ++r) {
       if (conf[r] >= policy_.exits[e].threshold) {
@@ -625,7 +626,7 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
         stay.push_back(r), stayWhere.push_back(alive[r]);
       }
     }
-    if (!leave.empty()) place(logits[0], leave, leaveWhere);
+    if (!leave.empty()) place(logits, leave, leaveWhere);
     if (!stay.empty()) carried = stay.size() == static_cast<size_t>(rowsNow) ? out[0] : gatherRows(out[0], stay);
     alive = std::move(stayWhere);
   }

@@ -115,6 +115,8 @@ double linkMs(const SplitGraph& g, const Link& link, int k) {
 
 }  // namespace
 
+std::string splitNodeName(const ir::Node& node) { return node.name().empty() ? node.outputs()[0]->name() : node.name(); }
+
 StatusOr<SplitGraph> analyseSplit(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& inputShapes) {
   const ir::Graph& graph = *model.graph;
   Sequence s = buildSequence(graph);
@@ -128,7 +130,7 @@ StatusOr<SplitGraph> analyseSplit(const ir::Model& model, const std::map<std::st
                            }));
   SplitGraph g;
   for (const ir::Node* n : s.nodes) {
-    g.nodes.push_back(n->name().empty() ? n->outputs()[0]->name() : n->name());
+    g.nodes.push_back(splitNodeName(*n));
     g.ops.push_back(n->qualifiedOpType());
   }
   for (const auto& t : outputs) g.resultBytes += static_cast<int64_t>(t.byteSize());
@@ -333,8 +335,7 @@ StatusOr<std::vector<double>> costsFromSteps(const ir::Model& model, const Split
   std::unordered_map<std::string, size_t> position;
   for (size_t i = 0; i < g.nodes.size(); ++i) position[g.nodes[i]] = i;
   std::unordered_set<std::string> known;
-  for (const ir::Node* n : model.graph->nodes()) known.insert(n->name().empty() ? n->outputs()[0]->name() : n->name());
-  auto nodeName = [](const ir::Node* n) { return n->name().empty() ? n->outputs()[0]->name() : n->name(); };
+  for (const ir::Node* n : model.graph->nodes()) known.insert(splitNodeName(*n));
   std::vector<double> ms(g.nodes.size(), 0.0);
   size_t matched = 0;
   // A target that lowers a QDQ model names each int8 step (and its output) after the float node
@@ -355,11 +356,11 @@ StatusOr<std::vector<double>> costsFromSteps(const ir::Model& model, const Split
                             ") names no node or tensor of the model");
       owner.clear();
       if (v->producer()) {
-        owner = nodeName(v->producer());
+        owner = splitNodeName(*v->producer());
       } else {
         for (const ir::Use& u : v->uses())
-          if (position.count(nodeName(u.node)) && (owner.empty() || position.at(nodeName(u.node)) < position.at(owner)))
-            owner = nodeName(u.node);
+          if (position.count(splitNodeName(*u.node)) && (owner.empty() || position.at(splitNodeName(*u.node)) < position.at(owner)))
+            owner = splitNodeName(*u.node);
       }
     }
     if (auto it = position.find(owner); it != position.end()) {
@@ -415,6 +416,15 @@ StatusOr<targets::Artifact> armNeonEstimate(const ir::Model& model) {
 
 }  // namespace
 
+// This machine's x86 measurement of `model` (the tiers without a profile, and the device part).
+StatusOr<BenchResult> measureHere(const ir::Model& model, const SplitOptions& o) {
+  BenchOptions b;
+  b.runner = runnerOptionsFor("x86", o.threads);
+  b.inputShapes = o.inputShapes;
+  b.iters = o.iters;
+  return benchmark(model, b);
+}
+
 StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o) {
   if (o.tiers.size() < 2) return invalidInput("split: at least two tiers (device and one more)");
   if (o.links.size() != o.tiers.size() - 1)
@@ -461,11 +471,7 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
       source = file->second;
     } else {
       if (measuredHere.empty()) {
-        BenchOptions b;
-        b.runner = runnerOptionsFor("x86", o.threads);
-        b.inputShapes = o.inputShapes;
-        b.iters = o.iters;
-        EDGEOPT_ASSIGN_OR_RETURN(auto bench, benchmark(model, b));
+        EDGEOPT_ASSIGN_OR_RETURN(auto bench, measureHere(model, o));
         measuredHere = bench.steps;
         if (measuredHere.empty()) return internalError("split: the x86 target gave no per-step profile");
       }
@@ -520,11 +526,7 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
     r.devicePartEstimateMs = estimate.estimatedLatencyMs;
   }
   if (devicePart && deviceProfile == o.profileFiles.end()) {
-    BenchOptions b;
-    b.runner = runnerOptionsFor("x86", o.threads);
-    b.inputShapes = o.inputShapes;
-    b.iters = o.iters;
-    EDGEOPT_ASSIGN_OR_RETURN(auto bench, benchmark(r.parts[0], b));
+    EDGEOPT_ASSIGN_OR_RETURN(auto bench, measureHere(r.parts[0], o));
     // On the scale of the prediction: a --scale of the device applies to its measurement too.
     const auto factor = o.scale.find(r.tiers[0]);
     r.measuredDevicePartMs = bench.medianMs * (factor != o.scale.end() ? factor->second : 1.0);

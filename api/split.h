@@ -54,6 +54,9 @@ struct SplitChoice {
   std::vector<double> transferMs;  // per link, forward sends and the result's return
 };
 
+// How split and its profiles name a node: its name, or its first output's when it has none.
+std::string splitNodeName(const ir::Node& node);
+
 // Builds the sequence and the tensors live at every cut. Shapes come from one reference run on
 // seeded random inputs (`inputShapes`, symbolic dims 1), so every tensor's size is known.
 StatusOr<SplitGraph> analyseSplit(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& inputShapes);
