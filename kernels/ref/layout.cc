@@ -41,4 +41,15 @@ void gather_by_axis_offsets(int rank, const int64_t* out_dims, const int64_t* co
   }
 }
 
+void transpose_matrices__scalar(int64_t batch, int64_t rows, int64_t cols, size_t elem_size, const void* src, void* dst) {
+  const auto* s = static_cast<const uint8_t*>(src);
+  auto* d = static_cast<uint8_t*>(dst);
+  const size_t matrix = static_cast<size_t>(rows * cols) * elem_size;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        std::memcpy(d + b * matrix + static_cast<size_t>(j * rows + i) * elem_size,
+                    s + b * matrix + static_cast<size_t>(i * cols + j) * elem_size, elem_size);
+}
+
 }  // namespace edgeopt::kernels::ref

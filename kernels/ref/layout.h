@@ -18,4 +18,8 @@ constexpr int64_t kFillOffset = std::numeric_limits<int64_t>::min();
 void gather_by_axis_offsets(int rank, const int64_t* out_dims, const int64_t* const* offsets,
                             size_t elem_size, const void* src, void* dst, const void* fill);
 
+// dst[b][j][i] = src[b][i][j] for `batch` row-major matrices of rows x cols elements of elem_size
+// bytes: NCHW -> NHWC is (N, C, H*W), NHWC -> NCHW is (N, H*W, C).
+void transpose_matrices__scalar(int64_t batch, int64_t rows, int64_t cols, size_t elem_size, const void* src, void* dst);
+
 }  // namespace edgeopt::kernels::ref

@@ -1,5 +1,8 @@
 #include "kernels/ref/pool.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "kernels/ref/quant.h"
 
 #include <limits>
@@ -101,6 +104,22 @@ void qs8_avgpool__scalar(const PoolParams& p, bool count_include_pad, const Quan
     const int32_t acc = sum - static_cast<int32_t>(inside) * q.input_zero_point;
     y[o] = requantizeToOutput(acc, per_count[count], q);
   });
+}
+
+void qu8_dequantize_avgpool_tiles_nhwc__scalar(int64_t in_h, int64_t in_w, int64_t channels, int64_t kernel_h,
+                                               int64_t kernel_w, const uint8_t* x, float scale, int32_t zero_point,
+                                               float* y) {
+  const int64_t out_h = in_h / kernel_h, out_w = in_w / kernel_w, window = kernel_h * kernel_w;
+  const float factor = scale / static_cast<float>(window);
+  const int32_t offset = -static_cast<int32_t>(window) * zero_point;
+  for (int64_t oy = 0; oy < out_h; ++oy)
+    for (int64_t ox = 0; ox < out_w; ++ox)
+      for (int64_t c = 0; c < channels; ++c) {
+        int32_t sum = offset;
+        for (int64_t ky = 0; ky < kernel_h; ++ky)
+          for (int64_t kx = 0; kx < kernel_w; ++kx) sum += x[((oy * kernel_h + ky) * in_w + ox * kernel_w + kx) * channels + c];
+        y[(oy * out_w + ox) * channels + c] = static_cast<float>(sum) * factor;
+      }
 }
 
 }  // namespace edgeopt::kernels::ref

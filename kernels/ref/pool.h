@@ -31,4 +31,13 @@ void u8_maxpool__scalar(const PoolParams& p, const uint8_t* x, uint8_t* y, int64
 // padded extent; otherwise by the number inside the input.
 void f32_avgpool__scalar(const PoolParams& p, bool count_include_pad, const float* x, float* y);
 
+// DequantizeLinear (per tensor, uint8) followed by average pooling over non-overlapping windows
+// that tile the image (kernel == stride, no padding, in = out * kernel), on NHWC data: one image
+// [in_h, in_w, channels] -> float [out_h, out_w, channels]. Each output is
+// float(sum of the window's x - zero_point) * (scale / float(window size)), in float32 (int32 sums:
+// window size * 255 must fit), where dequantizing first would round per element and in the sum.
+void qu8_dequantize_avgpool_tiles_nhwc__scalar(int64_t in_h, int64_t in_w, int64_t channels, int64_t kernel_h,
+                                               int64_t kernel_w, const uint8_t* x, float scale, int32_t zero_point,
+                                               float* y);
+
 }  // namespace edgeopt::kernels::ref

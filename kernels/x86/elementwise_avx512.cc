@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/ref/layout.h"
 #include "kernels/x86/requantize.h"
 #include "kernels/x86/requantize_avx512_inl.h"
 
@@ -144,6 +145,97 @@ void qu8_global_avgpool_nhwc__avx512f(int64_t batch, int64_t pixels, int64_t cha
             int64_t{ref::requantize(sums[k] - offset, requant)} + q.output_zero_point, q.output_min, q.output_max));
     }
   }
+}
+
+namespace {
+
+// The 16x16 block of bytes at src (row stride srcStride) transposed into dst (row stride
+// dstStride): four rounds of interleaving, bytes, then pairs, quads and eights of rows.
+inline void transposeBlock16x16(const uint8_t* src, int64_t srcStride, uint8_t* dst, int64_t dstStride) {
+  __m128i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * srcStride));
+  // t[2p], t[2p+1]: rows 2p and 2p+1 interleaved, bytes 0-7 and 8-15.
+  for (int p = 0; p < 8; ++p) {
+    t[2 * p] = _mm_unpacklo_epi8(r[2 * p], r[2 * p + 1]);
+    t[2 * p + 1] = _mm_unpackhi_epi8(r[2 * p], r[2 * p + 1]);
+  }
+  // r[4g + q]: rows 4g..4g+3, bytes 4q..4q+3.
+  for (int g = 0; g < 4; ++g) {
+    r[4 * g + 0] = _mm_unpacklo_epi16(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 1] = _mm_unpackhi_epi16(t[4 * g], t[4 * g + 2]);
+    r[4 * g + 2] = _mm_unpacklo_epi16(t[4 * g + 1], t[4 * g + 3]);
+    r[4 * g + 3] = _mm_unpackhi_epi16(t[4 * g + 1], t[4 * g + 3]);
+  }
+  // t[8k + m]: rows 8k..8k+7, bytes 2m and 2m+1.
+  for (int k = 0; k < 2; ++k)
+    for (int q = 0; q < 4; ++q) {
+      t[8 * k + 2 * q] = _mm_unpacklo_epi32(r[8 * k + q], r[8 * k + 4 + q]);
+      t[8 * k + 2 * q + 1] = _mm_unpackhi_epi32(r[8 * k + q], r[8 * k + 4 + q]);
+    }
+  // Column 2m and 2m+1 of the block, all 16 rows.
+  for (int m = 0; m < 8; ++m) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (2 * m) * dstStride), _mm_unpacklo_epi64(t[m], t[8 + m]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + (2 * m + 1) * dstStride), _mm_unpackhi_epi64(t[m], t[8 + m]));
+  }
+}
+
+inline void transposeBlock4x4(const float* src, int64_t srcStride, float* dst, int64_t dstStride) {
+  __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + srcStride), r2 = _mm_loadu_ps(src + 2 * srcStride),
+         r3 = _mm_loadu_ps(src + 3 * srcStride);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(dst, r0);
+  _mm_storeu_ps(dst + dstStride, r1);
+  _mm_storeu_ps(dst + 2 * dstStride, r2);
+  _mm_storeu_ps(dst + 3 * dstStride, r3);
+}
+
+// One rows x cols matrix of T, whole blocks of B x B by `block`, the edges element by element.
+template <typename T, int B, typename Block>
+void transposeMatrix(int64_t rows, int64_t cols, const T* src, T* dst, Block block) {
+  const int64_t fullRows = rows - rows % B, fullCols = cols - cols % B;
+  for (int64_t i = 0; i < fullRows; i += B)
+    for (int64_t j = 0; j < fullCols; j += B) block(src + i * cols + j, cols, dst + j * rows + i, rows);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = i < fullRows ? fullCols : 0; j < cols; ++j) dst[j * rows + i] = src[i * cols + j];
+}
+
+}  // namespace
+
+void transpose_matrices__x86(int64_t batch, int64_t rows, int64_t cols, size_t elem_size, const void* src, void* dst) {
+  const int64_t matrix = rows * cols;
+  for (int64_t b = 0; b < batch; ++b) {
+    if (elem_size == 1) {
+      transposeMatrix<uint8_t, 16>(rows, cols, static_cast<const uint8_t*>(src) + b * matrix,
+                                   static_cast<uint8_t*>(dst) + b * matrix, transposeBlock16x16);
+    } else if (elem_size == 4) {
+      transposeMatrix<float, 4>(rows, cols, static_cast<const float*>(src) + b * matrix, static_cast<float*>(dst) + b * matrix,
+                                transposeBlock4x4);
+    } else {
+      const size_t bytes = static_cast<size_t>(matrix) * elem_size * static_cast<size_t>(b);
+      ref::transpose_matrices__scalar(1, rows, cols, elem_size, static_cast<const uint8_t*>(src) + bytes,
+                                      static_cast<uint8_t*>(dst) + bytes);
+    }
+  }
+}
+
+void qu8_dequantize_avgpool_tiles_nhwc__avx512bw(int64_t in_h, int64_t in_w, int64_t channels, int64_t kernel_h,
+                                                 int64_t kernel_w, const uint8_t* x, float scale, int32_t zero_point,
+                                                 float* y) {
+  const int64_t out_h = in_h / kernel_h, out_w = in_w / kernel_w, window = kernel_h * kernel_w;
+  const __m512 factor = _mm512_set1_ps(scale / static_cast<float>(window));
+  const __m512i offset = _mm512_set1_epi32(-static_cast<int32_t>(window) * zero_point);
+  for (int64_t oy = 0; oy < out_h; ++oy)
+    for (int64_t ox = 0; ox < out_w; ++ox)
+      for (int64_t c = 0; c < channels; c += 16) {
+        const __mmask16 lanes = channels - c >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (channels - c)) - 1);
+        __m512i sum = offset;
+        for (int64_t ky = 0; ky < kernel_h; ++ky) {
+          const uint8_t* row = x + ((oy * kernel_h + ky) * in_w + ox * kernel_w) * channels + c;
+          for (int64_t kx = 0; kx < kernel_w; ++kx)
+            sum = _mm512_add_epi32(sum, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, row + kx * channels)));
+        }
+        _mm512_mask_storeu_ps(y + (oy * out_w + ox) * channels + c, lanes, _mm512_mul_ps(_mm512_cvtepi32_ps(sum), factor));
+      }
 }
 
 }  // namespace edgeopt::kernels::x86

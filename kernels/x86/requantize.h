@@ -1,6 +1,7 @@
 // x86 int8 output stages: the fp32 requantization of kernels/ref/quant.h, bit for bit.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -52,6 +53,17 @@ class Requantizer {
 
 // True when this CPU runs the AVX-512 kernels of this folder (AVX-512F/BW/VL).
 bool hasAvx512();
+
+// As ref::qu8_dequantize_avgpool_tiles_nhwc__scalar, bit for bit: int32 sums of 16 channels per
+// vector. AVX-512F/BW; the caller checks the CPU.
+void qu8_dequantize_avgpool_tiles_nhwc__avx512bw(int64_t in_h, int64_t in_w, int64_t channels, int64_t kernel_h,
+                                                 int64_t kernel_w, const uint8_t* x, float scale, int32_t zero_point,
+                                                 float* y);
+
+// As ref::transpose_matrices__scalar (NCHW <-> NHWC): 1-byte elements in 16x16 blocks, 4-byte
+// elements in 4x4 blocks, the partial blocks at the edges element by element; other sizes as the
+// scalar kernel. Compiled with the AVX-512 flags: the caller checks hasAvx512().
+void transpose_matrices__x86(int64_t batch, int64_t rows, int64_t cols, size_t elem_size, const void* src, void* dst);
 
 }  // namespace edgeopt::kernels::x86
 

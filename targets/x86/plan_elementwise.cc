@@ -176,6 +176,48 @@ bool Plan::Impl::eltwise(const ir::Node& n) {
   return true;
 }
 
+// A DequantizeLinear whose only reader is an average pooling over windows that tile the map (an
+// exit head's pooling to a grid, a global pooling): one step from the uint8 NHWC map to the pooled
+// floats, never writing the float map (four times the bytes of the uint8 one).
+bool Plan::Impl::dequantizeIntoPool(const ir::Node& n, float scale, int32_t zeroPoint) {
+  const ir::Value* x = n.input(0);
+  const ir::Value* y = n.output(0);
+  const auto& uses = y->uses();
+  if (uses.size() != 1 || dimsOf(x).size() != 4 || std::find(outputs.begin(), outputs.end(), y) != outputs.end() ||
+      options.observed.count(y->name()))
+    return false;
+  const ir::Node& pool = *uses[0].node;
+  const std::vector<int64_t> xd = dimsOf(x);
+  int64_t kh = xd[2], kw = xd[3];
+  if (!pool.domain().empty() || pool.outputs().size() != 1 || (pool.opType() != "AveragePool" && pool.opType() != "GlobalAveragePool"))
+    return false;
+  if (pool.opType() == "AveragePool") {
+    for (int64_t d : pool.attrInts("dilations", {1, 1}))
+      if (d != 1) return false;
+    auto params = runtime::poolParamsOf(pool, xd);
+    if (!params.ok()) return false;  // the pool's own lowering reports it
+    const ref::PoolParams& p = params.value();
+    for (int a = 1; a <= 2; ++a)
+      if (p.kernel[a] != p.stride[a] || p.pad_begin[a] != 0 || p.out[a] * p.kernel[a] != p.in[a]) return false;
+    kh = p.kernel[1], kw = p.kernel[2];
+  }
+  if (kh * kw > (int64_t{1} << 23)) return false;  // int32 sums of the window
+  const std::vector<int64_t> yd = {xd[0], xd[1], xd[2] / kh, xd[3] / kw};
+  valueDims[pool.output(0)] = yd;
+  const int xs = slotIn(x, Layout::kNhwc), ys = outputSlot(pool.output(0), Layout::kNhwc);
+  const size_t xi = static_cast<size_t>(xs), yi = static_cast<size_t>(ys);
+  const int64_t inImage = xd[1] * xd[2] * xd[3], outImage = yd[1] * yd[2] * yd[3];
+  addStep({pool.name(), "DequantizeLinear+" + pool.opType(), "x86:qu8_dequantize_avgpool_tiles_nhwc__avx512bw", 0}, {xs}, {ys},
+          [this, xi, yi, xd, kh, kw, scale, zeroPoint, inImage, outImage](uint8_t* a) {
+            for (int64_t i = 0; i < xd[0]; ++i)
+              kernels::x86::qu8_dequantize_avgpool_tiles_nhwc__avx512bw(
+                  xd[2], xd[3], xd[1], kh, kw, a + slots[xi].offset + i * inImage, scale, zeroPoint,
+                  reinterpret_cast<float*>(a + slots[yi].offset) + i * outImage);
+          });
+  fused.insert(&pool);
+  return true;
+}
+
 // edgeopt.QAdd, QuantizeLinear to uint8 and the int8 global average pool with kernels/x86
 // (uint8-stored activations; the same arithmetic as the reference, bit for bit).
 bool Plan::Impl::int8Elementwise(const ir::Node& n) {
@@ -194,6 +236,7 @@ bool Plan::Impl::int8Elementwise(const ir::Node& n) {
       return false;
     const float s = scale->data<float>()[0];
     const int32_t z = zp->data<uint8_t>()[0];
+    if (!quantize && dequantizeIntoPool(n, s, z)) return true;
     const Layout layout = currentLayout(x);
     const int xs = slotIn(x, layout), ys = outputSlot(n.output(0), layout);
     const int64_t count = ir::numElements(dimsOf(x));

@@ -21,6 +21,7 @@
 
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/runtime/executor.h"
+#include "kernels/ref/pool.h"
 #include "kernels/ref/quant.h"
 #include "kernels/x86/dwconv.h"
 #include "kernels/x86/gemm.h"
@@ -166,9 +167,22 @@ struct Plan::Impl {
     const int from = slotOf.at({v, other});
     const int to = newSlot(dimsOf(v), v->dtype(), layout);
     slotOf[{v, layout}] = to;
+    const char* direction = layout == Layout::kNhwc ? "nchw->nhwc" : "nhwc->nchw";
+    const size_t elementBytes = ir::dtypeSize(v->dtype());
+    if (avx512 && (elementBytes == 1 || elementBytes == 4)) {
+      // edgeopt's transpose: oneDNN's reorder of a small int8 map costs several times the copy.
+      const std::vector<int64_t>& d = dimsOf(v);
+      const int64_t pixels = d[2] * d[3], rows = layout == Layout::kNhwc ? d[1] : pixels, cols = layout == Layout::kNhwc ? pixels : d[1];
+      const size_t src = static_cast<size_t>(from), dst = static_cast<size_t>(to);
+      addStep({v->name(), "Reorder", std::string("x86:transpose_matrices__x86 ") + direction, 0}, {from}, {to},
+              [this, d, rows, cols, elementBytes, src, dst](uint8_t* a) {
+                kernels::x86::transpose_matrices__x86(d[0], rows, cols, elementBytes, a + slots[src].offset, a + slots[dst].offset);
+              });
+      return to;
+    }
     const memory::desc srcMd = descOf(slots[from].dims, slots[from].dtype, slots[from].layout);
     const memory::desc dstMd = descOf(slots[to].dims, slots[to].dtype, slots[to].layout);
-    addSrcDstStep({v->name(), "Reorder", layout == Layout::kNhwc ? "onednn:reorder nchw->nhwc" : "onednn:reorder nhwc->nchw", 0},
+    addSrcDstStep({v->name(), "Reorder", std::string("onednn:reorder ") + direction, 0},
                   std::make_shared<dnnl::reorder>(dnnl::reorder::primitive_desc(engine, srcMd, engine, dstMd)), srcMd, dstMd,
                   from, to);
     return to;
@@ -231,6 +245,7 @@ struct Plan::Impl {
   std::optional<std::vector<int64_t>> declaredOutputDims(const ir::Value* v) const;
   std::map<std::string, int64_t> symbolValues;  // graph input dim symbols bound by the plan's input dims
   bool tryNative(const ir::Node& n);
+  bool dequantizeIntoPool(const ir::Node& n, float scale, int32_t zeroPoint);
   // One primitive run over a range of output rows (rows x channels, channels innermost).
   struct Piece {
     std::shared_ptr<dnnl::primitive> prim;

@@ -57,7 +57,9 @@ TEST(ExitsTest, HeadsLeaveTheFinalOutputAndThePolicySurvivesExport) {
   ASSERT_EQ(model.graph->outputs().size(), 4u);
   for (size_t e = 0; e < 3; ++e) {
     EXPECT_LT(report.policy.exits[e].macs, report.policy.backboneMacs);
-    if (e) EXPECT_GT(report.policy.exits[e].macs, report.policy.exits[e - 1].macs);
+    if (e) {
+      EXPECT_GT(report.policy.exits[e].macs, report.policy.exits[e - 1].macs);
+    }
     EXPECT_GT(report.headHeldOutTop1[e], 0.25) << "head " << e + 1 << " learnt next to nothing (10 classes)";
   }
   // Within the budget on the half that chose the thresholds.

@@ -1,10 +1,13 @@
 // x86 kernels against their scalar twins in kernels/ref: bit-exact on tile edges and random shapes.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <random>
 #include <vector>
 
+#include "kernels/ref/layout.h"
+#include "kernels/ref/pool.h"
 #include "kernels/ref/quant.h"
 #include "kernels/x86/dwconv.h"
 #include "kernels/x86/gemm.h"
@@ -544,6 +547,61 @@ TEST(KernelsX86Test, PlanesToPixels4MatchesScalar) {
           ASSERT_EQ(got[static_cast<size_t>(4 * i + c)], c < count ? planes[static_cast<size_t>(c)][static_cast<size_t>(i)] : 0x77)
               << "pixel " << i << " channel " << c << " of " << n << " (" << count << " planes)";
       for (size_t i = static_cast<size_t>(4 * n); i < got.size(); ++i) ASSERT_EQ(got[i], 0x5A) << "wrote past the end";
+    }
+}
+
+// NCHW <-> NHWC transposes against the scalar twin, byte for byte: 1-, 4- and 2-byte elements
+// (2 takes the scalar path), matrices around the 16x16 and 4x4 blocks, and random shapes; nothing
+// written past the end.
+TEST(KernelsX86Test, TransposeMatricesMatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(11);
+  auto check = [&](int64_t batch, int64_t rows, int64_t cols, size_t elem) {
+    const size_t bytes = static_cast<size_t>(batch * rows * cols) * elem;
+    const std::vector<uint8_t> src = randomBytes(rng, bytes);
+    std::vector<uint8_t> want(bytes + 64, 0x5A), got(bytes + 64, 0x5A);
+    ref::transpose_matrices__scalar(batch, rows, cols, elem, src.data(), want.data());
+    x86::transpose_matrices__x86(batch, rows, cols, elem, src.data(), got.data());
+    ASSERT_EQ(got, want) << "batch " << batch << " rows " << rows << " cols " << cols << " element " << elem << " bytes";
+  };
+  for (size_t elem : {1, 2, 4})
+    for (int64_t rows : {1, 3, 4, 5, 15, 16, 17, 32, 33})
+      for (int64_t cols : {1, 4, 7, 16, 31, 48, 784})
+        for (int64_t batch : {1, 2}) check(batch, rows, cols, elem);
+  std::uniform_int_distribution<int64_t> d(1, 200);
+  for (int trial = 0; trial < 100; ++trial) check(d(rng) % 3 + 1, d(rng), d(rng), trial % 2 ? 4 : 1);
+}
+
+// The fused dequantize + tiling average pool: the AVX-512 kernel equals its scalar twin bit for
+// bit (channel counts around 16, windows 1x1 to whole maps); the twin is within float rounding of
+// DequantizeLinear followed by ONNX average pooling in float (the reference executor's two steps).
+TEST(KernelsX86Test, DequantizeAvgPoolTilesMatchesScalar) {
+  if (!x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> zeroPoints(0, 255);
+  for (int64_t c : {1, 3, 15, 16, 17, 40, 96})
+    for (auto [h, w, kh, kw] : {std::array<int64_t, 4>{1, 1, 1, 1}, {4, 4, 1, 1}, {28, 28, 7, 7}, {14, 14, 14, 14}, {6, 8, 3, 2}}) {
+      const std::vector<uint8_t> x = randomBytes(rng, static_cast<size_t>(h * w * c));
+      const float scale = 0.02f + 0.001f * static_cast<float>(c);
+      const int32_t zp = zeroPoints(rng);
+      const size_t outs = static_cast<size_t>((h / kh) * (w / kw) * c);
+      std::vector<float> want(outs + 16, -7.f), got(outs + 16, -7.f);
+      ref::qu8_dequantize_avgpool_tiles_nhwc__scalar(h, w, c, kh, kw, x.data(), scale, zp, want.data());
+      x86::qu8_dequantize_avgpool_tiles_nhwc__avx512bw(h, w, c, kh, kw, x.data(), scale, zp, got.data());
+      for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], want[i]) << "element " << i << " c " << c << " map " << h << "x" << w << " window " << kh << "x" << kw;
+      // The definition: dequantize, then the float average pool on NCHW.
+      std::vector<float> planes(static_cast<size_t>(c * h * w)), pooled(outs);
+      for (int64_t p = 0; p < h * w; ++p)
+        for (int64_t ch = 0; ch < c; ++ch)
+          planes[static_cast<size_t>(ch * h * w + p)] = static_cast<float>(x[static_cast<size_t>(p * c + ch)] - zp) * scale;
+      ref::PoolParams params;
+      params.channels = c;
+      params.in[1] = h, params.in[2] = w, params.kernel[1] = params.stride[1] = kh, params.kernel[2] = params.stride[2] = kw;
+      params.out[1] = h / kh, params.out[2] = w / kw, params.padded_end[1] = h, params.padded_end[2] = w;
+      ref::f32_avgpool__scalar(params, false, planes.data(), pooled.data());
+      for (int64_t p = 0; p < (h / kh) * (w / kw); ++p)
+        for (int64_t ch = 0; ch < c; ++ch)
+          ASSERT_NEAR(want[static_cast<size_t>(p * c + ch)], pooled[static_cast<size_t>(ch * (h / kh) * (w / kw) + p)], 1e-5f * 255 * scale);
     }
 }
 

@@ -325,6 +325,55 @@ TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
   }
 }
 
+// An int8 map read through DequantizeLinear by a tiling average pool (an exit head's pooling to a
+// grid) or a global one runs as one fused step from the uint8 NHWC map, and the layout changes at
+// the plan's edges (the uint8 map into NHWC, the float result back to NCHW) are edgeopt's
+// transposes: the outputs within float rounding of the reference executor, the int8 one exact.
+TEST(X86TargetTest, DequantizedPoolingFusedAndLayoutTransposesMatchTheReference) {
+  if (!kernels::x86::hasAvx512()) GTEST_SKIP() << "no AVX-512 on this CPU";
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  for (const std::string pool : {"AveragePool", "GlobalAveragePool"})
+    for (int64_t channels : {5, 16, 40}) {
+      const int64_t pooled = pool == "AveragePool" ? 4 : 1;
+      testing::OnnxModelBuilder b;
+      b.input("x", {-1, channels, 28, 28}).output("y", {-1, channels, pooled, pooled});
+      b.output("q", {-1, channels, 28, 28}, onnx::TensorProto::UINT8);
+      b.initializer("scale", {}, {0.03f});
+      auto* zp = b.proto().mutable_graph()->add_initializer();
+      zp->set_name("zp");
+      zp->set_data_type(onnx::TensorProto::UINT8);
+      zp->add_int32_data(100);
+      b.node("QuantizeLinear", {"x", "scale", "zp"}, {"q"}, "quantize");
+      b.node("DequantizeLinear", {"q", "scale", "zp"}, {"d"}, "dequantize");
+      auto* p = b.node(pool, {"d"}, {"y"}, "pool");
+      if (pool == "AveragePool") {
+        testing::addIntsAttr(p, "kernel_shape", {7, 7});
+        testing::addIntsAttr(p, "strides", {7, 7});
+      }
+      auto model = testing::importBuilt(b);
+      ASSERT_TRUE(model.ok()) << model.status().message();
+      Tensor in(DType::kFloat32, {2, channels, 28, 28});
+      for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
+      const auto want = runOn(model.value(), "ref", {in});
+      const auto got = runOn(model.value(), "x86", {in});
+      ASSERT_EQ(got.size(), 2u);
+      auto err = pass::maxRelativeError({want[0]}, {got[0]});
+      ASSERT_TRUE(err.ok()) << err.status().message();
+      EXPECT_LT(err.value(), 1e-5) << pool << " of " << channels << " channels";
+      expectBitExact({want[1]}, {got[1]}, pool + " of " + std::to_string(channels) + " channels: the uint8 map");
+      auto runner = api::ModelRunner::create(model.value(), api::runnerOptionsFor("x86", 1));
+      ASSERT_TRUE(runner.ok());
+      auto steps = runner.value()->executable().steps({{2, channels, 28, 28}});
+      ASSERT_TRUE(steps.ok());
+      std::string kernels;
+      for (const auto& step : steps.value()) kernels += step.kernel + "; ";
+      EXPECT_NE(kernels.find("x86:qu8_dequantize_avgpool_tiles_nhwc__avx512bw"), std::string::npos) << kernels;
+      EXPECT_NE(kernels.find("x86:transpose_matrices__x86 nchw->nhwc"), std::string::npos) << kernels;
+      EXPECT_EQ(kernels.find("x86:qu8_dequantize;"), std::string::npos) << "the float map was written: " << kernels;
+    }
+}
+
 // fp32 ConvTranspose runs as oneDNN's deconvolution, within float rounding of the reference, over
 // strides, pads, output_padding, kernel sizes and with or without bias.
 TEST(X86TargetTest, ConvTransposeRunsAsDeconvolution) {
