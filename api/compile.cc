@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // What compile writes into its output folder; an output written before manifests holds only these.
-const std::set<std::string> kCompileOutputNames = {"model.opt.onnx", "model.int8.onnx", "report.json", "report.md",
+const std::set<std::string> kCompileOutputNames = {"model.opt.onnx", "model.int8.onnx", "model.exits.onnx", "report.json", "report.md",
                                                    "report.html", "x86", "arm_neon"};
 
 int64_t fileBytes(const std::string& path) {
@@ -192,6 +192,27 @@ Status compress(ir::Model& model, const CompileOptions& options, CompileReport* 
   return Status::Ok();
 }
 
+// The early-exit stage on the last model of the pipeline (int8 when quantized): model.exits.onnx,
+// and the cascade on the evaluation data, on x86 at batch 1 (the latency that exits save).
+Status exitStage(const std::pair<std::string, ir::Model>& last, const CompileOptions& options, const std::string& tmp,
+                 CompileReport* report) {
+  if (options.progress) options.progress({"exits", -1, "", true});
+  ir::Model multiExit = ir::cloneModel(last.second);
+  ExitOptions eo = *options.exits;
+  eo.runner = runnerOptionsFor("x86", options.threads);
+  CompileExits exits;
+  exits.model = "model.exits.onnx";
+  exits.precision = last.first;
+  EDGEOPT_RETURN_IF_ERROR(addExits(multiExit, eo, &exits.training));
+  EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(multiExit, tmp + "/" + exits.model));
+  if (!options.eval.path.empty()) {
+    if (options.progress) options.progress({"measure exits", -1, "", true});
+    EDGEOPT_ASSIGN_OR_RETURN(exits.evaluation, evaluateExits(multiExit, exits.training.policy, options.eval, eo.runner, 1));
+  }
+  report->exits = std::move(exits);
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<int64_t> channelMultipleFor(const std::vector<std::string>& targetNames) {
@@ -305,6 +326,7 @@ Status compile(const std::string& modelPath, const CompileOptions& options, cons
       report->entries.push_back(std::move(e));
     }
   }
+  if (options.exits) EDGEOPT_RETURN_IF_ERROR(exitStage(precisions.back(), options, tmp, report).withContext("exits"));
   if (!report->stages.empty() && report->stages.back().stage == "int8") {
     StageRow& int8Stage = report->stages.back();
     for (const CompileEntry& e : report->entries)
@@ -393,6 +415,16 @@ std::string compileReportJson(const CompileReport& r) {
   }
   if (r.prune) j["prune"] = nlohmann::json::parse(pruneResultJson(*r.prune));
   if (r.finetune) j["finetune"] = nlohmann::json::parse(finetuneResultJson(*r.finetune));
+  if (r.exits) {
+    nlohmann::json x = {{"model", r.exits->model}, {"precision", r.exits->precision},
+                        {"training", nlohmann::json::parse(exitReportJson(r.exits->training))}};
+    if (r.exits->evaluation) {
+      x["evaluation"] = nlohmann::json::parse(exitStatsJson(r.exits->training.policy, *r.exits->evaluation));
+      x["evaluation"]["target"] = "x86";
+      x["evaluation"]["batch"] = 1;
+    }
+    j["exits"] = x;
+  }
   if (r.quantized) j["quantization"] = nlohmann::json::parse(quantizeReportJson(r.quantization));
   return j.dump(2);
 }
@@ -404,6 +436,44 @@ std::string percent(double fraction) {
   char b[32];
   std::snprintf(b, sizeof b, "%.2f%%", 100 * fraction);
   return b;
+}
+
+// The early-exit section: per exit its place, threshold and cost, and (with evaluation data) how
+// many samples left there and how many of those were right.
+std::string exitsMarkdown(const CompileExits& x) {
+  const ExitPolicy& p = x.training.policy;
+  const ExitStats* ev = x.evaluation ? &*x.evaluation : nullptr;
+  auto share = [&](int64_t macs) { return p.backboneMacs > 0 ? static_cast<double>(macs) / static_cast<double>(p.backboneMacs) : 0.0; };
+  char line[512];
+  std::string s = "\n## Early exits\n\n" + x.model + " (" + x.precision + "): " + std::to_string(p.exits.size()) +
+                  " exits, thresholds chosen on " + std::to_string(x.training.calibrationSamples) + " held-out training samples";
+  std::snprintf(line, sizeof line, " (top-1 %.2f %% against %.2f %% without exits, %.3fx MACs; checked on %lld more: %.2f %% against %.2f %%).\n\n",
+                100 * x.training.calibration.cascadeTop1(), 100 * x.training.calibration.finalTop1(), x.training.calibration.averageMacs / std::max<double>(1, p.backboneMacs),
+                static_cast<long long>(x.training.checkSamples), 100 * x.training.check.cascadeTop1(), 100 * x.training.check.finalTop1());
+  s += line;
+  s += std::string("| exit | tensor | threshold | MACs (share) |") + (ev ? " rate | accuracy |" : "") + "\n|---|---|---|---|" + (ev ? "---|---|" : "") + "\n";
+  for (size_t e = 0; e <= p.exits.size(); ++e) {
+    const bool last = e == p.exits.size();
+    std::snprintf(line, sizeof line, "| %s | %s | %s | %.3f |", last ? p.finalOutput.c_str() : p.exits[e].output.c_str(),
+                  last ? "-" : p.exits[e].tensor.c_str(), last ? "-" : (p.exits[e].threshold > 1 ? "never" : std::to_string(p.exits[e].threshold).substr(0, 5).c_str()),
+                  share(last ? p.finalMacs : p.exits[e].macs));
+    s += line;
+    if (ev) {
+      const int64_t taken = ev->taken[e];
+      std::snprintf(line, sizeof line, " %.2f %% | %s |", ev->samples ? 100.0 * static_cast<double>(taken) / static_cast<double>(ev->samples) : 0.0,
+                    taken ? percent(static_cast<double>(ev->correct[e]) / static_cast<double>(taken)).c_str() : "-");
+      s += line;
+    }
+    s += "\n";
+  }
+  if (ev) {
+    std::snprintf(line, sizeof line, "\nOn the evaluation data (%lld samples, x86, batch 1): top-1 %s with exits, %s without; average MACs "
+                  "%.3fx; %.4f ms per sample with exits, %.4f ms without (%.3fx).\n", static_cast<long long>(ev->samples),
+                  percent(ev->cascadeTop1()).c_str(), percent(ev->finalTop1()).c_str(), share(static_cast<int64_t>(ev->averageMacs)),
+                  ev->cascadeMsPerSample, ev->backboneMsPerSample, ev->backboneMsPerSample > 0 ? ev->cascadeMsPerSample / ev->backboneMsPerSample : 0.0);
+    s += line;
+  }
+  return s;
 }
 }  // namespace
 
@@ -461,6 +531,7 @@ std::string compileReportMarkdown(const CompileReport& r) {
       s += line;
     }
   }
+  if (r.exits) s += exitsMarkdown(*r.exits);
   for (const auto& e : r.entries) {
     if (!e.hardware) continue;
     const auto& hw = *e.hardware;

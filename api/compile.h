@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/budget.h"
+#include "api/exits.h"
 #include "api/finetune.h"
 #include "api/prune.h"
 #include "api/quantize.h"
@@ -47,6 +48,10 @@ struct CompileOptions {
   // (training data, never the evaluation data).
   std::optional<PruneOptions> prune;
   std::optional<FinetuneOptions> finetune;
+  // Early exits after quantization (on the int8 model when there is one): heads trained on
+  // exits.data, thresholds chosen on its held-out part, model.exits.onnx written; with evaluation
+  // data, the cascade is measured on x86 at batch 1 against the model without exits.
+  std::optional<ExitOptions> exits;
   std::string armCpu = "cortex-a76";  // arm-neon accuracy: the CPU qemu emulates
   bool quantize = false;          // int8 when calibration data is given (quantizeOptions.calib)
   QuantizeOptions quantizeOptions;
@@ -99,6 +104,15 @@ struct CompileEntry {
   std::optional<targets::Artifact::HardwareEstimate> hardware;  // hardware targets (fpga-hls): the artifact's estimate
 };
 
+// The early-exit stage: how the heads and thresholds were chosen, and the cascade on the
+// evaluation data (x86, batch 1) when there is some.
+struct CompileExits {
+  std::string model;  // file name in the output folder
+  std::string precision;
+  ExitReport training;
+  std::optional<ExitStats> evaluation;
+};
+
 struct CompileReport {
   std::string modelPath, version;
   int64_t parameters = 0;
@@ -108,6 +122,7 @@ struct CompileReport {
   std::vector<StageRow> stages;
   std::optional<PruneResult> prune;
   std::optional<FinetuneResult> finetune;
+  std::optional<CompileExits> exits;
   std::vector<BudgetCheck> budgets;
   std::vector<CompileEntry> entries;
   double peakRssMb = 0;  // the compile process's high-water mark

@@ -256,6 +256,52 @@ std::string hardwareSection(const CompileReport& r) {
   return s;
 }
 
+// The early-exit stage: each exit's place, threshold and cost; with evaluation data the share of
+// samples leaving at each exit (plot) and the cascade's accuracy, MACs and latency.
+std::string exitsSection(const CompileReport& r) {
+  if (!r.exits) return "";
+  const CompileExits& x = *r.exits;
+  const ExitPolicy& p = x.training.policy;
+  const ExitStats* ev = x.evaluation ? &*x.evaluation : nullptr;
+  auto share = [&](double macs) { return p.backboneMacs > 0 ? macs / static_cast<double>(p.backboneMacs) : 0.0; };
+  std::string s = "<h2>Early exits</h2>\n<p><code>" + escape(x.model) + "</code> (" + escape(x.precision) + "): " +
+                  std::to_string(p.exits.size()) + " exits; thresholds chosen on " + std::to_string(x.training.calibrationSamples) +
+                  " held-out training samples (top-1 " + pct(x.training.calibration.cascadeTop1()) + " with exits, " +
+                  pct(x.training.calibration.finalTop1()) + " without), checked on " + std::to_string(x.training.checkSamples) +
+                  " more (" + pct(x.training.check.cascadeTop1()) + " against " + pct(x.training.check.finalTop1()) + ").</p>\n";
+  if (ev)
+    s += "<p>On the evaluation data (" + std::to_string(ev->samples) + " samples, x86, batch 1): top-1 " + pct(ev->cascadeTop1()) +
+         " with exits, " + pct(ev->finalTop1()) + " without; average MACs " + number(share(ev->averageMacs), 3) + "x; " +
+         number(ev->cascadeMsPerSample, 4) + " ms per sample with exits, " + number(ev->backboneMsPerSample, 4) + " ms without.</p>\n";
+  std::vector<std::string> cols = {"exit", "tensor", "threshold", "MACs (share)"};
+  if (ev) cols.insert(cols.end(), {"rate", "accuracy"});
+  s += "<table>\n" + header(cols);
+  svg::BarChart c;
+  c.name = "exit-rates";
+  c.title = "Where the evaluation samples leave";
+  c.unit = "% of samples";
+  c.series = {"leave here"};
+  c.maxValue = 100;
+  for (size_t e = 0; e <= p.exits.size(); ++e) {
+    const bool last = e == p.exits.size();
+    const std::string name = last ? p.finalOutput : p.exits[e].output;
+    std::vector<std::string> cells = {name, last ? "-" : p.exits[e].tensor,
+                                      last ? "-" : (p.exits[e].threshold > 1 ? "never" : number(p.exits[e].threshold, 4)),
+                                      number(share(static_cast<double>(last ? p.finalMacs : p.exits[e].macs)), 3)};
+    if (ev) {
+      const int64_t taken = ev->taken[e];
+      const double rate = ev->samples ? static_cast<double>(taken) / static_cast<double>(ev->samples) : 0.0;
+      cells.push_back(pct(rate));
+      cells.push_back(taken ? pct(static_cast<double>(ev->correct[e]) / static_cast<double>(taken)) : "-");
+      c.bars.push_back({name, "", {100 * rate}, ""});
+    }
+    s += row(cells);
+  }
+  s += "</table>\n";
+  if (ev) s += figure(svg::barChart(c), "The share of the evaluation samples that each exit answers (the final output answers the rest).");
+  return s;
+}
+
 std::string quantizationSection(const CompileReport& r) {
   if (!r.quantized) return "";
   const auto& q = r.quantization;
@@ -314,6 +360,7 @@ std::string compileReportHtml(const CompileReport& r) {
   b += "<h2 id=\"results\">Results per target and precision</h2>\n" + resultsTable(r) + tradeoffPlot(r) + sizePlot(r);
   b += budgetsSection(r);
   b += stagesSection(r);
+  b += exitsSection(r);
   b += quantizationSection(r);
   std::string layers;
   for (size_t i = 0; i < r.entries.size(); ++i) layers += layerLatencyPlot(r.entries[i], i);

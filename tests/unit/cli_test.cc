@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/edgeopt.h"
+#include "api/exits.h"
 #include "compiler/data/npy.h"
 #include "compiler/support/files.h"
 #include "tests/unit/onnx_model_builder.h"
@@ -910,6 +912,46 @@ TEST_F(CliEvalTest, FinetuneTrainsAndRefusesWhatItCannotTrain) {
 // Issue 16: compile's compression stages: prune to 0.6 x MACs (rounded to x86's 16 channels) -> fine-tune ->
 // cleanup -> int8, a report row per stage, progress lines on a non-terminal stderr (none with
 // --quiet); stage options without their stage, and a failing hook (exit 4), leave nothing behind.
+// compile's exit stage: after quantizing, on the int8 model; model.exits.onnx carries the policy,
+// report.json/md/html the thresholds and the cascade on the evaluation data (x86, batch 1); exit
+// options without --exits, --exits without --train and a point that is no exit point are refused
+// before anything is written.
+TEST_F(CliEvalTest, CompileAddsExitsAfterQuantizing) {
+  const std::string src = EDGEOPT_SOURCE_DIR;
+  const std::string zoo = src + "/tools/zoo/models/resnet_fm.onnx";
+  const std::string data = src + "/calib_data/fashion_mnist_500";
+  const std::string common = "compile " + zoo + " --targets x86 --calib " + data +
+                             " --limit 32 --preprocess channels=gray,scale=1/255,mean=0.2860,std=0.3530 --eval " + data +
+                             " --eval-limit 200 --iters 2 --train " + data + " --exit-epochs 3 --quiet ";
+  auto r = cli(common + "--exits -o " + path("c"), 300);
+  ASSERT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(r.out.find("## Early exits"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("model.exits.onnx"), std::string::npos) << r.out;
+  std::ifstream in(path("c/report.json"));
+  const auto j = nlohmann::json::parse(in);
+  ASSERT_TRUE(j.contains("exits")) << j.dump();
+  const auto& x = j["exits"];
+  EXPECT_EQ(x["model"], "model.exits.onnx");
+  EXPECT_EQ(x["precision"], "int8");
+  EXPECT_EQ(x["evaluation"]["samples"], 200);
+  double rates = 0;
+  for (const auto& e : x["evaluation"]["exits"]) rates += e["rate"].get<double>();
+  EXPECT_NEAR(rates, 1.0, 1e-9) << x.dump();
+  EXPECT_EQ(x["evaluation"]["exits"].size(), x["training"]["exits"].size() + 1) << x.dump();
+  auto model = edgeopt::api::loadModel(path("c/model.exits.onnx"));
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto policy = edgeopt::api::exitPolicyOf(model.value());
+  ASSERT_TRUE(policy.ok() && policy.value()) << "model.exits.onnx carries no policy";
+  EXPECT_EQ(model.value().graph->outputs().size(), policy.value()->exits.size() + 1);
+  std::ifstream html(path("c/report.html"));
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<h2>Early exits</h2>"), std::string::npos);
+  expectBadInput(cli("compile " + zoo + " --exit-budget 1 -o " + path("x")), "--exit-budget requires --exits", path("x"));
+  expectBadInput(cli("compile " + zoo + " --exits -o " + path("x")), "--exits needs labelled training data", path("x"));
+  expectBadInput(cli(common + "--exits --exit-points no_such_tensor -o " + path("x"), 300), "is not a tensor a node of the model computes",
+                 path("x"));
+}
+
 TEST_F(CliEvalTest, CompilePrunesAndFineTunesBeforeQuantizing) {
   const std::string src = EDGEOPT_SOURCE_DIR;
   const std::string zoo = src + "/tools/zoo/models/resnet_fm.onnx";
@@ -946,7 +988,7 @@ TEST_F(CliEvalTest, CompilePrunesAndFineTunesBeforeQuantizing) {
   EXPECT_EQ(r.err, "");
   std::ifstream qin(path("q/report.json"));
   EXPECT_EQ(nlohmann::json::parse(qin)["stages"].size(), 3u) << "original, pruned (BatchNorm re-estimated), int8";
-  expectBadInput(cli("compile " + zoo + " --train " + data + " -o " + path("x")), "--train DATA is for the prune and fine-tune stages",
+  expectBadInput(cli("compile " + zoo + " --train " + data + " -o " + path("x")), "--train DATA is for the prune, fine-tune and exit stages",
                  path("x"));
   // In x86's multiples of 16, the zoo ResNet's 16-channel groups cannot shrink: 0.5 is out of reach.
   expectBadInput(cli(common + "--prune-macs 0.5 -o " + path("x")),

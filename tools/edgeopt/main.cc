@@ -590,6 +590,11 @@ struct CompileArgs {
   int64_t finetuneBatch = 64;
   std::string finetuneHook;
   int hookTimeout = 3600;
+  // Early exits after quantizing (their heads train on --train).
+  bool exits = false;
+  std::string exitPoints;
+  double exitBudget = 0.5, exitMaxAverageMacs = -1;
+  int exitEpochs = 10;
   bool quiet = false, json = false;
   std::vector<std::string> budgets;
   std::string junit;
@@ -620,9 +625,22 @@ edgeopt::Status compressionStages(const CompileArgs& a, edgeopt::api::CompileOpt
   const bool finetuning = !a.train.path.empty() && a.finetuneEpochs > 0 && (pruning || a.finetuneEpochsGiven);
   if (!a.finetuneHook.empty() && !finetuning)
     return invalidInput("--finetune-hook needs a fine-tune stage: --train DATA with --prune-macs/--prune-unstructured (or --finetune-epochs N)");
-  if (!a.train.path.empty() && !pruning && !a.finetuneEpochsGiven)
-    return invalidInput("--train DATA is for the prune and fine-tune stages: give --prune-macs F or --prune-unstructured S "
-                        "(or --finetune-epochs N to fine-tune the unpruned model)");
+  if (!a.train.path.empty() && !pruning && !a.finetuneEpochsGiven && !a.exits)
+    return invalidInput("--train DATA is for the prune, fine-tune and exit stages: give --prune-macs F or --prune-unstructured S "
+                        "(or --finetune-epochs N to fine-tune the unpruned model, or --exits)");
+  if (a.exits && a.train.path.empty()) return invalidInput("--exits needs labelled training data: --train DATA (with --train-labels)");
+  if (a.exits) {
+    edgeopt::api::ExitOptions x;
+    x.data = train;
+    for (const auto& point : commaItems(a.exitPoints))
+      if (!point.empty()) x.points.push_back(point);
+    x.budgetPoints = a.exitBudget;
+    x.maxAverageMacs = a.exitMaxAverageMacs;
+    x.optimizer.epochs = a.exitEpochs;
+    x.optimizer.learningRate = 0.05;
+    x.optimizer.weightDecay = 1e-4;
+    o->exits = x;
+  }
   if (a.finetuneEpochsGiven && a.train.path.empty()) return invalidInput("--finetune-epochs needs --train DATA");
   if (finetuning) {
     edgeopt::api::FinetuneOptions f;
@@ -708,7 +726,7 @@ int cmdCompile(const std::string& modelPath, const CompileArgs& a) {
     std::cout << edgeopt::api::compileReportJson(rep) << "\n";
   else
     std::cout << edgeopt::api::compileReportMarkdown(rep) << "\nwrote " << a.out << "/ (model.opt.onnx"
-              << (rep.quantized ? ", model.int8.onnx" : "") << ", report.json, report.md, report.html" << folders << ")\n";
+              << (rep.quantized ? ", model.int8.onnx" : "") << (rep.exits ? ", " + rep.exits->model : "") << ", report.json, report.md, report.html" << folders << ")\n";
   if (rep.budgets.empty()) return kExitOk;
   if (!a.junit.empty()) {
     const std::string suite = "edgeopt compile " + std::filesystem::path(modelPath).filename().string();
@@ -1022,6 +1040,17 @@ int main(int argc, char** argv) {
   compile->add_option("--finetune-hook", ca.finetuneHook, "Fine-tune with an external trainer instead (see finetune --hook)");
   compile->add_option("--finetune-hook-timeout", ca.hookTimeout, "Seconds before the hook's process group is ended")
       ->default_val(3600)->check(CLI::Range(1, 7 * 24 * 3600));
+  auto* exitsFlag = compile->add_flag("--exits", ca.exits,
+                                      "Add early exits after quantizing (heads trained on --train, thresholds on its held-out "
+                                      "part; see exits): writes model.exits.onnx, and with --eval measures the cascade on x86");
+  compile->add_option("--exit-points", ca.exitPoints, "Tensors to exit after, comma-separated (default: nearest 25/50/75 % of the MACs)")
+      ->needs(exitsFlag);
+  compile->add_option("--exit-budget", ca.exitBudget, "Top-1 loss the exits may cost against the final output, in points")
+      ->default_val(0.5)->check(CLI::Range(0.0, 100.0))->needs(exitsFlag);
+  compile->add_option("--exit-max-average-macs", ca.exitMaxAverageMacs,
+                      "Fail (exit 2) unless the exits reach this share of the model's MACs on average within the budget")
+      ->check(CLI::Range(0.0, 1.0))->needs(exitsFlag);
+  compile->add_option("--exit-epochs", ca.exitEpochs, "Exit head training epochs")->default_val(10)->check(CLI::Range(1, 1000))->needs(exitsFlag);
   compile->add_option("--budget", ca.budgets,
                       "What the results must meet, e.g. \"top1_drop<=0.5,latency.x86.int8<=5ms,size.int8<=2MB\" (repeatable): "
                       "METRIC[.TARGET][.PRECISION] OP VALUE[UNIT], METRIC one of top1, top5, top1_drop (points), latency "

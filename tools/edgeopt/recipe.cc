@@ -51,6 +51,11 @@ constexpr RecipeKey kRecipeKeys[] = {
     {"finetune.held-out", "--finetune-held-out", false},
     {"finetune.hook", "--finetune-hook", false},
     {"finetune.hook-timeout", "--finetune-hook-timeout", false},
+    {"exits.enabled", "--exits", false},
+    {"exits.points", "--exit-points", false},
+    {"exits.budget", "--exit-budget", false},
+    {"exits.max-average-macs", "--exit-max-average-macs", false},
+    {"exits.epochs", "--exit-epochs", false},
     {"budgets.require", "--budget", true},
     {"budgets.junit", "--junit", false},
 };
