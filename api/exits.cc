@@ -294,7 +294,10 @@ StatusOr<std::optional<ExitPolicy>> exitPolicyOf(const ir::Model& model) {
     p.finalOutput = j.at("final_output").get<std::string>();
     p.finalMacs = j.at("final_macs").get<int64_t>();
     p.backboneMacs = j.at("backbone_macs").get<int64_t>();
-    for (const auto& e : j.at("exits")) p.exits.push_back({e.at("output"), e.at("tensor"), e.at("threshold"), e.at("macs")});
+    for (const auto& e : j.at("exits")) {
+      p.exits.push_back({e.at("output"), e.at("tensor"), e.at("threshold"), e.at("macs"), e.value("rate", -1.0)});
+      if (p.exits.back().rate > 1) return bad("exit '" + p.exits.back().output + "' has a rate above 1");
+    }
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
@@ -434,6 +437,10 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   report->policy = best;
   report->calibration = bestStats;
   report->check = applyExitPolicy(best, confChk, predChk, chkLabels);
+  // Each exit's share of the held-out samples (both halves): what split weighs transfers with.
+  for (size_t e = 0; e < exits; ++e)
+    best.exits[e].rate = static_cast<double>(report->calibration.taken[e] + report->check.taken[e]) /
+                         static_cast<double>(report->calibration.samples + report->check.samples);
 
   // Into the model: each head's nodes on its tensor, its logits as a new output.
   ir::Graph& g = *model.graph;
@@ -466,7 +473,7 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   j["policy"] = "max_softmax: take the first exit whose largest softmax probability is at least its threshold";
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& e : best.exits)
-    list.push_back({{"output", e.output}, {"tensor", e.tensor}, {"threshold", e.threshold}, {"macs", e.macs}});
+    list.push_back({{"output", e.output}, {"tensor", e.tensor}, {"threshold", e.threshold}, {"macs", e.macs}, {"rate", e.rate}});
   j["exits"] = list;
   j["final_output"] = best.finalOutput;
   j["final_macs"] = best.finalMacs;
@@ -505,7 +512,7 @@ namespace {
 
 // The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
 // tensor its DequantizeLinear reads (segments send int8; the head decodes it).
-std::string sentFor(const ir::Graph& g, const std::string& tensor) {
+std::string sentTensorOf(const ir::Graph& g, const std::string& tensor) {
   const ir::Value* v = g.findValue(tensor);
   if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
       !v->producer()->input(0)->isInitializer())
@@ -514,9 +521,9 @@ std::string sentFor(const ir::Graph& g, const std::string& tensor) {
 }
 
 // Exit e's head as a model: the nodes between the tensor sent at its point and its output.
-StatusOr<ir::Model> headOf(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
+StatusOr<ir::Model> headOfExit(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
   const ir::Graph& g = *multiExit.graph;
-  const ir::Value* from = g.findValue(sentFor(g, exit.tensor));
+  const ir::Value* from = g.findValue(sentTensorOf(g, exit.tensor));
   const ir::Value* to = g.findValue(exit.output);
   if (!from || !to) return invalidInput("exit '" + exit.output + "': its tensor or output is not in the model");
   std::set<const ir::Node*> members;
@@ -556,6 +563,22 @@ ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
 
 }  // namespace
 
+std::string exitSentTensor(const ir::Graph& g, const std::string& tensor) { return sentTensorOf(g, tensor); }
+
+StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit& exit) { return headOfExit(multiExit, exit); }
+
+Status attachExitHead(ir::Graph& g, const ir::Model& head) {
+  const ir::Value* input = head.graph->inputs()[0];
+  ir::Value* from = g.findValue(input->name());
+  if (!from) return invalidInput("the graph has no tensor '" + input->name() + "' for the exit head to read");
+  std::map<const ir::Value*, ir::Value*> copy;
+  copy[input] = from;
+  const auto fresh = [&g](const std::string& name) { return g.uniqueName(name); };
+  for (const ir::Node* n : head.graph->nodes()) EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, fresh).status());
+  g.markOutput(copy.at(head.graph->outputs()[0]));
+  return g.verify();
+}
+
 ExitCascade::~ExitCascade() = default;
 
 StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& multiExit, const ExitPolicy& policy,
@@ -565,7 +588,7 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   EDGEOPT_ASSIGN_OR_RETURN(const ir::Model backbone, withoutExits(multiExit, policy));
   std::vector<int> cuts;
   for (const auto& e : policy.exits) {
-    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, sentFor(*backbone.graph, e.tensor)));
+    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, sentTensorOf(*backbone.graph, e.tensor)));
     cuts.push_back(k);
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));
@@ -575,15 +598,8 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   for (size_t e = 0; e < parts.size(); ++e) {
     ir::Model& part = parts[e];
     if (e < policy.exits.size()) {
-      EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, headOf(multiExit, policy.exits[e]));
-      ir::Graph& g = *part.graph;
-      std::map<const ir::Value*, ir::Value*> copy;
-      copy[head.graph->inputs()[0]] = g.outputs()[0];
-      const auto fresh = [&g](const std::string& name) { return g.uniqueName(name); };
-      for (const ir::Node* n : head.graph->nodes())
-        EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, fresh).status().withContext("exit " + std::to_string(e + 1) + " segment"));
-      g.markOutput(copy.at(head.graph->outputs()[0]));
-      EDGEOPT_RETURN_IF_ERROR(g.verify().withContext("exit " + std::to_string(e + 1) + " segment"));
+      EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, exitHead(multiExit, policy.exits[e]));
+      EDGEOPT_RETURN_IF_ERROR(attachExitHead(*part.graph, head).withContext("exit " + std::to_string(e + 1) + " segment"));
     }
     EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, runner));
     c->segments_.push_back(std::move(r));

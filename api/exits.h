@@ -46,6 +46,7 @@ struct ExitPolicy {
     std::string output, tensor;
     double threshold = 1.1;    // > 1: never taken
     int64_t macs = 0;          // spent by a sample that leaves here
+    double rate = -1;          // the share of the held-out samples that left here (-1: not recorded)
   };
   std::vector<Exit> exits;     // in execution order
   std::string finalOutput;
@@ -110,6 +111,14 @@ class ExitCascade {
   ExitPolicy policy_;
   std::vector<std::unique_ptr<ModelRunner>> segments_;  // segment e < exits also outputs head e's logits
 };
+
+// The tensor a head reads as the backbone holds it: in a QDQ model the int8 tensor whose
+// DequantizeLinear output the exit names (what a cut there sends), else the exit's tensor.
+std::string exitSentTensor(const ir::Graph& g, const std::string& tensor);
+// An exit's head as a model of its own: input exitSentTensor(...), output the exit's logits.
+StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit& exit);
+// Copies `head` into g, reading g's tensor of the head's input name; the logits become an output of g.
+Status attachExitHead(ir::Graph& g, const ir::Model& head);
 
 // The model without its exits: the heads removed, the original output only, no exit metadata.
 StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& policy);

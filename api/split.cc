@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/bench.h"
+#include "api/exits.h"
 #include "api/graph_copy.h"
 #include "api/optimize.h"
 #include "api/quantize.h"
@@ -110,7 +111,16 @@ double linkMs(const SplitGraph& g, const Link& link, int k) {
   const int n = static_cast<int>(g.nodes.size());
   if (k >= n) return 0;
   if (!g.cutAllowed[k]) return std::numeric_limits<double>::infinity();
-  return link.transferMs(g.cutBytes[k]) + link.transferMs(g.resultBytes);
+  return g.survivalAt(k) * (link.transferMs(g.cutBytes[k]) + link.transferMs(g.resultBytes));
+}
+
+// Per tier, each node's cost as an expectation: times the share of samples that run it.
+TierCosts expectedCosts(const SplitGraph& g, const TierCosts& costs) {
+  if (g.survival.empty()) return costs;
+  TierCosts out = costs;
+  for (auto& tier : out)
+    for (size_t i = 0; i < tier.size(); ++i) tier[i] *= g.survivalAt(static_cast<int>(i));
+  return out;
 }
 
 }  // namespace
@@ -153,9 +163,10 @@ StatusOr<SplitGraph> analyseSplit(const ir::Model& model, const std::map<std::st
   return g;
 }
 
-SplitChoice evaluateSplit(const SplitGraph& g, const TierCosts& costs, const std::vector<Link>& links,
+SplitChoice evaluateSplit(const SplitGraph& g, const TierCosts& nodeCosts, const std::vector<Link>& links,
                           const std::vector<int>& cuts) {
   const int n = static_cast<int>(g.nodes.size());
+  const TierCosts costs = expectedCosts(g, nodeCosts);
   SplitChoice c;
   c.cuts = cuts;
   int begin = 0;
@@ -176,7 +187,7 @@ SplitChoice bestSplit(const SplitGraph& g, const TierCosts& costs, const std::ve
   const int n = static_cast<int>(g.nodes.size());
   const size_t tiers = costs.size();
   std::vector<std::vector<double>> prefix;
-  for (const auto& c : costs) prefix.push_back(prefixSums(c));
+  for (const auto& c : expectedCosts(g, costs)) prefix.push_back(prefixSums(c));
   // best[i][k]: the least cost of tiers 0..i with tier i stopping at k (its link's cost included);
   // from[i][k]: tier i-1's stop for it.
   std::vector<std::vector<double>> best(tiers - 1, std::vector<double>(n + 1));
@@ -441,14 +452,44 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
       return invalidInput("split: --scale names tier '" + tier + "', which is not one of the tiers");
     if (!(factor > 0)) return invalidInput("split: --scale " + tier + " must be positive");
   }
+  // A multi-exit model is cut without its heads; the heads are put back on the tiers of their points.
+  EDGEOPT_ASSIGN_OR_RETURN(const std::optional<ExitPolicy> policy, exitPolicyOf(original));
+  if (policy)
+    for (const auto& e : policy->exits)
+      if (e.rate < 0)
+        return invalidInput("split: exit '" + e.output + "' records no rate (the model was made by an older edgeopt); add the exits again "
+                            "with `edgeopt exits`");
   // The model as the targets run it (and as `bench` profiles name its nodes): cleaned up.
   ir::Model model = ir::cloneModel(original);
+  if (policy) {
+    EDGEOPT_ASSIGN_OR_RETURN(model, withoutExits(original, *policy));
+  }
   OptimizeReport cleanup;
   EDGEOPT_RETURN_IF_ERROR(optimize(model, {}, &cleanup));
   SplitResult r;
   r.tiers = o.tiers;
   r.links = o.links;
   EDGEOPT_ASSIGN_OR_RETURN(r.graph, analyseSplit(model, o.inputShapes));
+  std::vector<ir::Model> heads;
+  if (policy) {
+    for (const auto& e : policy->exits) {
+      SplitResult::ExitAtCut x;
+      x.output = e.output;
+      x.tensor = exitSentTensor(*original.graph, e.tensor);
+      x.rate = e.rate;
+      if (!model.graph->findValue(x.tensor))
+        return invalidInput("split: exit '" + e.output + "': its tensor '" + x.tensor + "' is not in the cleaned-up model");
+      EDGEOPT_ASSIGN_OR_RETURN(x.position, soleLiveCut(model, x.tensor));
+      EDGEOPT_ASSIGN_OR_RETURN(ir::Model head, exitHead(original, e));
+      heads.push_back(std::move(head));
+      r.exits.push_back(std::move(x));
+    }
+    // survival[k]: the samples not gone at an exit whose point is at or before k.
+    r.graph.survival.assign(r.graph.nodes.size() + 1, 1.0);
+    for (const auto& x : r.exits)
+      for (size_t k = static_cast<size_t>(x.position); k < r.graph.survival.size(); ++k) r.graph.survival[k] -= x.rate;
+    for (double& v : r.graph.survival) v = std::max(0.0, v);
+  }
   std::vector<StepProfile> measuredHere;
   for (const auto& tier : o.tiers) {
     std::vector<double> ms;
@@ -488,6 +529,26 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
     r.costs.push_back(std::move(ms));
     r.costSource.push_back(std::move(source));
   }
+  if (policy) {
+    // The choice for the model without exits, before the heads join the costs.
+    SplitGraph plain = r.graph;
+    plain.survival.clear();
+    r.withoutExits = bestSplit(plain, r.costs, r.links);
+    // Each head's cost, measured here on x86 (times each tier's scale), joins the node that
+    // computes its point: the head runs where its point is computed, before any send there.
+    for (size_t e = 0; e < r.exits.size(); ++e) {
+      BenchOptions b;
+      b.runner = runnerOptionsFor("x86", o.threads);
+      b.iters = o.iters;
+      EDGEOPT_ASSIGN_OR_RETURN(const BenchResult bench, benchmark(heads[e], b));
+      for (size_t t = 0; t < r.tiers.size(); ++t) {
+        const auto factor = o.scale.find(r.tiers[t]);
+        r.exits[e].headMs.push_back(bench.medianMs * (factor != o.scale.end() ? factor->second : 1.0));
+        r.costs[t][static_cast<size_t>(r.exits[e].position - 1)] += r.exits[e].headMs.back();
+      }
+    }
+    for (auto& source : r.costSource) source += "; exit heads measured here on x86, with the tier's scale";
+  }
   r.best = bestSplit(r.graph, r.costs, r.links);
   r.bruteForce = bruteForceSplit(r.graph, r.costs, r.links);
   r.allOnDevice = evaluateSplit(r.graph, r.costs, r.links, std::vector<int>(r.links.size(), static_cast<int>(r.graph.nodes.size())));
@@ -500,10 +561,23 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
   int begin = 0;
   for (size_t t = 0; t < r.tiers.size(); ++t) {
     const int end = t < r.best.cuts.size() ? r.best.cuts[t] : static_cast<int>(r.graph.nodes.size());
-    if (end > begin) r.partTiers.push_back(r.tiers[t]);
+    if (end > begin) {
+      // The heads whose point this part computes (the node before the point is in it).
+      for (size_t e = 0; e < r.exits.size(); ++e)
+        if (r.exits[e].position - 1 >= begin && r.exits[e].position - 1 < end)
+          EDGEOPT_RETURN_IF_ERROR(attachExitHead(*r.parts[r.partTiers.size()].graph, heads[e]).withContext("split: exit '" + r.exits[e].output + "'"));
+      if (t == 0) {
+        r.devicePartPredictedMs = 0;
+        for (int i = begin; i < end; ++i) r.devicePartPredictedMs += r.costs[0][static_cast<size_t>(i)];
+      }
+      r.partTiers.push_back(r.tiers[t]);
+    }
     begin = std::max(begin, end);
   }
-  EDGEOPT_RETURN_IF_ERROR(checkComposition(model, r.parts, o.inputShapes));
+  // The parts compose to the whole, exits included: the cleaned model with every head attached.
+  ir::Model whole = ir::cloneModel(model);
+  for (const auto& head : heads) EDGEOPT_RETURN_IF_ERROR(attachExitHead(*whole.graph, head).withContext("split"));
+  EDGEOPT_RETURN_IF_ERROR(checkComposition(whole, r.parts, o.inputShapes));
   const bool devicePart = !r.partTiers.empty() && r.partTiers[0] == r.tiers[0];
   const auto deviceProfile = o.profileFiles.find(r.tiers[0]);
   if (devicePart && deviceProfile != o.profileFiles.end() && deviceProfile->second == "arm-neon") {
@@ -604,11 +678,23 @@ std::string splitText(const SplitResult& r) {
   s += std::string("brute force over every assignment: ") + formatMs(r.bruteForce.totalMs) +
        (agrees ? (r.bruteForce.cuts == r.best.cuts ? " (the same cuts)" : " (other cuts, equal latency)") : " (DISAGREES)") + "\n";
   if (r.measuredDevicePartMs >= 0)
-    s += "device part measured here: " + formatMs(r.measuredDevicePartMs) + " (predicted " + formatMs(r.best.computeMs[0]) +
-         "; both with the device's --scale)\n";
+    s += "device part measured here: " + formatMs(r.measuredDevicePartMs) + " (predicted " + formatMs(r.devicePartPredictedMs) +
+         "; both with the device's --scale" + (r.exits.empty() ? "" : ", for a sample that runs every head of the part") + ")\n";
   if (r.devicePartEstimateMs >= 0)
     s += "device part as one arm-neon package: " + formatMs(r.devicePartEstimateMs) + " estimated (predicted from the per-step estimates " +
-         formatMs(r.best.computeMs[0]) + ")\n";
+         formatMs(r.devicePartPredictedMs) + ")\n";
+  if (!r.exits.empty()) {
+    s += "early exits (costs above are expectations over the exits' recorded rates):\n";
+    for (const auto& x : r.exits) {
+      size_t tier = 0;
+      while (tier < r.best.cuts.size() && x.position - 1 >= r.best.cuts[tier]) ++tier;
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "  %s after node %d (%s): rate %.1f %%, head %s on the %s\n", x.output.c_str(), x.position,
+                    x.tensor.c_str(), 100 * x.rate, formatMs(x.headMs[tier]).c_str(), r.tiers[tier].c_str());
+      s += buf;
+    }
+    s += line("without exits the choice would be", r.withoutExits);
+  }
   if (!r.sweep.empty()) {
     s += "bandwidth sweep of link " + r.tiers[0] + " -> " + r.tiers[1] + ":\n";
     for (const auto& [mbps, c] : r.sweep) {
@@ -652,6 +738,15 @@ std::string splitJson(const SplitResult& r) {
   j["parts"] = r.partTiers;
   if (r.measuredDevicePartMs >= 0) j["device_part_measured_ms"] = r.measuredDevicePartMs;
   if (r.devicePartEstimateMs >= 0) j["device_part_arm_neon_estimate_ms"] = r.devicePartEstimateMs;
+  if (r.devicePartPredictedMs >= 0) j["device_part_predicted_ms"] = r.devicePartPredictedMs;
+  if (!r.exits.empty()) {
+    nlohmann::ordered_json exits = nlohmann::ordered_json::array();
+    for (const auto& x : r.exits)
+      exits.push_back({{"output", x.output}, {"tensor", x.tensor}, {"position", x.position}, {"rate", x.rate}, {"head_ms", x.headMs}});
+    j["exits"] = exits;
+    j["survival"] = r.graph.survival;
+    j["without_exits"] = choice(r.withoutExits);
+  }
   nlohmann::ordered_json sweep = nlohmann::ordered_json::array();
   for (const auto& [mbps, c] : r.sweep) {
     auto e = choice(c);
@@ -698,12 +793,22 @@ std::string splitHtml(const SplitResult& r, const std::string& modelName) {
     return "<tr><td>" + escape(label) + "</td><td>" + number(c.totalMs, 4) + " ms</td><td>" + escape(assignment(c)) + "</td><td>" + compute +
            " ms</td><td>" + transfer + " ms</td></tr>\n";
   };
-  body += row("chosen", r.best) + row("brute force", r.bruteForce) + row("all on the device", r.allOnDevice) + "</table>\n";
+  body += row("chosen", r.best) + row("brute force", r.bruteForce) + row("all on the device", r.allOnDevice) +
+          (r.exits.empty() ? "" : row("the model without exits", r.withoutExits)) + "</table>\n";
+  if (!r.exits.empty()) {
+    body += "<h2>Early exits</h2>\n<p class=\"note\">Costs are expectations over the exits' recorded rates: a sample that "
+            "leaves at an exit runs nothing after it and sends nothing; each head runs on the tier that computes its point.</p>\n"
+            "<table><tr><th>exit</th><th>after node</th><th>tensor</th><th>rate</th><th>still running after it</th></tr>\n";
+    for (const auto& x : r.exits)
+      body += "<tr><td>" + escape(x.output) + "</td><td>" + std::to_string(x.position) + "</td><td>" + escape(x.tensor) + "</td><td>" +
+              number(100 * x.rate, 3) + " %</td><td>" + number(100 * r.graph.survivalAt(x.position), 3) + " %</td></tr>\n";
+    body += "</table>\n";
+  }
   if (r.measuredDevicePartMs >= 0)
-    body += "<p>Device part measured here: " + number(r.measuredDevicePartMs, 4) + " ms (predicted " + number(r.best.computeMs[0], 4) + " ms).</p>\n";
+    body += "<p>Device part measured here: " + number(r.measuredDevicePartMs, 4) + " ms (predicted " + number(r.devicePartPredictedMs, 4) + " ms).</p>\n";
   if (r.devicePartEstimateMs >= 0)
     body += "<p>Device part as one arm-neon package: " + number(r.devicePartEstimateMs, 4) + " ms estimated (predicted " +
-            number(r.best.computeMs[0], 4) + " ms).</p>\n";
+            number(r.devicePartPredictedMs, 4) + " ms).</p>\n";
   if (!r.sweep.empty()) {
     svg::ScatterPlot plot;
     plot.name = "sweep";

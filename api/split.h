@@ -39,6 +39,11 @@ struct SplitGraph {
   // int8 model never holds in float (its op writes int8 directly); such a cut is never chosen.
   std::vector<bool> cutAllowed;
   int64_t resultBytes = 0;                     // the graph outputs' bytes
+  // With early exits: per position k <= N, the share of samples still running at node k (and sent
+  // by a cut at k); samples that left at an exit before it cost neither compute nor transfer there.
+  // Empty: every sample runs the whole model.
+  std::vector<double> survival;
+  double survivalAt(int k) const { return survival.empty() ? 1.0 : survival[static_cast<size_t>(k)]; }
 };
 
 // Per tier (device, edge, cloud, in order), per sequence node: milliseconds.
@@ -61,7 +66,9 @@ std::string splitNodeName(const ir::Node& node);
 // seeded random inputs (`inputShapes`, symbolic dims 1), so every tensor's size is known.
 StatusOr<SplitGraph> analyseSplit(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& inputShapes);
 
-// The predicted latency of one assignment (the cost model itself; the searches use it).
+// The predicted latency of one assignment (the cost model itself; the searches use it). With
+// survival (exits), each node's cost and each link's sends count in expectation: times the share
+// of samples still running there; a sample's result returns over every link it crossed.
 SplitChoice evaluateSplit(const SplitGraph& g, const TierCosts& costs, const std::vector<Link>& links,
                           const std::vector<int>& cuts);
 // The best cuts, in O(N) per tier pair (a running minimum over the first cut).
@@ -114,6 +121,18 @@ struct SplitResult {
   std::vector<ir::Model> parts;
   double measuredDevicePartMs = -1;  // the device part benchmarked here (times the device's scale), when its costs were measured here
   double devicePartEstimateMs = -1;  // the device part's own arm-neon estimate, when its costs are arm-neon's
+  double devicePartPredictedMs = -1;  // the sum of the device part's node costs (its heads included), when there is a device part
+  // A multi-exit model (metadata edgeopt.exits with rates): the model is cut without its heads;
+  // each head runs on the tier of its point (a cut right at a point leaves the head before the
+  // send) and is attached to that part; costs are expectations over the exit rates.
+  struct ExitAtCut {
+    std::string output, tensor;
+    int position = 0;   // the cut position where its tensor is the only one live
+    double rate = 0;    // share of samples leaving there
+    std::vector<double> headMs;  // per tier
+  };
+  std::vector<ExitAtCut> exits;
+  SplitChoice withoutExits;  // the choice and latency for the model without exits (every sample runs it all)
 };
 
 // Cleans the model up as every target does (the optimize pipeline: the node names bench's profiles

@@ -9,6 +9,7 @@
 #include "api/edgeopt.h"
 #include "api/exits.h"
 #include "api/quantize.h"
+#include "api/split.h"
 #include "compiler/pass/pass_manager.h"
 
 namespace edgeopt {
@@ -108,9 +109,42 @@ TEST(ExitsTest, HeadsLeaveTheFinalOutputAndThePolicySurvivesExport) {
     EXPECT_EQ(policy.value()->exits[e].output, report.policy.exits[e].output);
     EXPECT_DOUBLE_EQ(policy.value()->exits[e].threshold, report.policy.exits[e].threshold);
     EXPECT_EQ(policy.value()->exits[e].macs, report.policy.exits[e].macs);
+    const int64_t held = report.calibration.samples + report.check.samples;
+    EXPECT_DOUBLE_EQ(policy.value()->exits[e].rate,
+                     static_cast<double>(report.calibration.taken[e] + report.check.taken[e]) / static_cast<double>(held));
   }
   // A model with exits already is refused.
   EXPECT_FALSE(api::addExits(back.value(), trainingOptions(300), &report).ok());
+
+  // Split of the multi-exit model: cut without the heads, each head in the part that computes its
+  // point, costs weighed by the share of samples still running; the parts (heads included)
+  // compose to the whole (planSplit checks it), and the search equals brute force.
+  api::SplitOptions so;
+  so.tiers = {"device", "edge"};
+  so.links = {{100.0, 0.2}};
+  so.scale = {{"device", 30.0}};
+  so.iters = 3;
+  auto split = api::planSplit(back.value(), so);
+  ASSERT_TRUE(split.ok()) << split.status().message();
+  ASSERT_EQ(split->exits.size(), 3u);
+  const auto& survival = split->graph.survival;
+  ASSERT_EQ(survival.size(), split->graph.nodes.size() + 1);
+  for (size_t k = 1; k < survival.size(); ++k) EXPECT_LE(survival[k], survival[k - 1]);
+  double left = 1;
+  for (size_t e = 0; e < 3; ++e) {
+    EXPECT_DOUBLE_EQ(split->exits[e].rate, policy.value()->exits[e].rate);
+    left -= split->exits[e].rate;
+    EXPECT_NEAR(survival[static_cast<size_t>(split->exits[e].position)], left, 1e-12);
+  }
+  EXPECT_NEAR(split->bruteForce.totalMs, split->best.totalMs, 1e-9 * split->best.totalMs);
+  double allOnDevice = 0;
+  for (size_t i = 0; i < split->graph.nodes.size(); ++i) allOnDevice += split->costs[0][i] * survival[i];
+  EXPECT_NEAR(split->allOnDevice.totalMs, allOnDevice, 1e-9 * allOnDevice);
+  size_t exitOutputs = 0;
+  for (const auto& part : split->parts)
+    for (const ir::Value* v : part.graph->outputs())
+      for (const auto& x : split->exits) exitOutputs += v->name() == x.output;
+  EXPECT_EQ(exitOutputs, 3u) << "every head is in one part";
 }
 
 TEST(ExitsTest, PointsInsideASkipConnectionAndUnreachableGoalsAreRefused) {

@@ -55,11 +55,23 @@ TEST(SplitTest, SearchEqualsBruteForceOnRandomCostsAndLinks) {
         for (double& c : tier) c = trial % 5 == 0 ? std::floor(ms(rng) * 2) / 2 : ms(rng);  // every 5th: many exact ties
       std::vector<api::Link> links(tiers - 1);
       for (auto& l : links) l = {std::pow(10.0, logMbps(rng)), rtt(rng)};
-      const api::SplitChoice best = api::bestSplit(*g, costs, links);
-      const api::SplitChoice brute = api::bruteForceSplit(*g, costs, links);
+      // Every third trial as a model with exits: the share of samples still running falls at
+      // random points.
+      api::SplitGraph sg = *g;
+      if (trial % 3 == 1) {
+        sg.survival.assign(n + 1, 1.0);
+        std::uniform_int_distribution<size_t> point(1, n - 1);
+        for (int e = 0; e < 3; ++e) {
+          const size_t at = point(rng);
+          const double rate = ms(rng) / 8;
+          for (size_t k = at; k <= n; ++k) sg.survival[k] = std::max(0.0, sg.survival[k] - rate);
+        }
+      }
+      const api::SplitChoice best = api::bestSplit(sg, costs, links);
+      const api::SplitChoice brute = api::bruteForceSplit(sg, costs, links);
       ASSERT_NEAR(best.totalMs, brute.totalMs, 1e-9 * std::max(1.0, brute.totalMs)) << file << " trial " << trial;
       // The search's cuts cost what it says (evaluated by the one cost model).
-      ASSERT_DOUBLE_EQ(api::evaluateSplit(*g, costs, links, best.cuts).totalMs, best.totalMs);
+      ASSERT_NEAR(api::evaluateSplit(sg, costs, links, best.cuts).totalMs, best.totalMs, 1e-12 * std::max(1.0, best.totalMs));
       identicalCuts += best.cuts == brute.cuts;
     }
     // Ties aside, the two pick the same cuts.
@@ -128,6 +140,28 @@ TEST(SplitTest, CutsOfAQdqModelSendInt8Tensors) {
   // a cut between an op and its QuantizeLinear (a float the int8 model never holds) is not offered.
   EXPECT_EQ(allowedCuts, (n - 1) / 2);
   EXPECT_EQ(int8Cuts, allowedCuts);
+}
+
+// With exits the cost model is an expectation: a node's cost and a cut's sends (and the result's
+// return) count for the share of samples still running there.
+TEST(SplitTest, ExitsWeighComputeAndTransferBySurvival) {
+  api::SplitGraph g;
+  g.nodes = {"a", "b", "c"};
+  g.ops = {"Conv", "Conv", "Gemm"};
+  g.cutTensors = {{"x"}, {"ya"}, {"yb"}};
+  g.cutBytes = {1000, 2000, 500};
+  g.cutAllowed = {true, true, true};
+  g.resultBytes = 40;
+  g.survival = {1.0, 0.6, 0.6, 0.5};  // 40 % leave after a, 10 % more after b
+  const api::TierCosts costs = {{1.0, 2.0, 4.0}, {0.1, 0.2, 0.4}};
+  const std::vector<api::Link> links = {{8.0, 1.0}};  // 1 byte = 0.001 ms
+  const api::SplitChoice c = api::evaluateSplit(g, costs, links, {1});
+  ASSERT_EQ(c.computeMs.size(), 2u);
+  EXPECT_DOUBLE_EQ(c.computeMs[0], 1.0);
+  EXPECT_DOUBLE_EQ(c.computeMs[1], 0.6 * 0.2 + 0.6 * 0.4);
+  EXPECT_DOUBLE_EQ(c.transferMs[0], 0.6 * ((1.0 + 2.0) + (1.0 + 0.04)));
+  const api::SplitChoice device = api::evaluateSplit(g, costs, links, {3});
+  EXPECT_DOUBLE_EQ(device.totalMs, 1.0 + 0.6 * 2.0 + 0.6 * 4.0);
 }
 
 TEST(SplitTest, LinkCostIsRttPlusBytesOverBandwidth) {
