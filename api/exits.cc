@@ -14,6 +14,7 @@
 #include "api/graph_copy.h"
 #include "api/inspect.h"
 #include "api/split.h"
+#include "targets/target.h"
 #include "compiler/runtime/executor.h"
 
 namespace edgeopt::api {
@@ -205,10 +206,17 @@ ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int
       pool->setAttr("strides", std::vector<int64_t>{h / grid, w / grid});
     }
     pooled = pool->output(0);
+    // Shapes on every value, as import's shape inference would give them (targets that plan
+    // buffers from declared shapes, like arm-neon's packages, need them).
+    const int64_t g2 = byGrid ? grid : 1;
+    pooled->setShape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim(c), ir::Dim(g2), ir::Dim(g2)});
   }
+  pooled->setDType(ir::DType::kFloat32);
   ir::Node* flat = g.addNode("Flatten", {pooled}, {"flat"}, "flatten");
   flat->setAttr("axis", int64_t{1});
   const int64_t in = pooledInput ? c * h * w : c * (byGrid ? grid * grid : 1);
+  flat->output(0)->setDType(ir::DType::kFloat32);
+  flat->output(0)->setShape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim(in)});
   ir::Value* wv = nullptr;
   ir::Value* bv = nullptr;
   const ir::Node* trainedGemm = nullptr;
@@ -232,6 +240,8 @@ ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int
   }
   ir::Node* gemm = g.addNode("Gemm", {flat->output(0), wv, bv}, {"logits"}, "gemm");
   gemm->setAttr("transB", int64_t{1});
+  gemm->output(0)->setDType(ir::DType::kFloat32);
+  gemm->output(0)->setShape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim(classes)});
   g.markOutput(gemm->output(0));
   *macs = classes * in;
   return m;
@@ -448,23 +458,13 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
     const ir::Graph& hg = *heads[e].graph;
     std::map<const ir::Value*, ir::Value*> copy;
     copy[hg.inputs()[0]] = g.findValue(points[e].tensor);
-    const std::string prefix = "exit" + std::to_string(e + 1) + "/";
-    for (const ir::Value* v : hg.initializers()) copy[v] = g.addInitializer(g.uniqueName(prefix + v->name()), v->initializer());
-    for (const ir::Node* n : hg.nodes()) {
-      std::vector<ir::Value*> ins;
-      for (const ir::Value* v : n->inputs()) ins.push_back(copy.at(v));
-      const bool last = n->output(0) == hg.outputs()[0];
-      const std::string out = last ? best.exits[e].output : prefix + n->output(0)->name();
-      ir::Node* m = g.addNode(n->opType(), ins, {g.uniqueName(out)}, g.uniqueName(prefix + n->name()));
-      for (const auto& [name, attr] : n->attributes()) m->setAttr(name, attr);
-      m->output(0)->setDType(ir::DType::kFloat32);
-      copy[n->output(0)] = m->output(0);
-      if (last) {
-        m->output(0)->setShape(std::vector<ir::Dim>{ir::Dim::named("batch"), ir::Dim(c.classes)});
-        best.exits[e].output = m->output(0)->name();
-        g.markOutput(m->output(0));
-      }
-    }
+    // Head names under "exitK/"; its logits are the policy's output name.
+    const std::string prefix = "exit" + std::to_string(e + 1) + "/", logits = hg.outputs()[0]->name();
+    const auto rename = [&](const std::string& name) { return g.uniqueName(name == logits ? best.exits[e].output : prefix + name); };
+    for (const ir::Node* n : hg.nodes()) EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, rename).status().withContext("exits"));
+    ir::Value* out = copy.at(hg.outputs()[0]);
+    best.exits[e].output = out->name();
+    g.markOutput(out);
   }
   best.finalOutput = g.outputs()[0]->name();
   report->policy = best;
@@ -579,6 +579,85 @@ Status attachExitHead(ir::Graph& g, const ir::Model& head) {
   return g.verify();
 }
 
+namespace {
+
+// The scale and zero point of the per-tensor QuantizeLinear producing, or DequantizeLinear reading,
+// the int8 tensor v: {scale, zero point} values of the graph.
+StatusOr<std::pair<ir::Value*, ir::Value*>> int8ParamsOf(ir::Value* v) {
+  ir::Node* n = v->producer();
+  if (!n || n->opType() != "QuantizeLinear") {
+    n = nullptr;
+    for (const ir::Use& u : v->uses())
+      if (u.node->opType() == "DequantizeLinear" && u.inputIndex == 0) n = u.node;
+  }
+  if (!n || n->inputs().size() < 3 || !n->input(1) || !n->input(2))
+    return invalidInput("the int8 tensor '" + v->name() + "' has no per-tensor QuantizeLinear/DequantizeLinear to take its scale from");
+  return std::make_pair(n->input(1), n->input(2));
+}
+
+std::vector<ir::Dim> dimsWithBatch(const std::vector<int64_t>& perSample) {
+  std::vector<ir::Dim> d = {ir::Dim::named("batch")};
+  for (int64_t x : perSample) d.emplace_back(x);
+  return d;
+}
+
+}  // namespace
+
+Status packSegment(ir::Graph& g, bool quantizeInput, bool packOutputs, std::vector<int64_t>* mapDims) {
+  if (quantizeInput) {
+    // The int8 tensor received comes as its float decoding: quantized again, it is the same tensor.
+    if (g.inputs().size() != 1) return invalidInput("a segment must have one input");
+    ir::Value* x = g.inputs()[0];
+    if (x->dtype() != ir::DType::kUInt8 && x->dtype() != ir::DType::kInt8) return Status::Ok();  // float already
+    EDGEOPT_ASSIGN_OR_RETURN(const auto params, int8ParamsOf(x));
+    const std::vector<ir::Node*> nodes = g.nodes();
+    ir::Node* q = g.addNode("QuantizeLinear", {x, params.first, params.second}, {g.uniqueName(x->name() + "_requantized")},
+                            g.uniqueName(x->name() + "_requantize"), nodes.empty() ? nullptr : nodes.front());
+    ir::Value* y = q->output(0);
+    y->setDType(x->dtype());
+    y->setShape(x->shape());
+    const std::vector<ir::Use> uses = x->uses();
+    for (const ir::Use& u : uses)
+      if (u.node != q) u.node->setInput(static_cast<size_t>(u.inputIndex), y);
+    x->setDType(ir::DType::kFloat32);
+  }
+  if (packOutputs) {
+    // Outputs: the tensor handed on (int8), then the head's logits: one float row per sample.
+    if (g.outputs().size() != 2) return invalidInput("a segment must end in the tensor it hands on and its head's logits");
+    ir::Value* handed = g.outputs()[0];
+    ir::Value* logits = g.outputs()[1];
+    const ir::Shape& shape = handed->shape();
+    const ir::Shape& logitShape = logits->shape();
+    if (!shape || shape->size() != 4 || !logitShape || logitShape->size() != 2 || !(*logitShape)[1].isKnown())
+      return invalidInput("the tensor handed on must be [N,C,H,W] and the logits [N,classes] with known sizes");
+    mapDims->clear();
+    for (size_t i = 1; i < 4; ++i) {
+      if (!(*shape)[i].isKnown()) return invalidInput("the tensor handed on, '" + handed->name() + "', has a symbolic size");
+      mapDims->push_back((*shape)[i].value);
+    }
+    ir::Value* map = handed;
+    if (handed->dtype() != ir::DType::kFloat32) {
+      EDGEOPT_ASSIGN_OR_RETURN(const auto params, int8ParamsOf(handed));
+      map = g.addNode("DequantizeLinear", {handed, params.first, params.second}, {g.uniqueName(handed->name() + "_decoded")},
+                      g.uniqueName(handed->name() + "_decode"))->output(0);
+      map->setDType(ir::DType::kFloat32);
+      map->setShape(shape);
+    }
+    const int64_t mapElements = (*mapDims)[0] * (*mapDims)[1] * (*mapDims)[2], classes = (*logitShape)[1].value;
+    ir::Node* flat = g.addNode("Flatten", {map}, {g.uniqueName(handed->name() + "_rows")}, g.uniqueName(handed->name() + "_flatten"));
+    flat->setAttr("axis", int64_t{1});
+    flat->output(0)->setDType(ir::DType::kFloat32);
+    flat->output(0)->setShape(dimsWithBatch({mapElements}));
+    ir::Node* cat = g.addNode("Concat", {flat->output(0), logits}, {g.uniqueName("segment_packed")}, g.uniqueName("segment_pack"));
+    cat->setAttr("axis", int64_t{1});
+    cat->output(0)->setDType(ir::DType::kFloat32);
+    cat->output(0)->setShape(dimsWithBatch({mapElements + classes}));
+    g.setOutputs({cat->output(0)});
+  }
+  g.removeUnusedValues();
+  return g.verify();
+}
+
 ExitCascade::~ExitCascade() = default;
 
 StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& multiExit, const ExitPolicy& policy,
@@ -593,13 +672,21 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));
   if (parts.size() != cuts.size() + 1) return invalidInput("two exits of the policy sit at the same place");
+  EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(runner.target));
+  const bool packed = target->info().singleFloatInputOutput;
   // Segment e ends in exit e's head: one run gives the tensor handed on and the head's logits
   // (a target call has a fixed cost that, on small models, rivals a segment's compute).
   for (size_t e = 0; e < parts.size(); ++e) {
     ir::Model& part = parts[e];
+    const std::string what = "exit " + std::to_string(e + 1) + " segment";
     if (e < policy.exits.size()) {
       EDGEOPT_ASSIGN_OR_RETURN(const ir::Model head, exitHead(multiExit, policy.exits[e]));
-      EDGEOPT_RETURN_IF_ERROR(attachExitHead(*part.graph, head).withContext("exit " + std::to_string(e + 1) + " segment"));
+      EDGEOPT_RETURN_IF_ERROR(attachExitHead(*part.graph, head).withContext(what));
+    }
+    if (packed) {
+      std::vector<int64_t> mapDims;
+      EDGEOPT_RETURN_IF_ERROR(packSegment(*part.graph, e > 0, e < policy.exits.size(), &mapDims).withContext(what));
+      c->packedMapDims_.push_back(mapDims);
     }
     EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, runner));
     c->segments_.push_back(std::move(r));
@@ -622,6 +709,18 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
   };
   for (size_t e = 0; e <= policy_.exits.size() && !alive.empty(); ++e) {
     EDGEOPT_ASSIGN_OR_RETURN(auto out, segments_[e]->run({carried}));
+    if (!packedMapDims_.empty() && e < policy_.exits.size()) {
+      // [rows, map | logits] -> the float map handed on and the logits.
+      const std::vector<int64_t>& d = packedMapDims_[e];
+      const int64_t rows = out[0].dims()[0], width = out[0].numel() / std::max<int64_t>(rows, 1), mapElements = d[0] * d[1] * d[2];
+      ir::Tensor map(ir::DType::kFloat32, {rows, d[0], d[1], d[2]}), head(ir::DType::kFloat32, {rows, width - mapElements});
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = out[0].data<float>() + r * width;
+        std::copy_n(row, mapElements, map.data<float>() + r * mapElements);
+        std::copy_n(row + mapElements, width - mapElements, head.data<float>() + r * (width - mapElements));
+      }
+      out = {std::move(map), std::move(head)};
+    }
     if (e == policy_.exits.size()) {
       std::vector<int64_t> rows(alive.size());
       for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);

@@ -110,6 +110,11 @@ class ExitCascade {
   ExitCascade() = default;
   ExitPolicy policy_;
   std::vector<std::unique_ptr<ModelRunner>> segments_;  // segment e < exits also outputs head e's logits
+  // For targets with one float input and output (TargetInfo::singleFloatInputOutput): segment e <
+  // exits gives [rows, C*H*W + classes], the dequantized feature map it hands on followed by the
+  // head's logits, and segment e > 0 quantizes that map again first (exactly the int8 tensor the
+  // backbone holds there). Per segment, the map's dims {C, H, W}; empty for multi-output targets.
+  std::vector<std::vector<int64_t>> packedMapDims_;
 };
 
 // The tensor a head reads as the backbone holds it: in a QDQ model the int8 tensor whose
@@ -119,6 +124,12 @@ std::string exitSentTensor(const ir::Graph& g, const std::string& tensor);
 StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit& exit);
 // Copies `head` into g, reading g's tensor of the head's input name; the logits become an output of g.
 Status attachExitHead(ir::Graph& g, const ir::Model& head);
+
+// A cascade segment for a target with one float input and output: with quantizeInput, an int8
+// graph input becomes a float input quantized again first (with the scale of its DequantizeLinear:
+// the same int8 tensor); with packOutputs, the two outputs (the int8 tensor handed on, the head's
+// logits) become one [N, C*H*W + classes] float output, the map dequantized. mapDims gets {C,H,W}.
+Status packSegment(ir::Graph& g, bool quantizeInput, bool packOutputs, std::vector<int64_t>* mapDims);
 
 // The model without its exits: the heads removed, the original output only, no exit metadata.
 StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& policy);

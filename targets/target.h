@@ -33,6 +33,9 @@ struct TargetInfo {
   // channels to it): x86 16 (one zmm of int32 / fp32 accumulators, oneDNN's 16-channel blocks),
   // arm-neon 8 (the NEON GEMM's 8-column panels), fpga-hls 8 (PE/SIMD foldings divide the counts).
   int64_t channelMultiple = 1;
+  // Its executables take one float32 input and give one float32 output (arm-neon's packages):
+  // callers that hand int8 tensors between models, or need several outputs, pack them as float.
+  bool singleFloatInputOutput = false;
 };
 
 struct TargetOptions {

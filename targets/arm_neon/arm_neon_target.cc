@@ -30,7 +30,8 @@ class ArmNeonTarget : public Target {
  public:
   const TargetInfo& info() const override {
     static const TargetInfo info{"arm-neon", "emitted C++ package of NEON kernels for aarch64 (int8; run here under qemu)",
-                                 false, true, true, /*emulatesCpu=*/true, /*channelMultiple=*/8};
+                                 false, true, true, /*emulatesCpu=*/true, /*channelMultiple=*/8,
+                                 /*singleFloatInputOutput=*/true};
     return info;
   }
   Status available() const override { return arm_neon::neonToolsAvailable(); }

@@ -11,6 +11,7 @@
 #include "api/quantize.h"
 #include "api/split.h"
 #include "compiler/pass/pass_manager.h"
+#include "targets/target.h"
 
 namespace edgeopt {
 namespace {
@@ -202,6 +203,18 @@ TEST(ExitsTest, Int8ModelsGetExitsOnTheirDequantizedFeatureMaps) {
   ASSERT_TRUE(one.ok() && many.ok()) << (one.ok() ? many.status().message() : one.status().message());
   EXPECT_EQ(one->taken, many->taken);
   EXPECT_EQ(one->correct, many->correct);
+
+  // The NEON target runs the cascade too (its packages take and give one float tensor: each
+  // segment hands on its map dequantized and quantizes it again, the same int8 tensor), with the
+  // x86 cascade's exits and answers.
+  auto neon = targets::find("arm-neon");
+  ASSERT_TRUE(neon.ok());
+  if (!neon.value()->available().ok()) GTEST_SKIP() << neon.value()->available().message();
+  auto onNeon = api::evaluateExits(model.value(), report.policy, test, api::runnerOptionsFor("arm-neon"), 64);
+  ASSERT_TRUE(onNeon.ok()) << onNeon.status().message();
+  EXPECT_EQ(onNeon->taken, many->taken);
+  EXPECT_EQ(onNeon->correct, many->correct);
+  EXPECT_EQ(onNeon->finalCorrect, many->finalCorrect);
 }
 
 }  // namespace

@@ -309,7 +309,11 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   bar({"evaluate", -1, "", true});
   auto policy = edgeopt::api::exitPolicyOf(model.value());
   if (!policy.ok()) return report(policy.status().withContext(modelPath));
-  auto result = edgeopt::api::evaluate(model.value(), options);
+  // A multi-exit model's plain figures are its final output's: the model without the heads.
+  edgeopt::StatusOr<edgeopt::ir::Model> backbone = policy.value() ? edgeopt::api::withoutExits(model.value(), *policy.value())
+                                                                  : edgeopt::StatusOr<edgeopt::ir::Model>(edgeopt::ir::cloneModel(model.value()));
+  if (!backbone.ok()) return report(backbone.status().withContext(modelPath));
+  auto result = edgeopt::api::evaluate(backbone.value(), options);
   bar.clear();
   if (!result.ok()) return report(result.status());
   std::optional<edgeopt::api::ExitStats> exitStats;
