@@ -688,7 +688,14 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
       EDGEOPT_RETURN_IF_ERROR(packSegment(*part.graph, e > 0, e < policy.exits.size(), &mapDims).withContext(what));
       c->packedMapDims_.push_back(mapDims);
     }
-    EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, runner));
+    // The map handed between segments stays in the target's own layout (x86: NHWC), sparing a
+    // transpose at each end; only the cascade reads it, by rows.
+    RunnerOptions segmentRunner = runner;
+    if (target->info().channelsLastIo) {
+      if (e > 0) segmentRunner.channelsLast.insert(part.graph->inputs()[0]->name());
+      if (e < policy.exits.size()) segmentRunner.channelsLast.insert(part.graph->outputs()[0]->name());
+    }
+    EDGEOPT_ASSIGN_OR_RETURN(auto r, ModelRunner::create(part, segmentRunner));
     c->segments_.push_back(std::move(r));
   }
   return c;

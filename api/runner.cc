@@ -20,6 +20,9 @@ StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::create(const ir::Model& mode
     to.cpu = options.cpu;
     to.switches = options.switches;
     to.artifactDir = options.artifactDir;
+    if (!options.channelsLast.empty() && !target->info().channelsLastIo)
+      return invalidInput("target " + target->info().name + " does not exchange tensors channels-last");
+    to.channelsLast = options.channelsLast;
     EDGEOPT_ASSIGN_OR_RETURN(auto executable, target->load(std::move(prepared), to));
     return std::unique_ptr<ModelRunner>(new ModelRunner(target, std::move(executable)));
   } catch (const ir::TensorTooLarge& e) {

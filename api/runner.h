@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -22,6 +23,9 @@ struct RunnerOptions {
   std::string cpu;              // emulated targets: the CPU to emulate (arm-neon: cortex-a76, cortex-a53)
   std::map<std::string, bool> switches;  // target-specific (x86: "own-depthwise", "own-gemm")
   std::string artifactDir;      // the target's artifact for this model, when compile wrote one
+  // Rank-4 inputs/outputs exchanged in NHWC order (targets::TargetOptions::channelsLast); only
+  // for targets with TargetInfo::channelsLastIo (create() refuses it elsewhere).
+  std::set<std::string> channelsLast;
 };
 inline RunnerOptions runnerOptionsFor(std::string target, int threads = 1, std::string cpu = "") {
   RunnerOptions o;

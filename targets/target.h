@@ -36,6 +36,8 @@ struct TargetInfo {
   // Its executables take one float32 input and give one float32 output (arm-neon's packages):
   // callers that hand int8 tensors between models, or need several outputs, pack them as float.
   bool singleFloatInputOutput = false;
+  // Takes TargetOptions::channelsLast: rank-4 inputs and outputs exchanged in NHWC order.
+  bool channelsLastIo = false;
 };
 
 struct TargetOptions {
@@ -49,6 +51,10 @@ struct TargetOptions {
   // A folder this target's emit() wrote for the same model (compile): a target whose executable
   // is built from its artifact builds that one instead of emitting it again. "" = none.
   std::string artifactDir;
+  // Graph inputs and outputs of rank 4, by name, whose data is exchanged in NHWC order (the
+  // tensor's dims still read N,C,H,W): a caller chaining models hands the target's own layout
+  // from one to the next without two transposes. Only for targets with TargetInfo::channelsLastIo.
+  std::set<std::string> channelsLast;
 };
 
 // One step of a per-step profile.

@@ -226,7 +226,7 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
     if (in->shape() && in->shape()->size() == dims[i].size())
       for (size_t k = 0; k < dims[i].size(); ++k)
         if (const ir::Dim& d = (*in->shape())[k]; !d.isKnown() && !d.symbol.empty()) symbolValues[d.symbol] = dims[i][k];
-    inputSlots.push_back(outputSlot(in, Layout::kPlain));
+    inputSlots.push_back(outputSlot(in, ioLayout(in)));
   }
   omp_set_num_threads(options.threads);
   for (const ir::Node* n : graph.nodes()) {
@@ -285,7 +285,7 @@ Status Plan::Impl::build(const std::vector<std::vector<int64_t>>& dims) {
     if (!native) EDGEOPT_RETURN_IF_ERROR(reference(*n));
   }
   for (const ir::Value* v : outputs)
-    if (!isStatic.count(v) && !v->isInitializer()) slotIn(v, Layout::kPlain);
+    if (!isStatic.count(v) && !v->isInitializer()) slotIn(v, ioLayout(v));
   allocate();
   for (const Step& s : steps) infos.push_back(s.info);
   // Each observed value is shown after the first step that writes one of its slots.
@@ -350,7 +350,7 @@ StatusOr<std::vector<ir::Tensor>> Plan::run(const std::vector<ir::Tensor>& input
     } else if (p.isStatic.count(v)) {
       out.push_back(p.known.at(v));
     } else {
-      const Slot& s = p.slots[static_cast<size_t>(p.slotOf.at({v, Layout::kPlain}))];
+      const Slot& s = p.slots[static_cast<size_t>(p.slotOf.at({v, p.ioLayout(v)}))];
       ir::Tensor t(s.dtype, s.dims);
       std::memcpy(t.rawData(), arena + s.offset, s.bytes);
       out.push_back(std::move(t));

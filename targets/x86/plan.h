@@ -31,6 +31,8 @@ struct PlanOptions {
   // of cross-node fusions so that they exist (calibration observes every quantizable activation).
   std::set<std::string> observed;
   bool ownDepthwise = true;  // int8 depthwise 3x3 with kernels/x86 (false: oneDNN's, for comparison)
+  // Graph inputs/outputs of rank 4, by name, whose data run() takes and gives in NHWC order.
+  std::set<std::string> channelsLast;
   bool ownGemm = true;  // int8 convolutions and matrix products with kernels/x86's fused-output GEMM where it applies (false: oneDNN's)
 };
 

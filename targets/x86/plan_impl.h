@@ -202,6 +202,11 @@ struct Plan::Impl {
     });
   }
 
+  // A graph input's or output's layout at run()'s interface (PlanOptions::channelsLast).
+  Layout ioLayout(const ir::Value* v) const {
+    return options.channelsLast.count(v->name()) && dimsOf(v).size() == 4 ? Layout::kNhwc : Layout::kPlain;
+  }
+
   // The layout v currently has (its producer's), plain when it has none yet.
   Layout currentLayout(const ir::Value* v) const {
     return slotOf.count({v, Layout::kNhwc}) ? Layout::kNhwc : Layout::kPlain;

@@ -144,7 +144,7 @@ class X86Target : public Target {
  public:
   const TargetInfo& info() const override {
     static const TargetInfo info{"x86", "oneDNN primitives and edgeopt's AVX-512 VNNI kernels (fp32 and int8)", true, true,
-                                 false, false, /*channelMultiple=*/16};
+                                 false, false, /*channelMultiple=*/16, /*singleFloatInputOutput=*/false, /*channelsLastIo=*/true};
     return info;
   }
   StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {
@@ -171,6 +171,7 @@ class X86Target : public Target {
     po.ownDepthwise = on("own-depthwise");
     po.ownGemm = on("own-gemm");
     po.observed = options.observed;
+    po.channelsLast = options.channelsLast;
     return std::unique_ptr<Executable>(new X86Executable(std::move(copy), po));
   }
   StatusOr<Artifact> emit(const ArtifactInputs&, const std::string& outDir) const override {

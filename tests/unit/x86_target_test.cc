@@ -14,6 +14,7 @@
 #include "compiler/ir/edgeopt_ops.h"
 #include "compiler/pass/pass_manager.h"
 #include "kernels/x86/dwconv.h"
+#include "kernels/ref/layout.h"
 #include "kernels/x86/requantize.h"
 #include "targets/x86/plan.h"
 #include "tests/unit/import_built.h"
@@ -372,6 +373,47 @@ TEST(X86TargetTest, DequantizedPoolingFusedAndLayoutTransposesMatchTheReference)
       EXPECT_NE(kernels.find("x86:transpose_matrices__x86 nchw->nhwc"), std::string::npos) << kernels;
       EXPECT_EQ(kernels.find("x86:qu8_dequantize;"), std::string::npos) << "the float map was written: " << kernels;
     }
+}
+
+// channelsLast inputs/outputs (how the exit cascade hands maps between segments): the same numbers
+// as a plain run, in NHWC order (int8 maps: through the cascade in ExitsTest); targets that
+// cannot are refused.
+TEST(X86TargetTest, ChannelsLastInputsAndOutputsAreTheTransposedPlainOnes) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto values = [&](size_t n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = u(rng);
+    return v;
+  };
+  testing::OnnxModelBuilder b;
+  b.input("x", {-1, 3, 10, 10}).output("y", {-1, 8, 10, 10});
+  b.initializer("w", {8, 3, 3, 3}, values(216));
+  auto* conv = b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  testing::addIntsAttr(conv, "pads", {1, 1, 1, 1});
+  b.node("Relu", {"c"}, {"y"}, "relu");
+  auto model = testing::importBuilt(b);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  Tensor in(DType::kFloat32, {2, 3, 10, 10});
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = u(rng);
+  auto toNhwc = [](const Tensor& t) {
+    Tensor o(t.dtype(), t.dims());
+    const auto& d = t.dims();
+    kernels::ref::transpose_matrices__scalar(d[0], d[1], d[2] * d[3], ir::dtypeSize(t.dtype()), t.rawData(), o.rawData());
+    return o;
+  };
+  const auto plain = runOn(model.value(), "x86", {in});
+  api::RunnerOptions options = api::runnerOptionsFor("x86");
+  options.channelsLast = {"x", "y"};
+  auto runner = api::ModelRunner::create(model.value(), options);
+  ASSERT_TRUE(runner.ok()) << runner.status().message();
+  auto nhwc = runner.value()->run({toNhwc(in)});
+  ASSERT_TRUE(nhwc.ok()) << nhwc.status().message();
+  expectBitExact({toNhwc(plain[0])}, nhwc.value(), "fp32 conv, channels-last input and output");
+  options.target = "ref";
+  auto refused = api::ModelRunner::create(model.value(), options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("does not exchange tensors channels-last"), std::string::npos) << refused.status().message();
 }
 
 // fp32 ConvTranspose runs as oneDNN's deconvolution, within float rounding of the reference, over
