@@ -674,6 +674,7 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   if (parts.size() != cuts.size() + 1) return invalidInput("two exits of the policy sit at the same place");
   EDGEOPT_ASSIGN_OR_RETURN(const targets::Target* target, targets::find(runner.target));
   const bool packed = target->info().singleFloatInputOutput;
+  c->padBatches_ = target->info().plansPerInputShape;
   // Segment e ends in exit e's head: one run gives the tensor handed on and the head's logits
   // (a target call has a fixed cost that, on small models, rivals a segment's compute).
   for (size_t e = 0; e < parts.size(); ++e) {
@@ -715,19 +716,7 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
       std::copy_n(logits.data<float>() + rows[i] * classes, classes, result->data<float>() + where[i] * classes);
   };
   for (size_t e = 0; e <= policy_.exits.size() && !alive.empty(); ++e) {
-    EDGEOPT_ASSIGN_OR_RETURN(auto out, segments_[e]->run({carried}));
-    if (!packedMapDims_.empty() && e < policy_.exits.size()) {
-      // [rows, map | logits] -> the float map handed on and the logits.
-      const std::vector<int64_t>& d = packedMapDims_[e];
-      const int64_t rows = out[0].dims()[0], width = out[0].numel() / std::max<int64_t>(rows, 1), mapElements = d[0] * d[1] * d[2];
-      ir::Tensor map(ir::DType::kFloat32, {rows, d[0], d[1], d[2]}), head(ir::DType::kFloat32, {rows, width - mapElements});
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* row = out[0].data<float>() + r * width;
-        std::copy_n(row, mapElements, map.data<float>() + r * mapElements);
-        std::copy_n(row + mapElements, width - mapElements, head.data<float>() + r * (width - mapElements));
-      }
-      out = {std::move(map), std::move(head)};
-    }
+    EDGEOPT_ASSIGN_OR_RETURN(auto out, runSegment(e, carried));
     if (e == policy_.exits.size()) {
       std::vector<int64_t> rows(alive.size());
       for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<int64_t>(i);
@@ -737,8 +726,8 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
     const ir::Tensor& logits = out[1];
     std::vector<float> conf;
     std::vector<int64_t> pred;
-    const int64_t rowsNow = static_cast<int64_t>(alive.size());
-    confidences(logits.data<float>(), rowsNow, logits.numel() / rowsNow, &conf, &pred);
+    const int64_t rowsNow = static_cast<int64_t>(alive.size());  // the first rows; the rest is padding
+    confidences(logits.data<float>(), rowsNow, logits.numel() / logits.dims()[0], &conf, &pred);
     std::vector<int64_t> leave, leaveWhere, stay, stayWhere;
     for (int64_t r = 0; r < rowsNow; ++r) {
       if (conf[r] >= policy_.exits[e].threshold) {
@@ -749,10 +738,52 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
       }
     }
     if (!leave.empty()) place(logits, leave, leaveWhere);
-    if (!stay.empty()) carried = stay.size() == static_cast<size_t>(rowsNow) ? out[0] : gatherRows(out[0], stay);
+    if (!stay.empty() && stay.size() == static_cast<size_t>(rowsNow)) {
+      carried = out[0];
+    } else if (!stay.empty()) {
+      // A target that plans per input shape sees batches of 1, 2, 4 or a multiple of 8 only
+      // (copies of the first row fill up): a few plans per segment, not one per compacted size.
+      std::vector<int64_t> rows = stay;
+      if (padBatches_)
+        while (rows.size() > 4 ? rows.size() % 8 != 0 : (rows.size() & (rows.size() - 1)) != 0) rows.push_back(stay[0]);
+      carried = gatherRows(out[0], rows);
+    }
     alive = std::move(stayWhere);
   }
   return std::move(*result);
+}
+
+StatusOr<std::vector<ir::Tensor>> ExitCascade::runSegment(size_t e, const ir::Tensor& carried) {
+  EDGEOPT_ASSIGN_OR_RETURN(auto out, segments_[e]->run({carried}));
+  if (!packedMapDims_.empty() && e < policy_.exits.size()) {
+    // [rows, map | logits] -> the float map handed on and the logits.
+    const std::vector<int64_t>& d = packedMapDims_[e];
+    const int64_t rows = out[0].dims()[0], width = out[0].numel() / std::max<int64_t>(rows, 1), mapElements = d[0] * d[1] * d[2];
+    ir::Tensor map(ir::DType::kFloat32, {rows, d[0], d[1], d[2]}), head(ir::DType::kFloat32, {rows, width - mapElements});
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = out[0].data<float>() + r * width;
+      std::copy_n(row, mapElements, map.data<float>() + r * mapElements);
+      std::copy_n(row + mapElements, width - mapElements, head.data<float>() + r * (width - mapElements));
+    }
+    out = {std::move(map), std::move(head)};
+  }
+  return out;
+}
+
+Status ExitCascade::prepare(const ir::Tensor& sample, int64_t maxBatch) {
+  if (!padBatches_) return Status::Ok();
+  std::vector<int64_t> sizes;
+  for (int64_t b = 1; b <= maxBatch; b = b < 8 ? b * 2 : b + 8) sizes.push_back(b);
+  if (sizes.back() != maxBatch) sizes.push_back(maxBatch);
+  for (int64_t b : sizes) {
+    // b copies of the first row of `sample`, through every segment (whatever the exits decide).
+    ir::Tensor carried = gatherRows(sample, std::vector<int64_t>(static_cast<size_t>(b), 0));
+    for (size_t e = 0; e < segments_.size(); ++e) {
+      EDGEOPT_ASSIGN_OR_RETURN(auto out, runSegment(e, carried));
+      if (e + 1 < segments_.size()) carried = std::move(out[0]);
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& policy, const data::DataOptions& dataOptions,
@@ -774,7 +805,11 @@ StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& poli
   while (true) {
     EDGEOPT_ASSIGN_OR_RETURN(const bool more, reader.next(&b));
     if (!more) break;
-    // The two alternate batch by batch, so that both see the same machine.
+    // The two alternate batch by batch, so that both see the same machine; plans are made first.
+    if (s.samples == 0) {
+      EDGEOPT_RETURN_IF_ERROR(cascade->prepare(b.inputs, b.inputs.dims()[0]));
+      EDGEOPT_RETURN_IF_ERROR(plain->run({b.inputs}).status());
+    }
     std::vector<int> taken;
     auto t0 = Clock::now();
     EDGEOPT_ASSIGN_OR_RETURN(const ir::Tensor logits, cascade->run(b.inputs, &taken));

@@ -105,9 +105,14 @@ class ExitCascade {
   // (exits().size() for the final output).
   StatusOr<ir::Tensor> run(const ir::Tensor& input, std::vector<int>* exitTaken);
   const ExitPolicy& policy() const { return policy_; }
+  // Runs every segment once at each batch size a batch of up to maxBatch can be compacted to, so
+  // that a target that plans per input shape has its plans before the first timed run.
+  Status prepare(const ir::Tensor& sample, int64_t maxBatch);
 
  private:
   ExitCascade() = default;
+  // Segment e on `carried`: {the tensor handed on, head e's logits} for e < exits, else {logits}.
+  StatusOr<std::vector<ir::Tensor>> runSegment(size_t e, const ir::Tensor& carried);
   ExitPolicy policy_;
   std::vector<std::unique_ptr<ModelRunner>> segments_;  // segment e < exits also outputs head e's logits
   // For targets with one float input and output (TargetInfo::singleFloatInputOutput): segment e <
@@ -115,6 +120,7 @@ class ExitCascade {
   // head's logits, and segment e > 0 quantizes that map again first (exactly the int8 tensor the
   // backbone holds there). Per segment, the map's dims {C, H, W}; empty for multi-output targets.
   std::vector<std::vector<int64_t>> packedMapDims_;
+  bool padBatches_ = false;  // TargetInfo::plansPerInputShape: compacted batches padded to 1, 2, 4 or multiples of 8
 };
 
 // The tensor a head reads as the backbone holds it: in a QDQ model the int8 tensor whose

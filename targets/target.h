@@ -38,6 +38,9 @@ struct TargetInfo {
   bool singleFloatInputOutput = false;
   // Takes TargetOptions::channelsLast: rank-4 inputs and outputs exchanged in NHWC order.
   bool channelsLastIo = false;
+  // Loading a new input shape costs a plan (x86: oneDNN primitives and packed weights per shape):
+  // callers whose batch sizes vary freely (the exit cascade) pad them to a few sizes.
+  bool plansPerInputShape = false;
 };
 
 struct TargetOptions {

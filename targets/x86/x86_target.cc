@@ -144,7 +144,8 @@ class X86Target : public Target {
  public:
   const TargetInfo& info() const override {
     static const TargetInfo info{"x86", "oneDNN primitives and edgeopt's AVX-512 VNNI kernels (fp32 and int8)", true, true,
-                                 false, false, /*channelMultiple=*/16, /*singleFloatInputOutput=*/false, /*channelsLastIo=*/true};
+                                 false, false, /*channelMultiple=*/16, /*singleFloatInputOutput=*/false, /*channelsLastIo=*/true,
+                                 /*plansPerInputShape=*/true};
     return info;
   }
   StatusOr<std::unique_ptr<Executable>> load(ir::Model copy, const TargetOptions& options) const override {
