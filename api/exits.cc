@@ -247,14 +247,12 @@ ir::Model headModel(const ir::Model& like, const std::vector<int64_t>& dims, int
   return m;
 }
 
-// Largest softmax probability and its class per row of [rows, classes] logits.
-void confidences(const float* logits, int64_t rows, int64_t classes, std::vector<float>* conf, std::vector<int64_t>* pred) {
+// Per row of [rows, classes] logits, its confidence (exitConfidence) and its top class.
+void confidences(const float* logits, int64_t rows, int64_t classes, Confidence kind, std::vector<float>* conf,
+                 std::vector<int64_t>* pred) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* l = logits + r * classes;
-    const int64_t arg = std::max_element(l, l + classes) - l;
-    double sum = 0;
-    for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(l[k] - l[arg]));
-    conf->push_back(static_cast<float>(1.0 / sum));
+    int64_t arg = 0;
+    conf->push_back(exitConfidence(logits + r * classes, classes, kind, &arg));
     pred->push_back(arg);
   }
 }
@@ -293,6 +291,29 @@ ExitStats applyExitPolicy(const ExitPolicy& policy, const std::vector<std::vecto
   return s;
 }
 
+StatusOr<Confidence> parseConfidence(const std::string& name) {
+  if (name == "max-softmax" || name == "max_softmax") return Confidence::kMaxSoftmax;
+  if (name == "entropy") return Confidence::kEntropy;
+  return invalidInput("confidence '" + name + "': expected max-softmax or entropy");
+}
+
+const char* confidenceName(Confidence c) { return c == Confidence::kEntropy ? "entropy" : "max_softmax"; }
+
+float exitConfidence(const float* l, int64_t classes, Confidence kind, int64_t* predicted) {
+  const int64_t arg = std::max_element(l, l + classes) - l;
+  *predicted = arg;
+  double sum = 0;
+  for (int64_t k = 0; k < classes; ++k) sum += std::exp(static_cast<double>(l[k] - l[arg]));
+  if (kind == Confidence::kMaxSoftmax || classes < 2) return static_cast<float>(1.0 / sum);
+  // H = -sum p log p with p_k = e^(l_k - l_max) / sum.
+  double h = 0;
+  for (int64_t k = 0; k < classes; ++k) {
+    const double p = std::exp(static_cast<double>(l[k] - l[arg])) / sum;
+    if (p > 0) h -= p * std::log(p);
+  }
+  return static_cast<float>(std::clamp(1.0 - h / std::log(static_cast<double>(classes)), 0.0, 1.0));
+}
+
 StatusOr<std::optional<ExitPolicy>> exitPolicyOf(const ir::Model& model) {
   auto it = model.metadata.find(kExitsMetadata);
   if (it == model.metadata.end()) return std::optional<ExitPolicy>();
@@ -301,6 +322,10 @@ StatusOr<std::optional<ExitPolicy>> exitPolicyOf(const ir::Model& model) {
   if (j.is_discarded() || !j.is_object() || j.value("schema", "") != kExitsSchema) return bad("not " + std::string(kExitsSchema) + " JSON");
   ExitPolicy p;
   try {
+    const std::string confidence = j.value("confidence", "max_softmax");
+    auto kind = parseConfidence(confidence);
+    if (!kind.ok()) return bad(kind.status().message());
+    p.confidence = kind.value();
     p.finalOutput = j.at("final_output").get<std::string>();
     p.finalMacs = j.at("final_macs").get<int64_t>();
     p.backboneMacs = j.at("backbone_macs").get<int64_t>();
@@ -378,19 +403,20 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
                                 .withContext("training exit head " + std::to_string(e + 1)));
     EDGEOPT_ASSIGN_OR_RETURN(auto cal, runHead(head, calFeatures, calibN, dims));
     EDGEOPT_ASSIGN_OR_RETURN(auto chk, runHead(head, calFeatures + calibN * size, checkN, dims));
-    confidences(cal.data(), calibN, c.classes, &confCal[e], &predCal[e]);
+    confidences(cal.data(), calibN, c.classes, options.confidence, &confCal[e], &predCal[e]);
     int64_t right = 0;
     for (int64_t i = 0; i < calibN; ++i) right += predCal[e][i] == calLabels[i];
     report->headHeldOutTop1.push_back(static_cast<double>(right) / static_cast<double>(calibN));
-    confidences(chk.data(), checkN, c.classes, &confChk[e], &predChk[e]);
+    confidences(chk.data(), checkN, c.classes, options.confidence, &confChk[e], &predChk[e]);
     heads.push_back(headModel(model, c.mapDims[e], c.classes, options.grid, /*pooledInput=*/false, &head, 0, &headMacs[e]));
   }
-  confidences(c.finalLogits.data() + trainN * c.classes, calibN, c.classes, &confCal[exits], &predCal[exits]);
-  confidences(c.finalLogits.data() + (trainN + calibN) * c.classes, checkN, c.classes, &confChk[exits], &predChk[exits]);
+  confidences(c.finalLogits.data() + trainN * c.classes, calibN, c.classes, options.confidence, &confCal[exits], &predCal[exits]);
+  confidences(c.finalLogits.data() + (trainN + calibN) * c.classes, checkN, c.classes, options.confidence, &confChk[exits], &predChk[exits]);
 
   // The policy's MACs: the backbone to the point plus every head evaluated on the way.
   ExitPolicy policy;
   policy.backboneMacs = totalMacs;
+  policy.confidence = options.confidence;
   int64_t headsSoFar = 0;
   for (size_t e = 0; e < exits; ++e) {
     headsSoFar += headMacs[e];
@@ -470,7 +496,10 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   report->policy = best;
   nlohmann::ordered_json j;
   j["schema"] = kExitsSchema;
-  j["policy"] = "max_softmax: take the first exit whose largest softmax probability is at least its threshold";
+  j["policy"] = best.confidence == Confidence::kEntropy
+                    ? "entropy: take the first exit whose 1 - H(softmax)/ln(classes) is at least its threshold"
+                    : "max_softmax: take the first exit whose largest softmax probability is at least its threshold";
+  j["confidence"] = confidenceName(best.confidence);
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& e : best.exits)
     list.push_back({{"output", e.output}, {"tensor", e.tensor}, {"threshold", e.threshold}, {"macs", e.macs}, {"rate", e.rate}});
@@ -727,7 +756,7 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
     std::vector<float> conf;
     std::vector<int64_t> pred;
     const int64_t rowsNow = static_cast<int64_t>(alive.size());  // the first rows; the rest is padding
-    confidences(logits.data<float>(), rowsNow, logits.numel() / logits.dims()[0], &conf, &pred);
+    confidences(logits.data<float>(), rowsNow, logits.numel() / logits.dims()[0], policy_.confidence, &conf, &pred);
     std::vector<int64_t> leave, leaveWhere, stay, stayWhere;
     for (int64_t r = 0; r < rowsNow; ++r) {
       if (conf[r] >= policy_.exits[e].threshold) {
@@ -821,8 +850,8 @@ StatusOr<ExitStats> evaluateExits(const ir::Model& model, const ExitPolicy& poli
     const int64_t rows = b.inputs.dims()[0];
     std::vector<float> conf, fullConf;
     std::vector<int64_t> pred, fullPred;
-    confidences(logits.data<float>(), rows, logits.numel() / rows, &conf, &pred);
-    confidences(full[0].data<float>(), rows, full[0].numel() / rows, &fullConf, &fullPred);
+    confidences(logits.data<float>(), rows, logits.numel() / rows, policy.confidence, &conf, &pred);
+    confidences(full[0].data<float>(), rows, full[0].numel() / rows, policy.confidence, &fullConf, &fullPred);
     for (int64_t i = 0; i < rows; ++i) {
       const bool right = pred[i] == b.labels[i];
       ++s.taken[taken[i]];
@@ -892,8 +921,8 @@ std::string exitStatsText(const ExitPolicy& p, const ExitStats& s) { return stat
 std::string exitReportText(const ExitReport& r) {
   std::string t;
   char line[256];
-  std::snprintf(line, sizeof line, "trained on %lld samples; thresholds chosen on %lld, checked on %lld (%.1f s)\n",
-                static_cast<long long>(r.trainSamples), static_cast<long long>(r.calibrationSamples),
+  std::snprintf(line, sizeof line, "trained on %lld samples; thresholds (%s) chosen on %lld, checked on %lld (%.1f s)\n",
+                static_cast<long long>(r.trainSamples), confidenceName(r.policy.confidence), static_cast<long long>(r.calibrationSamples),
                 static_cast<long long>(r.checkSamples), r.seconds);
   t += line;
   for (size_t e = 0; e < r.policy.exits.size(); ++e) {
@@ -921,6 +950,7 @@ std::string exitReportJson(const ExitReport& r) {
                      {"head_top1", r.headHeldOutTop1[e]}});
   }
   j["exits"] = exits;
+  j["confidence"] = confidenceName(r.policy.confidence);
   j["backbone_macs"] = r.policy.backboneMacs;
   j["calibration"] = statsJson(r.policy, r.calibration);
   j["check"] = statsJson(r.policy, r.check);

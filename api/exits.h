@@ -26,6 +26,15 @@
 
 namespace edgeopt::api {
 
+// How sure an exit is of a sample, from its logits; a sample leaves at the first exit whose
+// confidence is at least its threshold. kMaxSoftmax: the largest softmax probability. kEntropy:
+// 1 - H(softmax) / ln(classes), 1 for a certain answer and 0 for a uniform one.
+enum class Confidence { kMaxSoftmax, kEntropy };
+StatusOr<Confidence> parseConfidence(const std::string& name);  // "max-softmax" or "entropy"
+const char* confidenceName(Confidence c);                        // "max_softmax" or "entropy" (metadata)
+// The confidence of one row of logits, and its top class in *predicted.
+float exitConfidence(const float* logits, int64_t classes, Confidence kind, int64_t* predicted);
+
 struct ExitOptions {
   data::DataOptions data;                           // labelled training data (never the test set)
   std::vector<std::string> points;                  // tensors to exit after; empty: by MACs
@@ -36,6 +45,7 @@ struct ExitOptions {
   double budgetPoints = 0.5;     // top-1 loss allowed against the final exit, in points
   double maxAverageMacs = -1;    // > 0: a goal (share of the model's MACs) that the choice must reach
   int grid = 4;                  // heads pool to grid x grid
+  Confidence confidence = Confidence::kMaxSoftmax;
   train::TrainOptions optimizer;  // the heads' training (distillation from the final output)
   RunnerOptions runner = runnerOptionsFor("x86");
 };
@@ -49,6 +59,7 @@ struct ExitPolicy {
     double rate = -1;          // the share of the held-out samples that left here (-1: not recorded)
   };
   std::vector<Exit> exits;     // in execution order
+  Confidence confidence = Confidence::kMaxSoftmax;
   std::string finalOutput;
   int64_t finalMacs = 0;       // spent by a sample that takes no exit (every head included)
   int64_t backboneMacs = 0;    // the model without exits

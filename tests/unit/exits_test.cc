@@ -3,6 +3,7 @@
 // the budget cannot reach).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -45,6 +46,24 @@ TEST(ExitsTest, PolicyTakesTheFirstConfidentExitAndCountsItsMacs) {
   EXPECT_EQ(s.cascadeCorrect, 2);
   EXPECT_EQ(s.finalCorrect, 1);  // the final output alone: 1, 1, 2 against 1, 2, 1
   EXPECT_DOUBLE_EQ(s.averageMacs, (10 + 30 + 100) / 3.0);
+}
+
+// The two confidences: the largest softmax probability, and 1 - H/ln(classes).
+TEST(ExitsTest, ConfidenceIsMaxSoftmaxOrNormalisedEntropy) {
+  int64_t top = -1;
+  const float uniform[4] = {2.f, 2.f, 2.f, 2.f};
+  EXPECT_NEAR(api::exitConfidence(uniform, 4, api::Confidence::kMaxSoftmax, &top), 0.25f, 1e-7f);
+  EXPECT_NEAR(api::exitConfidence(uniform, 4, api::Confidence::kEntropy, &top), 0.0f, 1e-6f);
+  const float twoClasses[2] = {0.f, std::log(3.f)};  // p = 0.25, 0.75
+  EXPECT_NEAR(api::exitConfidence(twoClasses, 2, api::Confidence::kMaxSoftmax, &top), 0.75f, 1e-6f);
+  EXPECT_EQ(top, 1);
+  const double h = -(0.25 * std::log(0.25) + 0.75 * std::log(0.75));
+  EXPECT_NEAR(api::exitConfidence(twoClasses, 2, api::Confidence::kEntropy, &top), 1 - h / std::log(2.0), 1e-6);
+  const float certain[3] = {-50.f, 60.f, -50.f};
+  EXPECT_NEAR(api::exitConfidence(certain, 3, api::Confidence::kEntropy, &top), 1.0f, 1e-6f);
+  EXPECT_EQ(top, 1);
+  EXPECT_TRUE(api::parseConfidence("entropy").ok());
+  EXPECT_FALSE(api::parseConfidence("margin").ok());
 }
 
 TEST(ExitsTest, HeadsLeaveTheFinalOutputAndThePolicySurvivesExport) {

@@ -345,7 +345,7 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
 
 struct ExitsArgs {
   edgeopt::data::DataOptions data;
-  std::string points, out, target = "x86";
+  std::string points, out, target = "x86", confidence = "max-softmax";
   double budget = 0.5, maxAverageMacs = -1, heldOut = 0.3;
   int grid = 4, threads = 1;
   edgeopt::train::TrainOptions optimizer;
@@ -366,6 +366,9 @@ int cmdExits(const std::string& modelPath, const ExitsArgs& a) {
   o.heldOut = a.heldOut;
   o.grid = a.grid;
   o.optimizer = a.optimizer;
+  auto confidence = edgeopt::api::parseConfidence(a.confidence);
+  if (!confidence.ok()) return report(confidence.status().withContext("--confidence"));
+  o.confidence = confidence.value();
   o.runner = edgeopt::api::runnerOptionsFor(a.target, a.threads);
   auto model = edgeopt::api::loadModel(modelPath);
   if (!model.ok()) return report(model.status());
@@ -597,7 +600,7 @@ struct CompileArgs {
   int hookTimeout = 3600;
   // Early exits after quantizing (their heads train on --train).
   bool exits = false;
-  std::string exitPoints;
+  std::string exitPoints, exitConfidence = "max-softmax";
   double exitBudget = 0.5, exitMaxAverageMacs = -1;
   int exitEpochs = 10;
   bool quiet = false, json = false;
@@ -640,6 +643,7 @@ edgeopt::Status compressionStages(const CompileArgs& a, edgeopt::api::CompileOpt
     for (const auto& point : commaItems(a.exitPoints))
       if (!point.empty()) x.points.push_back(point);
     x.budgetPoints = a.exitBudget;
+    EDGEOPT_ASSIGN_OR_RETURN(x.confidence, edgeopt::api::parseConfidence(a.exitConfidence));
     x.maxAverageMacs = a.exitMaxAverageMacs;
     x.optimizer.epochs = a.exitEpochs;
     x.optimizer.learningRate = 0.05;
@@ -1060,6 +1064,8 @@ int main(int argc, char** argv) {
   compile->add_option("--exit-max-average-macs", ca.exitMaxAverageMacs,
                       "Fail (exit 2) unless the exits reach this share of the model's MACs on average within the budget")
       ->check(CLI::Range(0.0, 1.0))->needs(exitsFlag);
+  compile->add_option("--exit-confidence", ca.exitConfidence, "max-softmax or entropy (see exits --confidence)")
+      ->default_val("max-softmax")->check(CLI::IsMember({"max-softmax", "entropy"}))->needs(exitsFlag);
   compile->add_option("--exit-epochs", ca.exitEpochs, "Exit head training epochs")->default_val(10)->check(CLI::Range(1, 1000))->needs(exitsFlag);
   compile->add_option("--budget", ca.budgets,
                       "What the results must meet, e.g. \"top1_drop<=0.5,latency.x86.int8<=5ms,size.int8<=2MB\" (repeatable): "
@@ -1145,6 +1151,9 @@ int main(int argc, char** argv) {
   exitsCmd->add_option("--skip", xa.data.skip, "Leave out the first N samples")->check(CLI::NonNegativeNumber);
   exitsCmd->add_option("--points", xa.points, "Tensors to exit after, comma-separated (default: nearest 25/50/75 % of the MACs)");
   exitsCmd->add_option("--exit-budget", xa.budget, "Top-1 loss allowed against the final exit, in points")->default_val(0.5);
+  exitsCmd->add_option("--confidence", xa.confidence,
+                       "What a threshold compares: max-softmax (the largest softmax probability) or entropy "
+                       "(1 - H(softmax)/ln(classes))")->default_val("max-softmax")->check(CLI::IsMember({"max-softmax", "entropy"}));
   exitsCmd->add_option("--max-average-macs", xa.maxAverageMacs,
                        "Fail (exit 2) unless the average MACs reach this share of the model's within the budget, e.g. 0.5");
   exitsCmd->add_option("--held-out", xa.heldOut, "Share of the samples held out: half chooses the thresholds, half checks them")

@@ -56,6 +56,7 @@ constexpr RecipeKey kRecipeKeys[] = {
     {"exits.budget", "--exit-budget", false},
     {"exits.max-average-macs", "--exit-max-average-macs", false},
     {"exits.epochs", "--exit-epochs", false},
+    {"exits.confidence", "--exit-confidence", false},
     {"budgets.require", "--budget", true},
     {"budgets.junit", "--junit", false},
 };
