@@ -55,6 +55,14 @@ void expectBitExact(const std::vector<Tensor>& want, const std::vector<Tensor>& 
   }
 }
 
+// n draws from U(-1, 1).
+std::vector<float> uniformValues(std::mt19937& rng, size_t n) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
 Tensor randomU8(std::mt19937& rng, std::vector<int64_t> dims) {
   Tensor t(DType::kUInt8, std::move(dims));
   std::uniform_int_distribution<int> d(0, 255);
@@ -290,11 +298,7 @@ TEST(X86TargetTest, Int8ConvolutionsUseEdgeoptKernels) {
 TEST(X86TargetTest, BroadcastBinaryOpsRunAsPrimitives) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  auto values = [&](size_t n) {
-    std::vector<float> v(n);
-    for (auto& x : v) x = u(rng);
-    return v;
-  };
+  auto values = [&](size_t n) { return uniformValues(rng, n); };
   testing::OnnxModelBuilder b;
   b.input("x", {-1, 3, 10, 10}).output("y", {-1, 8, 10, 10});
   b.initializer("w", {8, 3, 3, 3}, values(216)).initializer("shift", {1, 8, 1, 1}, values(8));
@@ -381,11 +385,7 @@ TEST(X86TargetTest, DequantizedPoolingFusedAndLayoutTransposesMatchTheReference)
 TEST(X86TargetTest, ChannelsLastInputsAndOutputsAreTheTransposedPlainOnes) {
   std::mt19937 rng(23);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  auto values = [&](size_t n) {
-    std::vector<float> v(n);
-    for (auto& x : v) x = u(rng);
-    return v;
-  };
+  auto values = [&](size_t n) { return uniformValues(rng, n); };
   testing::OnnxModelBuilder b;
   b.input("x", {-1, 3, 10, 10}).output("y", {-1, 8, 10, 10});
   b.initializer("w", {8, 3, 3, 3}, values(216));
