@@ -122,6 +122,7 @@ struct SplitResult {
   double measuredDevicePartMs = -1;  // the device part benchmarked here (times the device's scale), when its costs were measured here
   double devicePartEstimateMs = -1;  // the device part's own arm-neon estimate, when its costs are arm-neon's
   double devicePartPredictedMs = -1;  // the sum of the device part's node costs (its heads included), when there is a device part
+  double devicePartHeadsMs = 0;       // of which its exit heads (the arm-neon package estimate leaves them out)
   // A multi-exit model (metadata edgeopt.exits with rates): the model is cut without its heads;
   // each head runs on the tier of its point (a cut right at a point leaves the head before the
   // send) and is attached to that part; costs are expectations over the exit rates.

@@ -223,6 +223,22 @@ TEST(ExitsTest, Int8ModelsGetExitsOnTheirDequantizedFeatureMaps) {
   EXPECT_EQ(one->taken, many->taken);
   EXPECT_EQ(one->correct, many->correct);
 
+  // Split with the device on the arm-neon cost model: the device part's package estimate leaves
+  // the exit heads out (a package has one output) and says so; everything stays on the device
+  // over a slow link, at the expected cost of the cascade.
+  api::SplitOptions so;
+  so.tiers = {"device", "edge"};
+  so.links = {{1.0, 100.0}};
+  so.profileFiles = {{"device", "arm-neon"}};
+  so.iters = 3;
+  auto split = api::planSplit(model.value(), so);
+  ASSERT_TRUE(split.ok()) << split.status().message();
+  EXPECT_EQ(split->partTiers, std::vector<std::string>{"device"});
+  EXPECT_GT(split->devicePartHeadsMs, 0.0);
+  EXPECT_NEAR(split->devicePartEstimateMs, split->devicePartPredictedMs - split->devicePartHeadsMs,
+              0.05 * split->devicePartEstimateMs);
+  EXPECT_LT(split->best.totalMs, split->withoutExits.totalMs) << "exits that are taken save expected compute";
+
   // The NEON target runs the cascade too (its packages take and give one float tensor: each
   // segment hands on its map dequantized and quantizes it again, the same int8 tensor), with the
   // x86 cascade's exits and answers.
