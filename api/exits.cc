@@ -29,6 +29,16 @@ struct Point {
   int64_t macsBefore = 0;   // backbone MACs up to the point
 };
 
+// The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
+// tensor its DequantizeLinear reads (segments send int8; the head decodes it).
+std::string sentTensorOf(const ir::Graph& g, const std::string& tensor) {
+  const ir::Value* v = g.findValue(tensor);
+  if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
+      !v->producer()->input(0)->isInitializer())
+    return v->producer()->input(0)->name();
+  return tensor;
+}
+
 // Exit points: positions where exactly one float tensor of rank 4 is live.
 StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes,
                                         const ExitOptions& options, int64_t* totalMacs) {
@@ -71,7 +81,7 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
       if (found < 0 || !usable(found)) {
         std::string live;
         for (int k = 1; k < n; ++k)
-          if (std::find(g.cutTensors[k].begin(), g.cutTensors[k].end(), name) != g.cutTensors[k].end()) {
+          if (std::find(g.cutTensors[k].begin(), g.cutTensors[k].end(), sentTensorOf(graph, name)) != g.cutTensors[k].end()) {
             for (const auto& t : g.cutTensors[k]) live += (live.empty() ? "" : ", ") + t;
             break;
           }
@@ -539,15 +549,6 @@ StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& p
 
 namespace {
 
-// The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
-// tensor its DequantizeLinear reads (segments send int8; the head decodes it).
-std::string sentTensorOf(const ir::Graph& g, const std::string& tensor) {
-  const ir::Value* v = g.findValue(tensor);
-  if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
-      !v->producer()->input(0)->isInitializer())
-    return v->producer()->input(0)->name();
-  return tensor;
-}
 
 // Exit e's head as a model: the nodes between the tensor sent at its point and its output.
 StatusOr<ir::Model> headOfExit(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {

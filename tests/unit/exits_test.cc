@@ -204,6 +204,17 @@ TEST(ExitsTest, Int8ModelsGetExitsOnTheirDequantizedFeatureMaps) {
   api::QuantizeReport qr;
   ASSERT_TRUE(api::quantizeModel(model.value(), q, &qr).ok());
   api::ExitReport report;
+  // A point named by its dequantized tensor inside a residual block is refused as lying inside a
+  // skip connection (the int8 tensors live there are named), before any training.
+  {
+    ir::Model copy = ir::cloneModel(model.value());
+    api::ExitOptions inside = trainingOptions(300);
+    inside.points = {"/stages/stages.0/Relu_output_0_dequantized"};
+    const Status refused = api::addExits(copy, inside, &report);
+    EXPECT_EQ(refused.code(), StatusCode::kInvalidInput);
+    EXPECT_NE(refused.message().find("inside a skip connection (live with it: /stem/stem.2/Relu_output_0_quantized"), std::string::npos)
+        << refused.message();
+  }
   const Status st = api::addExits(model.value(), trainingOptions(1200), &report);
   ASSERT_TRUE(st.ok()) << st.message();
   ASSERT_FALSE(report.policy.exits.empty());
