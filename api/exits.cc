@@ -18,6 +18,16 @@
 #include "compiler/runtime/executor.h"
 
 namespace edgeopt::api {
+// The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
+// tensor its DequantizeLinear reads (segments send int8; the head decodes it).
+std::string exitSentTensor(const ir::Graph& g, const std::string& tensor) {
+  const ir::Value* v = g.findValue(tensor);
+  if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
+      !v->producer()->input(0)->isInitializer())
+    return v->producer()->input(0)->name();
+  return tensor;
+}
+
 namespace {
 
 constexpr const char* kExitsMetadata = "edgeopt.exits";
@@ -29,15 +39,6 @@ struct Point {
   int64_t macsBefore = 0;   // backbone MACs up to the point
 };
 
-// The tensor a segment hands on at an exit: the exit's feature map, or in a QDQ model the int8
-// tensor its DequantizeLinear reads (segments send int8; the head decodes it).
-std::string sentTensorOf(const ir::Graph& g, const std::string& tensor) {
-  const ir::Value* v = g.findValue(tensor);
-  if (v && v->producer() && v->producer()->opType() == "DequantizeLinear" && v->producer()->input(0) &&
-      !v->producer()->input(0)->isInitializer())
-    return v->producer()->input(0)->name();
-  return tensor;
-}
 
 // Exit points: positions where exactly one float tensor of rank 4 is live.
 StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<std::string, std::vector<int64_t>>& shapes,
@@ -81,7 +82,7 @@ StatusOr<std::vector<Point>> exitPoints(const ir::Model& model, const std::map<s
       if (found < 0 || !usable(found)) {
         std::string live;
         for (int k = 1; k < n; ++k)
-          if (std::find(g.cutTensors[k].begin(), g.cutTensors[k].end(), sentTensorOf(graph, name)) != g.cutTensors[k].end()) {
+          if (std::find(g.cutTensors[k].begin(), g.cutTensors[k].end(), exitSentTensor(graph, name)) != g.cutTensors[k].end()) {
             for (const auto& t : g.cutTensors[k]) live += (live.empty() ? "" : ", ") + t;
             break;
           }
@@ -547,13 +548,10 @@ StatusOr<ir::Model> withoutExits(const ir::Model& multiExit, const ExitPolicy& p
   return m;
 }
 
-namespace {
-
-
 // Exit e's head as a model: the nodes between the tensor sent at its point and its output.
-StatusOr<ir::Model> headOfExit(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
+StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit& exit) {
   const ir::Graph& g = *multiExit.graph;
-  const ir::Value* from = g.findValue(sentTensorOf(g, exit.tensor));
+  const ir::Value* from = g.findValue(exitSentTensor(g, exit.tensor));
   const ir::Value* to = g.findValue(exit.output);
   if (!from || !to) return invalidInput("exit '" + exit.output + "': its tensor or output is not in the model");
   std::set<const ir::Node*> members;
@@ -580,6 +578,8 @@ StatusOr<ir::Model> headOfExit(const ir::Model& multiExit, const ExitPolicy::Exi
   return m;
 }
 
+namespace {
+
 // Rows `rows` of t (along dim 0), in that order.
 ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
   std::vector<int64_t> dims = t.dims();
@@ -592,10 +592,6 @@ ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
 }
 
 }  // namespace
-
-std::string exitSentTensor(const ir::Graph& g, const std::string& tensor) { return sentTensorOf(g, tensor); }
-
-StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit& exit) { return headOfExit(multiExit, exit); }
 
 Status attachExitHead(ir::Graph& g, const ir::Model& head) {
   const ir::Value* input = head.graph->inputs()[0];
@@ -697,7 +693,7 @@ StatusOr<std::unique_ptr<ExitCascade>> ExitCascade::create(const ir::Model& mult
   EDGEOPT_ASSIGN_OR_RETURN(const ir::Model backbone, withoutExits(multiExit, policy));
   std::vector<int> cuts;
   for (const auto& e : policy.exits) {
-    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, sentTensorOf(*backbone.graph, e.tensor)));
+    EDGEOPT_ASSIGN_OR_RETURN(const int k, soleLiveCut(backbone, exitSentTensor(*backbone.graph, e.tensor)));
     cuts.push_back(k);
   }
   EDGEOPT_ASSIGN_OR_RETURN(auto parts, extractParts(backbone, cuts));
