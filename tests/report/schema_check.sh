@@ -2,7 +2,7 @@
 # report.json against its JSON Schema (docs/report.schema.json, validated by Debian's
 # python3-jsonschema) for compile runs that between them write every part of the report: x86 and
 # arm-neon rows with accuracy, estimates and kept-in-float nodes, quantization, budgets; the
-# fpga-hls hardware row; prune and fine-tune stages with unstructured sparsity. Plus every other
+# fpga-hls hardware row; prune and fine-tune stages with unstructured sparsity; the exit stage. Plus every other
 # report.json found under WORKDIR's parent (what other tests left). Skipped (77) without
 # python3-jsonschema.
 # Usage: schema_check.sh EDGEOPT_CLI SOURCE_DIR WORKDIR
@@ -26,6 +26,8 @@ run targets "$zoo/resnet_fm.onnx" --targets x86,arm-neon,ref --calib "$data" --l
 run fpga "$zoo/resnet_fm.onnx" --targets fpga-hls --calib "$data" --limit 32 --preprocess "$pre"
 run stages "$zoo/mobilenet_v2_fm.onnx" --targets x86 --calib "$data" --limit 32 --preprocess "$pre" --eval "$data" --eval-limit 64 \
     --iters 2 --prune-macs 0.6 --prune-unstructured 0.2 --train "$data" --train-limit 96 --finetune-epochs 1 --finetune-batch 32
+run exits "$zoo/resnet_fm.onnx" --targets x86 --calib "$data" --limit 32 --preprocess "$pre" --eval "$data" --eval-limit 64 \
+    --iters 2 --train "$data" --exits --exit-epochs 2
 "$py" - "$src/docs/report.schema.json" "$work/.." <<'PY'
 import glob, json, os, sys
 import jsonschema
