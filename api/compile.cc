@@ -207,7 +207,9 @@ Status exitStage(const std::pair<std::string, ir::Model>& last, const CompileOpt
   EDGEOPT_RETURN_IF_ERROR(onnx_io::exportModel(multiExit, tmp + "/" + exits.model));
   if (!options.eval.path.empty()) {
     if (options.progress) options.progress({"measure exits", -1, "", true});
-    EDGEOPT_ASSIGN_OR_RETURN(exits.evaluation, evaluateExits(multiExit, exits.training.policy, options.eval, eo.runner, 1));
+    // The file the user gets, as eval would read it (import infers every value's shape).
+    EDGEOPT_ASSIGN_OR_RETURN(const ir::Model written, onnx_io::importModel(tmp + "/" + exits.model));
+    EDGEOPT_ASSIGN_OR_RETURN(exits.evaluation, evaluateExits(written, exits.training.policy, options.eval, eo.runner, 1));
   }
   report->exits = std::move(exits);
   return Status::Ok();
