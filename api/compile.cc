@@ -445,25 +445,24 @@ std::string percent(double fraction) {
 std::string exitsMarkdown(const CompileExits& x) {
   const ExitPolicy& p = x.training.policy;
   const ExitStats* ev = x.evaluation ? &*x.evaluation : nullptr;
-  auto share = [&](int64_t macs) { return p.backboneMacs > 0 ? static_cast<double>(macs) / static_cast<double>(p.backboneMacs) : 0.0; };
+  auto share = [&](double macs) { return p.backboneMacs > 0 ? macs / static_cast<double>(p.backboneMacs) : 0.0; };
   char line[512];
   std::string s = "\n## Early exits\n\n" + x.model + " (" + x.precision + "): " + std::to_string(p.exits.size()) +
                   " exits, thresholds chosen on " + std::to_string(x.training.calibrationSamples) + " held-out training samples";
   std::snprintf(line, sizeof line, " (top-1 %.2f %% against %.2f %% without exits, %.3fx MACs; checked on %lld more: %.2f %% against %.2f %%).\n\n",
-                100 * x.training.calibration.cascadeTop1(), 100 * x.training.calibration.finalTop1(), x.training.calibration.averageMacs / std::max<double>(1, p.backboneMacs),
+                100 * x.training.calibration.cascadeTop1(), 100 * x.training.calibration.finalTop1(), share(x.training.calibration.averageMacs),
                 static_cast<long long>(x.training.checkSamples), 100 * x.training.check.cascadeTop1(), 100 * x.training.check.finalTop1());
   s += line;
   s += std::string("| exit | tensor | threshold | MACs (share) |") + (ev ? " rate | accuracy |" : "") + "\n|---|---|---|---|" + (ev ? "---|---|" : "") + "\n";
   for (size_t e = 0; e <= p.exits.size(); ++e) {
     const bool last = e == p.exits.size();
+    char threshold[32] = "-";
+    if (!last) std::snprintf(threshold, sizeof threshold, p.exits[e].threshold > 1 ? "never" : "%.3f", p.exits[e].threshold);
     std::snprintf(line, sizeof line, "| %s | %s | %s | %.3f |", last ? p.finalOutput.c_str() : p.exits[e].output.c_str(),
-                  last ? "-" : p.exits[e].tensor.c_str(), last ? "-" : (p.exits[e].threshold > 1 ? "never" : std::to_string(p.exits[e].threshold).substr(0, 5).c_str()),
-                  share(last ? p.finalMacs : p.exits[e].macs));
+                  last ? "-" : p.exits[e].tensor.c_str(), threshold, share(static_cast<double>(last ? p.finalMacs : p.exits[e].macs)));
     s += line;
     if (ev) {
-      const int64_t taken = ev->taken[e];
-      std::snprintf(line, sizeof line, " %.2f %% | %s |", ev->samples ? 100.0 * static_cast<double>(taken) / static_cast<double>(ev->samples) : 0.0,
-                    taken ? percent(static_cast<double>(ev->correct[e]) / static_cast<double>(taken)).c_str() : "-");
+      std::snprintf(line, sizeof line, " %.2f %% | %s |", 100 * ev->rate(e), ev->accuracy(e) >= 0 ? percent(ev->accuracy(e)).c_str() : "-");
       s += line;
     }
     s += "\n";
@@ -471,7 +470,7 @@ std::string exitsMarkdown(const CompileExits& x) {
   if (ev) {
     std::snprintf(line, sizeof line, "\nOn the evaluation data (%lld samples, x86, batch 1): top-1 %s with exits, %s without; average MACs "
                   "%.3fx; %.4f ms per sample with exits, %.4f ms without (%.3fx).\n", static_cast<long long>(ev->samples),
-                  percent(ev->cascadeTop1()).c_str(), percent(ev->finalTop1()).c_str(), share(static_cast<int64_t>(ev->averageMacs)),
+                  percent(ev->cascadeTop1()).c_str(), percent(ev->finalTop1()).c_str(), share(ev->averageMacs),
                   ev->cascadeMsPerSample, ev->backboneMsPerSample, ev->backboneMsPerSample > 0 ? ev->cascadeMsPerSample / ev->backboneMsPerSample : 0.0);
     s += line;
   }

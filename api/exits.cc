@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -29,6 +30,18 @@ std::string exitSentTensor(const ir::Graph& g, const std::string& tensor) {
 }
 
 namespace {
+
+// Copies head model `head` into g reading `from`, its nodes and values named by `rename`; its
+// logits become an output of g, returned.
+StatusOr<ir::Value*> copyHeadOnto(ir::Graph& g, const ir::Model& head, ir::Value* from,
+                                  const std::function<std::string(const std::string&)>& rename) {
+  std::map<const ir::Value*, ir::Value*> copy;
+  copy[head.graph->inputs()[0]] = from;
+  for (const ir::Node* n : head.graph->nodes()) EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, rename).status());
+  ir::Value* logits = copy.at(head.graph->outputs()[0]);
+  g.markOutput(logits);
+  return logits;
+}
 
 constexpr const char* kExitsMetadata = "edgeopt.exits";
 constexpr const char* kExitsSchema = "edgeopt.exits/1";
@@ -492,16 +505,12 @@ Status addExits(ir::Model& model, const ExitOptions& options, ExitReport* report
   // Into the model: each head's nodes on its tensor, its logits as a new output.
   ir::Graph& g = *model.graph;
   for (size_t e = 0; e < exits; ++e) {
-    const ir::Graph& hg = *heads[e].graph;
-    std::map<const ir::Value*, ir::Value*> copy;
-    copy[hg.inputs()[0]] = g.findValue(points[e].tensor);
     // Head names under "exitK/"; its logits are the policy's output name.
-    const std::string prefix = "exit" + std::to_string(e + 1) + "/", logits = hg.outputs()[0]->name();
+    const std::string prefix = "exit" + std::to_string(e + 1) + "/", logits = heads[e].graph->outputs()[0]->name();
     const auto rename = [&](const std::string& name) { return g.uniqueName(name == logits ? best.exits[e].output : prefix + name); };
-    for (const ir::Node* n : hg.nodes()) EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, rename).status().withContext("exits"));
-    ir::Value* out = copy.at(hg.outputs()[0]);
-    best.exits[e].output = out->name();
-    g.markOutput(out);
+    auto out = copyHeadOnto(g, heads[e], g.findValue(points[e].tensor), rename);
+    if (!out.ok()) return out.status().withContext("exits");
+    best.exits[e].output = out.value()->name();
   }
   best.finalOutput = g.outputs()[0]->name();
   report->policy = best;
@@ -580,6 +589,15 @@ StatusOr<ir::Model> exitHead(const ir::Model& multiExit, const ExitPolicy::Exit&
 
 namespace {
 
+// The batch a compacted batch of n rows is padded to on a target that plans per input shape: 1,
+// 2, 4 or a multiple of 8, so that a segment sees a few sizes, not one per compacted size.
+int64_t paddedBatch(int64_t n) {
+  if (n > 4) return (n + 7) / 8 * 8;
+  int64_t p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
 // Rows `rows` of t (along dim 0), in that order.
 ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
   std::vector<int64_t> dims = t.dims();
@@ -594,14 +612,10 @@ ir::Tensor gatherRows(const ir::Tensor& t, const std::vector<int64_t>& rows) {
 }  // namespace
 
 Status attachExitHead(ir::Graph& g, const ir::Model& head) {
-  const ir::Value* input = head.graph->inputs()[0];
-  ir::Value* from = g.findValue(input->name());
-  if (!from) return invalidInput("the graph has no tensor '" + input->name() + "' for the exit head to read");
-  std::map<const ir::Value*, ir::Value*> copy;
-  copy[input] = from;
-  const auto fresh = [&g](const std::string& name) { return g.uniqueName(name); };
-  for (const ir::Node* n : head.graph->nodes()) EDGEOPT_RETURN_IF_ERROR(copyNodeInto(g, *n, &copy, fresh).status());
-  g.markOutput(copy.at(head.graph->outputs()[0]));
+  const std::string& input = head.graph->inputs()[0]->name();
+  ir::Value* from = g.findValue(input);
+  if (!from) return invalidInput("the graph has no tensor '" + input + "' for the exit head to read");
+  EDGEOPT_RETURN_IF_ERROR(copyHeadOnto(g, head, from, [&g](const std::string& name) { return g.uniqueName(name); }).status());
   return g.verify();
 }
 
@@ -767,11 +781,9 @@ StatusOr<ir::Tensor> ExitCascade::run(const ir::Tensor& input, std::vector<int>*
     if (!stay.empty() && stay.size() == static_cast<size_t>(rowsNow)) {
       carried = out[0];
     } else if (!stay.empty()) {
-      // A target that plans per input shape sees batches of 1, 2, 4 or a multiple of 8 only
-      // (copies of the first row fill up): a few plans per segment, not one per compacted size.
+      // Padded with copies of the first row on a target that plans per input shape.
       std::vector<int64_t> rows = stay;
-      if (padBatches_)
-        while (rows.size() > 4 ? rows.size() % 8 != 0 : (rows.size() & (rows.size() - 1)) != 0) rows.push_back(stay[0]);
+      if (padBatches_) rows.resize(static_cast<size_t>(paddedBatch(static_cast<int64_t>(stay.size()))), stay[0]);
       carried = gatherRows(out[0], rows);
     }
     alive = std::move(stayWhere);
@@ -798,9 +810,9 @@ StatusOr<std::vector<ir::Tensor>> ExitCascade::runSegment(size_t e, const ir::Te
 
 Status ExitCascade::prepare(const ir::Tensor& sample, int64_t maxBatch) {
   if (!padBatches_) return Status::Ok();
-  std::vector<int64_t> sizes;
-  for (int64_t b = 1; b <= maxBatch; b = b < 8 ? b * 2 : b + 8) sizes.push_back(b);
-  if (sizes.back() != maxBatch) sizes.push_back(maxBatch);
+  // Every size run() can hand a segment: the padded compacted sizes, and maxBatch itself.
+  std::set<int64_t> sizes = {maxBatch};
+  for (int64_t n = 1; n <= maxBatch; ++n) sizes.insert(paddedBatch(n));
   for (int64_t b : sizes) {
     // b copies of the first row of `sample`, through every segment (whatever the exits decide).
     ir::Tensor carried = gatherRows(sample, std::vector<int64_t>(static_cast<size_t>(b), 0));
@@ -872,10 +884,9 @@ namespace {
 nlohmann::ordered_json statsJson(const ExitPolicy& p, const ExitStats& s) {
   nlohmann::ordered_json exits = nlohmann::ordered_json::array();
   for (size_t e = 0; e <= p.exits.size(); ++e) {
-    const int64_t taken = s.taken[e];
     exits.push_back({{"output", e < p.exits.size() ? p.exits[e].output : p.finalOutput},
-                     {"rate", s.samples ? static_cast<double>(taken) / s.samples : 0.0},
-                     {"accuracy", taken ? nlohmann::ordered_json(static_cast<double>(s.correct[e]) / taken) : nlohmann::ordered_json(nullptr)}});
+                     {"rate", s.rate(e)},
+                     {"accuracy", s.accuracy(e) >= 0 ? nlohmann::ordered_json(s.accuracy(e)) : nlohmann::ordered_json(nullptr)}});
   }
   nlohmann::ordered_json j = {{"samples", s.samples},
           {"top1", s.cascadeTop1()},
@@ -898,8 +909,7 @@ std::string statsText(const ExitPolicy& p, const ExitStats& s) {
   std::string t = line;
   for (size_t e = 0; e <= p.exits.size(); ++e) {
     std::snprintf(line, sizeof line, "  %-10s rate %6.2f %%  accuracy %6.2f %%\n",
-                  e < p.exits.size() ? p.exits[e].output.c_str() : "final", s.samples ? 100.0 * s.taken[e] / s.samples : 0.0,
-                  s.taken[e] ? 100.0 * s.correct[e] / s.taken[e] : 0.0);
+                  e < p.exits.size() ? p.exits[e].output.c_str() : "final", 100 * s.rate(e), 100 * std::max(0.0, s.accuracy(e)));
     t += line;
   }
   if (s.cascadeMsPerSample >= 0) {

@@ -46,7 +46,16 @@ struct ExitOptions {
   double maxAverageMacs = -1;    // > 0: a goal (share of the model's MACs) that the choice must reach
   int grid = 4;                  // heads pool to grid x grid
   Confidence confidence = Confidence::kMaxSoftmax;
-  train::TrainOptions optimizer;  // the heads' training (distillation from the final output)
+  // The heads' training (distillation from the final output): 10 epochs, learning rate 0.05,
+  // weight decay 1e-4 unless set.
+  train::TrainOptions optimizer = headTraining();
+  static train::TrainOptions headTraining() {
+    train::TrainOptions t;
+    t.epochs = 10;
+    t.learningRate = 0.05;
+    t.weightDecay = 1e-4;
+    return t;
+  }
   RunnerOptions runner = runnerOptionsFor("x86");
 };
 
@@ -77,6 +86,10 @@ struct ExitStats {
   double averageMacs = 0;
   double cascadeMsPerSample = -1, backboneMsPerSample = -1;  // measured by evaluateExits (the runtime), else -1
   double cascadeTop1() const { return samples ? static_cast<double>(cascadeCorrect) / samples : 0; }
+  // Exit e's (the final output's for e == exits) share of the samples, and the top-1 of those that
+  // left there (-1 when none did).
+  double rate(size_t e) const { return samples ? static_cast<double>(taken[e]) / static_cast<double>(samples) : 0; }
+  double accuracy(size_t e) const { return taken[e] ? static_cast<double>(correct[e]) / static_cast<double>(taken[e]) : -1; }
   double finalTop1() const { return samples ? static_cast<double>(finalCorrect) / samples : 0; }
 };
 // confidences[e][i], predictions[e][i]: exit e's largest softmax probability and class for sample i

@@ -289,11 +289,9 @@ std::string exitsSection(const CompileReport& r) {
                                       last ? "-" : (p.exits[e].threshold > 1 ? "never" : number(p.exits[e].threshold, 4)),
                                       number(share(static_cast<double>(last ? p.finalMacs : p.exits[e].macs)), 3)};
     if (ev) {
-      const int64_t taken = ev->taken[e];
-      const double rate = ev->samples ? static_cast<double>(taken) / static_cast<double>(ev->samples) : 0.0;
-      cells.push_back(pct(rate));
-      cells.push_back(taken ? pct(static_cast<double>(ev->correct[e]) / static_cast<double>(taken)) : "-");
-      c.bars.push_back({name, "", {100 * rate}, ""});
+      cells.push_back(pct(ev->rate(e)));
+      cells.push_back(ev->accuracy(e) >= 0 ? pct(ev->accuracy(e)) : "-");
+      c.bars.push_back({name, "", {100 * ev->rate(e)}, ""});
     }
     s += row(cells);
   }

@@ -460,10 +460,7 @@ StatusOr<SplitResult> planSplit(const ir::Model& original, const SplitOptions& o
         return invalidInput("split: exit '" + e.output + "' records no rate (the model was made by an older edgeopt); add the exits again "
                             "with `edgeopt exits`");
   // The model as the targets run it (and as `bench` profiles name its nodes): cleaned up.
-  ir::Model model = ir::cloneModel(original);
-  if (policy) {
-    EDGEOPT_ASSIGN_OR_RETURN(model, withoutExits(original, *policy));
-  }
+  EDGEOPT_ASSIGN_OR_RETURN(ir::Model model, policy ? withoutExits(original, *policy) : StatusOr<ir::Model>(ir::cloneModel(original)));
   OptimizeReport cleanup;
   EDGEOPT_RETURN_IF_ERROR(optimize(model, {}, &cleanup));
   SplitResult r;

@@ -311,10 +311,13 @@ int cmdEval(const std::string& modelPath, const EvalArgs& a) {
   auto policy = edgeopt::api::exitPolicyOf(model.value());
   if (!policy.ok()) return report(policy.status().withContext(modelPath));
   // A multi-exit model's plain figures are its final output's: the model without the heads.
-  edgeopt::StatusOr<edgeopt::ir::Model> backbone = policy.value() ? edgeopt::api::withoutExits(model.value(), *policy.value())
-                                                                  : edgeopt::StatusOr<edgeopt::ir::Model>(edgeopt::ir::cloneModel(model.value()));
-  if (!backbone.ok()) return report(backbone.status().withContext(modelPath));
-  auto result = edgeopt::api::evaluate(backbone.value(), options);
+  std::optional<edgeopt::ir::Model> backbone;
+  if (policy.value()) {
+    auto plain = edgeopt::api::withoutExits(model.value(), *policy.value());
+    if (!plain.ok()) return report(plain.status().withContext(modelPath));
+    backbone = std::move(plain.value());
+  }
+  auto result = edgeopt::api::evaluate(backbone ? *backbone : model.value(), options);
   bar.clear();
   if (!result.ok()) return report(result.status());
   std::optional<edgeopt::api::ExitStats> exitStats;
@@ -348,7 +351,7 @@ struct ExitsArgs {
   std::string points, out, target = "x86", confidence = "max-softmax";
   double budget = 0.5, maxAverageMacs = -1, heldOut = 0.3;
   int grid = 4, threads = 1;
-  edgeopt::train::TrainOptions optimizer;
+  edgeopt::train::TrainOptions optimizer = edgeopt::api::ExitOptions::headTraining();
   bool json = false;
 };
 
@@ -602,7 +605,7 @@ struct CompileArgs {
   bool exits = false;
   std::string exitPoints, exitConfidence = "max-softmax";
   double exitBudget = 0.5, exitMaxAverageMacs = -1;
-  int exitEpochs = 10;
+  int exitEpochs = edgeopt::api::ExitOptions::headTraining().epochs;
   bool quiet = false, json = false;
   std::vector<std::string> budgets;
   std::string junit;
@@ -646,8 +649,6 @@ edgeopt::Status compressionStages(const CompileArgs& a, edgeopt::api::CompileOpt
     EDGEOPT_ASSIGN_OR_RETURN(x.confidence, edgeopt::api::parseConfidence(a.exitConfidence));
     x.maxAverageMacs = a.exitMaxAverageMacs;
     x.optimizer.epochs = a.exitEpochs;
-    x.optimizer.learningRate = 0.05;
-    x.optimizer.weightDecay = 1e-4;
     o->exits = x;
   }
   if (a.finetuneEpochsGiven && a.train.path.empty()) return invalidInput("--finetune-epochs needs --train DATA");
@@ -1066,7 +1067,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0))->needs(exitsFlag);
   compile->add_option("--exit-confidence", ca.exitConfidence, "max-softmax or entropy (see exits --confidence)")
       ->default_val("max-softmax")->check(CLI::IsMember({"max-softmax", "entropy"}))->needs(exitsFlag);
-  compile->add_option("--exit-epochs", ca.exitEpochs, "Exit head training epochs")->default_val(10)->check(CLI::Range(1, 1000))->needs(exitsFlag);
+  compile->add_option("--exit-epochs", ca.exitEpochs, "Exit head training epochs")->capture_default_str()->check(CLI::Range(1, 1000))->needs(exitsFlag);
   compile->add_option("--budget", ca.budgets,
                       "What the results must meet, e.g. \"top1_drop<=0.5,latency.x86.int8<=5ms,size.int8<=2MB\" (repeatable): "
                       "METRIC[.TARGET][.PRECISION] OP VALUE[UNIT], METRIC one of top1, top5, top1_drop (points), latency "
@@ -1137,9 +1138,6 @@ int main(int argc, char** argv) {
   reportCmd->add_flag("--fail-on-worse", failOnWorse, "Exit 3 when a figure is worse in B (a CI gate against the last run)");
 
   ExitsArgs xa;
-  xa.optimizer.epochs = 10;
-  xa.optimizer.learningRate = 0.05;
-  xa.optimizer.weightDecay = 1e-4;
   auto* exitsCmd = app.add_subcommand(
       "exits", "Add early exits: train heads by distillation (backbone frozen), choose confidence thresholds on held-out data");
   exitsCmd->add_option("MODEL", modelPath, "ONNX model file (fp32, or QDQ int8 to choose the thresholds for int8)")->required();
@@ -1159,9 +1157,9 @@ int main(int argc, char** argv) {
   exitsCmd->add_option("--held-out", xa.heldOut, "Share of the samples held out: half chooses the thresholds, half checks them")
       ->default_val(0.3);
   exitsCmd->add_option("--grid", xa.grid, "Heads average-pool to GRID x GRID before their Gemm (global pooling where GRID does not divide the map)")->default_val(4)->check(CLI::Range(1, 16));
-  exitsCmd->add_option("--epochs", xa.optimizer.epochs, "Head training epochs")->default_val(10)->check(CLI::Range(1, 1000));
+  exitsCmd->add_option("--epochs", xa.optimizer.epochs, "Head training epochs")->capture_default_str()->check(CLI::Range(1, 1000));
   exitsCmd->add_option("--batch", xa.optimizer.batch, "Head training batch")->default_val(64)->check(CLI::Range(1, 65536));
-  exitsCmd->add_option("--lr", xa.optimizer.learningRate, "Head learning rate")->default_val(0.05);
+  exitsCmd->add_option("--lr", xa.optimizer.learningRate, "Head learning rate")->capture_default_str();
   exitsCmd->add_option("--target", xa.target, "Target that computes the features (x86 or ref)")->default_val("x86");
   exitsCmd->add_option("--threads", xa.threads, "Threads for the x86 target")->default_val(1)->check(CLI::Range(1, 1024));
   exitsCmd->add_flag("--json", xa.json, "Print the report as JSON");
